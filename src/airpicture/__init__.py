@@ -1,0 +1,3 @@
+"""airpicture: one allied air picture from many nations' sensors."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+import sys
+
+from airpicture.cli import main
+
+sys.exit(main())

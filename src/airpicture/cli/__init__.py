@@ -1,0 +1,53 @@
+"""The `airpicture` command: one sub-command per job, each in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from airpicture import __version__
+from airpicture.errors import InputError
+from airpicture.tables import TableError
+
+#: Sub-command modules, in the order `--help` lists them. Each defines
+#: `register(subparsers)`, which adds its parser and sets `func(args) -> int`.
+SUBCOMMANDS = ("simulate", "track", "evaluate", "run")
+
+EXIT_INPUT_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="airpicture",
+        description="Allied air picture: simulate sensors, track, fuse, warn, evaluate.",
+    )
+    parser.add_argument("--version", action="version", version=f"airpicture {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        module = importlib.import_module(f"airpicture.cli.{name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    err = Console(stderr=True)
+    try:
+        code: int = args.func(args)
+    except (InputError, TableError) as exc:
+        err.print("[bold red]error:[/]", end=" ")
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        return EXIT_INPUT_ERROR
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

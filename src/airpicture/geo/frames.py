@@ -1,0 +1,169 @@
+"""WGS-84 frames: geodetic, ECEF, local ENU and sensor (range, azimuth, elevation).
+
+Every function takes one point or a batch: the last axis of a position or
+velocity is the 3 coordinates, every leading axis is batch and broadcasts.
+Angles at this boundary are degrees, distances metres, speeds metres per second.
+The ellipsoid maths itself is pyproj's (PROJ); this module only rotates frames.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pyproj
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.float64]
+
+#: The WGS-84 ellipsoid, for geodesics (great-circle flight, bearings, distances).
+GEOD: Final = pyproj.Geod(ellps="WGS84")
+#: Semi-major and semi-minor axes of WGS-84, metres.
+WGS84_A_M: Final[float] = float(GEOD.a)
+WGS84_B_M: Final[float] = float(GEOD.b)
+#: Earth's rotation rate (WGS-84), radians per second.
+EARTH_ROTATION_RAD_S: Final[float] = 7.292115e-5
+
+_TO_ECEF: Final = pyproj.Transformer.from_crs("EPSG:4979", "EPSG:4978", always_xy=True)
+_TO_GEODETIC: Final = pyproj.Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
+
+
+def _f64(a: ArrayLike) -> FloatArray:
+    return np.asarray(a, dtype=np.float64)
+
+
+def geodetic_to_ecef(lat_deg: ArrayLike, lon_deg: ArrayLike, alt_m: ArrayLike) -> FloatArray:
+    """Geodetic latitude, longitude (degrees) and ellipsoidal height → ECEF metres `(..., 3)`.
+
+    >>> geodetic_to_ecef(0.0, 0.0, 0.0).round(3).tolist()
+    [6378137.0, 0.0, 0.0]
+    """
+    lat, lon, alt = np.broadcast_arrays(_f64(lat_deg), _f64(lon_deg), _f64(alt_m))
+    x, y, z = _TO_ECEF.transform(lon, lat, alt)
+    return np.stack([np.asarray(x), np.asarray(y), np.asarray(z)], axis=-1)
+
+
+def ecef_to_geodetic(xyz_m: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """ECEF metres `(..., 3)` → geodetic (lat_deg, lon_deg, alt_m), each of shape `(...)`."""
+    xyz = _f64(xyz_m)
+    lon, lat, alt = _TO_GEODETIC.transform(xyz[..., 0], xyz[..., 1], xyz[..., 2])
+    return np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64), np.asarray(
+        alt, dtype=np.float64
+    )
+
+
+def enu_basis(lat_deg: ArrayLike, lon_deg: ArrayLike) -> FloatArray:
+    """Rotation `(..., 3, 3)` whose rows are the local east, north and up unit vectors in ECEF.
+
+    `enu = R @ (ecef - origin)`; `ecef_delta = R.T @ enu`. Up is the ellipsoid normal
+    (geodetic latitude), so elevations are above the local WGS-84 horizontal plane.
+    """
+    lat = np.radians(_f64(lat_deg))
+    lon = np.radians(_f64(lon_deg))
+    lat, lon = np.broadcast_arrays(lat, lon)
+    sl, cl = np.sin(lat), np.cos(lat)
+    so, co = np.sin(lon), np.cos(lon)
+    zero = np.zeros_like(lat)
+    east = np.stack([-so, co, zero], axis=-1)
+    north = np.stack([-sl * co, -sl * so, cl], axis=-1)
+    up = np.stack([cl * co, cl * so, sl], axis=-1)
+    return np.stack([east, north, up], axis=-2)
+
+
+def ecef_to_enu(xyz_m: ArrayLike, origin_ecef_m: ArrayLike, basis: ArrayLike) -> FloatArray:
+    """ECEF positions → ENU metres about `origin_ecef_m`, with `basis` from :func:`enu_basis`."""
+    delta = _f64(xyz_m) - _f64(origin_ecef_m)
+    return np.einsum("...ij,...j->...i", _f64(basis), delta)
+
+
+def enu_to_ecef(enu_m: ArrayLike, origin_ecef_m: ArrayLike, basis: ArrayLike) -> FloatArray:
+    """ENU metres about `origin_ecef_m` → ECEF positions (inverse of :func:`ecef_to_enu`)."""
+    return _f64(origin_ecef_m) + np.einsum("...ji,...j->...i", _f64(basis), _f64(enu_m))
+
+
+def enu_vector_to_ecef(enu: ArrayLike, basis: ArrayLike) -> FloatArray:
+    """Rotate a free vector (a velocity, a direction) from ENU to ECEF."""
+    return np.einsum("...ji,...j->...i", _f64(basis), _f64(enu))
+
+
+def ecef_vector_to_enu(ecef: ArrayLike, basis: ArrayLike) -> FloatArray:
+    """Rotate a free vector (a velocity, a direction) from ECEF to ENU."""
+    return np.einsum("...ij,...j->...i", _f64(basis), _f64(ecef))
+
+
+def enu_to_aer(enu_m: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """ENU → (az_deg clockwise from north in [0, 360), el_deg, slant range_m)."""
+    enu = _f64(enu_m)
+    e, n, u = enu[..., 0], enu[..., 1], enu[..., 2]
+    horizontal = np.hypot(e, n)
+    az = np.degrees(np.arctan2(e, n)) % 360.0
+    el = np.degrees(np.arctan2(u, horizontal))
+    return az, el, np.hypot(horizontal, u)
+
+
+def aer_to_enu(az_deg: ArrayLike, el_deg: ArrayLike, range_m: ArrayLike) -> FloatArray:
+    """(az_deg, el_deg, slant range_m) → ENU metres `(..., 3)`."""
+    az, el = np.radians(_f64(az_deg)), np.radians(_f64(el_deg))
+    rng = _f64(range_m)
+    horizontal = rng * np.cos(el)
+    return np.stack(
+        np.broadcast_arrays(horizontal * np.sin(az), horizontal * np.cos(az), rng * np.sin(el)),
+        axis=-1,
+    )
+
+
+def ecef_to_sensor(
+    xyz_m: ArrayLike,
+    vel_mps: ArrayLike,
+    sensor_ecef_m: ArrayLike,
+    sensor_basis: ArrayLike,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Target ECEF position and velocity → (range_m, az_deg, el_deg, range_rate_mps).
+
+    The sensor is fixed on the Earth (zero ECEF velocity); range rate is the
+    projection of the target's ECEF velocity on the line of sight.
+    """
+    delta = _f64(xyz_m) - _f64(sensor_ecef_m)
+    az, el, rng = enu_to_aer(np.einsum("...ij,...j->...i", _f64(sensor_basis), delta))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        range_rate = np.einsum("...i,...i->...", _f64(vel_mps), delta) / rng
+    return rng, az, el, range_rate
+
+
+def geodesic_distance_m(
+    lat1_deg: ArrayLike, lon1_deg: ArrayLike, lat2_deg: ArrayLike, lon2_deg: ArrayLike
+) -> FloatArray:
+    """Distance along the WGS-84 ellipsoid surface between two points, metres."""
+    lat1, lon1, lat2, lon2 = np.broadcast_arrays(
+        _f64(lat1_deg), _f64(lon1_deg), _f64(lat2_deg), _f64(lon2_deg)
+    )
+    _, _, dist = GEOD.inv(lon1, lat1, lon2, lat2)
+    return np.asarray(dist, dtype=np.float64)
+
+
+def geodesic_bearing_deg(
+    lat1_deg: ArrayLike, lon1_deg: ArrayLike, lat2_deg: ArrayLike, lon2_deg: ArrayLike
+) -> FloatArray:
+    """Initial bearing (degrees clockwise from north, [0, 360)) of the geodesic from 1 to 2."""
+    lat1, lon1, lat2, lon2 = np.broadcast_arrays(
+        _f64(lat1_deg), _f64(lon1_deg), _f64(lat2_deg), _f64(lon2_deg)
+    )
+    az, _, _ = GEOD.inv(lon1, lat1, lon2, lat2)
+    return np.asarray(az, dtype=np.float64) % 360.0
+
+
+def geodesic_forward(
+    lat_deg: ArrayLike, lon_deg: ArrayLike, bearing_deg: ArrayLike, distance_m: ArrayLike
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Travel `distance_m` along the geodesic leaving at `bearing_deg`.
+
+    Returns (lat_deg, lon_deg, arrival bearing_deg): the arrival bearing is the
+    direction of travel at the end point, so a great-circle flight is a chain
+    of such steps.
+    """
+    lat, lon, az, dist = np.broadcast_arrays(
+        _f64(lat_deg), _f64(lon_deg), _f64(bearing_deg), _f64(distance_m)
+    )
+    lon2, lat2, back = GEOD.fwd(lon, lat, az, dist)
+    arrival = (np.asarray(back, dtype=np.float64) + 180.0) % 360.0
+    return np.asarray(lat2, dtype=np.float64), np.asarray(lon2, dtype=np.float64), arrival

@@ -1,0 +1,162 @@
+"""The run-output tables (`truth`, `plots`, `picture`): their columns, and Parquet I/O.
+
+These are the contracts of ARCHITECTURE.md, "Run output". Every part that writes
+or reads one of these files goes through this module, so that a column is named,
+typed and checked in one place. Tables are plain `dict[str, numpy array]`
+(column-wise, no DataFrame dependency in the numeric core).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
+
+Table = dict[str, NDArray[np.generic]]
+
+TRUTH_SCHEMA: Final = pa.schema(
+    [
+        ("time_s", pa.float64()),
+        ("target_id", pa.string()),
+        ("kind", pa.string()),
+        ("lat_deg", pa.float64()),
+        ("lon_deg", pa.float64()),
+        ("alt_m", pa.float64()),
+        ("vel_e_mps", pa.float64()),
+        ("vel_n_mps", pa.float64()),
+        ("vel_u_mps", pa.float64()),
+    ]
+)
+
+PLOTS_SCHEMA: Final = pa.schema(
+    [
+        ("time_s", pa.float64()),
+        ("sensor_id", pa.string()),
+        ("nation", pa.string()),
+        ("range_m", pa.float64()),
+        ("az_deg", pa.float64()),
+        ("el_deg", pa.float64()),
+        ("range_rate_mps", pa.float64()),
+        ("lat_deg", pa.float64()),
+        ("lon_deg", pa.float64()),
+        ("alt_m", pa.float64()),
+        ("ident", pa.string()),
+        ("target_id", pa.string()),
+    ]
+)
+
+PICTURE_SCHEMA: Final = pa.schema(
+    [
+        ("time_s", pa.float64()),
+        ("viewer", pa.string()),
+        ("track_id", pa.string()),
+        ("lat_deg", pa.float64()),
+        ("lon_deg", pa.float64()),
+        ("alt_m", pa.float64()),
+        ("vel_e_mps", pa.float64()),
+        ("vel_n_mps", pa.float64()),
+        ("vel_u_mps", pa.float64()),
+        ("cls", pa.string()),
+        ("identity", pa.string()),
+        ("sources", pa.list_(pa.string())),
+    ]
+)
+
+TRACK_CLASSES: Final = ("aircraft", "cruise_missile", "ballistic_missile", "unknown")
+IDENTITIES: Final = ("friend", "neutral", "hostile", "unknown")
+
+
+class TableError(ValueError):
+    """A run-output file is missing, unreadable or lacks a required column."""
+
+    def __init__(self, path: Path, problem: str, fix: str) -> None:
+        self.path = path
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{path}: {problem}. {fix}")
+
+
+def empty_table(schema: pa.Schema) -> Table:
+    """A table with every column of `schema` and no rows."""
+    return {
+        field.name: np.empty(0, dtype=_numpy_dtype(field.type)) for field in schema
+    }
+
+
+def _numpy_dtype(arrow_type: pa.DataType) -> type[np.generic]:
+    return np.float64 if pa.types.is_floating(arrow_type) else np.object_
+
+
+def write_table(path: Path, columns: Mapping[str, NDArray[np.generic]], schema: pa.Schema) -> None:
+    """Write `columns` to Parquet with exactly `schema`'s columns, in its order."""
+    missing = [f.name for f in schema if f.name not in columns]
+    if missing:
+        raise ValueError(f"cannot write {path.name}: columns {missing} are missing")
+    arrays = []
+    for field in schema:
+        values = columns[field.name]
+        if pa.types.is_string(field.type):
+            arrays.append(pa.array([None if v is None else str(v) for v in values], field.type))
+        elif pa.types.is_list(field.type):
+            arrays.append(pa.array([list(v) for v in values], field.type))
+        else:
+            arrays.append(pa.array(np.asarray(values, dtype=np.float64), field.type))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), path, compression="zstd")
+
+
+def read_table(path: Path, schema: pa.Schema) -> Table:
+    """Read a run-output file, checking that every column of `schema` is there.
+
+    Extra columns are kept (a newer writer may add some); float columns come back
+    as float64 with NaN for nulls, strings as object arrays with "" for nulls,
+    lists as object arrays of lists.
+    """
+    if not path.is_file():
+        raise TableError(path, "no such file", "Run `airpicture simulate` (or `run`) to make it.")
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise TableError(path, f"not a readable Parquet file ({exc})", "Re-create the file.") from exc
+    missing = [f.name for f in schema if f.name not in table.column_names]
+    if missing:
+        raise TableError(
+            path,
+            f"columns {missing} are missing",
+            "See ARCHITECTURE.md, 'Run output', for the columns each file must have.",
+        )
+    out: Table = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+            out[name] = column.to_numpy(zero_copy_only=False).astype(np.float64)
+        elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            values = column.fill_null("").to_numpy(zero_copy_only=False)
+            out[name] = np.asarray(values, dtype=np.object_)
+        else:
+            pylist = column.to_pylist()
+            out[name] = np.empty(len(pylist), dtype=np.object_)
+            out[name][:] = [[] if v is None else v for v in pylist]
+    return out
+
+
+def table_length(table: Mapping[str, NDArray[np.generic]]) -> int:
+    """Number of rows (0 for a table with no columns)."""
+    return len(next(iter(table.values()))) if table else 0
+
+
+def take_rows(table: Mapping[str, NDArray[np.generic]], index: NDArray[np.generic]) -> Table:
+    """The rows `index` (an integer index or a boolean mask) of every column."""
+    return {name: values[index] for name, values in table.items()}
+
+
+def concat_tables(tables: list[Table], schema: pa.Schema) -> Table:
+    """Concatenate tables column by column (an empty list gives an empty table)."""
+    if not tables:
+        return empty_table(schema)
+    return {f.name: np.concatenate([t[f.name] for t in tables]) for f in schema}
