@@ -83,9 +83,7 @@ class TableError(ValueError):
 
 def empty_table(schema: pa.Schema) -> Table:
     """A table with every column of `schema` and no rows."""
-    return {
-        field.name: np.empty(0, dtype=_numpy_dtype(field.type)) for field in schema
-    }
+    return {field.name: np.empty(0, dtype=_numpy_dtype(field.type)) for field in schema}
 
 
 def _numpy_dtype(arrow_type: pa.DataType) -> type[np.generic]:
@@ -122,7 +120,9 @@ def read_table(path: Path, schema: pa.Schema) -> Table:
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as exc:
-        raise TableError(path, f"not a readable Parquet file ({exc})", "Re-create the file.") from exc
+        raise TableError(
+            path, f"not a readable Parquet file ({exc})", "Re-create the file."
+        ) from exc
     missing = [f.name for f in schema if f.name not in table.column_names]
     if missing:
         raise TableError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 from collections.abc import Sequence
 
@@ -28,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"airpicture {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMANDS:
+        if importlib.util.find_spec(f"airpicture.cli.{name}") is None:
+            continue  # a command still being built
         module = importlib.import_module(f"airpicture.cli.{name}")
         module.register(subparsers)
     return parser

@@ -47,8 +47,10 @@ def ecef_to_geodetic(xyz_m: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArr
     """ECEF metres `(..., 3)` → geodetic (lat_deg, lon_deg, alt_m), each of shape `(...)`."""
     xyz = _f64(xyz_m)
     lon, lat, alt = _TO_GEODETIC.transform(xyz[..., 0], xyz[..., 1], xyz[..., 2])
-    return np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64), np.asarray(
-        alt, dtype=np.float64
+    return (
+        np.asarray(lat, dtype=np.float64),
+        np.asarray(lon, dtype=np.float64),
+        np.asarray(alt, dtype=np.float64),
     )
 
 
@@ -70,25 +72,31 @@ def enu_basis(lat_deg: ArrayLike, lon_deg: ArrayLike) -> FloatArray:
     return np.stack([east, north, up], axis=-2)
 
 
+def _rotate(basis: ArrayLike, vector: ArrayLike, inverse: bool) -> FloatArray:
+    """`basis @ v`, or `basis.T @ v` for the inverse rotation, over batches."""
+    spec = "...ji,...j->...i" if inverse else "...ij,...j->...i"
+    rotated: FloatArray = np.einsum(spec, _f64(basis), _f64(vector))
+    return rotated
+
+
 def ecef_to_enu(xyz_m: ArrayLike, origin_ecef_m: ArrayLike, basis: ArrayLike) -> FloatArray:
     """ECEF positions → ENU metres about `origin_ecef_m`, with `basis` from :func:`enu_basis`."""
-    delta = _f64(xyz_m) - _f64(origin_ecef_m)
-    return np.einsum("...ij,...j->...i", _f64(basis), delta)
+    return _rotate(basis, _f64(xyz_m) - _f64(origin_ecef_m), inverse=False)
 
 
 def enu_to_ecef(enu_m: ArrayLike, origin_ecef_m: ArrayLike, basis: ArrayLike) -> FloatArray:
     """ENU metres about `origin_ecef_m` → ECEF positions (inverse of :func:`ecef_to_enu`)."""
-    return _f64(origin_ecef_m) + np.einsum("...ji,...j->...i", _f64(basis), _f64(enu_m))
+    return _f64(origin_ecef_m) + _rotate(basis, enu_m, inverse=True)
 
 
 def enu_vector_to_ecef(enu: ArrayLike, basis: ArrayLike) -> FloatArray:
     """Rotate a free vector (a velocity, a direction) from ENU to ECEF."""
-    return np.einsum("...ji,...j->...i", _f64(basis), _f64(enu))
+    return _rotate(basis, enu, inverse=True)
 
 
 def ecef_vector_to_enu(ecef: ArrayLike, basis: ArrayLike) -> FloatArray:
     """Rotate a free vector (a velocity, a direction) from ECEF to ENU."""
-    return np.einsum("...ij,...j->...i", _f64(basis), _f64(ecef))
+    return _rotate(basis, ecef, inverse=False)
 
 
 def enu_to_aer(enu_m: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:

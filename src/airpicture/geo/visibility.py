@@ -36,7 +36,8 @@ def _segment_min_distance(p1: FloatArray, p2: FloatArray) -> FloatArray:
         t = np.where(dd > 0.0, -np.einsum("...i,...i->...", p1, d) / dd, 0.0)
     t = np.clip(t, 0.0, 1.0)
     closest = p1 + t[..., None] * d
-    return np.sqrt(np.einsum("...i,...i->...", closest, closest))
+    distance: FloatArray = np.sqrt(np.einsum("...i,...i->...", closest, closest))
+    return distance
 
 
 def refracted_elevation_and_visibility(

@@ -1,0 +1,1 @@
+"""Sans-I/O codecs for foreign formats: bytes or text in, columns out (and back)."""

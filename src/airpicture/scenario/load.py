@@ -1,0 +1,251 @@
+"""Loading a scenario file: YAML → validated `Scenario`, or one readable error.
+
+Errors name the file, the line and column, and the field's path, and say how to
+fix it: an unknown field suggests the nearest valid name, a YAML syntax error
+gives its position. Nothing here prints a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from airpicture.errors import InputError
+from airpicture.scenario.model import (
+    ADSBSensor,
+    BallisticTarget,
+    GeneratedAircraft,
+    OTHSensor,
+    Radar2DSensor,
+    RadarSensor,
+    RouteTarget,
+    Scenario,
+    ScenarioConsistencyError,
+    SpaceIRSensor,
+    TrafficTarget,
+)
+
+Loc = tuple[str | int, ...]
+
+#: Union tags that pydantic puts in an error's location, and the model each selects.
+_TAGS: dict[str, type[BaseModel]] = {
+    "radar": RadarSensor,
+    "radar2d": Radar2DSensor,
+    "oth": OTHSensor,
+    "space_ir": SpaceIRSensor,
+    "adsb": ADSBSensor,
+    "ballistic": BallisticTarget,
+    "route": RouteTarget,
+    "generate": GeneratedAircraft,
+    "traffic": TrafficTarget,
+}
+
+
+@dataclass(frozen=True)
+class ScenarioOverrides:
+    """Command-line changes applied to the file's values before validation."""
+
+    seed: int | None = None
+    duration_s: float | None = None
+    #: New `count` for every `generate:` block.
+    count: int | None = None
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    scenario: Scenario
+    path: Path
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder that relative paths in the scenario (traffic files) start from."""
+        return self.path.parent
+
+
+def load_scenario(path: str | Path, overrides: ScenarioOverrides | None = None) -> LoadedScenario:
+    """Read and validate a scenario file; raise `InputError` naming every problem found."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), ["no such scenario file; give the path to a .yaml scenario"])
+    text = path.read_text(encoding="utf-8")
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(where, [f"YAML syntax error: {problem}"]) from None
+    if not isinstance(data, dict) or root is None:
+        raise InputError(str(path), ["a scenario file must be a YAML mapping of fields"])
+    lines, duplicates = _index_lines(root)
+    if duplicates:
+        raise InputError(
+            str(path),
+            [f"line {line}: {_dotted(loc)} is given twice; keep one" for loc, line in duplicates],
+        )
+    if overrides is not None:
+        data = _apply_overrides(data, overrides, path)
+    try:
+        scenario = Scenario.model_validate(data, context={"base_dir": path.parent})
+    except ValidationError as exc:
+        raise InputError(str(path), _describe(exc, lines, data)) from None
+    return LoadedScenario(scenario=scenario, path=path)
+
+
+def _apply_overrides(
+    data: dict[str, Any], overrides: ScenarioOverrides, path: Path
+) -> dict[str, Any]:
+    data = dict(data)
+    if overrides.seed is not None:
+        data["seed"] = overrides.seed
+    if overrides.duration_s is not None:
+        data["duration_s"] = overrides.duration_s
+    if overrides.count is not None:
+        targets = [dict(t) if isinstance(t, dict) else t for t in data.get("targets") or []]
+        blocks = [t for t in targets if isinstance(t, dict) and "generate" in t]
+        if not blocks:
+            raise InputError(
+                f"--count {overrides.count}",
+                [f"{path} has no `generate:` target block whose count could be set"],
+            )
+        for block in blocks:
+            block["count"] = overrides.count
+        data["targets"] = targets
+    return data
+
+
+# --------------------------------------------------------------------------- lines
+
+
+def _index_lines(root: yaml.Node) -> tuple[dict[Loc, tuple[int, int]], list[tuple[Loc, int]]]:
+    """Map every path in the YAML tree to its (line, column), 1-based; list duplicate keys."""
+    lines: dict[Loc, tuple[int, int]] = {}
+    duplicates: list[tuple[Loc, int]] = []
+
+    def walk(node: yaml.Node, loc: Loc) -> None:
+        lines[loc] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                if key in seen:
+                    duplicates.append(((*loc, key), key_node.start_mark.line + 1))
+                seen.add(key)
+                lines[(*loc, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                walk(value_node, (*loc, key))
+                lines[(*loc, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*loc, i))
+
+    walk(root, ())
+    return lines, duplicates
+
+
+def _data_loc(loc: Loc, data: Any) -> Loc:
+    """Drop the union tags pydantic inserts, keeping the path as it stands in the file."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            out.append(part)
+            node = node[part]  # type: ignore[index]
+        elif isinstance(part, str) and part in _TAGS:
+            continue
+        else:
+            out.append(part)
+            node = None
+    return tuple(out)
+
+
+def _where(loc: Loc, lines: dict[Loc, tuple[int, int]]) -> str:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            line, column = lines[loc[:end]]
+            return f"line {line}, column {column}"
+    return "top level"
+
+
+def _dotted(loc: Loc) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "(top level)"
+
+
+def _label(loc: Loc, data: Any) -> str:
+    """The field path, with the id of the sensor or target it is in, when there is one."""
+    if len(loc) >= 2 and loc[0] in ("sensors", "targets") and isinstance(loc[1], int):
+        items = data.get(loc[0]) if isinstance(data, dict) else None
+        if isinstance(items, list) and loc[1] < len(items) and isinstance(items[loc[1]], dict):
+            ident = items[loc[1]].get("id")
+            if ident:
+                rest = _dotted(loc[2:]) if loc[2:] else ""
+                separator = "." if rest and not rest.startswith("[") else ""
+                return f"{_dotted(loc[:2])} ({ident}){separator}{rest}"
+    return _dotted(loc)
+
+
+def _describe(exc: ValidationError, lines: dict[Loc, tuple[int, int]], data: Any) -> list[str]:
+    problems: list[str] = []
+    for error in exc.errors():
+        loc = _data_loc(tuple(error["loc"]), data)
+        kind = error["type"]
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, ScenarioConsistencyError):
+            for sub_loc, message in cause.problems:
+                problems.append(f"{_where(sub_loc, lines)}: {_label(sub_loc, data)}: {message}")
+            continue
+        if kind == "extra_forbidden":
+            field = str(loc[-1])
+            valid = _valid_fields(tuple(error["loc"]))
+            close = difflib.get_close_matches(field, valid, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}?" if close else f"valid fields: {', '.join(valid)}"
+            message = f"unknown field {field!r}; {hint}"
+        elif kind == "missing":
+            message = f"required field {str(loc[-1])!r} is missing"
+        elif kind == "value_error":
+            message = str(error["msg"]).removeprefix("Value error, ")
+        else:
+            message = f"{error['msg']} (got {error.get('input')!r})"
+        problems.append(f"{_where(loc, lines)}: {_label(loc, data)}: {message}")
+    return problems
+
+
+def _valid_fields(loc: Loc) -> list[str]:
+    """Field names of the model that holds the last element of a pydantic error location."""
+    model: type[BaseModel] | None = Scenario
+    for part in loc[:-1]:
+        if (
+            isinstance(part, str)
+            and part in _TAGS
+            and (model is None or part not in model.model_fields)
+        ):
+            model = _TAGS[part]
+        elif model is not None and isinstance(part, str) and part in model.model_fields:
+            model = _inner_model(model.model_fields[part].annotation)
+    return sorted(model.model_fields) if model is not None else []
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    """The one model class inside an annotation (`list[X]`, `dict[K, X]`, `X | None`)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _inner_model(args[0])
+    found = [m for m in (_inner_model(a) for a in args) if m is not None]
+    if origin in (typing.Union, types.UnionType) and len(found) > 1:
+        return None
+    return found[-1] if found else None

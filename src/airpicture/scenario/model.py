@@ -1,0 +1,444 @@
+"""Scenario format v1: the model of a scenario file.
+
+Every field's name carries its unit. Models are frozen and reject unknown
+fields, so a typo is an error rather than a silently ignored setting. The
+format is documented field by field in docs/scenario.md.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+NationCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3 code")]
+Latitude = Annotated[float, Field(ge=-90.0, le=90.0)]
+Longitude = Annotated[float, Field(ge=-180.0, le=180.0)]
+Probability = Annotated[float, Field(gt=0.0, le=1.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Identity = Literal["friend", "neutral", "hostile", "unknown"]
+SensorType = Literal["radar", "radar2d", "oth", "space_ir", "adsb"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Release(Frozen):
+    """To whom a nation (or one sensor) gives its tracks and its plots."""
+
+    tracks: list[NationCode] = []
+    plots: list[NationCode] = []
+
+
+class Nation(Frozen):
+    release: Release = Release()
+
+
+# --------------------------------------------------------------------------- sensors
+
+
+class SensorBase(Frozen):
+    id: Annotated[str, Field(min_length=1)]
+    nation: NationCode
+    lat_deg: Latitude
+    lon_deg: Longitude
+    alt_m: float = 0.0
+    pd: Probability = 0.9
+    false_alarms_per_scan: NonNegative = 0.0
+    #: Overrides the nation's default release for this sensor's data.
+    release: Release | None = None
+
+
+class SectorMixin(Frozen):
+    """An optional azimuth sector: boresight ± half width. Absent: all round."""
+
+    boresight_az_deg: Annotated[float, Field(ge=-360.0, le=360.0)] | None = None
+    half_width_deg: Annotated[float, Field(gt=0.0, le=180.0)] | None = None
+
+    @model_validator(mode="after")
+    def _sector_complete(self) -> SectorMixin:
+        if (self.boresight_az_deg is None) != (self.half_width_deg is None):
+            raise ValueError(
+                "give both boresight_az_deg and half_width_deg for a sector, or neither "
+                "for all-round coverage"
+            )
+        return self
+
+
+class RadarSensor(SensorBase, SectorMixin):
+    """A 3D surveillance radar: range, azimuth, elevation, optional range rate."""
+
+    type: Literal["radar"]
+    scan_period_s: Positive
+    min_range_m: NonNegative = 0.0
+    max_range_m: Positive
+    min_el_deg: Annotated[float, Field(ge=-90.0, le=90.0)] | None = None
+    max_el_deg: Annotated[float, Field(ge=-90.0, le=90.0)] = 90.0
+    sigma_range_m: Positive
+    sigma_az_deg: Positive
+    sigma_el_deg: Positive
+    sigma_range_rate_mps: Positive | None = None
+
+
+class Radar2DSensor(SensorBase, SectorMixin):
+    """A 2D radar (air traffic control): slant range and azimuth, no altitude."""
+
+    type: Literal["radar2d"]
+    scan_period_s: Positive
+    min_range_m: NonNegative = 0.0
+    max_range_m: Positive
+    min_el_deg: Annotated[float, Field(ge=-90.0, le=90.0)] | None = None
+    max_el_deg: Annotated[float, Field(ge=-90.0, le=90.0)] = 90.0
+    sigma_range_m: Positive
+    sigma_az_deg: Positive
+
+
+class OTHSensor(SensorBase, SectorMixin):
+    """Over-the-horizon (skywave) radar: coarse ground range and azimuth, no line of sight."""
+
+    type: Literal["oth"]
+    scan_period_s: Positive
+    min_range_m: NonNegative
+    max_range_m: Positive
+    sigma_range_m: Positive
+    sigma_az_deg: Positive
+
+
+class SpaceIRSensor(SensorBase):
+    """A satellite's infrared sensor: line-of-sight angles to missiles in boost."""
+
+    type: Literal["space_ir"]
+    scan_period_s: Positive
+    sigma_los_urad: Positive
+
+
+class ADSBSensor(SensorBase):
+    """An ADS-B ground network: position and identity broadcast by transponders."""
+
+    type: Literal["adsb"]
+    max_range_m: Positive
+    report_period_s: Positive
+    sigma_pos_m: Positive
+
+
+Sensor = Annotated[
+    RadarSensor | Radar2DSensor | OTHSensor | SpaceIRSensor | ADSBSensor,
+    Field(discriminator="type"),
+]
+
+# --------------------------------------------------------------------------- targets
+
+
+class GeoPoint(Frozen):
+    lat_deg: Latitude
+    lon_deg: Longitude
+
+
+class Waypoint(Frozen):
+    lat_deg: Latitude
+    lon_deg: Longitude
+    #: Altitude at this waypoint; absent: the target's `alt_m`.
+    alt_m: float | None = None
+
+
+class BallisticTarget(Frozen):
+    """A ballistic missile from launch to impact, shaped to the requested apogee."""
+
+    id: Annotated[str, Field(min_length=1)]
+    kind: Literal["ballistic_missile"]
+    identity: Identity = "unknown"
+    launch_s: NonNegative = 0.0
+    launch: GeoPoint
+    impact: GeoPoint
+    apogee_m: Positive
+    burnout_s: Positive
+    #: Mass over drag area of the re-entry vehicle, kg/m²; larger falls faster.
+    ballistic_coefficient_kg_m2: Positive = 5000.0
+    transponder: bool = False
+    ident: str | None = None
+
+
+class RouteTarget(Frozen):
+    """An aircraft or a cruise missile flying a route of waypoints."""
+
+    id: Annotated[str, Field(min_length=1)]
+    kind: Literal["aircraft", "cruise_missile"]
+    identity: Identity = "unknown"
+    start_s: NonNegative = 0.0
+    speed_mps: Positive
+    #: Default altitude of waypoints that give none (a cruise missile's flight level).
+    alt_m: float | None = None
+    route: Annotated[list[Waypoint], Field(min_length=2)]
+    transponder: bool = False
+    #: Largest bank angle in turns; absent: 25° for aircraft, 45° for cruise missiles.
+    max_bank_deg: Annotated[float, Field(gt=0.0, lt=85.0)] | None = None
+    #: Identity broadcast over ADS-B (a callsign); absent: the id.
+    ident: str | None = None
+
+    @model_validator(mode="after")
+    def _every_waypoint_has_altitude(self) -> RouteTarget:
+        if self.alt_m is None and any(w.alt_m is None for w in self.route):
+            raise ValueError("a waypoint has no alt_m and the target gives no default alt_m")
+        return self
+
+
+Interval = Annotated[list[float], Field(min_length=2, max_length=2)]
+
+
+class GeneratedAircraft(Frozen):
+    """`count` aircraft drawn at random (from the scenario seed) inside a box."""
+
+    generate: Literal["aircraft"]
+    count: Annotated[int, Field(ge=0)]
+    identity: Identity = "neutral"
+    transponder_fraction: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    lat_deg: Interval
+    lon_deg: Interval
+    alt_m: Interval
+    speed_mps: Interval
+    #: Mean time between random turns, s.
+    mean_leg_s: Positive = 240.0
+    id_prefix: str = "GEN"
+
+    @field_validator("lat_deg", "lon_deg", "alt_m", "speed_mps")
+    @classmethod
+    def _ordered(cls, value: list[float], info: ValidationInfo) -> list[float]:
+        low, high = value
+        if not low <= high:
+            raise ValueError(f"give [low, high] with low <= high, not {value}")
+        if info.field_name == "lat_deg" and not -90.0 <= low <= high <= 90.0:
+            raise ValueError("latitudes must lie in [-90, 90]")
+        if info.field_name == "lon_deg" and not -180.0 <= low <= high <= 180.0:
+            raise ValueError("longitudes must lie in [-180, 180]")
+        if info.field_name == "speed_mps" and low <= 0.0:
+            raise ValueError("speeds must be positive")
+        return value
+
+
+class TrafficTarget(Frozen):
+    """Real recorded traffic: every aircraft in the file becomes a target."""
+
+    traffic: str
+    format: Literal["opensky_csv"]
+    identity: Identity = "neutral"
+    transponder: bool = True
+    #: A gap in the record longer than this ends the aircraft's presence until data resumes.
+    max_gap_s: Positive = 60.0
+
+    @field_validator("traffic")
+    @classmethod
+    def _file_exists(cls, value: str, info: ValidationInfo) -> str:
+        base = (info.context or {}).get("base_dir")
+        if base is not None and not (Path(base) / value).is_file():
+            raise ValueError(
+                f"traffic file {value!r} not found (looked in {Path(base) / value}); the path "
+                "is relative to the scenario file"
+            )
+        return value
+
+    def path(self, base_dir: Path) -> Path:
+        return base_dir / self.traffic
+
+
+def _target_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        if "generate" in value:
+            return "generate"
+        if "traffic" in value:
+            return "traffic"
+        return "ballistic" if value.get("kind") == "ballistic_missile" else "route"
+    if isinstance(value, GeneratedAircraft):
+        return "generate"
+    if isinstance(value, TrafficTarget):
+        return "traffic"
+    return "ballistic" if isinstance(value, BallisticTarget) else "route"
+
+
+TargetSpec = Annotated[
+    Annotated[BallisticTarget, Tag("ballistic")]
+    | Annotated[RouteTarget, Tag("route")]
+    | Annotated[GeneratedAircraft, Tag("generate")]
+    | Annotated[TrafficTarget, Tag("traffic")],
+    Discriminator(_target_tag),
+]
+
+# --------------------------------------------------------------------------- the rest
+
+
+class Asset(Frozen):
+    """A defended asset: threat assessment reports which threats can reach it."""
+
+    name: Annotated[str, Field(min_length=1)]
+    nation: NationCode
+    lat_deg: Latitude
+    lon_deg: Longitude
+    radius_m: Positive
+
+
+class Place(Frozen):
+    """A named reference place for warning texts ("about 1,200 km east of Cape Erimo")."""
+
+    name: Annotated[str, Field(min_length=1)]
+    lat_deg: Latitude
+    lon_deg: Longitude
+
+
+class ScenarioConsistencyError(ValueError):
+    """Problems that involve several fields, each with the path of the field to fix."""
+
+    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(message for _, message in problems))
+
+
+class Scenario(Frozen):
+    name: Annotated[str, Field(min_length=1)]
+    epoch: AwareDatetime
+    duration_s: Positive
+    seed: int = 0
+    picture_interval_s: Positive = 5.0
+    fusion: Literal["distributed", "centralized"] = "distributed"
+    nations: dict[NationCode, Nation]
+    sensors: list[Sensor]
+    targets: list[TargetSpec] = []
+    assets: list[Asset] = []
+    places: list[Place] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        known = set(self.nations)
+
+        def check_nations(loc: tuple[str | int, ...], codes: list[str]) -> None:
+            for code in codes:
+                if code not in known:
+                    problems.append(
+                        (
+                            loc,
+                            f"nation {code!r} is not declared under `nations` "
+                            f"(declared: {', '.join(sorted(known))})",
+                        )
+                    )
+
+        for code, nation in self.nations.items():
+            check_nations(("nations", code, "release", "tracks"), nation.release.tracks)
+            check_nations(("nations", code, "release", "plots"), nation.release.plots)
+        seen: set[str] = set()
+        for i, sensor in enumerate(self.sensors):
+            if sensor.id in seen:
+                problems.append((("sensors", i, "id"), f"duplicate sensor id {sensor.id!r}"))
+            seen.add(sensor.id)
+            check_nations(("sensors", i, "nation"), [sensor.nation])
+            if sensor.release is not None:
+                check_nations(("sensors", i, "release", "tracks"), sensor.release.tracks)
+                check_nations(("sensors", i, "release", "plots"), sensor.release.plots)
+            min_range = getattr(sensor, "min_range_m", 0.0)
+            max_range = getattr(sensor, "max_range_m", math.inf)
+            if min_range >= max_range:
+                problems.append(
+                    (
+                        ("sensors", i, "min_range_m"),
+                        f"{min_range} is not below max_range_m {max_range}",
+                    )
+                )
+        seen_targets: set[str] = set()
+        for i, target in enumerate(self.targets):
+            if isinstance(target, BallisticTarget | RouteTarget):
+                if target.id in seen_targets:
+                    problems.append((("targets", i, "id"), f"duplicate target id {target.id!r}"))
+                seen_targets.add(target.id)
+            if isinstance(target, BallisticTarget):
+                problem = ballistic_feasibility_problem(target)
+                if problem:
+                    problems.append((("targets", i, "apogee_m"), problem))
+        for i, asset in enumerate(self.assets):
+            check_nations(("assets", i, "nation"), [asset.nation])
+        if problems:
+            raise ScenarioConsistencyError(problems)
+        return self
+
+    @property
+    def epoch_utc(self) -> datetime:
+        return self.epoch
+
+    def sensor(self, sensor_id: str) -> SensorBase:
+        for sensor in self.sensors:
+            if sensor.id == sensor_id:
+                return sensor
+        raise KeyError(sensor_id)
+
+
+# --------------------------------------------------------------------------- feasibility
+
+#: Gravitational parameter of the Earth, m³/s².
+GM_M3_S2 = 3.986004418e14
+#: Above this burnout speed a "ballistic missile" would be a satellite launcher.
+MAX_BURNOUT_SPEED_MPS = 7500.0
+MIN_BALLISTIC_RANGE_M = 50_000.0
+MIN_APOGEE_M = 20_000.0
+
+
+def keplerian_burnout_speed_mps(range_m: float, apogee_m: float) -> float:
+    """Speed at the surface of the ellipse through launch and impact with the given apogee.
+
+    A spherical-Earth, vacuum estimate used to reject what cannot be flown; the
+    simulator solves the real trajectory. The ellipse is symmetric about its
+    apogee, so the launch point has true anomaly ν = π − Φ/2 for a range angle Φ:
+        e = (r_a − R) / (r_a − R cos(Φ/2)),  p = r_a (1 − e),  a = p / (1 − e²)
+        v² = μ (2/R − 1/a)
+    """
+    earth_r = 6_371_000.0
+    phi = range_m / earth_r
+    r_a = earth_r + apogee_m
+    e = (r_a - earth_r) / (r_a - earth_r * math.cos(phi / 2.0))
+    p = r_a * (1.0 - e)
+    a = p / (1.0 - e * e)
+    return math.sqrt(GM_M3_S2 * (2.0 / earth_r - 1.0 / a))
+
+
+def ballistic_feasibility_problem(target: BallisticTarget) -> str | None:
+    """Why a launch/impact/apogee combination cannot be flown, or None when it can."""
+    from airpicture.geo import geodesic_distance_m  # geo is light; imported here to keep order
+
+    range_m = float(
+        geodesic_distance_m(
+            target.launch.lat_deg,
+            target.launch.lon_deg,
+            target.impact.lat_deg,
+            target.impact.lon_deg,
+        )
+    )
+    if range_m < MIN_BALLISTIC_RANGE_M:
+        return (
+            f"launch and impact are {range_m / 1000:.1f} km apart; a ballistic trajectory "
+            f"needs at least {MIN_BALLISTIC_RANGE_M / 1000:.0f} km"
+        )
+    if target.apogee_m < MIN_APOGEE_M:
+        return (
+            f"apogee_m {target.apogee_m:.0f} is below {MIN_APOGEE_M:.0f} m: that is not ballistic"
+        )
+    speed = keplerian_burnout_speed_mps(range_m, target.apogee_m)
+    if speed > MAX_BURNOUT_SPEED_MPS:
+        return (
+            f"a {range_m / 1000:.0f} km range with a {target.apogee_m / 1000:.0f} km apogee needs "
+            f"about {speed:.0f} m/s at burnout, above {MAX_BURNOUT_SPEED_MPS:.0f} m/s (near "
+            "orbital speed): choose an apogee nearer a quarter of the range"
+        )
+    if target.burnout_s > 400.0:
+        return f"burnout_s {target.burnout_s:.0f} is longer than any ballistic missile's boost"
+    return None
