@@ -1,0 +1,96 @@
+"""`airpicture track PLOTS.parquet --scenario SCENARIO --out DIR`: replay recorded reports."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from airpicture.scenario import load_scenario
+from airpicture.tables import PICTURE_SCHEMA, PLOTS_SCHEMA, read_table, write_table
+from airpicture.tracking.replay import ReplayResult, replay, sensor_models
+from airpicture.tracking.settings import TrackerSettings
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "track",
+        help="track recorded reports (plots.parquet) into picture.parquet",
+        description=(
+            "Run the tracker over recorded sensor reports alone. The scenario gives the "
+            "sensors (where they are, how accurate) and the picture interval."
+        ),
+    )
+    parser.add_argument("plots", type=Path, help="reports file (plots.parquet)")
+    parser.add_argument("--scenario", type=Path, required=True, help="scenario file (.yaml)")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument(
+        "--association",
+        choices=("gnn", "jpda"),
+        default="gnn",
+        help="report-to-track association (default: gnn)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console()
+    loaded = load_scenario(args.scenario)
+    scenario = loaded.scenario
+    plots = read_table(args.plots, PLOTS_SCHEMA)
+    settings = TrackerSettings(association=args.association)
+    with Progress(
+        TextColumn("[bold]track[/]"),
+        BarColumn(),
+        TextColumn("{task.completed:,} / {task.total:,} reports"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=len(plots["time_s"]))
+        result = replay(
+            plots,
+            sensor_models(scenario.sensors),
+            scenario.picture_interval_s,
+            end_s=scenario.duration_s,
+            settings=settings,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    out = args.out / "picture.parquet"
+    write_table(out, result.picture, PICTURE_SCHEMA)
+    print_summary(result, out, console)
+    return 0
+
+
+def print_summary(result: ReplayResult, out: Path, console: Console) -> None:
+    counts = result.tracker.counts
+    table = RichTable(title="reports")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    labels = {
+        "received": "received",
+        "associated": "updated a track",
+        "initiated": "started a tentative track",
+        "boost_unassociated": "space-IR boost detections with no track (kept)",
+        "unknown_sensor": "unusable: sensor id not in the scenario",
+        "bad_time": "unusable: time missing or not finite",
+        "missing_values": "unusable: a measured value missing (NaN)",
+        "too_late": "unusable: older than what was already processed",
+        "pending": "still buffered at the end",
+    }
+    values = counts.as_dict()
+    for key, label in labels.items():
+        table.add_row(label, f"{values[key]:,}")
+    console.print(table)
+    picture = result.picture
+    n_tracks = len(set(picture["track_id"].tolist())) if len(picture["track_id"]) else 0
+    rate = counts.received / result.tracking_s if result.tracking_s > 0 else float("nan")
+    console.print(
+        f"{n_tracks} confirmed tracks over {len(set(picture['time_s'].tolist()))} snapshots; "
+        f"{counts.unusable:,} unusable reports; tracking {result.tracking_s:.1f} s "
+        f"({rate:,.0f} reports/s); wrote {out}"
+    )

@@ -1,0 +1,92 @@
+"""Batched small-matrix algebra for the filters: every function works on stacks `(..., n, n)`.
+
+NumPy's stacked `cholesky` is fast; a triangular solve is not stacked in NumPy,
+so it is written here as a loop over the (at most 6) matrix rows — a loop over
+dimensions, never over tracks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+
+
+def symmetrize(P: FloatArray) -> FloatArray:
+    """(P + P') / 2 — removes the rounding asymmetry a product of matrices leaves."""
+    return 0.5 * (P + np.swapaxes(P, -1, -2))
+
+
+def cholesky_lower(S: FloatArray) -> FloatArray:
+    """Lower Cholesky factor L with S = L L' for a stack of SPD matrices.
+
+    A matrix that rounding made slightly indefinite gets a tiny diagonal load
+    (1e-9 of its trace) rather than an exception.
+    """
+    try:
+        L: FloatArray = np.asarray(np.linalg.cholesky(S), dtype=np.float64)
+    except np.linalg.LinAlgError:
+        n = S.shape[-1]
+        load = 1e-9 * np.trace(S, axis1=-2, axis2=-1)[..., None, None] + 1e-12
+        L = np.asarray(np.linalg.cholesky(symmetrize(S) + load * np.eye(n)), dtype=np.float64)
+    return L
+
+
+def forward_substitute(L: FloatArray, b: FloatArray) -> FloatArray:
+    """Solve L y = b for lower-triangular L `(..., d, d)` and b `(..., d)`."""
+    d = L.shape[-1]
+    y = np.empty_like(b)
+    for i in range(d):
+        acc = b[..., i] - np.einsum("...k,...k->...", L[..., i, :i], y[..., :i])
+        y[..., i] = acc / L[..., i, i]
+    return y
+
+
+def mahalanobis_sq(nu: FloatArray, S: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Squared Mahalanobis distance ν' S⁻¹ ν and ln det S, for stacks of innovations.
+
+    With S = L L':  ν' S⁻¹ ν = |L⁻¹ ν|²,  ln det S = 2 Σ ln L_ii.
+    """
+    L = cholesky_lower(S)
+    y = forward_substitute(L, nu)
+    d2 = np.einsum("...i,...i->...", y, y)
+    log_det = 2.0 * np.sum(np.log(np.diagonal(L, axis1=-2, axis2=-1)), axis=-1)
+    return d2, log_det
+
+
+def spd_inverse(S: FloatArray) -> FloatArray:
+    """Inverse of a stack of SPD matrices via Cholesky: S⁻¹ = L⁻ᵀ L⁻¹."""
+    L = cholesky_lower(S)
+    d = S.shape[-1]
+    eye = np.broadcast_to(np.eye(d), S.shape)
+    # Columns of L⁻¹, solved one row of the identity at a time (loop over d only).
+    L_inv = np.stack(
+        [forward_substitute(L, np.ascontiguousarray(eye[..., :, j])) for j in range(d)], axis=-1
+    )
+    result: FloatArray = np.swapaxes(L_inv, -1, -2) @ L_inv
+    return result
+
+
+def kalman_update(
+    x: FloatArray, P: FloatArray, nu: FloatArray, H: FloatArray, R: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Extended Kalman update of stacks, Joseph form. Returns (x, P, d², ln det S).
+
+    `nu` is the innovation z − h(x) already wrapped (angles), `H` the Jacobian of h.
+    """
+    # S = H P H' + R    innovation covariance
+    PHt = P @ np.swapaxes(H, -1, -2)
+    S = symmetrize(H @ PHt + R)
+    S_inv = spd_inverse(S)
+    # K = P H' S⁻¹      gain
+    K = PHt @ S_inv
+    # x⁺ = x + K ν
+    x_new = x + (K @ nu[..., None])[..., 0]
+    # P⁺ = (I − K H) P (I − K H)' + K R K'    Joseph form: stays SPD under rounding
+    n = x.shape[-1]
+    IKH = np.eye(n) - K @ H
+    P_new = IKH @ P @ np.swapaxes(IKH, -1, -2) + K @ R @ np.swapaxes(K, -1, -2)
+    d2 = (nu[..., None, :] @ S_inv @ nu[..., :, None])[..., 0, 0]
+    log_det = np.log(np.linalg.det(S))
+    return x_new, symmetrize(P_new), d2, log_det

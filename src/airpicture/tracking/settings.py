@@ -1,0 +1,83 @@
+"""Tracker settings: frozen dataclasses with documented, physically argued defaults.
+
+See docs/tracking.md for why each number is what it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from airpicture.tracking.imm import ModeSwitching
+from airpicture.tracking.measurement import InitiationPrior
+from airpicture.tracking.motion import MotionModel
+
+#: Nearly constant velocity: airliners and cruising aircraft. q = σ_a² τ with
+#: σ_a ≈ 0.3 m/s² of unmodelled acceleration (wind, speed changes, the great
+#: circle's 0.01 m/s² curvature) correlated over τ ≈ 5 s.
+CV = MotionModel(name="cv", kind="cv", q_m2_s3=0.5)
+#: Manoeuvre: turns of up to ~2 g, boost phase, pull-ups. σ_a ≈ 15 m/s², τ ≈ 3 s.
+MANOEUVRE = MotionModel(name="manoeuvre", kind="cv", q_m2_s3=600.0)
+#: Ballistic: J2 gravity on the rotating Earth with drag; small residual noise
+#: for the unknown ballistic coefficient and re-entry.
+BALLISTIC = MotionModel(
+    name="ballistic", kind="ballistic", q_m2_s3=2.0, ballistic_coefficient_kg_m2=3000.0
+)
+
+DEFAULT_SWITCHING = ModeSwitching(
+    mean_sojourn_s=(120.0, 20.0, 300.0),
+    destinations=((0.0, 0.9, 0.1), (0.7, 0.0, 0.3), (0.2, 0.8, 0.0)),
+)
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """Gating: kd-tree pre-gate (coarse, in metres) then the Mahalanobis gate."""
+
+    #: Probability that the true report falls inside the Mahalanobis gate; the
+    #: gate is the χ² quantile of that probability for the report's dimension.
+    probability: float = 0.9995
+    #: Pre-gate radius in standard deviations of (track + report) position error.
+    pregate_sigmas: float = 6.0
+
+
+@dataclass(frozen=True)
+class LifeCycleSettings:
+    """Tentative → confirmed by track score (sequential likelihood ratio); deletion on misses.
+
+    Score: L ← L + ln(pd Λ / λ) per report, Λ the report's likelihood, λ the
+    sensor's false-alarm density. Confirm when L ≥ `confirm_score` (≈ ln(1/α)
+    for a false-track probability α ≈ 1e-5) after at least `min_hits` reports.
+    """
+
+    confirm_score: float = 11.5
+    min_hits: int = 2
+    #: A tentative track dies after this many expected reports are missed in a row.
+    tentative_max_misses: float = 2.0
+    #: A confirmed track coasts at most this many of its sensor's revisit periods.
+    confirmed_max_misses: float = 6.0
+    #: ... and dies when its position uncertainty (1σ, metres) grows past this.
+    max_position_sigma_m: float = 60_000.0
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    models: tuple[MotionModel, ...] = (CV, MANOEUVRE, BALLISTIC)
+    switching: ModeSwitching = DEFAULT_SWITCHING
+    #: Mode probabilities of a new track.
+    initial_mode_probabilities: tuple[float, ...] = (0.6, 0.3, 0.1)
+    gate: GateSettings = field(default_factory=GateSettings)
+    association: Literal["gnn", "jpda"] = "gnn"
+    initiation: InitiationPrior = field(default_factory=InitiationPrior)
+    life_cycle: LifeCycleSettings = field(default_factory=LifeCycleSettings)
+    #: Reports are held this long (seconds of report time) to be put in time
+    #: order; a report older than what has already been processed is counted
+    #: as too late and not used.
+    order_tolerance_s: float = 10.0
+    #: Reports are processed in time windows of this length; within a window
+    #: each sensor's reports form one association batch.
+    batch_window_s: float = 1.0
+    #: Track numbers are formatted as `{prefix}{number:05d}`.
+    track_prefix: str = "T"
+    #: Unassociated space-IR boost detections kept for threat assessment.
+    max_boost_detections: int = 100_000

@@ -1,0 +1,749 @@
+"""The stateful tracker shell: report buffering, per-batch association, life cycle, snapshots.
+
+All track data lives in one `TrackArrays` (struct of arrays, batch axis first).
+A batch is one sensor's reports within one time window; for each batch:
+
+1. pre-gate: extrapolated track positions vs reports in a kd-tree;
+2. gate: each candidate pair predicted to the report's own time, Mahalanobis d²;
+3. associate: ADS-B by identity first, then confirmed tracks, then tentative
+   ones (GNN on independent clusters, or cheap JPDA for confirmed tracks);
+4. update: one IMM cycle for every assigned pair at once;
+5. initiate from the reports left over (space IR: keep as boost detections);
+6. life cycle: confirm by score, delete on misses or covariance growth.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import chdtri
+
+from airpicture.geo import ecef_to_geodetic, ecef_vector_to_enu, enu_basis
+from airpicture.tracking.association import gnn_assign, jpda_weights, pregate_pairs
+from airpicture.tracking.imm import imm_predict, imm_update
+from airpicture.tracking.linalg import mahalanobis_sq, spd_inverse, symmetrize
+from airpicture.tracking.measurement import (
+    SensorModel,
+    initial_states,
+    jacobian,
+    measure,
+    measurement_dim,
+    noise,
+    plots_to_z,
+    pregate_points_x,
+    pregate_points_z,
+    pregate_sigma,
+    required_columns,
+    residual,
+)
+from airpicture.tracking.motion import (
+    STATE_DIM,
+    cv_covariance,
+    frame_acceleration,
+    white_acceleration_noise,
+)
+from airpicture.tracking.settings import TrackerSettings
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+BoolArray = NDArray[np.bool_]
+
+TENTATIVE: Final = 0
+CONFIRMED: Final = 1
+
+
+@dataclass
+class TrackArrays:
+    """Every live track, one row each (struct of arrays)."""
+
+    number: NDArray[np.int64]
+    status: NDArray[np.int8]
+    time_s: FloatArray
+    xm: FloatArray  # (N, M, 6) per-mode states
+    Pm: FloatArray  # (N, M, 6, 6)
+    mu: FloatArray  # (N, M) mode probabilities
+    x: FloatArray  # (N, 6) combined
+    P: FloatArray  # (N, 6, 6)
+    score: FloatArray
+    hits: NDArray[np.int64]
+    first_time_s: FloatArray
+    last_hit_s: FloatArray
+    revisit_s: FloatArray
+    ident: NDArray[np.str_]
+    sources: BoolArray  # (N, n_sensors)
+
+    @classmethod
+    def empty(cls, n_modes: int, n_sensors: int) -> TrackArrays:
+        return cls(
+            number=np.empty(0, np.int64),
+            status=np.empty(0, np.int8),
+            time_s=np.empty(0),
+            xm=np.empty((0, n_modes, STATE_DIM)),
+            Pm=np.empty((0, n_modes, STATE_DIM, STATE_DIM)),
+            mu=np.empty((0, n_modes)),
+            x=np.empty((0, STATE_DIM)),
+            P=np.empty((0, STATE_DIM, STATE_DIM)),
+            score=np.empty(0),
+            hits=np.empty(0, np.int64),
+            first_time_s=np.empty(0),
+            last_hit_s=np.empty(0),
+            revisit_s=np.empty(0),
+            ident=np.empty(0, dtype="U16"),
+            sources=np.empty((0, n_sensors), dtype=bool),
+        )
+
+    def __len__(self) -> int:
+        return int(self.number.shape[0])
+
+    def take(self, index: IntArray | BoolArray) -> TrackArrays:
+        return TrackArrays(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    def extend(self, other: TrackArrays) -> TrackArrays:
+        merged: dict[str, Any] = {}
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if f.name == "ident":
+                width = max(a.dtype.itemsize, b.dtype.itemsize) // 4
+                merged[f.name] = np.concatenate([a.astype(f"U{width}"), b.astype(f"U{width}")])
+            else:
+                merged[f.name] = np.concatenate([a, b])
+        return TrackArrays(**merged)
+
+
+@dataclass
+class ReportCounts:
+    """What happened to every report handed to the tracker. Nothing is dropped silently."""
+
+    received: int = 0
+    unknown_sensor: int = 0
+    bad_time: int = 0
+    missing_values: int = 0
+    too_late: int = 0
+    associated: int = 0
+    initiated: int = 0
+    boost_unassociated: int = 0
+    pending: int = 0
+
+    @property
+    def unusable(self) -> int:
+        return self.unknown_sensor + self.bad_time + self.missing_values + self.too_late
+
+    def as_dict(self) -> dict[str, int]:
+        out = {f.name: int(getattr(self, f.name)) for f in fields(self)}
+        out["unusable"] = self.unusable
+        return out
+
+
+@dataclass(frozen=True)
+class TrackView:
+    """Tracks predicted to one time, for output and for downstream parts (threat, fusion)."""
+
+    time_s: float
+    track_id: NDArray[np.object_]
+    number: NDArray[np.int64]
+    confirmed: BoolArray
+    x: FloatArray
+    P: FloatArray
+    mode_probabilities: FloatArray
+    mode_names: tuple[str, ...]
+    ident: NDArray[np.str_]
+    sources: NDArray[np.object_]
+
+
+@dataclass
+class BoostDetections:
+    """Space-IR detections that no track took: time, sensor, line of sight (ECEF unit vector)."""
+
+    time_s: list[FloatArray] = field(default_factory=list)
+    sensor_id: list[NDArray[np.object_]] = field(default_factory=list)
+    origin_ecef_m: list[FloatArray] = field(default_factory=list)
+    los_ecef: list[FloatArray] = field(default_factory=list)
+
+    def count(self) -> int:
+        return int(sum(t.size for t in self.time_s))
+
+
+class Tracker:
+    """A national (or central) multi-sensor tracker.
+
+    `process(plots)` takes any batch of report rows (the `plots.parquet`
+    columns; `target_id` is never read); `snapshot(time_s)` returns the
+    confirmed tracks as picture rows.
+    """
+
+    def __init__(self, sensors: Sequence[SensorModel], settings: TrackerSettings | None = None):
+        self.settings = settings or TrackerSettings()
+        self.sensors = list(sensors)
+        self.sensor_ids = np.array([s.sensor_id for s in self.sensors], dtype=object)
+        self._sensor_index = {s.sensor_id: i for i, s in enumerate(self.sensors)}
+        n_modes = len(self.settings.models)
+        self.tracks = TrackArrays.empty(n_modes, len(self.sensors))
+        self.counts = ReportCounts()
+        self.boost = BoostDetections()
+        self._next_number = 1
+        self._processed_until_s = -math.inf
+        self._newest_s = -math.inf
+        self._pending: dict[str, NDArray[Any]] = {}
+        self._mu0 = np.asarray(self.settings.initial_mode_probabilities, dtype=np.float64)
+        self._mu0 = self._mu0 / self._mu0.sum()
+        self._q = np.array([m.q_m2_s3 for m in self.settings.models])
+        self._ballistic = np.array([m.kind == "ballistic" for m in self.settings.models])
+
+    # ------------------------------------------------------------------ input
+
+    def process(self, plots: Mapping[str, NDArray[Any]]) -> None:
+        """Accept report rows; process every one older than newest − order tolerance."""
+        rows = self._validate(plots)
+        if rows is not None:
+            self._buffer(rows)
+        self._release(self._newest_s - self.settings.order_tolerance_s)
+
+    @property
+    def processed_until_s(self) -> float:
+        """Every report up to this time has been processed; an older one now is too late."""
+        return self._processed_until_s
+
+    def flush(self, until_s: float = math.inf) -> None:
+        """Process every buffered report up to `until_s` (all by default)."""
+        self._release(until_s)
+
+    def _validate(self, plots: Mapping[str, NDArray[Any]]) -> dict[str, NDArray[Any]] | None:
+        n = len(plots["time_s"]) if "time_s" in plots else 0
+        self.counts.received += n
+        if n == 0:
+            return None
+        sensor_ids = np.asarray(plots["sensor_id"], dtype=object)
+        index = np.array([self._sensor_index.get(str(s), -1) for s in np.unique(sensor_ids)])
+        _, inverse = np.unique(sensor_ids, return_inverse=True)
+        sensor_index = index[inverse]
+        time_s = np.asarray(plots["time_s"], dtype=np.float64)
+        known = sensor_index >= 0
+        good_time = np.isfinite(time_s)
+        usable = known & good_time
+        for k, sensor in enumerate(self.sensors):
+            mine = sensor_index == k
+            if not mine.any():
+                continue
+            for col in required_columns(sensor):
+                values = np.asarray(plots[col], dtype=np.float64) if col in plots else None
+                ok = np.zeros(n, bool) if values is None else np.isfinite(values)
+                bad = mine & usable & ~ok
+                self.counts.missing_values += int(bad.sum())
+                usable &= ~bad
+        self.counts.unknown_sensor += int((~known).sum())
+        self.counts.bad_time += int((known & ~good_time).sum())
+        if not usable.any():
+            return None
+        rows: dict[str, NDArray[Any]] = {"sensor_index": sensor_index[usable]}
+        for col in (
+            "time_s", "range_m", "az_deg", "el_deg", "range_rate_mps", "lat_deg", "lon_deg", "alt_m"
+        ):  # fmt: skip
+            values = plots.get(col)
+            rows[col] = (
+                np.full(n, np.nan)[usable]
+                if values is None
+                else np.asarray(values, dtype=np.float64)[usable]
+            )
+        ident = plots.get("ident")
+        rows["ident"] = (
+            np.full(int(usable.sum()), "", dtype="U16")
+            if ident is None
+            else np.asarray(ident, dtype=object)[usable].astype("U16")
+        )
+        late = rows["time_s"] < self._processed_until_s
+        if late.any():
+            self.counts.too_late += int(late.sum())
+            rows = {k: v[~late] for k, v in rows.items()}
+        if rows["time_s"].size:
+            self._newest_s = max(self._newest_s, float(rows["time_s"].max()))
+        return rows
+
+    def _buffer(self, rows: dict[str, NDArray[Any]]) -> None:
+        if not self._pending:
+            self._pending = rows
+        else:
+            self._pending = {k: np.concatenate([self._pending[k], rows[k]]) for k in rows}
+        self.counts.pending = int(self._pending["time_s"].size)
+
+    def _release(self, until_s: float) -> None:
+        if not self._pending or self._pending["time_s"].size == 0:
+            self._processed_until_s = max(self._processed_until_s, min(until_s, self._newest_s))
+            return
+        t = self._pending["time_s"]
+        ready = t <= until_s
+        if not ready.any():
+            return
+        order = np.flatnonzero(ready)
+        order = order[np.argsort(t[order], kind="stable")]
+        batch = {k: v[order] for k, v in self._pending.items()}
+        self._pending = {k: v[~ready] for k, v in self._pending.items()}
+        self.counts.pending = int(self._pending["time_s"].size)
+        self._run(batch)
+        self._processed_until_s = max(
+            self._processed_until_s, min(until_s, float(batch["time_s"][-1]))
+        )
+
+    # ------------------------------------------------------------------ main loop
+
+    def _run(self, rows: dict[str, NDArray[Any]]) -> None:
+        t = rows["time_s"]
+        window = self.settings.batch_window_s
+        start = t[0]
+        # Windows of fixed length from the first report; a loop per window, not per report.
+        window_id = np.floor((t - start) / window).astype(np.int64)
+        bounds = np.flatnonzero(np.diff(window_id)) + 1
+        for chunk in np.split(np.arange(t.size), bounds):
+            sensors = rows["sensor_index"][chunk]
+            has_rr = np.isfinite(rows["range_rate_mps"][chunk])
+            for k in np.unique(sensors):
+                sensor = self.sensors[int(k)]
+                mine = sensors == k
+                if sensor.measures_range_rate:
+                    for flag in (True, False):
+                        sel = chunk[mine & (has_rr == flag)]
+                        if sel.size:
+                            self._process_batch(sensor, int(k), rows, sel, flag)
+                else:
+                    self._process_batch(sensor, int(k), rows, chunk[mine], False)
+            self._life_cycle(float(t[chunk[-1]]))
+
+    def _gating_prediction(self, idx: IntArray, dt_s: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """A cheap linear prediction of the IMM mixture for gating candidate pairs.
+
+        x_g = F x + μ_bal [a dt²/2, a dt]   (a: gravity + rotating-frame terms)
+        P_g = F P F' + Q(Σ μ_j q_j)
+        """
+        tr = self.tracks
+        x, P, mu = tr.x[idx], tr.P[idx], tr.mu[idx]
+        x_g = x.copy()
+        x_g[:, :3] += x[:, 3:] * dt_s[:, None]
+        mu_bal = mu[:, self._ballistic].sum(axis=1)
+        if self._ballistic.any():
+            a = frame_acceleration(x) * mu_bal[:, None]
+            x_g[:, :3] += 0.5 * a * dt_s[:, None] ** 2
+            x_g[:, 3:] += a * dt_s[:, None]
+        P_g = cv_covariance(P, dt_s)
+        q_mix = mu @ self._q
+        P_g += white_acceleration_noise(dt_s, q_mix)
+        return x_g, symmetrize(P_g)
+
+    def _process_batch(
+        self,
+        sensor: SensorModel,
+        sensor_k: int,
+        rows: dict[str, NDArray[Any]],
+        sel: IntArray,
+        with_rr: bool,
+    ) -> None:
+        sub = {k: v[sel] for k, v in rows.items()}
+        z = plots_to_z(sensor, sub, with_rr)
+        t = sub["time_s"]
+        m = z.shape[0]
+        R = noise(sensor, z, with_rr)
+        d = measurement_dim(sensor, with_rr)
+        gamma = float(chdtri(d, 1.0 - self.settings.gate.probability))
+        assigned_t: list[IntArray] = []
+        assigned_m: list[IntArray] = []
+        taken = np.zeros(m, bool)
+        n_tracks = len(self.tracks)
+        track_taken = np.zeros(n_tracks, bool)
+        idents = sub["ident"] if sensor.kind == "adsb" else np.full(m, "", dtype="U1")
+
+        # 1. ADS-B: identity first.
+        if sensor.kind == "adsb" and n_tracks:
+            ti, mj = self._match_identity(idents)
+            assigned_t.append(ti)
+            assigned_m.append(mj)
+            taken[mj] = True
+            track_taken[ti] = True
+
+        # 2. Gated pairs for everything not yet matched.
+        pairs = self._gate(sensor, z, t, R, with_rr, gamma, taken, track_taken, idents)
+        ti, mj, d2, log_lik = pairs
+        confirmed = self.tracks.status[ti] == CONFIRMED if ti.size else np.zeros(0, bool)
+        used_in_gate = np.zeros(m, bool)
+        used_in_gate[mj] = True
+
+        jpda_tracks: IntArray = np.empty(0, np.intp)
+        if self.settings.association == "jpda" and ti.size:
+            jpda_tracks = self._jpda_update(
+                sensor, sensor_k, z, t, R, with_rr, ti[confirmed], mj[confirmed], log_lik[confirmed]
+            )  # fmt: skip
+            taken[mj[confirmed]] = True
+            stage2 = ~confirmed & ~np.isin(mj, mj[confirmed])
+        else:
+            # 3a. confirmed tracks first
+            at, am = gnn_assign(ti[confirmed], mj[confirmed], d2[confirmed], gamma)
+            assigned_t.append(at)
+            assigned_m.append(am)
+            taken[am] = True
+            stage2 = ~confirmed & ~taken[mj]
+        # 3b. then tentative tracks with what is left
+        at, am = gnn_assign(ti[stage2], mj[stage2], d2[stage2], gamma)
+        assigned_t.append(at)
+        assigned_m.append(am)
+        taken[am] = True
+
+        all_t = np.concatenate(assigned_t) if assigned_t else np.empty(0, np.intp)
+        all_m = np.concatenate(assigned_m) if assigned_m else np.empty(0, np.intp)
+        if all_t.size:
+            self._update(sensor, sensor_k, all_t, z[all_m], t[all_m], R[all_m], with_rr)
+            if sensor.kind == "adsb":
+                self.tracks.ident[all_t] = idents[all_m]
+        self.counts.associated += int(all_t.size)
+        if jpda_tracks.size:
+            self.counts.associated += int(np.unique(mj[confirmed]).size)
+
+        # 4. Leftovers: start tracks, or keep boost detections.
+        left = ~taken & ~(used_in_gate & (self.settings.association == "jpda"))
+        if sensor.can_initiate:
+            new = np.flatnonzero(left)
+            if new.size:
+                self._initiate(sensor, sensor_k, z[new], t[new], with_rr, idents[new])
+                self.counts.initiated += int(new.size)
+        else:
+            new = np.flatnonzero(~taken)
+            self._keep_boost(sensor, z[new], t[new])
+            self.counts.boost_unassociated += int(new.size)
+
+    def _match_identity(self, idents: NDArray[np.str_]) -> tuple[IntArray, IntArray]:
+        tr_ident = self.tracks.ident
+        have = np.flatnonzero(tr_ident != "")
+        if have.size == 0:
+            return np.empty(0, np.intp), np.empty(0, np.intp)
+        order = have[np.argsort(tr_ident[have], kind="stable")]
+        sorted_ids = tr_ident[order]
+        pos = np.searchsorted(sorted_ids, idents)
+        pos_c = np.minimum(pos, sorted_ids.size - 1)
+        hit = (idents != "") & (sorted_ids[pos_c] == idents)
+        mj = np.flatnonzero(hit)
+        ti = order[pos_c[mj]]
+        # Two reports of one identity in one batch: keep the first.
+        ti, first = np.unique(ti, return_index=True)
+        return ti.astype(np.intp), mj[first].astype(np.intp)
+
+    def _gate(
+        self,
+        sensor: SensorModel,
+        z: FloatArray,
+        t: FloatArray,
+        R: FloatArray,
+        with_rr: bool,
+        gamma: float,
+        taken: BoolArray,
+        track_taken: BoolArray,
+        idents: NDArray[np.str_],
+    ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+        """Candidate pairs that pass the Mahalanobis gate: (track, report, d², ln Λ)."""
+        tr = self.tracks
+        free_t = np.flatnonzero(~track_taken)
+        free_m = np.flatnonzero(~taken)
+        empty_i = np.empty(0, np.intp)
+        if free_t.size == 0 or free_m.size == 0:
+            return empty_i, empty_i, np.empty(0), np.empty(0)
+        t_mid = float(0.5 * (t[free_m].min() + t[free_m].max()))
+        half_span = float(0.5 * (t[free_m].max() - t[free_m].min()))
+        dt_mid = t_mid - tr.time_s[free_t]
+        x_ext = tr.x[free_t].copy()
+        x_ext[:, :3] += x_ext[:, 3:] * dt_mid[:, None]
+        pts_x, scale = pregate_points_x(sensor, x_ext)
+        P = tr.P[free_t]
+        pos_var = np.trace(P[:, :3, :3], axis1=1, axis2=2)
+        vel_var = np.trace(P[:, 3:, 3:], axis1=1, axis2=2)
+        adt = np.abs(dt_mid) + half_span
+        q_mix = tr.mu[free_t] @ self._q
+        growth_var = pos_var + adt**2 * vel_var + q_mix * adt**3
+        speed = np.linalg.norm(tr.x[free_t, 3:], axis=1)
+        k = self.settings.gate.pregate_sigmas
+        radius = (
+            k * (np.sqrt(growth_var) * scale + pregate_sigma(sensor, x_ext))
+            + (speed * half_span + 5.0 * adt**2) * scale
+        )
+        pts_z = pregate_points_z(sensor, z[free_m])
+        pt, pm = pregate_pairs(pts_x, radius, pts_z)
+        ti, mj = free_t[pt], free_m[pm]
+        if sensor.kind == "adsb" and ti.size:
+            # A report whose identity another track holds cannot go to it.
+            ok = (tr.ident[ti] == "") | (tr.ident[ti] == idents[mj])
+            ti, mj = ti[ok], mj[ok]
+        if ti.size == 0:
+            return empty_i, empty_i, np.empty(0), np.empty(0)
+        dt = t[mj] - tr.time_s[ti]
+        x_g, P_g = self._gating_prediction(ti, dt)
+        z_pred = measure(sensor, x_g, with_rr)
+        H = jacobian(sensor, x_g, with_rr)
+        nu = residual(sensor, z[mj], z_pred)
+        # S = H P H' + R    innovation covariance
+        S = H @ P_g @ np.swapaxes(H, 1, 2) + R[mj]
+        d2, log_det = mahalanobis_sq(nu, symmetrize(S))
+        inside = d2 <= gamma
+        dim = z.shape[1]
+        log_lik = -0.5 * (d2 + log_det + dim * math.log(2.0 * math.pi))
+        return ti[inside], mj[inside], d2[inside], log_lik[inside]
+
+    def _update(
+        self,
+        sensor: SensorModel,
+        sensor_k: int,
+        ti: IntArray,
+        z: FloatArray,
+        t: FloatArray,
+        R: FloatArray,
+        with_rr: bool,
+    ) -> None:
+        tr = self.tracks
+        dt = t - tr.time_s[ti]
+
+        def measure_fn(x: FloatArray) -> tuple[FloatArray, FloatArray]:
+            return measure(sensor, x, with_rr), jacobian(sensor, x, with_rr)
+
+        def residual_fn(zz: FloatArray, zp: FloatArray) -> FloatArray:
+            return residual(sensor, zz, zp)
+
+        step = imm_update(
+            tr.xm[ti], tr.Pm[ti], tr.mu[ti], dt, z, R,
+            self.settings.models, self.settings.switching, measure_fn, residual_fn,
+        )  # fmt: skip
+        tr.xm[ti], tr.Pm[ti], tr.mu[ti] = step.xm, step.Pm, step.mu
+        tr.x[ti], tr.P[ti] = step.x, step.P
+        tr.time_s[ti] = np.maximum(tr.time_s[ti], t)
+        self._score_hit(sensor, ti, step.log_likelihood, with_rr, t)
+        tr.sources[ti, sensor_k] = True
+
+    def _score_hit(
+        self,
+        sensor: SensorModel,
+        ti: IntArray,
+        log_likelihood: FloatArray,
+        with_rr: bool,
+        t: FloatArray,
+    ) -> None:
+        tr = self.tracks
+        lam = sensor.clutter_density(with_rr)
+        # L ← L + ln(pd Λ / λ)
+        gain = math.log(sensor.pd) + log_likelihood - math.log(lam)
+        tr.score[ti] += np.minimum(gain, 50.0)
+        tr.hits[ti] += 1
+        tr.last_hit_s[ti] = np.maximum(tr.last_hit_s[ti], t)
+        tr.revisit_s[ti] = sensor.revisit_s
+        life = self.settings.life_cycle
+        promote = (
+            (tr.status[ti] == TENTATIVE)
+            & (tr.score[ti] >= life.confirm_score)
+            & (tr.hits[ti] >= life.min_hits)
+        )
+        tr.status[ti[promote]] = CONFIRMED
+
+    def _jpda_update(
+        self,
+        sensor: SensorModel,
+        sensor_k: int,
+        z: FloatArray,
+        t: FloatArray,
+        R: FloatArray,
+        with_rr: bool,
+        ti: IntArray,
+        mj: IntArray,
+        log_lik: FloatArray,
+    ) -> IntArray:
+        """PDA update of each confirmed track with all its gated reports, weighted by β.
+
+        On the IMM's combined prediction (the modes are then re-seeded from it):
+        ν = Σ β_j ν_j;  x⁺ = x + K ν;
+        P⁺ = β0 P⁻ + (1 − β0)(P⁻ − K S K') + K (Σ β_j ν_j ν_j' − ν ν') K'
+        """
+        if ti.size == 0:
+            return np.empty(0, np.intp)
+        tr = self.tracks
+        n = len(tr)
+        lam = sensor.clutter_density(with_rr)
+        beta, beta0 = jpda_weights(ti, mj, np.exp(log_lik), sensor.pd, lam, n, z.shape[0])
+        tracks, first, local = np.unique(ti, return_index=True, return_inverse=True)
+        # Each track is predicted to the mean time of its gated reports.
+        t_ref = np.bincount(local, weights=t[mj]) / np.bincount(local)
+        x_p, P_p, mu_p = imm_predict(
+            tr.xm[tracks], tr.Pm[tracks], tr.mu[tracks], t_ref - tr.time_s[tracks],
+            self.settings.models, self.settings.switching,
+        )  # fmt: skip
+        z_pred = measure(sensor, x_p, with_rr)
+        H = jacobian(sensor, x_p, with_rr)
+        R_k = R[mj[first]]
+        PHt = P_p @ np.swapaxes(H, 1, 2)
+        # S = H P H' + R;  K = P H' S⁻¹
+        S = symmetrize(H @ PHt + R_k)
+        K = PHt @ spd_inverse(S)
+        nu = residual(sensor, z[mj], z_pred[local])
+        dmeas = nu.shape[1]
+        nu_comb = np.zeros((tracks.size, dmeas))
+        np.add.at(nu_comb, local, beta[:, None] * nu)
+        spread = np.zeros((tracks.size, dmeas, dmeas))
+        np.add.at(spread, local, beta[:, None, None] * np.einsum("ki,kj->kij", nu, nu))
+        spread -= np.einsum("ki,kj->kij", nu_comb, nu_comb)
+        b0 = beta0[tracks][:, None, None]
+        Kt = np.swapaxes(K, 1, 2)
+        x_new = x_p + (K @ nu_comb[:, :, None])[:, :, 0]
+        P_new = symmetrize(b0 * P_p + (1.0 - b0) * (P_p - K @ S @ Kt) + K @ spread @ Kt)
+        M = len(self.settings.models)
+        tr.x[tracks], tr.P[tracks] = x_new, P_new
+        tr.xm[tracks] = np.repeat(x_new[:, None, :], M, axis=1)
+        tr.Pm[tracks] = np.repeat(P_new[:, None, :, :], M, axis=1)
+        tr.mu[tracks] = mu_p
+        tr.time_s[tracks] = np.maximum(tr.time_s[tracks], t_ref)
+        # Score with the likelihood of the β-weighted mixture of reports.
+        mix_lik = np.bincount(local, weights=beta * np.exp(log_lik))
+        self._score_hit(sensor, tracks, np.log(np.maximum(mix_lik, 1e-300)), with_rr, t_ref)
+        tr.sources[tracks, sensor_k] = True
+        return tracks
+
+    def _initiate(
+        self,
+        sensor: SensorModel,
+        sensor_k: int,
+        z: FloatArray,
+        t: FloatArray,
+        with_rr: bool,
+        idents: NDArray[np.str_],
+    ) -> None:
+        x0, P0 = initial_states(sensor, z, with_rr, self.settings.initiation)
+        m = x0.shape[0]
+        M = len(self.settings.models)
+        sources = np.zeros((m, len(self.sensors)), dtype=bool)
+        sources[:, sensor_k] = True
+        new = TrackArrays(
+            number=np.arange(self._next_number, self._next_number + m, dtype=np.int64),
+            status=np.zeros(m, np.int8),
+            time_s=t.copy(),
+            xm=np.repeat(x0[:, None, :], M, axis=1),
+            Pm=np.repeat(P0[:, None, :, :], M, axis=1),
+            mu=np.tile(self._mu0, (m, 1)),
+            x=x0,
+            P=P0,
+            score=np.zeros(m),
+            hits=np.ones(m, np.int64),
+            first_time_s=t.copy(),
+            last_hit_s=t.copy(),
+            revisit_s=np.full(m, sensor.revisit_s),
+            ident=np.asarray(idents).astype("U16"),
+            sources=sources,
+        )
+        self._next_number += m
+        self.tracks = self.tracks.extend(new)
+
+    def _keep_boost(self, sensor: SensorModel, z: FloatArray, t: FloatArray) -> None:
+        if z.shape[0] == 0:
+            return
+        enu = np.stack(
+            [np.cos(z[:, 1]) * np.sin(z[:, 0]), np.cos(z[:, 1]) * np.cos(z[:, 0]), np.sin(z[:, 1])],
+            axis=-1,
+        )
+        self.boost.time_s.append(t.copy())
+        self.boost.sensor_id.append(np.full(t.size, sensor.sensor_id, dtype=object))
+        self.boost.origin_ecef_m.append(np.broadcast_to(sensor.ecef_m, (t.size, 3)).copy())
+        self.boost.los_ecef.append(enu @ sensor.basis)
+        while self.boost.count() > self.settings.max_boost_detections and self.boost.time_s:
+            for part in (self.boost.time_s, self.boost.sensor_id, self.boost.origin_ecef_m,
+                         self.boost.los_ecef):  # fmt: skip
+                part.pop(0)
+
+    def _life_cycle(self, now_s: float) -> None:
+        tr = self.tracks
+        if len(tr) == 0:
+            return
+        life = self.settings.life_cycle
+        misses = (now_s - tr.last_hit_s) / tr.revisit_s
+        gap = np.maximum(now_s - tr.time_s, 0.0)
+        pos_var = np.trace(tr.P[:, :3, :3], axis1=1, axis2=2) + gap**2 * np.trace(
+            tr.P[:, 3:, 3:], axis1=1, axis2=2
+        )
+        tentative = tr.status == TENTATIVE
+        dead = np.where(
+            tentative,
+            misses > life.tentative_max_misses + 0.5,
+            misses > life.confirmed_max_misses + 0.5,
+        )
+        dead |= pos_var > life.max_position_sigma_m**2
+        dead |= ~np.isfinite(tr.x).all(axis=1)
+        if dead.any():
+            self.tracks = tr.take(~dead)
+
+    # ------------------------------------------------------------------ output
+
+    def view(self, time_s: float, confirmed_only: bool = True) -> TrackView:
+        """Tracks predicted to `time_s` (without changing them)."""
+        self.flush(time_s)
+        tr = self.tracks
+        keep = tr.status == CONFIRMED if confirmed_only else np.ones(len(tr), bool)
+        idx = np.flatnonzero(keep)
+        dt = time_s - tr.time_s[idx]
+        x, P, mu = imm_predict(
+            tr.xm[idx], tr.Pm[idx], tr.mu[idx], dt, self.settings.models, self.settings.switching
+        )
+        prefix = self.settings.track_prefix
+        ids = np.array([f"{prefix}{n:05d}" for n in tr.number[idx]], dtype=object)
+        sources = np.empty(idx.size, dtype=object)
+        sources[:] = [list(self.sensor_ids[row]) for row in tr.sources[idx]]
+        return TrackView(
+            time_s=time_s,
+            track_id=ids,
+            number=tr.number[idx],
+            confirmed=tr.status[idx] == CONFIRMED,
+            x=x,
+            P=P,
+            mode_probabilities=mu,
+            mode_names=tuple(m.name for m in self.settings.models),
+            ident=tr.ident[idx],
+            sources=sources,
+        )
+
+    def snapshot(self, time_s: float, viewer: str = "ALL") -> dict[str, NDArray[Any]]:
+        """Confirmed tracks at `time_s` as `picture.parquet` rows (plus mode probabilities)."""
+        view = self.view(time_s)
+        lat, lon, alt = ecef_to_geodetic(view.x[:, :3])
+        vel = ecef_vector_to_enu(view.x[:, 3:], enu_basis(lat, lon))
+        n = view.x.shape[0]
+        table: dict[str, NDArray[Any]] = {
+            "time_s": np.full(n, time_s),
+            "viewer": np.full(n, viewer, dtype=object),
+            "track_id": view.track_id,
+            "lat_deg": lat,
+            "lon_deg": lon,
+            "alt_m": alt,
+            "vel_e_mps": vel[:, 0],
+            "vel_n_mps": vel[:, 1],
+            "vel_u_mps": vel[:, 2],
+            "cls": kinematic_class(alt, vel, view.mode_probabilities, view.mode_names),
+            "identity": np.full(n, "unknown", dtype=object),
+            "sources": view.sources,
+        }
+        for j, name in enumerate(view.mode_names):
+            table[f"mu_{name}"] = view.mode_probabilities[:, j]
+        return table
+
+    def with_settings(self, **changes: Any) -> TrackerSettings:
+        return replace(self.settings, **changes)
+
+
+def kinematic_class(
+    alt_m: FloatArray, vel_enu_mps: FloatArray, mu: FloatArray, mode_names: Sequence[str]
+) -> NDArray[np.object_]:
+    """A first kinematic guess of the class (the threat part refines it).
+
+    ballistic_missile: fast or high and the ballistic mode dominant;
+    cruise_missile: low (< 300 m) and jet speed; aircraft: the usual envelope.
+    """
+    speed = np.linalg.norm(vel_enu_mps, axis=-1)
+    mu_bal = (
+        mu[:, list(mode_names).index("ballistic")]
+        if "ballistic" in mode_names
+        else np.zeros(len(speed))
+    )
+    cls = np.full(speed.shape, "unknown", dtype=object)
+    cls[(alt_m > 300.0) & (alt_m < 20_000.0) & (speed > 40.0) & (speed < 400.0)] = "aircraft"
+    cls[(alt_m <= 300.0) & (speed > 150.0) & (speed < 400.0)] = "cruise_missile"
+    cls[((speed > 900.0) | (alt_m > 30_000.0)) & (mu_bal > 0.3)] = "ballistic_missile"
+    return cls
