@@ -154,12 +154,15 @@ def _data_loc(loc: Loc, data: Any) -> Loc:
     """Drop the union tags pydantic inserts, keeping the path as it stands in the file."""
     out: list[str | int] = []
     node = data
-    for part in loc:
+    for position, part in enumerate(loc):
+        # pydantic puts the union tag right after the list index of a sensor or target.
+        if position == 2 and loc[0] in ("sensors", "targets") and part in _TAGS:
+            continue
         in_dict = isinstance(node, dict) and part in node
         in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
         if in_dict or in_list:
             out.append(part)
-            node = node[part]  # type: ignore[index]
+            node = node[part]
         elif isinstance(part, str) and part in _TAGS:
             continue
         else:

@@ -120,7 +120,8 @@ def _acceleration(
     beta_kg_m2: float,
 ) -> tuple[FloatArray, FloatArray]:
     """dv/dt for a batch `(B, 3)`, and the altitude of each state."""
-    lat, lon, alt = ecef_to_geodetic(r)
+    # Centimetres of altitude are nothing to the air density: skip the refinement.
+    lat, lon, alt = ecef_to_geodetic(r, refine=False)
     acc = gravity_mps2(r)
     # −2 ω × v − ω × (ω × r)
     acc -= 2.0 * np.cross(_OMEGA, v) + np.cross(_OMEGA, np.cross(_OMEGA, r))
@@ -185,7 +186,7 @@ def _integrate(
         k4r, k4v = f(t + dt, r + dt * k3r, v + dt * k3v)
         r_new = r + dt / 6 * (k1r + 2 * k2r + 2 * k3r + k4r)
         v_new = v + dt / 6 * (k1v + 2 * k2v + 2 * k3v + k4v)
-        _, _, alt_new = ecef_to_geodetic(r_new)
+        _, _, alt_new = ecef_to_geodetic(r_new, refine=False)
         hit = flying & (alt_new <= 0.0) & (t + dt > 1.0)
         if hit.any():
             # Linear interpolation of the crossing of h = 0 inside the step.
@@ -267,6 +268,7 @@ def solve_ballistic(target: BallisticTarget, max_iterations: int = 30) -> Ballis
     steps = np.array([0.005 * x[0], 0.05, 0.02])
     limits = np.array([0.2 * x[0], 8.0, 3.0])
     best: tuple[float, FloatArray, float, float] = (math.inf, x, math.inf, math.inf)
+    since_best = 0
     for _ in range(max_iterations):
         batch = np.vstack([x, x + np.diag(steps)])
         _, impact_r, apogee, *_ = _integrate(
@@ -275,8 +277,12 @@ def solve_ballistic(target: BallisticTarget, max_iterations: int = 30) -> Ballis
         res, miss_m = _residuals(target, impact_r, apogee)
         norm = float(np.linalg.norm(res[0]))
         apogee_miss = abs(apogee[0] / target.apogee_m - 1.0)
+        since_best += 1
         if norm < best[0]:
             best = (norm, x.copy(), float(miss_m[0]), float(apogee_miss))
+            since_best = 0
+        if since_best >= 6:
+            break  # no progress: this combination cannot be flown
         # Converged well inside the promise: 0.2 of each tolerance.
         if np.all(np.abs(res[0]) < 0.2):
             break
