@@ -9,8 +9,6 @@ import pytest
 from stonesoup.measures import Euclidean
 from stonesoup.metricgenerator.ospametric import GOSPAMetric
 from stonesoup.types.state import State
-from tests.metrics.metrics_helpers import Case, P, T
-from tests.metrics.stonesoup_bridge import stonesoup_siap, tracks_from, truths_from, when
 
 from airpicture.metrics import (
     AssociationSettings,
@@ -21,6 +19,8 @@ from airpicture.metrics import (
     gospa,
     load_run,
 )
+from tests.metrics.metrics_helpers import Case, P, T
+from tests.metrics.stonesoup_bridge import stonesoup_siap, tracks_from, truths_from, when
 
 RELATIVE = 1e-6
 

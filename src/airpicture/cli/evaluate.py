@@ -96,8 +96,17 @@ def settings_from_args(args: argparse.Namespace) -> EvaluationSettings:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_from_args(args)
-    console = Console(stderr=True)
+    metrics = evaluate_with_progress(
+        args.dir, settings_from_args(args), Console(stderr=True), not args.no_report
+    )
+    print_metrics(metrics, args.dir, not args.no_report, Console())
+    return 0
+
+
+def evaluate_with_progress(
+    run_dir: Path, settings: EvaluationSettings, console: Console, write_report: bool
+) -> dict[str, Any]:
+    """Evaluate a run folder with a progress bar; print the evaluation's notes."""
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -110,8 +119,14 @@ def run(args: argparse.Namespace) -> int:
         def tell(stage: str, done: int, total: int) -> None:
             progress.update(task, description=stage, completed=done, total=total)
 
-        metrics = evaluate_run(args.dir, settings, progress=tell, write_report=not args.no_report)
-    out = Console()
+        metrics = evaluate_run(run_dir, settings, progress=tell, write_report=write_report)
+    for note in metrics["notes"]:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    return metrics
+
+
+def print_metrics(metrics: dict[str, Any], run_dir: Path, report: bool, out: Console) -> None:
+    """One line per viewer, commonality, and what was written."""
     for viewer, values in metrics["viewers"].items():
         siap = values["siap"]
         gospa = values["gospa"]["mean"]["distance_m"]
@@ -124,9 +139,8 @@ def run(args: argparse.Namespace) -> int:
     common = metrics["commonality"]
     if common.get("applicable"):
         out.print(f"commonality, all nations: {_pct(common['overall']['value'])}", highlight=False)
-    written = "metrics.json" + ("" if args.no_report else " and report.html")
-    out.print(f"wrote {written} in {args.dir}", highlight=False)
-    return 0
+    written = "metrics.json" + (" and report.html" if report else "")
+    out.print(f"wrote {written} in {run_dir}", highlight=False)
 
 
 def _pct(value: float | None) -> str:

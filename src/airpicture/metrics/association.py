@@ -163,7 +163,10 @@ def associate_over_time(
         nearest = nearest_within(
             track_xyz_m[track_rows], truth_xyz_m[truth_rows], settings.threshold_m
         )
-        m = np.where(nearest >= 0, truth[truth_rows][np.maximum(nearest, 0)], NONE)
+        if truth_rows.size:
+            m = np.where(nearest >= 0, truth[truth_rows][np.maximum(nearest, 0)], NONE)
+        else:
+            m = nearest  # all −1: no truth exists at this snapshot
         ids = track[track_rows]
 
         cur, pot, npot = current[ids], potential[ids], n_potential[ids]

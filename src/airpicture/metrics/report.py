@@ -177,8 +177,10 @@ def _draw_land(ax: object, lon_min: float, lon_max: float, lat_min: float, lat_m
         return str(exc)
     polygons = []
     for ring in rings:
+        # rings that cross the antimeridian (Fiji, Chukotka) jump by 360°: make them continuous
+        continuous = np.unwrap(ring[:, 0], period=360.0)
         for shift in (-360.0, 0.0, 360.0):
-            lon = ring[:, 0] + shift
+            lon = continuous + shift
             if lon.max() < lon_min or lon.min() > lon_max:
                 continue
             if ring[:, 1].max() < lat_min or ring[:, 1].min() > lat_max:
@@ -215,7 +217,10 @@ def _map_section(ev: Evaluation) -> Section:
     n = len(viewers)
     columns = 1 if n == 1 else 2
     rows = math.ceil(n / columns)
-    figure = Figure(figsize=(6.2 * columns, 5.0 * rows))
+    # panel height from the map's shape on screen: Δlat / (Δlon · cos φ)
+    shape = (lat_max - lat_min) * aspect / max(lon_max - lon_min, 1e-6)
+    panel_height = min(9.0, max(3.0, 5.6 * shape + 0.9))
+    figure = Figure(figsize=(6.2 * columns, panel_height * rows))
     note = ""
     truth_x, truth_y = _lines_with_breaks(
         truth.target, truth.step, _unwrap_lon(truth.lon_deg, centre), truth.lat_deg
@@ -230,16 +235,25 @@ def _map_section(ev: Evaluation) -> Section:
             truth.lat_deg[elig],
             linestyle="none",
             marker=".",
-            markersize=1.5,
-            color="#999999",
+            markersize=1.0,
+            color="#b0b0b0",
             label="truth, eligible",
-            zorder=2,
+            zorder=1.5,
         )
         tracks = ev.run.pictures[viewer]
         tx, ty = _lines_with_breaks(
             tracks.track, tracks.step, _unwrap_lon(tracks.lon_deg, centre), tracks.lat_deg
         )
-        ax.plot(tx, ty, color=_COLOURS[i % len(_COLOURS)], linewidth=1.0, label="tracks", zorder=3)
+        ax.plot(
+            tx,
+            ty,
+            color=_COLOURS[i % len(_COLOURS)],
+            linewidth=1.0,
+            marker=".",
+            markersize=1.5,
+            label="tracks",
+            zorder=3,
+        )
         ax.set_xlim(lon_min, lon_max)
         ax.set_ylim(lat_min, lat_max)
         ax.set_aspect(aspect)
@@ -273,7 +287,7 @@ def _gospa_section(ev: Evaluation) -> Section:
             colors=["#4c72b0", "#dd8452", "#c44e52"],
             alpha=0.85,
         )
-        ax.set_ylabel(f"GOSPA^p ({unit})")
+        ax.set_ylabel("GOSPA (m)" if p == 1 else f"GOSPA^p ({unit})")
         mean = float(np.mean(g.distance_m)) if g.distance_m.size else float("nan")
         ax.set_title(f"{viewer}: mean GOSPA {_fmt(mean, 0)} m", fontsize=10)
         ax.legend(loc="upper right", fontsize=7)
@@ -445,7 +459,8 @@ def _timeline_section(ev: Evaluation) -> Section:
     ax.set_yticklabels([ids[j] for j in shown], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel(label)
-    ax.legend(loc="lower right", fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower right", fontsize=7)
     figure.tight_layout()
     more = (
         f'<p class="note">Figure: the first {len(shown)} of {len(ids)} targets by first '

@@ -231,20 +231,23 @@ def _ecef_state(columns: Mapping[str, NDArray[np.generic]]) -> tuple[FloatArray,
     return position, velocity
 
 
-def _check_finite(table: Table, columns: tuple[str, ...], source: str, what: str) -> None:
+def _drop_non_finite(
+    table: Table, columns: tuple[str, ...], source: str, notes: list[str]
+) -> Table:
+    """Rows without a full finite position and velocity cannot be measured: drop them, say so."""
     bad = np.zeros(len(table[columns[0]]), dtype=bool)
     for name in columns:
         bad |= ~np.isfinite(np.asarray(table[name], dtype=np.float64))
-    if np.any(bad):
-        first = int(np.flatnonzero(bad)[0])
-        raise InputError(
-            source,
-            [
-                f"{int(bad.sum())} {what} rows have missing or non-finite values in "
-                f"{list(columns)} (first at row {first}); every row needs a full position "
-                "and velocity"
-            ],
-        )
+    if not np.any(bad):
+        return table
+    first = int(np.flatnonzero(bad)[0])
+    id_column = "target_id" if "target_id" in table else "track_id"
+    notes.append(
+        f"{source}: {int(bad.sum())} rows with a missing or non-finite position or velocity "
+        f"were left out (first: row {first}, {id_column} {table[id_column][first]!s}, "
+        f"time_s {float(table['time_s'][first]):g})"
+    )
+    return {name: np.asarray(values)[~bad] for name, values in table.items()}
 
 
 def _sort_and_dedupe(step: IntArray, entity: IntArray) -> tuple[IntArray, int]:
@@ -316,8 +319,8 @@ def build_run_data(info: RunInfo, truth: Table, picture: Table, source: str) -> 
     dt = info.picture_interval_s
 
     kinematic = ("lat_deg", "lon_deg", "alt_m", "vel_e_mps", "vel_n_mps", "vel_u_mps")
-    _check_finite(truth, kinematic, truth_src, "truth")
-    _check_finite(picture, kinematic, picture_src, "picture")
+    truth = _drop_non_finite(truth, kinematic, truth_src, notes)
+    picture = _drop_non_finite(picture, kinematic, picture_src, notes)
     truth_step_all = _grid_steps(np.asarray(truth["time_s"], dtype=np.float64), dt, truth_src)
     picture_step_all = _grid_steps(np.asarray(picture["time_s"], dtype=np.float64), dt, picture_src)
 

@@ -133,6 +133,7 @@ class SyntheticSpec:
     false_tracks_per_step: float = 1.0
     frame: Frame = field(default_factory=Frame)
     centralized: bool = False
+    whole_run: bool = False  # every target exists at every snapshot
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,6 +172,8 @@ def synthetic_run(spec: SyntheticSpec, rng: np.random.Generator) -> SyntheticRun
     # each target exists over a random window of snapshots
     first = rng.integers(0, max(steps // 3, 1), size=n)
     last = np.minimum(steps - 1, first + rng.integers(steps // 3, steps + 1, size=n))
+    if spec.whole_run:
+        first, last = np.zeros(n, dtype=np.int64), np.full(n, steps - 1, dtype=np.int64)
     lengths = last - first + 1
     target = np.repeat(np.arange(n), lengths)
     step = first[target] + (
