@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from airpicture.metrics import EvaluationSettings, evaluate, load_run, to_json
+from airpicture.metrics.synthetic import SyntheticSpec, synthetic_run
 from tests.metrics.metrics_helpers import Case, P, T, follow, steady
 
 STEPS = range(10)
@@ -151,3 +156,31 @@ def test_hysteresis_confirms_after_three_and_ends_after_two_misses(tmp_path: Pat
     ]
     # Stone Soup merges the two pieces: the longest "segment" is their sum, 4 + 5 s
     assert m["siap"]["counts"]["sum_TL_s"] == pytest.approx(9.0)
+
+
+@settings(max_examples=8, deadline=None, derandomize=True)
+@given(st.integers(min_value=0, max_value=10_000))
+def test_a_perfect_picture_scores_perfectly(seed: int) -> None:
+    """Property (seeded random runs): tracks exactly on every eligible truth, nothing else."""
+    spec = SyntheticSpec(
+        n_targets=15,
+        n_steps=12,
+        sensor_range_m=5_000_000.0,
+        position_sigma_m=0.0,
+        velocity_sigma_mps=0.0,
+        p_held=1.0,
+        false_tracks_per_step=0.0,
+    )
+    run = synthetic_run(spec, np.random.default_rng(seed))
+    with tempfile.TemporaryDirectory() as folder:
+        ev = evaluate(load_run(run.write(Path(folder) / "run")), EvaluationSettings())
+    for viewer in ev.viewers.values():
+        s = viewer.siap.summary
+        assert s["completeness"] == 1.0
+        assert s["ambiguity"] == 1.0
+        assert s["spuriousness"] == 0.0
+        assert s["longest_track_segment"] == 1.0
+        assert s["track_number_change_rate_per_s"] == 0.0
+        assert s["id_correctness"] == 1.0
+        assert s["position_accuracy_m"] == pytest.approx(0.0, abs=1e-6)
+        np.testing.assert_allclose(viewer.gospa.distance_m, 0.0, atol=1e-6)

@@ -434,7 +434,11 @@ def _timeline_section(ev: Evaluation) -> Section:
         min([firsts[v]["first_eligible_s"].get(i, math.inf) for v in viewers], default=math.inf)
         for i in ids
     ]
-    order = sorted(range(len(ids)), key=lambda j: (earliest[j], ids[j]))
+    threat_rank = {"ballistic_missile": 0, "cruise_missile": 1}
+    order = sorted(
+        range(len(ids)),
+        key=lambda j: (threat_rank.get(str(truth.target_kind[j]), 2), earliest[j], ids[j]),
+    )
     shown = order[:TIMELINE_FIGURE_TARGETS]
     figure = Figure(figsize=(11, 0.22 * len(shown) + 1.4))
     ax = figure.add_subplot(1, 1, 1)
@@ -443,18 +447,24 @@ def _timeline_section(ev: Evaluation) -> Section:
             [t[step_min[j]], t[step_max[j]]], [row, row], color="#cccccc", linewidth=5, zorder=1
         )
     for k, v in enumerate(viewers):
-        xs = [firsts[v]["first_held_s"].get(ids[j]) for j in shown]
-        pts = [(x * scale, row) for row, x in enumerate(xs) if x is not None]
-        if pts:
-            ax.plot(
-                [p[0] for p in pts],
-                [p[1] for p in pts],
-                linestyle="none",
-                marker="v^os<>D"[k % 7],
-                color=_COLOURS[k % len(_COLOURS)],
-                label=f"{v} first holds",
-                zorder=3,
-            )
+        colour = _COLOURS[k % len(_COLOURS)]
+        for key, filled, what in (
+            ("first_eligible_s", False, "could first hold"),
+            ("first_held_s", True, "first holds"),
+        ):
+            xs = [firsts[v][key].get(ids[j]) for j in shown]
+            pts = [(x * scale, row) for row, x in enumerate(xs) if x is not None]
+            if pts:
+                ax.plot(
+                    [p[0] for p in pts],
+                    [p[1] for p in pts],
+                    linestyle="none",
+                    marker="v^os<>D"[k % 7],
+                    markerfacecolor=colour if filled else "none",
+                    markeredgecolor=colour,
+                    label=f"{v} {what}",
+                    zorder=3 if filled else 2,
+                )
     ax.set_yticks(range(len(shown)))
     ax.set_yticklabels([ids[j] for j in shown], fontsize=7)
     ax.invert_yaxis()
@@ -463,8 +473,8 @@ def _timeline_section(ev: Evaluation) -> Section:
         ax.legend(loc="lower right", fontsize=7)
     figure.tight_layout()
     more = (
-        f'<p class="note">Figure: the first {len(shown)} of {len(ids)} targets by first '
-        "eligibility; the table lists all.</p>"
+        f'<p class="note">Figure: the first {len(shown)} of {len(ids)} targets (missiles, '
+        "then by first eligibility); the table lists all.</p>"
         if len(ids) > len(shown)
         else ""
     )
@@ -490,8 +500,9 @@ def _timeline_section(ev: Evaluation) -> Section:
         f"<tbody>{''.join(body_rows)}</tbody></table></details>"
     )
     intro = (
-        '<p class="note">Grey bar: the target exists. Marker: the first snapshot at which the '
-        "nation's picture held it (an associated track); delay = held − first eligible.</p>"
+        '<p class="note">Grey bar: the target exists. Hollow marker: the first snapshot at '
+        "which the nation could hold it (eligible); filled marker: the first at which its "
+        "picture held it (an associated track). Delay = held − eligible. Missiles first.</p>"
     )
     return Section(
         "When each nation first held each target",
