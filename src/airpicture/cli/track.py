@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from airpicture.scenario import load_scenario
-from airpicture.tables import PICTURE_SCHEMA, PLOTS_SCHEMA, read_table, write_table
+from airpicture.scenario import LoadedScenario, load_scenario
+from airpicture.tables import PICTURE_SCHEMA, PLOTS_SCHEMA, Table, read_table, write_table
 from airpicture.tracking.replay import ReplayResult, replay, sensor_models
 from airpicture.tracking.settings import TrackerSettings
 
@@ -40,9 +40,19 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     console = Console()
     loaded = load_scenario(args.scenario)
-    scenario = loaded.scenario
     plots = read_table(args.plots, PLOTS_SCHEMA)
-    settings = TrackerSettings(association=args.association)
+    result = track_plots(plots, loaded, TrackerSettings(association=args.association), console)
+    out = args.out / "picture.parquet"
+    write_table(out, result.picture, PICTURE_SCHEMA)
+    print_summary(result, out, console)
+    return 0
+
+
+def track_plots(
+    plots: Table, loaded: LoadedScenario, settings: TrackerSettings, console: Console
+) -> ReplayResult:
+    """Replay `plots` through one tracker over all the scenario's sensors, with a progress bar."""
+    scenario = loaded.scenario
     with Progress(
         TextColumn("[bold]track[/]"),
         BarColumn(),
@@ -60,10 +70,7 @@ def run(args: argparse.Namespace) -> int:
             settings=settings,
             on_progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
-    out = args.out / "picture.parquet"
-    write_table(out, result.picture, PICTURE_SCHEMA)
-    print_summary(result, out, console)
-    return 0
+    return result
 
 
 def print_summary(result: ReplayResult, out: Path, console: Console) -> None:

@@ -43,16 +43,54 @@ def forward_substitute(L: FloatArray, b: FloatArray) -> FloatArray:
     return y
 
 
-def mahalanobis_sq(nu: FloatArray, S: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Squared Mahalanobis distance ν' S⁻¹ ν and ln det S, for stacks of innovations.
+def _inv_det_2(M: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Closed-form inverse and determinant of a stack of 2×2 matrices."""
+    a, b, c, d = M[..., 0, 0], M[..., 0, 1], M[..., 1, 0], M[..., 1, 1]
+    det = a * d - b * c
+    inv = np.empty_like(M)
+    inv[..., 0, 0] = d / det
+    inv[..., 0, 1] = -b / det
+    inv[..., 1, 0] = -c / det
+    inv[..., 1, 1] = a / det
+    return inv, det
 
-    With S = L L':  ν' S⁻¹ ν = |L⁻¹ ν|²,  ln det S = 2 Σ ln L_ii.
+
+def small_inverse_det(S: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Inverse and determinant of a stack of SPD matrices of size 1 to 4, in closed form.
+
+    LAPACK's per-matrix call overhead dominates for tiny matrices, so a 2×2
+    block partition is used instead: with S = [[A, B], [B', D]] and the Schur
+    complement C = D − B' A⁻¹ B,
+    S⁻¹ = [[A⁻¹ + A⁻¹ B C⁻¹ B' A⁻¹, −A⁻¹ B C⁻¹], [−C⁻¹ B' A⁻¹, C⁻¹]],  det S = det A det C.
+    Larger matrices go through Cholesky.
     """
-    L = cholesky_lower(S)
-    y = forward_substitute(L, nu)
-    d2 = np.einsum("...i,...i->...", y, y)
-    log_det = 2.0 * np.sum(np.log(np.diagonal(L, axis1=-2, axis2=-1)), axis=-1)
-    return d2, log_det
+    d = S.shape[-1]
+    if d == 1:
+        return 1.0 / S, S[..., 0, 0].copy()
+    if d == 2:
+        return _inv_det_2(S)
+    if d > 4:
+        inv = spd_inverse(S)
+        return inv, np.exp(2.0 * np.sum(np.log(np.diagonal(cholesky_lower(S), 0, -2, -1)), -1))
+    A, B, D = S[..., :2, :2], S[..., :2, 2:], S[..., 2:, 2:]
+    A_inv, det_a = _inv_det_2(A)
+    AiB = A_inv @ B
+    Bt = np.swapaxes(B, -1, -2)
+    C_inv, det_c = small_inverse_det(D - Bt @ AiB)
+    top_right = -AiB @ C_inv
+    out = np.empty_like(S)
+    out[..., :2, :2] = A_inv - top_right @ np.swapaxes(AiB, -1, -2)
+    out[..., :2, 2:] = top_right
+    out[..., 2:, :2] = np.swapaxes(top_right, -1, -2)
+    out[..., 2:, 2:] = C_inv
+    return out, det_a * det_c
+
+
+def mahalanobis_sq(nu: FloatArray, S: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Squared Mahalanobis distance ν' S⁻¹ ν and ln det S, for stacks of innovations."""
+    S_inv, det = small_inverse_det(S)
+    d2 = (nu[..., None, :] @ S_inv @ nu[..., :, None])[..., 0, 0]
+    return d2, np.log(np.maximum(det, 1e-300))
 
 
 def spd_inverse(S: FloatArray) -> FloatArray:
@@ -78,7 +116,7 @@ def kalman_update(
     # S = H P H' + R    innovation covariance
     PHt = P @ np.swapaxes(H, -1, -2)
     S = symmetrize(H @ PHt + R)
-    S_inv = spd_inverse(S)
+    S_inv, det_s = small_inverse_det(S)
     # K = P H' S⁻¹      gain
     K = PHt @ S_inv
     # x⁺ = x + K ν
@@ -88,5 +126,5 @@ def kalman_update(
     IKH = np.eye(n) - K @ H
     P_new = IKH @ P @ np.swapaxes(IKH, -1, -2) + K @ R @ np.swapaxes(K, -1, -2)
     d2 = (nu[..., None, :] @ S_inv @ nu[..., :, None])[..., 0, 0]
-    log_det = np.log(np.linalg.det(S))
+    log_det = np.log(np.maximum(det_s, 1e-300))
     return x_new, symmetrize(P_new), d2, log_det

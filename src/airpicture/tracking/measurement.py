@@ -396,16 +396,31 @@ def pregate_sigma(sensor: SensorModel, x: FloatArray) -> FloatArray:
 class InitiationPrior:
     """What a single report does not say, as prior information.
 
-    `unobserved_alt_m ± unobserved_alt_sigma_m` is the altitude assumed for
-    sensors that do not measure it (2D radar, OTH); the velocity prior is
-    zero-mean isotropic (range rate, when measured, fills in its component).
+    Velocity: zero-mean and isotropic, with a spread that depends on the
+    report's altitude, because what flies low is an aircraft or a cruise
+    missile (at most about Mach 3, so σ = 300 m/s), and what is high above the
+    airways is a ballistic missile or a space object (up to ~7 km/s, σ =
+    2500 m/s); in between the spread grows linearly. Range rate, when
+    measured, fills in its own component. Altitude: for sensors that do not
+    measure it (2D radar, OTH) `unobserved_alt_m ± unobserved_alt_sigma_m`.
     """
 
-    speed_sigma_mps: float = 1500.0
+    low_speed_sigma_mps: float = 300.0
+    high_speed_sigma_mps: float = 2500.0
+    low_alt_m: float = 15_000.0
+    high_alt_m: float = 40_000.0
     unobserved_alt_m: float = 6000.0
     unobserved_alt_sigma_m: float = 5000.0
     #: A weak prior on every position axis, for conditioning only.
     position_sigma_m: float = 1.0e6
+
+    def speed_sigma_mps(self, alt_m: FloatArray) -> FloatArray:
+        """σ of each velocity axis for a report at `alt_m`."""
+        frac = np.clip((alt_m - self.low_alt_m) / (self.high_alt_m - self.low_alt_m), 0.0, 1.0)
+        sigma: FloatArray = self.low_speed_sigma_mps + frac * (
+            self.high_speed_sigma_mps - self.low_speed_sigma_mps
+        )
+        return sigma
 
 
 def initial_position(sensor: SensorModel, z: FloatArray, prior: InitiationPrior) -> FloatArray:
@@ -446,9 +461,11 @@ def initial_states(
     R_inv = spd_inverse(noise(sensor, z, with_range_rate))
     info = np.einsum("mki,mkl,mlj->mij", H, R_inv, H)
     info[:, :3, :3] += np.eye(3) / prior.position_sigma_m**2
-    info[:, 3:, 3:] += np.eye(3) / prior.speed_sigma_mps**2
+    lat, lon, alt = ecef_to_geodetic(pos)
     if not sensor.observes_altitude:
-        lat, lon, _ = ecef_to_geodetic(pos)
+        alt = np.full(m, prior.unobserved_alt_m)
+    info[:, 3:, 3:] += np.eye(3) / prior.speed_sigma_mps(alt)[:, None, None] ** 2
+    if not sensor.observes_altitude:
         up = enu_basis(lat, lon)[:, 2, :]
         info[:, :3, :3] += np.einsum("mi,mj->mij", up, up) / prior.unobserved_alt_sigma_m**2
     return x0, symmetrize(spd_inverse(info))

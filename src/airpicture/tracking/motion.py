@@ -139,10 +139,12 @@ def _drag_kick(y: FloatArray, alt_m: FloatArray, h_s: FloatArray, beta: float) -
 def ballistic_propagate(
     x: FloatArray, dt_s: FloatArray, beta_kg_m2: float, max_step_s: float = 5.0
 ) -> FloatArray:
-    """Integrate the ballistic law over dt: Strang splitting of drag (exact) and gravity (RK4).
+    """Integrate the ballistic law over dt: Strang splitting of drag (exact) and gravity (Heun).
 
-    Each sub-step (≤ max_step_s): half a drag kick, a classical RK4 step of
-    gravity + Coriolis + centrifugal, half a drag kick.
+    Each sub-step (≤ max_step_s): half a drag kick, a second-order Runge-Kutta
+    (Heun) step of gravity + Coriolis + centrifugal, half a drag kick. Over 5 s
+    the Heun step's error is below a metre (the acceleration changes by ~1e-2
+    m/s³ along a trajectory), far below any sensor's noise.
     """
     alt0 = ecef_to_geodetic(x[..., :3])[2]
     r0 = np.linalg.norm(x[..., :3], axis=-1)
@@ -155,11 +157,9 @@ def ballistic_propagate(
         alt = alt0 + np.linalg.norm(y[..., :3], axis=-1) - r0
         y = _drag_kick(y, alt, 0.5 * h1, beta_kg_m2)
         k1 = _gravity_rates(y)
-        k2 = _gravity_rates(y + 0.5 * h * k1)
-        k3 = _gravity_rates(y + 0.5 * h * k2)
-        k4 = _gravity_rates(y + h * k3)
-        # y ← y + h/6 (k1 + 2 k2 + 2 k3 + k4)
-        y = y + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        k2 = _gravity_rates(y + h * k1)
+        # y ← y + h/2 (k1 + k2)
+        y = y + 0.5 * h * (k1 + k2)
         alt = alt0 + np.linalg.norm(y[..., :3], axis=-1) - r0
         y = _drag_kick(y, alt, 0.5 * h1, beta_kg_m2)
     return y

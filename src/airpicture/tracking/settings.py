@@ -38,7 +38,10 @@ class GateSettings:
     #: gate is the χ² quantile of that probability for the report's dimension.
     probability: float = 0.9995
     #: Pre-gate radius in standard deviations of (track + report) position error.
-    pregate_sigmas: float = 6.0
+    pregate_sigmas: float = 4.5
+    #: Nothing tracked flies faster (an ICBM re-enters at ~7 km/s): it caps the
+    #: pre-gate radius, and a track whose speed estimate exceeds it is deleted.
+    max_speed_mps: float = 8000.0
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,12 @@ class TrackerSettings:
     #: as too late and not used.
     order_tolerance_s: float = 10.0
     #: Reports are processed in time windows of this length; within a window
-    #: each sensor's reports form one association batch.
-    batch_window_s: float = 1.0
+    #: each sensor's reports form one association batch. A window must be
+    #: shorter than every sensor's revisit time so that a target gives at most
+    #: one report per sensor per batch; `None` picks 0.8 × the shortest revisit,
+    #: at most `max_batch_window_s` (longer windows cost less per report).
+    batch_window_s: float | None = None
+    max_batch_window_s: float = 4.0
     #: Track numbers are formatted as `{prefix}{number:05d}`.
     track_prefix: str = "T"
     #: Unassociated space-IR boost detections kept for threat assessment.

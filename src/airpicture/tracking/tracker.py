@@ -193,6 +193,13 @@ class Tracker:
         self._mu0 = self._mu0 / self._mu0.sum()
         self._q = np.array([m.q_m2_s3 for m in self.settings.models])
         self._ballistic = np.array([m.kind == "ballistic" for m in self.settings.models])
+        revisits = [s.revisit_s for s in self.sensors if math.isfinite(s.revisit_s)]
+        auto = 0.8 * min(revisits, default=1.0)
+        self._window_s = (
+            self.settings.batch_window_s
+            if self.settings.batch_window_s is not None
+            else float(min(max(auto, 0.1), self.settings.max_batch_window_s))
+        )
 
     # ------------------------------------------------------------------ input
 
@@ -292,7 +299,7 @@ class Tracker:
 
     def _run(self, rows: dict[str, NDArray[Any]]) -> None:
         t = rows["time_s"]
-        window = self.settings.batch_window_s
+        window = self._window_s
         start = t[0]
         # Windows of fixed length from the first report; a loop per window, not per report.
         window_id = np.floor((t - start) / window).astype(np.int64)
@@ -312,25 +319,35 @@ class Tracker:
                     self._process_batch(sensor, int(k), rows, chunk[mine], False)
             self._life_cycle(float(t[chunk[-1]]))
 
-    def _gating_prediction(self, idx: IntArray, dt_s: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def _gating_prediction(
+        self, idx: IntArray, dt_s: FloatArray, full: bool
+    ) -> tuple[FloatArray, FloatArray]:
         """A cheap linear prediction of the IMM mixture for gating candidate pairs.
 
         x_g = F x + μ_bal [a dt²/2, a dt]   (a: gravity + rotating-frame terms)
         P_g = F P F' + Q(Σ μ_j q_j)
+        Without range rate only the position block is needed:
+        P_pp(dt) = Ppp + dt (Ppv + Pvp) + dt² Pvv + q |dt|³/3 I
         """
         tr = self.tracks
-        x, P, mu = tr.x[idx], tr.P[idx], tr.mu[idx]
+        x, mu = tr.x[idx], tr.mu[idx]
         x_g = x.copy()
         x_g[:, :3] += x[:, 3:] * dt_s[:, None]
-        mu_bal = mu[:, self._ballistic].sum(axis=1)
         if self._ballistic.any():
+            mu_bal = mu[:, self._ballistic].sum(axis=1)
             a = frame_acceleration(x) * mu_bal[:, None]
             x_g[:, :3] += 0.5 * a * dt_s[:, None] ** 2
             x_g[:, 3:] += a * dt_s[:, None]
-        P_g = cv_covariance(P, dt_s)
         q_mix = mu @ self._q
-        P_g += white_acceleration_noise(dt_s, q_mix)
-        return x_g, symmetrize(P_g)
+        if full:
+            P_g = cv_covariance(tr.P[idx], dt_s) + white_acceleration_noise(dt_s, q_mix)
+            return x_g, symmetrize(P_g)
+        P = tr.P[idx]
+        dt = dt_s[:, None, None]
+        Ppv = P[:, :3, 3:]
+        P_pos = P[:, :3, :3] + dt * (Ppv + np.swapaxes(Ppv, 1, 2)) + (dt * dt) * P[:, 3:, 3:]
+        P_pos += (q_mix * np.abs(dt_s) ** 3 / 3.0)[:, None, None] * np.eye(3)
+        return x_g, symmetrize(P_pos)
 
     def _process_batch(
         self,
@@ -459,10 +476,16 @@ class Tracker:
         q_mix = tr.mu[free_t] @ self._q
         growth_var = pos_var + adt**2 * vel_var + q_mix * adt**3
         speed = np.linalg.norm(tr.x[free_t, 3:], axis=1)
-        k = self.settings.gate.pregate_sigmas
-        radius = (
-            k * (np.sqrt(growth_var) * scale + pregate_sigma(sensor, x_ext))
-            + (speed * half_span + 5.0 * adt**2) * scale
+        gate = self.settings.gate
+        k = gate.pregate_sigmas
+        # Statistical radius, capped by physics: nothing we track flies faster
+        # than max_speed_mps, so the target is within (v_max + |v|)·|dt| of the
+        # extrapolated point whatever the velocity covariance says.
+        spread = np.minimum(
+            k * np.sqrt(growth_var), k * np.sqrt(pos_var) + (gate.max_speed_mps + speed) * adt
+        )
+        radius = (spread + speed * half_span + 5.0 * adt**2) * scale + k * pregate_sigma(
+            sensor, x_ext
         )
         pts_z = pregate_points_z(sensor, z[free_m])
         pt, pm = pregate_pairs(pts_x, radius, pts_z)
@@ -474,9 +497,11 @@ class Tracker:
         if ti.size == 0:
             return empty_i, empty_i, np.empty(0), np.empty(0)
         dt = t[mj] - tr.time_s[ti]
-        x_g, P_g = self._gating_prediction(ti, dt)
+        x_g, P_g = self._gating_prediction(ti, dt, full=with_rr)
         z_pred = measure(sensor, x_g, with_rr)
         H = jacobian(sensor, x_g, with_rr)
+        if not with_rr:
+            H = np.ascontiguousarray(H[:, :, :3])
         nu = residual(sensor, z[mj], z_pred)
         # S = H P H' + R    innovation covariance
         S = H @ P_g @ np.swapaxes(H, 1, 2) + R[mj]
@@ -668,6 +693,7 @@ class Tracker:
         )
         dead |= pos_var > life.max_position_sigma_m**2
         dead |= ~np.isfinite(tr.x).all(axis=1)
+        dead |= np.linalg.norm(tr.x[:, 3:], axis=1) > self.settings.gate.max_speed_mps
         if dead.any():
             self.tracks = tr.take(~dead)
 
