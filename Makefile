@@ -25,7 +25,7 @@ $(NODE_STAMP): package.json package-lock.json
 	@touch $@
 
 demo: setup
-	$(BIN)/airpicture simulate $(SCENARIO) --out $(OUT)
+	$(BIN)/airpicture run $(SCENARIO) --out $(OUT)
 
 lint: setup
 	$(BIN)/ruff check src tests bench
@@ -41,6 +41,8 @@ test: lint typecheck unit
 
 bench: setup
 	$(BIN)/python bench/simulator.py
+	$(BIN)/python bench/metrics.py
+	$(BIN)/python bench/tracker.py
 
 clean:
 	rm -rf $(VENV) node_modules out bench/results .mypy_cache .ruff_cache .pytest_cache

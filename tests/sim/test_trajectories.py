@@ -156,3 +156,11 @@ def test_recorded_traffic_passes_through_its_recorded_positions() -> None:
     lat, lon, _ = ecef_to_geodetic(pos)
     err = geodesic_distance_m(lat, lon, states.lat_deg[rows][inside], states.lon_deg[rows][inside])
     assert err.max() < 25.0  # interpolation between grid nodes of a curve through the records
+
+
+def test_truth_is_finite_on_the_first_and_last_second_of_every_life() -> None:
+    loaded = load_scenario(REPO / "scenarios" / "uk-opensky.yaml")
+    traj, _ = build_trajectories(loaded)
+    truth = traj.sample(np.arange(0.0, 1201.0, 1.0))
+    for column in ("lat_deg", "lon_deg", "alt_m", "vel_e_mps", "vel_n_mps", "vel_u_mps"):
+        assert np.isfinite(truth[column].astype(float)).all(), column

@@ -94,8 +94,13 @@ class TrajectorySet:
         i = np.clip(np.floor(u).astype(np.intp), 0, max(last - 1, 0))
         s = np.clip(u - i, 0.0, 1.0)[..., None]
         j = np.minimum(i + 1, last)
+        alive_i, alive_j = self.alive[target, i], self.alive[target, j]
         p0, p1 = self.pos_m[target, i], self.pos_m[target, j]
         v0, v1 = self.vel_mps[target, i], self.vel_mps[target, j]
+        # A node where the target does not exist holds NaN, and 0 · NaN is NaN: on the
+        # last (first) node of a life, blend with that node itself instead.
+        p1, v1 = np.where(alive_j[..., None], p1, p0), np.where(alive_j[..., None], v1, v0)
+        p0, v0 = np.where(alive_i[..., None], p0, p1), np.where(alive_i[..., None], v0, v1)
         dt = self.step_s
         s2, s3 = s * s, s * s * s
         pos = (2 * s3 - 3 * s2 + 1) * p0 + (s3 - 2 * s2 + s) * dt * v0
@@ -104,7 +109,6 @@ class TrajectorySet:
         vel += (-6 * s2 + 6 * s) / dt * p1 + (3 * s2 - 2 * s) * v1
         on_node_i = s[..., 0] == 0.0
         on_node_j = s[..., 0] == 1.0
-        alive_i, alive_j = self.alive[target, i], self.alive[target, j]
         alive = np.where(on_node_i, alive_i, np.where(on_node_j, alive_j, alive_i & alive_j))
         return pos, vel, alive & inside
 
