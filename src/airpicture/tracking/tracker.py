@@ -700,8 +700,14 @@ class Tracker:
     # ------------------------------------------------------------------ output
 
     def view(self, time_s: float, confirmed_only: bool = True) -> TrackView:
-        """Tracks predicted to `time_s` (without changing them)."""
+        """Tracks predicted to `time_s` (their stored estimates are not changed).
+
+        Every buffered report up to `time_s` is processed first, and the life
+        cycle is brought to `time_s` (a track silent for too long goes even when
+        no report arrives to trigger it).
+        """
         self.flush(time_s)
+        self._life_cycle(time_s)
         tr = self.tracks
         keep = tr.status == CONFIRMED if confirmed_only else np.ones(len(tr), bool)
         idx = np.flatnonzero(keep)
