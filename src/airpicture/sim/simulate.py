@@ -33,6 +33,8 @@ class Simulation:
     truth: Table
     plots: Table
     seconds: dict[str, float] = field(default_factory=dict)
+    #: The fusion the run's pictures were made with, when it differs from the scenario's.
+    fusion_used: str | None = None
 
     def plots_per_sensor(self) -> dict[str, tuple[int, int]]:
         """(reports of targets, false alarms) for every sensor, in scenario order."""
@@ -53,7 +55,8 @@ class Simulation:
             "duration_s": s.duration_s,
             "seed": s.seed,
             "picture_interval_s": s.picture_interval_s,
-            "fusion": s.fusion,
+            "fusion": self.fusion_used or s.fusion,
+            "scenario_fusion": s.fusion,
             "nations": list(s.nations),
             "sensors": {x.id: {"nation": x.nation, "type": x.type} for x in s.sensors},
             "viewers": viewable_sensors(s),
