@@ -216,7 +216,7 @@ def test_space_ir_updates_an_existing_track() -> None:
     tracker.process(rows)
     tracker.flush()
     assert tracker.boost.count() == 0
-    assert tracker.tracks.sources[0].tolist() == [True, True]
+    assert np.isfinite(tracker.tracks.sensor_last_hit_s[0]).tolist() == [True, True]
 
 
 def test_jpda_option_tracks_too() -> None:

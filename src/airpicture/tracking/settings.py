@@ -55,12 +55,27 @@ class LifeCycleSettings:
 
     confirm_score: float = 11.5
     min_hits: int = 2
-    #: A tentative track dies after this many expected reports are missed in a row.
-    tentative_max_misses: float = 2.0
-    #: A confirmed track coasts at most this many of its sensor's revisit periods.
-    confirmed_max_misses: float = 6.0
+    #: Deletion on missed reports, as a score: every revisit of a sensor that
+    #: was reporting the track and did not, adds −ln(1 − pd) of that sensor
+    #: (2.3 for pd = 0.9). A tentative track dies past `tentative_max_miss_score`
+    #: (two misses of a pd = 0.9 radar), a confirmed one past
+    #: `confirmed_max_miss_score` (six such misses; a target seen by several
+    #: sensors is given up sooner, a target of one poor sensor later).
+    tentative_max_miss_score: float = 4.0
+    confirmed_max_miss_score: float = 13.0
+    #: A sensor counts as reporting the track if its last report is within this
+    #: many of its revisits before the track's last report.
+    recent_revisits: float = 3.0
     #: ... and dies when its position uncertainty (1σ, metres) grows past this.
     max_position_sigma_m: float = 60_000.0
+    #: Duplicate removal: established tracks (≥ merge_min_hits reports) closer
+    #: than merge_radius_m whose 6-D states agree within the χ²₆ gate
+    #: merge_gate (99.9 %) are one target.
+    merge_min_hits: int = 4
+    #: Lowest altitude of a sane track (the Dead Sea shore is at −430 m).
+    min_altitude_m: float = -1500.0
+    merge_radius_m: float = 5000.0
+    merge_gate: float = 22.46
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.spatial import cKDTree
 from scipy.special import chdtri
 
 from airpicture.geo import ecef_to_geodetic, ecef_vector_to_enu, enu_basis
@@ -73,9 +74,9 @@ class TrackArrays:
     hits: NDArray[np.int64]
     first_time_s: FloatArray
     last_hit_s: FloatArray
-    revisit_s: FloatArray
     ident: NDArray[np.str_]
-    sources: BoolArray  # (N, n_sensors)
+    #: Time of each sensor's last report on the track, NaN if never: (N, n_sensors).
+    sensor_last_hit_s: FloatArray
 
     @classmethod
     def empty(cls, n_modes: int, n_sensors: int) -> TrackArrays:
@@ -92,9 +93,8 @@ class TrackArrays:
             hits=np.empty(0, np.int64),
             first_time_s=np.empty(0),
             last_hit_s=np.empty(0),
-            revisit_s=np.empty(0),
             ident=np.empty(0, dtype="U16"),
-            sources=np.empty((0, n_sensors), dtype=bool),
+            sensor_last_hit_s=np.empty((0, n_sensors)),
         )
 
     def __len__(self) -> int:
@@ -127,6 +127,8 @@ class ReportCounts:
     associated: int = 0
     initiated: int = 0
     boost_unassociated: int = 0
+    #: Duplicate tracks removed (reports are not lost: the survivor has them).
+    merged: int = 0
     pending: int = 0
 
     @property
@@ -193,6 +195,10 @@ class Tracker:
         self._mu0 = self._mu0 / self._mu0.sum()
         self._q = np.array([m.q_m2_s3 for m in self.settings.models])
         self._ballistic = np.array([m.kind == "ballistic" for m in self.settings.models])
+        self._revisit = np.array(
+            [s.revisit_s if math.isfinite(s.revisit_s) else 1.0 for s in self.sensors]
+        )
+        self._miss_cost = -np.log1p(-np.minimum([s.pd for s in self.sensors], 0.999))
         revisits = [s.revisit_s for s in self.sensors if math.isfinite(s.revisit_s)]
         auto = 0.8 * min(revisits, default=1.0)
         self._window_s = (
@@ -537,12 +543,12 @@ class Tracker:
         tr.xm[ti], tr.Pm[ti], tr.mu[ti] = step.xm, step.Pm, step.mu
         tr.x[ti], tr.P[ti] = step.x, step.P
         tr.time_s[ti] = np.maximum(tr.time_s[ti], t)
-        self._score_hit(sensor, ti, step.log_likelihood, with_rr, t)
-        tr.sources[ti, sensor_k] = True
+        self._score_hit(sensor, sensor_k, ti, step.log_likelihood, with_rr, t)
 
     def _score_hit(
         self,
         sensor: SensorModel,
+        sensor_k: int,
         ti: IntArray,
         log_likelihood: FloatArray,
         with_rr: bool,
@@ -555,7 +561,7 @@ class Tracker:
         tr.score[ti] += np.minimum(gain, 50.0)
         tr.hits[ti] += 1
         tr.last_hit_s[ti] = np.maximum(tr.last_hit_s[ti], t)
-        tr.revisit_s[ti] = sensor.revisit_s
+        tr.sensor_last_hit_s[ti, sensor_k] = np.fmax(tr.sensor_last_hit_s[ti, sensor_k], t)
         life = self.settings.life_cycle
         promote = (
             (tr.status[ti] == TENTATIVE)
@@ -621,8 +627,9 @@ class Tracker:
         tr.time_s[tracks] = np.maximum(tr.time_s[tracks], t_ref)
         # Score with the likelihood of the β-weighted mixture of reports.
         mix_lik = np.bincount(local, weights=beta * np.exp(log_lik))
-        self._score_hit(sensor, tracks, np.log(np.maximum(mix_lik, 1e-300)), with_rr, t_ref)
-        tr.sources[tracks, sensor_k] = True
+        self._score_hit(
+            sensor, sensor_k, tracks, np.log(np.maximum(mix_lik, 1e-300)), with_rr, t_ref
+        )
         return tracks
 
     def _initiate(
@@ -637,8 +644,8 @@ class Tracker:
         x0, P0 = initial_states(sensor, z, with_rr, self.settings.initiation)
         m = x0.shape[0]
         M = len(self.settings.models)
-        sources = np.zeros((m, len(self.sensors)), dtype=bool)
-        sources[:, sensor_k] = True
+        sensor_last_hit = np.full((m, len(self.sensors)), np.nan)
+        sensor_last_hit[:, sensor_k] = t
         new = TrackArrays(
             number=np.arange(self._next_number, self._next_number + m, dtype=np.int64),
             status=np.zeros(m, np.int8),
@@ -652,9 +659,8 @@ class Tracker:
             hits=np.ones(m, np.int64),
             first_time_s=t.copy(),
             last_hit_s=t.copy(),
-            revisit_s=np.full(m, sensor.revisit_s),
             ident=np.asarray(idents).astype("U16"),
-            sources=sources,
+            sensor_last_hit_s=sensor_last_hit,
         )
         self._next_number += m
         self.tracks = self.tracks.extend(new)
@@ -680,22 +686,84 @@ class Tracker:
         if len(tr) == 0:
             return
         life = self.settings.life_cycle
-        misses = (now_s - tr.last_hit_s) / tr.revisit_s
+        # Missed reports since the track's last report, from every sensor that
+        # had been reporting it (its last report within a few of its revisits),
+        # each weighted by how telling a miss of that sensor is: −ln(1 − pd).
+        last = tr.sensor_last_hit_s
+        silent = (now_s - tr.last_hit_s)[:, None]
+        recent = last >= tr.last_hit_s[:, None] - life.recent_revisits * self._revisit
+        # Half a revisit of slack: a beam passes a moving target a little late.
+        misses = np.maximum(np.floor(silent / self._revisit - 0.5), 0.0)
+        miss_score = np.sum(np.where(recent, misses * self._miss_cost, 0.0), axis=1)
+        tentative = tr.status == TENTATIVE
+        dead = np.where(
+            tentative,
+            miss_score > life.tentative_max_miss_score,
+            miss_score > life.confirmed_max_miss_score,
+        )
         gap = np.maximum(now_s - tr.time_s, 0.0)
         pos_var = np.trace(tr.P[:, :3, :3], axis1=1, axis2=2) + gap**2 * np.trace(
             tr.P[:, 3:, 3:], axis1=1, axis2=2
         )
-        tentative = tr.status == TENTATIVE
-        dead = np.where(
-            tentative,
-            misses > life.tentative_max_misses + 0.5,
-            misses > life.confirmed_max_misses + 0.5,
-        )
         dead |= pos_var > life.max_position_sigma_m**2
         dead |= ~np.isfinite(tr.x).all(axis=1)
         dead |= np.linalg.norm(tr.x[:, 3:], axis=1) > self.settings.gate.max_speed_mps
+        # Below the ground is no place for an air track: an estimate down there
+        # has diverged (typically on a 2D radar's unobserved altitude).
+        alt_m = ecef_to_geodetic(tr.x[:, :3])[2]
+        dead |= alt_m < life.min_altitude_m
+        dead |= self._duplicates(now_s, dead)
         if dead.any():
             self.tracks = tr.take(~dead)
+
+    def _duplicates(self, now_s: float, dead: BoolArray) -> BoolArray:
+        """Tracks that duplicate an older one (two sensors, or a report that missed its gate).
+
+        Two established tracks whose states at `now_s` are statistically the same,
+        d² = Δx' (P_i + P_j)⁻¹ Δx ≤ χ²₆ gate, describe one target: the one with
+        fewer reports (then the younger number) goes, and the survivor inherits
+        its sources and identity. Candidates come from a kd-tree within
+        `merge_radius_m`, so this costs about linear time. Ignoring the
+        cross-covariance of the two estimates makes the test merge more
+        readily, which is the safe side for duplicates.
+        """
+        tr = self.tracks
+        life = self.settings.life_cycle
+        loser = np.zeros(len(tr), bool)
+        eligible = np.flatnonzero(~dead & (tr.hits >= life.merge_min_hits))
+        if eligible.size < 2:
+            return loser
+        gap = (now_s - tr.time_s[eligible])[:, None]
+        pos = tr.x[eligible, :3] + tr.x[eligible, 3:] * gap
+        pairs = cKDTree(pos).query_pairs(life.merge_radius_m, output_type="ndarray")
+        if pairs.size == 0:
+            return loser
+        i, j = eligible[pairs[:, 0]], eligible[pairs[:, 1]]
+        dt_i, dt_j = now_s - tr.time_s[i], now_s - tr.time_s[j]
+        x_i = tr.x[i].copy()
+        x_i[:, :3] += tr.x[i, 3:] * dt_i[:, None]
+        x_j = tr.x[j].copy()
+        x_j[:, :3] += tr.x[j, 3:] * dt_j[:, None]
+        S = cv_covariance(tr.P[i], dt_i) + cv_covariance(tr.P[j], dt_j)
+        dx = x_i - x_j
+        d2 = np.einsum("ki,ki->k", dx, np.linalg.solve(S, dx[:, :, None])[:, :, 0])
+        same = d2 <= life.merge_gate
+        if not same.any():
+            return loser
+        i, j = i[same], j[same]
+        # Keep the track with more reports; on a tie the older (smaller) number.
+        keep_i = (tr.hits[i] > tr.hits[j]) | (
+            (tr.hits[i] == tr.hits[j]) & (tr.number[i] < tr.number[j])
+        )
+        win = np.where(keep_i, i, j)
+        lose = np.where(keep_i, j, i)
+        tr.sensor_last_hit_s[win] = np.fmax(tr.sensor_last_hit_s[win], tr.sensor_last_hit_s[lose])
+        take_ident = (tr.ident[win] == "") & (tr.ident[lose] != "")
+        tr.ident[win[take_ident]] = tr.ident[lose[take_ident]]
+        tr.status[win] = np.maximum(tr.status[win], tr.status[lose])
+        loser[lose] = True
+        self.counts.merged += int(np.unique(lose).size)
+        return loser
 
     # ------------------------------------------------------------------ output
 
@@ -718,7 +786,8 @@ class Tracker:
         prefix = self.settings.track_prefix
         ids = np.array([f"{prefix}{n:05d}" for n in tr.number[idx]], dtype=object)
         sources = np.empty(idx.size, dtype=object)
-        sources[:] = [list(self.sensor_ids[row]) for row in tr.sources[idx]]
+        seen = np.isfinite(tr.sensor_last_hit_s[idx])
+        sources[:] = [list(self.sensor_ids[row]) for row in seen]
         return TrackView(
             time_s=time_s,
             track_id=ids,
