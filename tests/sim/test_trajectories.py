@@ -101,6 +101,9 @@ def test_generated_aircraft_start_in_their_box_at_drawn_speeds_and_are_seeded() 
         ("lofted", (39.0, 125.5), (40.5, 135.0), 2_000_000.0, 120.0),
         ("southern hemisphere, westward", (-20.0, 150.0), (-25.0, 130.0), 400_000.0, 80.0),
         ("across the antimeridian", (50.0, 175.0), (48.0, -165.0), 350_000.0, 70.0),
+        ("intercontinental", (40.0, 127.0), (45.0, -120.0), 1_200_000.0, 180.0),
+        ("depressed medium range", (39.0, 125.6), (35.0, 140.0), 150_000.0, 100.0),
+        ("steeply lofted (2017 Hwasong-15)", (39.0, 125.6), (40.5, 136.5), 4_475_000.0, 240.0),
     ],
 )
 def test_ballistic_missiles_meet_impact_and_apogee(

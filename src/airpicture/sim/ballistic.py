@@ -9,7 +9,7 @@ with g the J2 gravity field, ω the Earth's rotation, and
 
 Boost: thrust acceleration a0 / (1 − f t / t_bo) (constant thrust, mass falling
 by the propellant fraction f), vertical for the first seconds, then pitched over
-linearly to the burnout pitch θ_bo at a fixed launch azimuth A.
+exponentially toward the burnout pitch θ_bo at a fixed launch azimuth A.
 
 The scenario gives launch, impact and apogee, not (a0, θ_bo, A): a shooting
 method solves for them. Gauss-Newton on the residuals (north and east impact
@@ -48,6 +48,8 @@ SCALE_HEIGHT_M: Final = 7200.0
 PROPELLANT_FRACTION: Final = 0.8
 BOOST_BALLISTIC_COEFFICIENT_KG_M2: Final = 20000.0
 VERTICAL_RISE_S: Final = 8.0
+#: Exponential pitch-over rate over the burn after the vertical rise.
+PITCH_OVER_RATE: Final = 4.0
 #: Integration steps: fine in boost and in the air, coarse in the vacuum of mid-course.
 FINE_STEP_S: Final = 0.5
 COARSE_STEP_S: Final = 2.0
@@ -133,7 +135,9 @@ def _acceleration(
         thrust = accel0 / (1.0 - PROPELLANT_FRACTION * t_s / burnout_s)
         rise = min(VERTICAL_RISE_S, 0.2 * burnout_s)
         progress = max(0.0, (t_s - rise) / (burnout_s - rise))
-        pitch = np.radians(90.0 + (pitch_bo - 90.0) * progress)
+        # θ(t) = θ_bo + (90° − θ_bo) e^(−k·progress): most of the pitch-over early, as
+        # in a gravity turn, so both lofted and depressed shapes can be flown.
+        pitch = np.radians(pitch_bo + (90.0 - pitch_bo) * math.exp(-PITCH_OVER_RATE * progress))
         az = np.radians(azimuth)
         direction_enu = np.stack(
             [np.cos(pitch) * np.sin(az), np.cos(pitch) * np.cos(az), np.sin(pitch)], axis=-1
@@ -290,7 +294,7 @@ def solve_ballistic(target: BallisticTarget, max_iterations: int = 30) -> Ballis
         delta = np.linalg.lstsq(jac, -res[0], rcond=None)[0]
         delta = np.clip(delta, -limits, limits)
         x = x + delta
-        x[1] = float(np.clip(x[1], 3.0, 89.0))
+        x[1] = float(np.clip(x[1], 0.0, 89.0))
         x[0] = max(x[0], 1.0)
     _, x, best_miss_m, best_apogee_miss = best
     if best_miss_m > IMPACT_TOLERANCE_M or best_apogee_miss > APOGEE_TOLERANCE:
