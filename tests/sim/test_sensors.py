@@ -334,3 +334,31 @@ def test_radar2d_measures_range_and_azimuth_only() -> None:
     slant = np.linalg.norm(pos - site, axis=1)
     err = reports["range_m"] - slant
     assert _within(float(np.std(err)), 70.0, 70.0 / np.sqrt(2 * len(err)))
+
+
+def test_no_report_below_the_minimum_elevation_or_beyond_range() -> None:
+    tpy2 = {
+        "id": "TPY2",
+        "nation": "USA",
+        "type": "radar",
+        "lat_deg": 40.87,
+        "lon_deg": 140.33,
+        "alt_m": 50.0,
+        "scan_period_s": 2.0,
+        "max_range_m": 2_000_000.0,
+        "min_el_deg": 1.0,
+        "boresight_az_deg": 270.0,
+        "half_width_deg": 60.0,
+        "sigma_range_m": 10.0,
+        "sigma_az_deg": 0.02,
+        "sigma_el_deg": 0.02,
+        "pd": 0.99,
+    }
+    traffic = {**TRAFFIC, "count": 150, "lat_deg": [36.0, 44.0], "lon_deg": [128.0, 140.0]}
+    sim = run([tpy2], [traffic, BALLISTIC], duration_s=600.0)
+    reports = target_reports(sim, "TPY2")
+    pos, _ = truth_at_reports(sim, reports)
+    az, el, rng = true_aer((40.87, 140.33, 50.0), pos)
+    assert len(rng) > 1000
+    assert el.min() >= 1.0 and rng.max() <= 2_000_000.0
+    assert (np.abs((az - 270.0 + 180.0) % 360.0 - 180.0) <= 60.0).all()

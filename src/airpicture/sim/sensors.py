@@ -121,11 +121,13 @@ def coverage(sensor: SensorBase, site: Site, pos_m: FloatArray, boosting: BoolAr
         idx = np.flatnonzero(mask)
         if idx.size:
             lat, lon, alt = ecef_to_geodetic(pos_m[idx])
-            el_app, visible = refracted_elevation_and_visibility(
+            _, visible = refracted_elevation_and_visibility(
                 site.lat_deg, site.lon_deg, site.alt_m, lat, lon, alt
             )
+            # Elevation limits apply to the elevation the sensor reports (geometric);
+            # refraction only moves the horizon.
             if sensor.min_el_deg is not None:
-                visible &= el_app >= sensor.min_el_deg
+                visible &= el[idx] >= sensor.min_el_deg
             visible &= el[idx] <= sensor.max_el_deg
             out[idx] = visible
         return out
