@@ -298,6 +298,24 @@ class Place(Frozen):
     lon_deg: Longitude
 
 
+LossProbability = Annotated[float, Field(ge=0.0, lt=1.0)]
+
+
+class Link(Frozen):
+    """The network link from one nation to others: delay and loss of every message sent on it.
+
+    Directed: `{from_nation: USA, to_nations: [JPN]}` says nothing of JPN → USA.
+    """
+
+    from_nation: NationCode
+    #: Receiving nations; absent: every other nation of the scenario.
+    to_nations: list[NationCode] | None = None
+    #: Delay from publication to delivery, s.
+    latency_s: NonNegative = 0.0
+    #: Probability that one message is lost on the way, in [0, 1).
+    loss_probability: LossProbability = 0.0
+
+
 class ScenarioConsistencyError(ValueError):
     """Problems that involve several fields, each with the path of the field to fix."""
 
@@ -318,6 +336,8 @@ class Scenario(Frozen):
     targets: list[TargetSpec] = []
     assets: list[Asset] = []
     places: list[Place] = []
+    #: Per-link latency and loss of the allied network; absent: instant and lossless.
+    links: list[Link] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -368,9 +388,37 @@ class Scenario(Frozen):
                     problems.append((("targets", i, "apogee_m"), problem))
         for i, asset in enumerate(self.assets):
             check_nations(("assets", i, "nation"), [asset.nation])
+        seen_links: set[tuple[str, str]] = set()
+        for i, link in enumerate(self.links):
+            check_nations(("links", i, "from_nation"), [link.from_nation])
+            if link.to_nations is not None:
+                check_nations(("links", i, "to_nations"), link.to_nations)
+            for to in self.link_receivers(link):
+                if to == link.from_nation:
+                    problems.append(
+                        (
+                            ("links", i, "to_nations"),
+                            f"a link from {to} to itself; a nation's own data is not sent over "
+                            "the network",
+                        )
+                    )
+                elif (link.from_nation, to) in seen_links:
+                    problems.append(
+                        (
+                            ("links", i, "to_nations"),
+                            f"the link {link.from_nation} → {to} is given twice; keep one",
+                        )
+                    )
+                seen_links.add((link.from_nation, to))
         if problems:
             raise ScenarioConsistencyError(problems)
         return self
+
+    def link_receivers(self, link: Link) -> list[str]:
+        """The nations a `links:` entry applies to (every other declared nation when absent)."""
+        if link.to_nations is not None:
+            return list(link.to_nations)
+        return [code for code in self.nations if code != link.from_nation]
 
     @property
     def epoch_utc(self) -> datetime:

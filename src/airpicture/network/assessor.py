@@ -1,0 +1,41 @@
+"""The assessor a node uses until the threat part's is wired in: kinematic class, no warnings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from airpicture.geo import ecef_to_geodetic, ecef_vector_to_enu, enu_basis
+from airpicture.scenario import Scenario
+from airpicture.threat.assessment import Assessment, Assessor, BoostReports
+from airpicture.tracking.tracker import TrackView, kinematic_class
+
+#: Builds a nation's assessor (`nation` is "ALL" for a centralized picture).
+AssessorFactory = Callable[[Scenario, str], Assessor]
+
+
+class KinematicAssessor:
+    """Class from the track's kinematics (`tracking.tracker.kinematic_class`), identity unknown."""
+
+    def __init__(self, nation: str) -> None:
+        self.nation = nation
+
+    def assess(self, view: TrackView, boost: BoostReports, time_s: float) -> Assessment:
+        n = view.x.shape[0]
+        if n == 0:
+            empty = np.empty(0, dtype=object)
+            return Assessment(cls=empty, cls_confidence=np.empty(0), identity=empty.copy())
+        lat, lon, alt = ecef_to_geodetic(view.x[:, :3])
+        vel = ecef_vector_to_enu(view.x[:, 3:], enu_basis(lat, lon))
+        cls = kinematic_class(alt, vel, view.mode_probabilities, view.mode_names)
+        return Assessment(
+            cls=cls,
+            cls_confidence=np.full(n, 0.5),
+            identity=np.full(n, "unknown", dtype=object),
+        )
+
+
+def kinematic_assessor(scenario: Scenario, nation: str) -> Assessor:
+    """The default `AssessorFactory`."""
+    return KinematicAssessor(nation)

@@ -1,0 +1,639 @@
+"""A nation's node: its trackers, what it releases, what it accepts, and its fused picture.
+
+A node is driven in phases by `NetworkRun` at every picture time T (so that
+with zero latency every node sees every partner's tracks of the same cycle):
+
+1. `ingest_own(plots)`, `publish_plots(T)`: its own sensors' new reports go to
+   its trackers and, per sensor plot marking, to the partners allowed them;
+2. `receive(T)`: partners' plots go to its trackers, partners' tracks to its
+   store of received tracks, warnings to its inbox — after checks;
+3. `publish_tracks(T)`: each tracker's confirmed tracks at T − hold, each sent
+   to every partner its marking allows, with the network number it holds;
+4. `receive(T)` again, then `fuse(T)`: its own and the received tracks fused
+   into system tracks, assessed, turned into picture rows; warnings issued.
+
+**Trackers per marking.** The node tracks its own sensors and the sensors whose
+plots are released to it, with one tracker per distinct track marking among
+them. Each tracker's tracks then carry only sources of one marking, so every
+track may go wherever its sensors allow: a sensor released to fewer nations
+(pacific-shield's USA-SBIRS-GEO) does not make every track it touched
+unreleasable to the others. The node's own picture fuses all its trackers.
+
+**What it refuses** (counted in `counts.rejected`, logged, never raised):
+bytes that do not decode, an unknown or self-claimed sender, a sender the
+transport contradicts, a duplicate sequence number, a batch older than one
+already held (late), tracks whose sources the sender cannot hold or whose
+claimed releasability exceeds what their sources allow, plots not owned by
+their sender or not released to this node.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from airpicture.fusion import FusionSettings, SourceTracks, SystemPicture, format_number
+from airpicture.geo import ecef_to_geodetic, ecef_vector_to_enu, enu_basis
+from airpicture.network.bus import Bus, Envelope
+from airpicture.network.messages import (
+    TRIANGLE_6,
+    MessageError,
+    PlotBatch,
+    TrackBatch,
+    WarningBatch,
+    decode,
+    encode,
+)
+from airpicture.policy import ReleaseGuard, ReleasePolicy
+from airpicture.scenario import Scenario
+from airpicture.tables import Table
+from airpicture.threat.assessment import Assessment, Assessor, BoostReports
+from airpicture.tracking import Tracker, TrackerSettings, TrackView, sensor_models
+
+log = logging.getLogger(__name__)
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+#: Report columns a plot batch carries (never `target_id`: that is truth, for evaluation only).
+PLOT_COLUMNS = ("time_s", "sensor_id", "range_m", "az_deg", "el_deg", "range_rate_mps",
+                "lat_deg", "lon_deg", "alt_m", "ident")  # fmt: skip
+_FLOAT_PLOT_COLUMNS = PLOT_COLUMNS[:1] + PLOT_COLUMNS[2:9]
+_UPPER = np.triu_indices(6)
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    tracker: TrackerSettings = field(default_factory=TrackerSettings)
+    fusion: FusionSettings = field(default_factory=FusionSettings)
+    #: Own plots are sent to partners in batches at most this long, s.
+    plot_batch_s: float = 1.0
+    #: A message stamped this far after the receiver's clock is refused, s.
+    max_clock_skew_s: float = 5.0
+
+
+@dataclass
+class NodeCounts:
+    received: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        return {"received": dict(self.received), "rejected": dict(self.rejected)}
+
+
+@dataclass
+class _Received:
+    """The latest track batch of one partner tracker, checked and ready to fuse."""
+
+    time_s: float
+    tracks: SourceTracks
+    sources: BoolArray
+
+
+@dataclass(frozen=True)
+class NodeSnapshot:
+    time_s: float
+    picture: Table
+    warnings: list[dict[str, Any]]
+
+
+def quality_of(P: FloatArray) -> NDArray[np.int64]:
+    """Link-16-style track quality 0…15 from the 1σ position error σ (m).
+
+    TQ = 15 − 1.5 log2(σ / 10 m), clipped: 10 m → 15, 1 km → 5, ≥ 10 km → 0.
+    """
+    sigma = np.sqrt(np.maximum(np.trace(P[:, :3, :3], axis1=1, axis2=2), 1e-6))
+    tq = np.rint(15.0 - 1.5 * np.log2(np.maximum(sigma, 10.0) / 10.0))
+    result: NDArray[np.int64] = np.clip(tq, 0, 15).astype(np.int64)
+    return result
+
+
+class NationalNode:
+    def __init__(
+        self,
+        nation: str,
+        scenario: Scenario,
+        policy: ReleasePolicy,
+        bus: Bus,
+        assessor: Assessor,
+        settings: NodeSettings | None = None,
+        hold_s: float = 0.0,
+    ) -> None:
+        self.nation = nation
+        self.scenario = scenario
+        self.policy = policy
+        self.bus = bus
+        self.assessor = assessor
+        self.settings = settings or NodeSettings()
+        #: The trackers lag real time by this much, so partners' plots arrive before they are due.
+        self.hold_s = hold_s
+        self.guard = ReleaseGuard(policy, nation)
+        self.counts = NodeCounts()
+        self.partners = [n for n in policy.nations if n != nation]
+        self.seconds: defaultdict[str, float] = defaultdict(float)
+        # One tracker per distinct track marking among the sensors whose plots it holds.
+        tracked = np.flatnonzero(policy.plot_sensors_of(nation))
+        groups: dict[bytes, list[int]] = {}
+        for i in tracked:
+            groups.setdefault(policy.track_marking[i].tobytes(), []).append(int(i))
+        self.trackers: list[Tracker] = []
+        self.origins: list[str] = []
+        self._origin_marking: list[BoolArray] = []
+        self._tracker_of_sensor: dict[str, int] = {}
+        by_id = {s.id: s for s in scenario.sensors}
+        for g, members in enumerate(groups.values()):
+            ids = [policy.sensor_ids[i] for i in members]
+            tracker_settings = replace(self.settings.tracker, track_prefix=f"{nation}.{g}/T")
+            self.trackers.append(Tracker(sensor_models([by_id[s] for s in ids]), tracker_settings))
+            self.origins.append(f"{nation}.{g}")
+            self._origin_marking.append(policy.track_marking[members[0]])
+            for sid in ids:
+                self._tracker_of_sensor[sid] = g
+        self.mode_names = tuple(m.name for m in self.settings.tracker.models)
+        self.fusion = SystemPicture(nation, policy.nations, self.mode_names, self.settings.fusion)
+        self._own_sensor = policy.sensor_owner == policy.nation_index(nation)
+        self._seq = 0
+        self._seen: dict[str, set[int]] = {}
+        self._received: dict[str, _Received] = {}
+        self._unsent_plots: list[Table] = []
+        self._local: SourceTracks = SourceTracks.empty(len(self.mode_names))
+        self._local_sources = np.zeros((0, len(policy.sensor_ids)), dtype=bool)
+        # What the node published last cycle about its local tracks (sorted keys).
+        self._pub_keys = np.empty(0, dtype="U64")
+        self._pub_number = np.empty(0, dtype=np.int64)
+        self._pub_created = np.empty(0)
+        self._pub_cls = np.empty(0, dtype=object)
+        self._pub_identity = np.empty(0, dtype=object)
+        self._boost_after_s = -math.inf
+        self._local_cls: list[str] = []
+        self._local_identity: list[str] = []
+        #: Warnings this node's assessor issued, and those received from partners.
+        self.issued_warnings: list[dict[str, Any]] = []
+        self.received_warnings: list[dict[str, Any]] = []
+
+    # ------------------------------------------------------------------ phase 1
+
+    def ingest_own(self, plots: Table) -> None:
+        """The node's own sensors' new reports (rows of the plots table)."""
+        n = len(plots["time_s"]) if "time_s" in plots else 0
+        if n == 0:
+            return
+        rows = {c: plots[c] for c in PLOT_COLUMNS if c in plots}
+        self._to_trackers(rows)
+        self._unsent_plots.append(rows)
+
+    def publish_plots(self, now_s: float) -> None:
+        """Send the own plots not yet sent to every partner their plot marking allows."""
+        if not self._unsent_plots:
+            return
+        t0 = time.perf_counter()
+        rows = {c: np.concatenate([p[c] for p in self._unsent_plots]) for c in PLOT_COLUMNS}
+        self._unsent_plots = []
+        sensor_index = self.policy.sensor_index(rows["sensor_id"])
+        step = self.settings.plot_batch_s
+        # Batches end at multiples of plot_batch_s (and at now): sent when the last plot is in.
+        batch_end = np.minimum(np.ceil(rows["time_s"] / step) * step, now_s)
+        for receiver in self.partners:
+            ok = self.guard.plots_for(receiver, sensor_index)
+            if not ok.any():
+                continue
+            for end in np.unique(batch_end[ok]):
+                sel = ok & (batch_end == end)
+                self._send_plots(receiver, float(end), {c: v[sel] for c, v in rows.items()})
+        self.seconds["bus"] += time.perf_counter() - t0
+
+    def _send_plots(self, receiver: str, sent_s: float, rows: Table) -> None:
+        ids = sorted(set(rows["sensor_id"].tolist()))
+        index = self.policy.sensor_index(ids)
+        batch = PlotBatch(
+            sender=self.nation,
+            seq=self._next_seq(),
+            sent_s=sent_s,
+            time_s=rows["time_s"].astype(float).tolist(),
+            sensor_id=[str(s) for s in rows["sensor_id"]],
+            range_m=rows["range_m"].astype(float).tolist(),
+            az_deg=rows["az_deg"].astype(float).tolist(),
+            el_deg=rows["el_deg"].astype(float).tolist(),
+            range_rate_mps=rows["range_rate_mps"].astype(float).tolist(),
+            lat_deg=rows["lat_deg"].astype(float).tolist(),
+            lon_deg=rows["lon_deg"].astype(float).tolist(),
+            alt_m=rows["alt_m"].astype(float).tolist(),
+            ident=[str(s) for s in rows["ident"]],
+            releasable_to={
+                sid: self.policy.nation_names(self.policy.plot_marking[i])
+                for sid, i in zip(ids, index, strict=True)
+            },
+        )
+        self.bus.publish(self.nation, receiver, encode(batch), sent_s)
+
+    # ------------------------------------------------------------------ phase 2
+
+    def receive(self, now_s: float) -> None:
+        """Take every message that has arrived; check it; never raise on bad input."""
+        t0 = time.perf_counter()
+        for envelope in self.bus.receive(self.nation, now_s):
+            self._handle(envelope, now_s)
+        self.seconds["bus"] += time.perf_counter() - t0
+
+    def _reject(self, reason: str, envelope: Envelope, detail: str, count: int = 1) -> None:
+        self.counts.rejected[reason] += count
+        log.warning(
+            "%s refused %d item(s) from %s sent at %.1f s: %s (%s)",
+            self.nation,
+            count,
+            envelope.sender,
+            envelope.sent_s,
+            reason,
+            detail,
+        )
+
+    def _handle(self, envelope: Envelope, now_s: float) -> None:
+        try:
+            message = decode(envelope.payload)
+        except MessageError as exc:
+            self._reject(exc.reason, envelope, exc.detail)
+            return
+        sender = message.sender
+        if sender not in self.partners:
+            self._reject("unknown_sender", envelope, f"claimed sender {sender!r}")
+            return
+        if envelope.sender != sender:
+            self._reject("sender_mismatch", envelope, f"claims {sender!r}")
+            return
+        seen = self._seen.setdefault(sender, set())
+        if message.seq in seen:
+            self._reject("duplicate", envelope, f"seq {message.seq}")
+            return
+        seen.add(message.seq)
+        stamp = message.time_s if isinstance(message, TrackBatch) else message.sent_s
+        if not math.isfinite(stamp) or stamp > now_s + self.settings.max_clock_skew_s:
+            self._reject("from_the_future", envelope, f"stamped {stamp} at {now_s}")
+            return
+        if isinstance(message, TrackBatch):
+            self._take_tracks(message, envelope)
+        elif isinstance(message, PlotBatch):
+            self._take_plots(message, envelope)
+        else:
+            self._take_warnings(message, envelope)
+
+    def _take_plots(self, batch: PlotBatch, envelope: Envelope) -> None:
+        self.counts.received["plot_batches"] += 1
+        sensor_index = self.policy.sensor_index(batch.sensor_id)
+        reason = self.guard.check_received_plots(batch.sender, sensor_index)
+        for why, n in Counter(reason[reason != ""].tolist()).items():
+            self._reject(f"plots_{why}", envelope, "plots dropped", n)
+        ok = reason == ""
+        self.counts.received["plots"] += int(ok.sum())
+        if not ok.any():
+            return
+        rows: Table = {
+            c: np.asarray(getattr(batch, c), dtype=np.float64)[ok] for c in _FLOAT_PLOT_COLUMNS
+        }
+        rows["sensor_id"] = np.asarray(batch.sensor_id, dtype=object)[ok]
+        rows["ident"] = np.asarray(batch.ident, dtype=object)[ok]
+        self._to_trackers(rows)
+
+    def _take_tracks(self, batch: TrackBatch, envelope: Envelope) -> None:
+        self.counts.received["track_batches"] += 1
+        if not batch.origin.startswith(f"{batch.sender}."):
+            self._reject("origin_not_sender", envelope, f"origin {batch.origin!r}")
+            return
+        held = self._received.get(batch.origin)
+        if held is not None and batch.time_s < held.time_s:
+            self._reject("late", envelope, f"batch of {batch.time_s} s after {held.time_s} s")
+            return
+        if batch.mode_names != list(self.mode_names):
+            self._reject("malformed", envelope, f"mode names {batch.mode_names}")
+            return
+        n = len(batch.track_id)
+        sources, known = self.policy.sources_mask(batch.sources)
+        claimed = (
+            np.stack([self.policy.marking_of(r) for r in batch.releasable_to])
+            if n
+            else (np.zeros((0, len(self.policy.nations)), dtype=bool))
+        )
+        unknown_claim = np.array(
+            [any(c not in self.policy.nations for c in r) for r in batch.releasable_to], bool
+        )
+        reason = self.guard.check_received_tracks(batch.sender, sources, known, claimed)
+        reason[unknown_claim & (reason == "")] = "releasability_claim_unknown_nation"
+        P = np.zeros((n, 6, 6))
+        P[:, _UPPER[0], _UPPER[1]] = np.asarray(batch.P_upper).reshape(n, TRIANGLE_6)
+        P = P + np.triu(P, 1).transpose(0, 2, 1)
+        diag = np.diagonal(P, axis1=1, axis2=2)
+        reason[((diag <= 0.0).any(axis=1)) & (reason == "")] = "covariance_not_positive"
+        for why, count in Counter(reason[reason != ""].tolist()).items():
+            self._reject(f"tracks_{why}", envelope, "tracks dropped", count)
+        ok = reason == ""
+        self.counts.received["tracks"] += int(ok.sum())
+        m = len(self.mode_names)
+        mu = np.asarray(batch.mode_probabilities, dtype=np.float64).reshape(n, m)
+        ids = np.asarray(batch.track_id, dtype="U48")
+        tracks = SourceTracks(
+            key=np.char.add(f"{batch.origin}/", ids).astype("U64"),
+            origin=np.full(n, batch.origin, dtype="U32"),
+            local=np.zeros(n, dtype=bool),
+            time_s=np.full(n, batch.time_s),
+            x=np.asarray(batch.x_ecef, dtype=np.float64).reshape(n, 6),
+            P=P,
+            mode_probabilities=mu,
+            claim_number=np.asarray(batch.number, dtype=np.int64).reshape(n),
+            claim_created_s=np.asarray(batch.number_created_s, dtype=np.float64).reshape(n),
+            ident=np.asarray(batch.ident, dtype="U16").reshape(n),
+        ).take(ok)
+        self._received[batch.origin] = _Received(batch.time_s, tracks, sources[ok])
+
+    def _take_warnings(self, batch: WarningBatch, envelope: Envelope) -> None:
+        self.counts.received["warning_batches"] += 1
+        sources, known = self.policy.sources_mask(batch.sources)
+        claimed = (
+            np.stack([self.policy.marking_of(r) for r in batch.releasable_to])
+            if batch.warnings
+            else np.zeros((0, len(self.policy.nations)), dtype=bool)
+        )
+        reason = self.guard.check_received_tracks(batch.sender, sources, known, claimed)
+        for why, count in Counter(reason[reason != ""].tolist()).items():
+            self._reject(f"warnings_{why}", envelope, "warnings dropped", count)
+        for warning, why in zip(batch.warnings, reason, strict=True):
+            if why == "":
+                self.received_warnings.append(warning)
+                self.counts.received["warnings"] += 1
+
+    def _to_trackers(self, rows: Table) -> None:
+        t0 = time.perf_counter()
+        group = np.array([self._tracker_of_sensor.get(str(s), -1) for s in rows["sensor_id"]])
+        for g, tracker in enumerate(self.trackers):
+            sel = group == g
+            if sel.any():
+                tracker.process({c: v[sel] for c, v in rows.items()})
+        self.seconds["tracking"] += time.perf_counter() - t0
+
+    # ------------------------------------------------------------------ phase 3
+
+    def publish_tracks(self, now_s: float) -> None:
+        """Each tracker's confirmed tracks at now − hold, to every partner allowed them."""
+        t0 = time.perf_counter()
+        at_s = now_s - self.hold_s
+        parts: list[SourceTracks] = []
+        source_parts: list[BoolArray] = []
+        for origin, tracker in zip(self.origins, self.trackers, strict=True):
+            view = tracker.view(at_s)
+            n = view.x.shape[0]
+            parts.append(
+                SourceTracks(
+                    key=view.track_id.astype("U64"),
+                    origin=np.full(n, origin, dtype="U32"),
+                    local=np.ones(n, dtype=bool),
+                    time_s=np.full(n, at_s),
+                    x=view.x,
+                    P=view.P,
+                    mode_probabilities=view.mode_probabilities,
+                    claim_number=np.zeros(n, dtype=np.int64),
+                    claim_created_s=np.full(n, np.inf),
+                    ident=view.ident.astype("U16"),
+                )
+            )
+            source_parts.append(self.policy.sources_mask(view.sources)[0])
+        local = SourceTracks.concat(parts, len(self.mode_names))
+        # Each local track is reported with its network number; a new one gets one now.
+        number, created, cls, identity = self._published_labels(local.key)
+        new = number == 0
+        if new.any():
+            number[new] = self.fusion.allocate(int(new.sum()))
+            created[new] = at_s
+        self._local = replace(local, claim_number=number, claim_created_s=created)
+        self._local_cls, self._local_identity = cls, identity
+        self._local_sources = (
+            np.concatenate(source_parts)
+            if source_parts
+            else np.zeros((0, len(self.policy.sensor_ids)), dtype=bool)
+        )
+        self.seconds["tracking"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for receiver in self.partners:
+            ok = self.guard.tracks_for(receiver, self._local_sources)
+            col = self.policy.nation_index(receiver)
+            for origin, marking in zip(self.origins, self._origin_marking, strict=True):
+                if not marking[col]:
+                    continue  # nothing this tracker makes may ever go there
+                sel = ok & (self._local.origin == origin)
+                # A batch is sent even when empty: it tells the receiver the tracks ended.
+                self._send_tracks(receiver, origin, at_s, np.flatnonzero(sel))
+        self.seconds["bus"] += time.perf_counter() - t0
+
+    def _send_tracks(self, receiver: str, origin: str, at_s: float, rows: NDArray[np.intp]) -> None:
+        local = self._local.take(rows)
+        sources = self._local_sources[rows]
+        marking = self.policy.derived_marking(sources)
+        batch = TrackBatch(
+            sender=self.nation,
+            origin=origin,
+            seq=self._next_seq(),
+            time_s=at_s,
+            mode_names=list(self.mode_names),
+            track_id=[k.split("/", 1)[1] for k in local.key.tolist()],
+            number=local.claim_number.tolist(),
+            number_created_s=local.claim_created_s.tolist(),
+            x_ecef=local.x.ravel().tolist(),
+            P_upper=local.P[:, _UPPER[0], _UPPER[1]].ravel().tolist(),
+            mode_probabilities=local.mode_probabilities.ravel().tolist(),
+            cls=[self._local_cls[i] for i in rows],
+            identity=[self._local_identity[i] for i in rows],
+            ident=local.ident.tolist(),
+            quality=quality_of(local.P).tolist(),
+            sources=[list(s) for s in self.policy.source_names(sources)],
+            releasable_to=[self.policy.nation_names(m) for m in marking],
+        )
+        self.bus.publish(self.nation, receiver, encode(batch), at_s)
+
+    def _published_labels(
+        self, keys: NDArray[np.str_]
+    ) -> tuple[NDArray[np.int64], FloatArray, list[str], list[str]]:
+        """Network number (0: none yet), its creation time, class and identity of local tracks."""
+        n = keys.shape[0]
+        number = np.zeros(n, dtype=np.int64)
+        created = np.full(n, np.inf)
+        cls = np.full(n, "unknown", dtype=object)
+        identity = np.full(n, "unknown", dtype=object)
+        if self._pub_keys.size and n:
+            pos = np.minimum(np.searchsorted(self._pub_keys, keys), self._pub_keys.size - 1)
+            found = self._pub_keys[pos] == keys
+            number[found] = self._pub_number[pos[found]]
+            created[found] = self._pub_created[pos[found]]
+            cls[found] = self._pub_cls[pos[found]]
+            identity[found] = self._pub_identity[pos[found]]
+        # Only a real number is claimed (a provisional one would mislead partners).
+        real = np.isfinite(created)
+        number[~real] = 0
+        created[~real] = 0.0
+        return number, created, [str(c) for c in cls], [str(i) for i in identity]
+
+    # ------------------------------------------------------------------ phase 4
+
+    def fuse(self, now_s: float) -> NodeSnapshot:
+        """Fuse own and received tracks, assess, issue warnings; the node's picture rows."""
+        t0 = time.perf_counter()
+        max_age = self.settings.fusion.max_source_age_s
+        fresh = [r for _, r in sorted(self._received.items()) if now_s - r.time_s <= max_age]
+        n_modes = len(self.mode_names)
+        src = SourceTracks.concat([self._local, *(r.tracks for r in fresh)], n_modes)
+        src_sources = np.concatenate([self._local_sources, *(r.sources for r in fresh)])
+        fused = self.fusion.update(now_s, src)
+        S = len(fused)
+        sources = np.zeros((S, src_sources.shape[1]), dtype=bool)
+        np.logical_or.at(sources, fused.member, src_sources)
+        sources = self.guard.picture_sources(sources)
+        view = TrackView(
+            time_s=now_s,
+            track_id=format_number(fused.number),
+            number=fused.number,
+            confirmed=np.ones(S, dtype=bool),
+            x=fused.x,
+            P=fused.P,
+            mode_probabilities=fused.mode_probabilities,
+            mode_names=self.mode_names,
+            ident=fused.ident,
+            sources=self.policy.source_names(sources),
+        )
+        self.seconds["fusion"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        boost, boost_sources = self._new_boost(now_s - self.hold_s)
+        assessment = self.assessor.assess(view, boost, now_s)
+        self.seconds["assessment"] += time.perf_counter() - t0
+        warnings = self._issue_warnings(assessment, view, sources, boost_sources, now_s)
+        self._remember_labels(src, fused.member, fused, assessment)
+        return NodeSnapshot(now_s, self._picture_rows(view, assessment), warnings)
+
+    def _new_boost(self, until_s: float) -> tuple[BoostReports, BoolArray]:
+        """Space-IR boost detections no tracker took, since the last cycle, and their sensors."""
+        parts: list[tuple[FloatArray, NDArray[np.object_], FloatArray, FloatArray]] = []
+        for tracker in self.trackers:
+            b = tracker.boost
+            for t, sid, origin, los in zip(
+                b.time_s, b.sensor_id, b.origin_ecef_m, b.los_ecef, strict=True
+            ):
+                sel = (t > self._boost_after_s) & (t <= until_s)
+                if sel.any():
+                    parts.append((t[sel], sid[sel], origin[sel], los[sel]))
+        self._boost_after_s = until_s
+        mask = np.zeros(len(self.policy.sensor_ids), dtype=bool)
+        if not parts:
+            return BoostReports.none(), mask
+        sensor_id = np.concatenate([p[1] for p in parts])
+        index = self.policy.sensor_index(sorted(set(sensor_id.tolist())))
+        mask[index[index >= 0]] = True
+        return (
+            BoostReports(
+                time_s=np.concatenate([p[0] for p in parts]),
+                sensor_id=sensor_id,
+                origin_ecef_m=np.concatenate([p[2] for p in parts]),
+                los_ecef=np.concatenate([p[3] for p in parts]),
+            ),
+            mask,
+        )
+
+    def _issue_warnings(
+        self,
+        assessment: Assessment,
+        view: TrackView,
+        sources: BoolArray,
+        boost_sources: BoolArray,
+        now_s: float,
+    ) -> list[dict[str, Any]]:
+        """Collect the assessor's warnings, cut their recipients to their marking, send them."""
+        if not assessment.warnings:
+            return []
+        row_of = {str(tid): i for i, tid in enumerate(view.track_id)}
+        own = self.guard.policy.holdable_sensors(self.nation)
+        out: list[dict[str, Any]] = []
+        outbox: dict[str, list[tuple[dict[str, Any], BoolArray]]] = {}
+        for raw in assessment.warnings:
+            warning = dict(raw)
+            row = row_of.get(str(warning.get("track_id") or ""))
+            if row is not None:
+                derived_from = sources[row] | (boost_sources if warning.get("boost") else False)
+            elif boost_sources.any():
+                derived_from = boost_sources
+            else:
+                # Nothing says what it derives from: treat it as derived from everything held.
+                derived_from = own
+            recipients = [str(r) for r in warning.get("recipients") or [self.nation]]
+            allowed, removed = self.guard.warning_recipients(recipients, derived_from)
+            if removed:
+                log.info("%s withheld warning %s from %s", self.nation, warning.get("warning_id"),
+                         removed)  # fmt: skip
+            warning["recipients"] = allowed
+            warning.setdefault("issued_by", self.nation)
+            warning.setdefault("time_s", now_s)
+            out.append(warning)
+            for receiver in allowed:
+                if receiver != self.nation:
+                    outbox.setdefault(receiver, []).append((warning, derived_from))
+        t0 = time.perf_counter()
+        for receiver, items in sorted(outbox.items()):
+            src = np.stack([d for _, d in items])
+            batch = WarningBatch(
+                sender=self.nation,
+                seq=self._next_seq(),
+                sent_s=now_s,
+                warnings=[w for w, _ in items],
+                sources=[list(s) for s in self.policy.source_names(src)],
+                releasable_to=[
+                    self.policy.nation_names(m) for m in self.policy.derived_marking(src)
+                ],
+            )
+            self.bus.publish(self.nation, receiver, encode(batch), now_s)
+        self.seconds["bus"] += time.perf_counter() - t0
+        self.issued_warnings.extend(out)
+        return out
+
+    def _remember_labels(
+        self,
+        src: SourceTracks,
+        member: NDArray[np.intp],
+        fused: Any,
+        assessment: Assessment,
+    ) -> None:
+        """Number, class and identity of each local track, for the next publication."""
+        local = np.flatnonzero(src.local)
+        keys = src.key[local]
+        order = np.argsort(keys)
+        sys = member[local][order]
+        self._pub_keys = keys[order]
+        self._pub_number = fused.number[sys]
+        self._pub_created = fused.number_created_s[sys]
+        self._pub_cls = np.asarray(assessment.cls, dtype=object)[sys]
+        self._pub_identity = np.asarray(assessment.identity, dtype=object)[sys]
+
+    def _picture_rows(self, view: TrackView, assessment: Assessment) -> Table:
+        n = view.x.shape[0]
+        lat, lon, alt = ecef_to_geodetic(view.x[:, :3])
+        vel = ecef_vector_to_enu(view.x[:, 3:], enu_basis(lat, lon))
+        table: Table = {
+            "time_s": np.full(n, view.time_s),
+            "viewer": np.full(n, self.nation, dtype=object),
+            "track_id": view.track_id,
+            "lat_deg": lat,
+            "lon_deg": lon,
+            "alt_m": alt,
+            "vel_e_mps": vel[:, 0],
+            "vel_n_mps": vel[:, 1],
+            "vel_u_mps": vel[:, 2],
+            "cls": np.asarray(assessment.cls, dtype=object),
+            "identity": np.asarray(assessment.identity, dtype=object),
+            "sources": view.sources,
+        }
+        for j, name in enumerate(view.mode_names):
+            table[f"mu_{name}"] = view.mode_probabilities[:, j]
+        return table
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
