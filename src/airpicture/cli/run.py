@@ -1,45 +1,60 @@
-"""`airpicture run SCENARIO --out DIR`: simulate, track, evaluate — the whole job in one go.
+"""`airpicture run SCENARIO --out DIR`: simulate, run the allied network, evaluate — in one go.
 
-Until the allied network exists, the run tracks centrally: one tracker over
-every sensor's reports, one viewer named `ALL`.
+The network runs as the scenario says (`fusion: distributed`, one picture per
+nation; `centralized`, one picture `ALL`), or as `--fusion` overrides it.
+Writes truth.parquet, plots.parquet, run.json (with the fusion actually used),
+picture.parquet, warnings.jsonl, network.json (message, release and timing
+counts of every node and link), metrics.json and report.html.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from airpicture.cli.evaluate import evaluate_with_progress, print_metrics
 from airpicture.cli.options import add_scenario_overrides
 from airpicture.cli.simulate import print_summary as print_simulation
 from airpicture.cli.simulate import run_simulation
-from airpicture.cli.track import print_summary as print_tracking
-from airpicture.cli.track import track_plots
 from airpicture.metrics import EvaluationSettings
-from airpicture.tables import PICTURE_SCHEMA, write_table
+from airpicture.network import NetworkResult, NetworkRun, NetworkSettings
+from airpicture.network.assessor import AssessorFactory, kinematic_assessor
+from airpicture.network.run import Fusion
+from airpicture.scenario import LoadedScenario
+from airpicture.tables import PICTURE_SCHEMA, Table, concat_tables, write_table
 from airpicture.tracking.settings import TrackerSettings
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "run",
-        help="simulate, track and evaluate a scenario: every output in one folder",
+        help="simulate, run the allied network and evaluate a scenario: every output in one folder",
         description=(
-            "Simulate the scenario, track every report, evaluate the picture. Writes "
-            "truth.parquet, plots.parquet, run.json, picture.parquet, metrics.json and "
-            "report.html to --out."
+            "Simulate the scenario, run every nation's node (or one central tracker), evaluate "
+            "each picture. Writes truth.parquet, plots.parquet, run.json, picture.parquet, "
+            "warnings.jsonl, network.json, metrics.json and report.html to --out."
         ),
     )
     parser.add_argument("scenario", type=Path, help="scenario file (.yaml)")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument(
+        "--fusion",
+        choices=("distributed", "centralized"),
+        help="override the scenario's fusion architecture",
+    )
+    parser.add_argument(
         "--association",
         choices=("gnn", "jpda"),
         default="gnn",
-        help="report-to-track association (default: gnn)",
+        help="report-to-track association in every tracker (default: gnn)",
     )
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
     add_scenario_overrides(parser)
@@ -50,16 +65,13 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     out: Path = args.out
     sim = run_simulation(args, console)
-    # Until the allied network exists every run tracks centrally: say so in run.json,
-    # so that the evaluation judges the one picture there is (viewer ALL).
-    sim.fusion_used = "centralized"
+    settings = NetworkSettings(tracker=TrackerSettings(association=args.association))
+    result = network_with_progress(sim.loaded, sim.plots, settings, args.fusion, console)
+    sim.fusion_used = result.fusion_used
     sim.write(out)
     print_simulation(sim, out, console)
-    result = track_plots(
-        sim.plots, sim.loaded, TrackerSettings(association=args.association), console
-    )
-    write_table(out / "picture.parquet", result.picture, PICTURE_SCHEMA)
-    print_tracking(result, out / "picture.parquet", console)
+    write_network_outputs(out, result)
+    print_network(result, out, console)
     metrics = evaluate_with_progress(
         out, EvaluationSettings(), Console(stderr=True), not args.no_report
     )
@@ -67,3 +79,87 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_report:
         console.print(f"[bold]report:[/] {(out / 'report.html').resolve()}")
     return 0
+
+
+def network_with_progress(
+    loaded: LoadedScenario,
+    plots: Table,
+    settings: NetworkSettings,
+    fusion: Fusion | None,
+    console: Console,
+    assessor_factory: AssessorFactory = kinematic_assessor,
+) -> NetworkResult:
+    """`network.run_network` with a progress bar over picture times."""
+    start = time.perf_counter()
+    network = NetworkRun(loaded, plots, settings, assessor_factory, fusion)
+    pictures: list[Table] = []
+    warnings: list[dict[str, Any]] = []
+    label = f"[bold]{network.fusion}[/]"
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        TextColumn("{task.completed:.0f} / {task.total:.0f} s"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=network.end_s)
+        step = max(network.interval_s, 60.0)
+        while not network.done:
+            for snapshot in network.advance(network.time_s + step):
+                pictures.extend(snapshot.pictures[v] for v in sorted(snapshot.pictures))
+                warnings.extend(snapshot.warnings)
+            progress.update(task, completed=network.time_s)
+    picture = concat_tables(pictures, PICTURE_SCHEMA)
+    if pictures:
+        for name in pictures[0]:
+            if name not in picture and all(name in p for p in pictures):
+                picture[name] = np.concatenate([p[name] for p in pictures])
+    return NetworkResult(
+        fusion_used=network.fusion,
+        picture=picture,
+        warnings=warnings,
+        stats=network.stats(),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def write_network_outputs(out: Path, result: NetworkResult) -> None:
+    """picture.parquet, warnings.jsonl (empty when none) and network.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_table(out / "picture.parquet", result.picture, PICTURE_SCHEMA)
+    with (out / "warnings.jsonl").open("w", encoding="utf-8") as f:
+        for warning in result.warnings:
+            f.write(json.dumps(warning, default=_json_default) + "\n")
+    stats = dict(result.stats, seconds=result.seconds)
+    (out / "network.json").write_text(json.dumps(stats, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return str(value)
+
+
+def print_network(result: NetworkResult, out: Path, console: Console) -> None:
+    picture = result.picture
+    viewers = sorted(set(picture["viewer"].tolist())) if len(picture["viewer"]) else []
+    parts = []
+    for viewer in viewers:
+        mine = picture["viewer"] == viewer
+        parts.append(f"{viewer} {len(set(picture['track_id'][mine].tolist()))} tracks")
+    refused = {
+        nation: sum(node.get("messages", {}).get("rejected", {}).values())
+        for nation, node in result.stats.get("nodes", {}).items()
+    }
+    console.print(
+        f"[bold]{result.fusion_used}[/] network in {result.seconds:.1f} s: "
+        + (", ".join(parts) or "no tracks")
+        + f"; {len(result.warnings)} warnings; refused messages "
+        + (", ".join(f"{n} {c}" for n, c in refused.items()) or "none")
+        + f"; wrote {out / 'picture.parquet'}, {out / 'warnings.jsonl'}, {out / 'network.json'}"
+    )
