@@ -681,7 +681,7 @@ class Tracker:
                          self.boost.los_ecef):  # fmt: skip
                 part.pop(0)
 
-    def _life_cycle(self, now_s: float) -> None:
+    def _life_cycle(self, now_s: float, check_altitude: bool = False) -> None:
         tr = self.tracks
         if len(tr) == 0:
             return
@@ -708,10 +708,11 @@ class Tracker:
         dead |= pos_var > life.max_position_sigma_m**2
         dead |= ~np.isfinite(tr.x).all(axis=1)
         dead |= np.linalg.norm(tr.x[:, 3:], axis=1) > self.settings.gate.max_speed_mps
-        # Below the ground is no place for an air track: an estimate down there
-        # has diverged (typically on a 2D radar's unobserved altitude).
-        alt_m = ecef_to_geodetic(tr.x[:, :3])[2]
-        dead |= alt_m < life.min_altitude_m
+        if check_altitude:
+            # Below the ground is no place for an air track: an estimate down
+            # there has diverged (typically on a 2D radar's unobserved altitude).
+            alt_m = ecef_to_geodetic(tr.x[:, :3])[2]
+            dead |= alt_m < life.min_altitude_m
         dead |= self._duplicates(now_s, dead)
         if dead.any():
             self.tracks = tr.take(~dead)
@@ -775,7 +776,7 @@ class Tracker:
         no report arrives to trigger it).
         """
         self.flush(time_s)
-        self._life_cycle(time_s)
+        self._life_cycle(time_s, check_altitude=True)
         tr = self.tracks
         keep = tr.status == CONFIRMED if confirmed_only else np.ones(len(tr), bool)
         idx = np.flatnonzero(keep)
