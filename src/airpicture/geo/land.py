@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
@@ -134,3 +135,49 @@ def land_rings(resolution: str = "50m") -> tuple[FloatArray, ...]:
             str(path), [f"cannot read the land outlines ({exc}); re-run `make setup`"]
         ) from exc
     return tuple(topology_rings(topology, "land"))
+
+
+@dataclass(frozen=True)
+class CountryShape:
+    """One country of world-atlas: ISO 3166-1 numeric id, Natural Earth name, outline rings."""
+
+    iso_numeric: str
+    name: str
+    #: Every ring (outer boundaries and holes alike) as `(n, 2)` lon/lat arrays;
+    #: a point is inside when an odd number of rings hold it.
+    rings: tuple[FloatArray, ...]
+
+
+@lru_cache(maxsize=4)
+def country_shapes(resolution: str = "50m") -> tuple[CountryShape, ...]:
+    """Natural Earth country outlines with their names (world-atlas `countries-*.json`)."""
+    if resolution not in RESOLUTIONS:
+        raise InputError("resolution", [f"{resolution!r} is not one of {', '.join(RESOLUTIONS)}"])
+    path = world_atlas_dir() / f"countries-{resolution}.json"
+    try:
+        topology = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            str(path), [f"cannot read the country outlines ({exc}); re-run `make setup`"]
+        ) from exc
+    arcs = decode_arcs(topology["arcs"], topology.get("transform"))
+    shapes: list[CountryShape] = []
+    for geometry in topology["objects"]["countries"].get("geometries", []):
+        kind = geometry.get("type")
+        polygons = (
+            [geometry["arcs"]]
+            if kind == "Polygon"
+            else geometry["arcs"]
+            if kind == "MultiPolygon"
+            else []
+        )
+        rings = tuple(_ring(r, arcs) for polygon in polygons for r in polygon)
+        if rings:
+            shapes.append(
+                CountryShape(
+                    iso_numeric=str(geometry.get("id", "")),
+                    name=str(geometry.get("properties", {}).get("name", "")),
+                    rings=rings,
+                )
+            )
+    return tuple(shapes)

@@ -1,0 +1,159 @@
+"""Run threat assessment over a recorded scenario, without the allied network.
+
+`assess_plots` replays every report through one central tracker
+(`airpicture.tracking.Tracker`) and, at every picture time, calls one
+`NationalAssessor` per nation with the tracks and the new space-IR boost
+reports that nation may receive (its `viewers` list: own sensors and those
+released to it). This is how the benchmark, the tests and `assess_run_dir`
+produce `warnings.jsonl` until the network's nodes call the assessors
+themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from airpicture.scenario import Scenario, load_scenario
+from airpicture.tables import PLOTS_SCHEMA, read_table
+from airpicture.threat.assessment import BoostReports
+from airpicture.threat.assessor import AssessorSettings, NationalAssessor
+from airpicture.tracking import Tracker, TrackerSettings, sensor_models
+from airpicture.tracking.tracker import TrackView
+
+
+@dataclass
+class AssessRun:
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    threats: list[dict[str, Any]] = field(default_factory=list)
+    #: Class and identity of every track at every snapshot, per nation.
+    classes: list[dict[str, Any]] = field(default_factory=list)
+    notes: dict[str, dict[str, int]] = field(default_factory=dict)
+    assessors: dict[str, NationalAssessor] = field(default_factory=dict)
+
+
+def _new_boost(tracker: Tracker, start: int) -> tuple[BoostReports, int]:
+    b = tracker.boost
+    if b.count() == 0:
+        return BoostReports.none(), 0
+    t = np.concatenate(b.time_s)
+    total = t.size
+    if start >= total:
+        return BoostReports.none(), total
+    sl = slice(start, total)
+    return (
+        BoostReports(
+            time_s=t[sl],
+            sensor_id=np.concatenate(b.sensor_id)[sl],
+            origin_ecef_m=np.concatenate(b.origin_ecef_m)[sl],
+            los_ecef=np.concatenate(b.los_ecef)[sl],
+        ),
+        total,
+    )
+
+
+def _subset(boost: BoostReports, sensors: set[str]) -> BoostReports:
+    keep = np.array([str(s) in sensors for s in boost.sensor_id], dtype=bool)
+    return BoostReports(
+        boost.time_s[keep], boost.sensor_id[keep], boost.origin_ecef_m[keep], boost.los_ecef[keep]
+    )
+
+
+def assess_plots(
+    plots: Mapping[str, NDArray[Any]],
+    scenario: Scenario,
+    viewers: Mapping[str, Sequence[str]] | None = None,
+    nations: Sequence[str] | None = None,
+    settings: AssessorSettings | None = None,
+    tracker_settings: TrackerSettings | None = None,
+    end_s: float | None = None,
+    on_snapshot: Callable[[float, TrackView], None] | None = None,
+) -> AssessRun:
+    """Track `plots` centrally and assess at every picture time for each nation."""
+    nations = list(nations or scenario.nations)
+    all_sensors = {s.id for s in scenario.sensors}
+    viewers = viewers or {n: sorted(all_sensors) for n in nations}
+    run = AssessRun()
+    run.assessors = {n: NationalAssessor(scenario, n, settings) for n in nations}
+    tracker = Tracker(sensor_models(scenario.sensors), tracker_settings)
+    interval = scenario.picture_interval_s
+    end = float(end_s if end_s is not None else scenario.duration_s)
+    times = np.asarray(plots["time_s"], dtype=np.float64)
+    order = np.argsort(times, kind="stable")
+    sorted_t = times[order]
+    consumed = 0
+    start = 0
+    for k in range(1, math.floor(end / interval + 1e-9) + 1):
+        snap = k * interval
+        stop = int(np.searchsorted(sorted_t, snap, side="right"))
+        if stop > start:
+            idx = order[start:stop]
+            tracker.process({c: np.asarray(v)[idx] for c, v in plots.items()})
+            start = stop
+        view = tracker.view(snap)
+        boost, consumed = _new_boost(tracker, consumed)
+        if on_snapshot is not None:
+            on_snapshot(snap, view)
+        for nation, assessor in run.assessors.items():
+            mine = _subset(boost, set(viewers.get(nation, all_sensors)))
+            result = assessor.assess(view, mine, snap)
+            run.warnings.extend(result.warnings)
+            for i in range(len(view.track_id)):
+                run.classes.append(
+                    {
+                        "time_s": snap,
+                        "viewer": nation,
+                        "track_id": str(view.track_id[i]),
+                        "cls": str(result.cls[i]),
+                        "cls_confidence": float(result.cls_confidence[i]),
+                        "identity": str(result.identity[i]),
+                    }
+                )
+    for nation, assessor in run.assessors.items():
+        run.threats.extend(assessor.threat_log)
+        run.notes[nation] = dict(assessor.notes)
+    run.warnings.sort(key=lambda w: (w["time_s"], w["recipients"][0], w["warning_id"]))
+    return run
+
+
+def write_jsonl(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    """One JSON object a line."""
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def assess_run_dir(
+    run_dir: Path, scenario_path: Path, settings: AssessorSettings | None = None
+) -> AssessRun:
+    """Assess a run folder's `plots.parquet` (with its scenario file); write
+    `warnings.jsonl` and `threats.jsonl` beside it."""
+    loaded = load_scenario(scenario_path)
+    plots = read_table(run_dir / "plots.parquet", PLOTS_SCHEMA)
+    info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    viewers = info.get("viewers")
+    run = assess_plots(
+        plots,
+        loaded.scenario,
+        viewers=viewers,
+        settings=settings,
+        end_s=float(info.get("duration_s", loaded.scenario.duration_s)),
+    )
+    write_jsonl(run_dir / "warnings.jsonl", run.warnings)
+    write_jsonl(run_dir / "threats.jsonl", run.threats)
+    return run
