@@ -16,7 +16,7 @@ from airpicture.tables import TableError
 
 #: Sub-command modules, in the order `--help` lists them. Each defines
 #: `register(subparsers)`, which adds its parser and sets `func(args) -> int`.
-SUBCOMMANDS = ("simulate", "track", "evaluate", "run", "compare")
+SUBCOMMANDS = ("simulate", "track", "evaluate", "run", "compare", "serve", "users")
 
 EXIT_INPUT_ERROR = 2
 

@@ -1,0 +1,181 @@
+"""WebSocket messages between the COP server and a browser: msgspec structs, sans-I/O.
+
+Every message is one binary WebSocket frame holding one JSON object whose
+`type` field names it. Server → browser: `hello` (once, first), `frame`
+(a picture delta), `warnings`, `clock`, `error`. Browser → server: `control`
+(the replay time controls) only; anything else is refused.
+
+`encode(msg) -> bytes` and `decode_client(bytes) -> Control` are the only ways
+in and out, so the wire format lives in this one module (docs/web.md, "Protocol").
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Literal
+
+import msgspec
+
+PROTOCOL_VERSION: Final = 1
+#: Largest browser → server message accepted (a control message is ~60 bytes).
+MAX_CLIENT_MESSAGE_BYTES: Final = 1024
+
+
+class SensorSite(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A sensor the session's nation may know of: where it is and what it covers."""
+
+    id: str
+    nation: str
+    type: str
+    lat_deg: float
+    lon_deg: float
+    alt_m: float = 0.0
+    min_range_m: float | None = None
+    max_range_m: float | None = None
+    boresight_az_deg: float | None = None
+    half_width_deg: float | None = None
+
+
+class Place(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A named place, or (with `radius_m`) a defended asset."""
+
+    name: str
+    lat_deg: float
+    lon_deg: float
+    nation: str | None = None
+    radius_m: float | None = None
+
+
+class Hello(msgspec.Struct, frozen=True, tag="hello", tag_field="type"):
+    """What the session is: who signed in, which picture, and the run's fixed facts."""
+
+    version: int
+    user: str
+    viewer: str
+    mode: Literal["replay", "live"]
+    scenario: str
+    epoch: str
+    start_s: float
+    end_s: float
+    picture_interval_s: float
+    fusion: str
+    sensors: list[SensorSite]
+    assets: list[Place]
+    places: list[Place]
+
+
+class TrackMeta(msgspec.Struct, frozen=True, array_like=True):
+    """The slowly changing part of a track, sent when it is new or has changed.
+
+    On the wire an array: `[track_id, cls, identity, sources, cls_confidence]`.
+    """
+
+    track_id: str
+    cls: str
+    identity: str
+    sources: tuple[str, ...]
+    cls_confidence: float | None = None
+
+
+class Frame(msgspec.Struct, frozen=True, tag="frame", tag_field="type"):
+    """One picture update as a delta against the previous frame sent on this socket.
+
+    Kinematics are column arrays over `ids` (every track of the picture moves,
+    so every track is in them); `meta` holds only tracks that are new or whose
+    class, identity, sources or confidence changed; `removed` the tracks gone.
+    `reset` means: forget every track first (first frame, or after a jump).
+    `produced_ms` is the server's wall clock (ms since 1970) when the picture
+    was produced, for measuring display latency.
+    """
+
+    seq: int
+    time_s: float
+    reset: bool
+    produced_ms: float
+    ids: list[str]
+    lat_deg: list[float]
+    lon_deg: list[float]
+    alt_m: list[float]
+    vel_e_mps: list[float]
+    vel_n_mps: list[float]
+    vel_u_mps: list[float]
+    meta: list[TrackMeta]
+    removed: list[str]
+    #: True while the server replays the frames before a jump's target to fill trails.
+    catchup: bool = False
+
+
+class Warnings(msgspec.Struct, frozen=True, tag="warnings", tag_field="type"):
+    """Warnings issued to the session's nation (warnings.jsonl objects), oldest first."""
+
+    reset: bool
+    items: list[dict[str, Any]]
+
+
+class Clock(msgspec.Struct, frozen=True, tag="clock", tag_field="type"):
+    """The session's playback clock: scenario time shown, speed, paused, how far data goes."""
+
+    time_s: float
+    speed: float
+    paused: bool
+    following_live: bool
+    head_s: float
+    end_s: float
+
+
+class Error(msgspec.Struct, frozen=True, tag="error", tag_field="type"):
+    """Why the server refused a message or is closing the socket."""
+
+    code: str
+    message: str
+
+
+ServerMessage = Hello | Frame | Warnings | Clock | Error
+
+
+class Control(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag="control"):
+    """A time control: `pause`, `play`, `speed` (value: ×), `seek` (value: s), `live`."""
+
+    op: Literal["pause", "play", "speed", "seek", "live"]
+    value: float | None = None
+
+
+class ProtocolError(ValueError):
+    """A browser message that is not a valid `control` message."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(problem)
+
+
+_encoder: Final = msgspec.json.Encoder()
+_client_decoder: Final = msgspec.json.Decoder(Control)
+
+MAX_SPEED: Final = 1000.0
+
+
+def encode(message: ServerMessage) -> bytes:
+    """The wire bytes of a server message (JSON; NaN becomes null)."""
+    return _encoder.encode(message)
+
+
+def decode_client(data: bytes | str) -> Control:
+    """Parse and check a browser message, or raise `ProtocolError` saying what is wrong."""
+    raw = data.encode() if isinstance(data, str) else data
+    if len(raw) > MAX_CLIENT_MESSAGE_BYTES:
+        raise ProtocolError(
+            f"message of {len(raw)} bytes; at most {MAX_CLIENT_MESSAGE_BYTES} are accepted"
+        )
+    try:
+        control = _client_decoder.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(
+            f"not a control message ({exc}); expected e.g. "
+            '{"type": "control", "op": "seek", "value": 120}'
+        ) from exc
+    if control.op in ("speed", "seek"):
+        value = control.value
+        if value is None or value != value or value in (float("inf"), float("-inf")):
+            raise ProtocolError(f"control '{control.op}' needs a finite number in 'value'")
+        if control.op == "speed" and not 0.0 < value <= MAX_SPEED:
+            raise ProtocolError(f"speed {value} is outside (0, {MAX_SPEED:g}]")
+    return control

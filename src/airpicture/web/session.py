@@ -1,0 +1,226 @@
+"""The frames every session can draw from, and one session's playback over them.
+
+`FrameLog` holds one served viewer's frames as they are produced (all of
+them at start for a replay; growing with the clock when live). `Player` is
+one browser session's playback: its own time, speed and pause, turned into
+the messages to send (`step`). It does no I/O, so tests drive it directly.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from airpicture.tables import Table
+from airpicture.web.deltas import picture_delta
+from airpicture.web.protocol import Clock, Control, Frame, ServerMessage, TrackMeta, Warnings
+
+
+def wall_ms() -> float:
+    """Wall-clock milliseconds since 1970 (what the browser's `Date.now()` reads)."""
+    return time.time() * 1000.0
+
+
+@dataclass
+class FrameLog:
+    """One served viewer's frames in time order, and the warnings addressed to it."""
+
+    viewer: str
+    times: list[float] = field(default_factory=list)
+    pictures: list[Table] = field(default_factory=list)
+    produced_ms: list[float] = field(default_factory=list)
+    warning_times: list[float] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, time_s: float, picture: Table, warnings: list[dict[str, Any]]) -> None:
+        self.times.append(time_s)
+        self.pictures.append(picture)
+        self.produced_ms.append(wall_ms())
+        for w in warnings:
+            self.warning_times.append(float(w["time_s"]))
+            self.warnings.append(w)
+
+    def index_at(self, time_s: float) -> int:
+        """Index of the newest frame at or before `time_s` (-1: none yet)."""
+        return bisect.bisect_right(self.times, time_s) - 1
+
+
+@dataclass(frozen=True)
+class PlaybackSettings:
+    #: Scenario seconds per wall second when a session starts.
+    speed: float = 1.0
+    #: Frames replayed before a jump's target so that history trails are drawn at once.
+    trail_frames: int = 12
+    #: ... as long as they hold at most this many track rows in all.
+    catchup_rows: int = 40_000
+    #: How often a clock message goes out while playing (wall seconds).
+    clock_every_s: float = 0.5
+
+
+class Player:
+    """One session's playback over a `FrameLog`.
+
+    `head_s()` says how far the data goes (live: the server clock; replay: the
+    end). A live session follows the head until it pauses or jumps back, and
+    `live` returns it there.
+    """
+
+    def __init__(
+        self,
+        log: FrameLog,
+        live: bool,
+        start_s: float,
+        end_s: float,
+        head_s: Callable[[], float],
+        settings: PlaybackSettings | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.log = log
+        self.live = live
+        self.start_s = start_s
+        self.end_s = end_s
+        self.head_s = head_s
+        self.settings = settings or PlaybackSettings()
+        self.clock = clock
+        self.speed = self.settings.speed
+        self.paused = False
+        self.following = live
+        self.time_s = head_s() if live else start_s
+        self._last_wall = clock()
+        self._last_clock_wall = -math.inf
+        self._sent_index = -1
+        self._known: dict[str, TrackMeta] = {}
+        self._warnings_sent = 0
+        self._reset = True
+        self._clock_dirty = True
+        self._seq = 0
+
+    # ------------------------------------------------------------ controls
+
+    def control(self, control: Control) -> None:
+        if control.op == "pause":
+            self.paused = True
+            self.following = False
+        elif control.op == "play":
+            self.paused = False
+        elif control.op == "speed" and control.value is not None:
+            self.speed = control.value
+        elif control.op == "seek" and control.value is not None:
+            self.time_s = min(max(control.value, self.start_s), self.head_s())
+            self.following = False
+            self._reset = True
+        elif control.op == "live" and self.live:
+            self.following = True
+            self.paused = False
+            self.speed = 1.0
+            self._reset = self.log.index_at(self.head_s()) != self._sent_index
+        self._clock_dirty = True
+
+    # ------------------------------------------------------------ stepping
+
+    def step(self) -> list[ServerMessage]:
+        """Advance the session's time to now and return what to send, oldest first."""
+        now = self.clock()
+        dt, self._last_wall = now - self._last_wall, now
+        head = self.head_s()
+        if self.following:
+            self.time_s = head
+        elif not self.paused:
+            self.time_s = min(self.time_s + dt * self.speed, head)
+            if self.time_s >= head and self.live:
+                self.following = True
+                self._clock_dirty = True
+            elif self.time_s >= self.end_s:
+                self.paused = True
+                self._clock_dirty = True
+        out: list[ServerMessage] = []
+        index = self.log.index_at(self.time_s)
+        if self._reset:
+            out += self._catch_up(index)
+            out += self._warnings(reset=True)
+            self._reset = False
+            self._clock_dirty = True
+        else:
+            if index > self._sent_index:
+                out.append(self._frame(index, reset=False))
+            out += self._warnings(reset=False)
+        if self._clock_dirty or now - self._last_clock_wall >= self.settings.clock_every_s:
+            out.append(self.clock_message(head))
+            self._last_clock_wall = now
+            self._clock_dirty = False
+        return out
+
+    def clock_message(self, head: float | None = None) -> Clock:
+        return Clock(
+            time_s=self.time_s,
+            speed=self.speed,
+            paused=self.paused,
+            following_live=self.following,
+            head_s=self.head_s() if head is None else head,
+            end_s=self.end_s,
+        )
+
+    def _frame(self, index: int, reset: bool, catchup: bool = False) -> Frame:
+        if reset:
+            self._known = {}
+        delta = picture_delta(self._known, self.log.pictures[index])
+        self._known = delta.known
+        self._sent_index = index
+        self._seq += 1
+        # Live: when the source produced the picture; replay: now (the recording is old).
+        produced = self.log.produced_ms[index] if self.live else wall_ms()
+        frame = delta.frame(self._seq, self.log.times[index], reset, produced)
+        return msgspec.structs.replace(frame, catchup=True) if catchup else frame
+
+    def _catch_up(self, index: int) -> list[ServerMessage]:
+        """A reset to `index`, preceded by earlier frames to fill trails (if small enough)."""
+        if index < 0:
+            self._sent_index = -1
+            self._known = {}
+            self._seq += 1
+            return [_empty_frame(self._seq, self.time_s)]
+        first, rows = index, len(self.log.pictures[index]["track_id"])
+        while first > 0 and index - first < self.settings.trail_frames:
+            more = len(self.log.pictures[first - 1]["track_id"])
+            if rows + more > self.settings.catchup_rows:
+                break
+            first -= 1
+            rows += more
+        return [
+            self._frame(i, reset=i == first, catchup=i < index) for i in range(first, index + 1)
+        ]
+
+    def _warnings(self, reset: bool) -> list[ServerMessage]:
+        upto = bisect.bisect_right(self.log.warning_times, self.time_s)
+        if reset:
+            self._warnings_sent = upto
+            return [Warnings(reset=True, items=self.log.warnings[:upto])]
+        if upto > self._warnings_sent:
+            items = self.log.warnings[self._warnings_sent : upto]
+            self._warnings_sent = upto
+            return [Warnings(reset=False, items=items)]
+        return []
+
+
+def _empty_frame(seq: int, time_s: float) -> Frame:
+    return Frame(
+        seq=seq,
+        time_s=time_s,
+        reset=True,
+        produced_ms=wall_ms(),
+        ids=[],
+        lat_deg=[],
+        lon_deg=[],
+        alt_m=[],
+        vel_e_mps=[],
+        vel_n_mps=[],
+        vel_u_mps=[],
+        meta=[],
+        removed=[],
+    )

@@ -1,0 +1,411 @@
+// The 3D globe: offline Natural Earth imagery, country outlines, tracks (one billboard each in a
+// shared collection: no Entity per track), history trails, velocity leaders, ballistic
+// trajectories, impact ellipses, sensor sites and coverage.
+import "./cesium-base.js";
+import * as Cesium from "/vendor/cesium/index.js";
+import * as topojson from "/vendor/topojson-client/index.js";
+import { IDENTITY_CSS, symbolImage, trackSidc } from "./symbols.js";
+import { coverageOutline, ellipseOutline } from "./geo.js";
+
+const C = Cesium;
+const TRAIL_SLOTS = 12;          // history dots: this many past frames
+const LEADER_S = 60;             // velocity leader: where the track will be in one minute
+const HISTORY_KEEP = 400;        // positions kept per track for the detail panel and 3D trails
+const LABEL_ALL_BELOW = 250;     // label every track when there are fewer than this
+const NATION_CSS = { USA: "#5aa9ff", JPN: "#ff8fb1", AUS: "#ffc15a" };
+const OMEGA_EARTH = 7.2921159e-5;
+const GM = 3.986004418e14;
+
+const identityColor = {};
+for (const [k, v] of Object.entries(IDENTITY_CSS)) identityColor[k] = C.Color.fromCssColorString(v);
+
+export class Globe {
+  constructor(container) {
+    C.Ion.defaultAccessToken = "";  // nothing from Cesium ion: no token, no requests
+    const imagery = C.ImageryLayer.fromProviderAsync(
+      C.TileMapServiceImageryProvider.fromUrl(C.buildModuleUrl("Assets/Textures/NaturalEarthII")));
+    this.widget = new C.CesiumWidget(container, {
+      baseLayer: imagery,
+      terrainProvider: new C.EllipsoidTerrainProvider(),
+      skyBox: false,
+      skyAtmosphere: new C.SkyAtmosphere(),
+      shouldAnimate: false,
+      msaaSamples: 4,
+      useBrowserRecommendedResolution: true,
+    });
+    const w = this.widget, scene = w.scene;
+    this.scene = scene;
+    scene.backgroundColor = C.Color.fromCssColorString("#03070b");
+    scene.globe.baseColor = C.Color.fromCssColorString("#0b1a28");
+    scene.globe.enableLighting = false;
+    scene.globe.showGroundAtmosphere = false;
+    scene.fog.enabled = false;
+    scene.skyAtmosphere.show = true;
+    // Subdued imagery: the picture, not the map, carries the colour.
+    imagery.brightness = 0.55; imagery.contrast = 1.15; imagery.saturation = 0.35; imagery.gamma = 1.1;
+    scene.screenSpaceCameraController.minimumZoomDistance = 2000;
+    scene.requestRenderMode = false;
+
+    this.outlines = scene.primitives.add(new C.PolylineCollection());
+    this.coverage = scene.primitives.add(new C.PolylineCollection());
+    this.sites = scene.primitives.add(new C.BillboardCollection({ scene }));
+    this.siteLabels = scene.primitives.add(new C.LabelCollection({ scene }));
+    this.placeLayer = scene.primitives.add(new C.LabelCollection({ scene }));
+    this.trails = scene.primitives.add(new C.PointPrimitiveCollection());
+    this.leaders = scene.primitives.add(new C.PolylineCollection());
+    this.ballistic = scene.primitives.add(new C.PolylineCollection());
+    this.billboards = scene.primitives.add(new C.BillboardCollection({ scene }));
+    this.labels = scene.primitives.add(new C.LabelCollection({ scene }));
+    this.selection = scene.primitives.add(new C.BillboardCollection({ scene }));
+
+    this.tracks = new Map();
+    this.trailSlots = Array.from({ length: TRAIL_SLOTS }, () => ({ points: [], used: 0 }));
+    this.trailCursor = 0;
+    this.layers = { trails: true, leaders: true, labels: true, sensors: true, coverage: true, ballistic: true };
+    this.filter = () => true;
+    this.selectedId = null;
+    this.onSelect = () => {};
+    this.impacts = new Map();   // track id → {entities}
+    this.frameTime = 0;
+
+    this.selBillboard = this.selection.add({
+      image: selectionBracket(), show: false,
+      disableDepthTestDistance: Number.POSITIVE_INFINITY,
+    });
+    const handler = new C.ScreenSpaceEventHandler(scene.canvas);
+    handler.setInputAction((e) => {
+      const picked = scene.pick(e.position);
+      const id = picked && picked.primitive && picked.primitive.trackId;
+      this.select(id || null);
+      this.onSelect(id || null);
+    }, C.ScreenSpaceEventType.LEFT_CLICK);
+    this.onCursor = () => {};
+    handler.setInputAction((e) => {
+      const cart = scene.camera.pickEllipsoid(e.endPosition, scene.globe.ellipsoid);
+      if (!cart) return this.onCursor(null);
+      const g = C.Cartographic.fromCartesian(cart);
+      this.onCursor({ lat: C.Math.toDegrees(g.latitude), lon: C.Math.toDegrees(g.longitude) });
+    }, C.ScreenSpaceEventType.MOUSE_MOVE);
+  }
+
+  home(lat = 34, lon = 137, heightM = 4.2e6) {
+    this.scene.camera.setView({
+      destination: C.Cartesian3.fromDegrees(lon, lat - 17, heightM),
+      orientation: { heading: 0, pitch: C.Math.toRadians(-62), roll: 0 },
+    });
+  }
+
+  flyTo(lat, lon, heightM = 1.6e6) {
+    this.scene.camera.flyTo({
+      destination: C.Cartesian3.fromDegrees(lon, lat - heightM / 2.2e5 * 0.9, heightM),
+      orientation: { heading: 0, pitch: C.Math.toRadians(-60), roll: 0 }, duration: 1.2,
+    });
+  }
+
+  async loadOutlines(url) {
+    const topo = await (await fetch(url)).json();
+    const mesh = topojson.mesh(topo, topo.objects.countries);
+    const coast = topojson.mesh(topo, topo.objects.countries, (a, b) => a === b);
+    const add = (geom, color, width) => {
+      for (const line of geom.coordinates) {
+        if (line.length < 2) continue;
+        this.outlines.add({
+          positions: C.Cartesian3.fromDegreesArray(line.flat()),
+          width, material: C.Material.fromType("Color", { color }),
+        });
+      }
+    };
+    add(mesh, C.Color.fromCssColorString("#9fb6c8").withAlpha(0.55), 1.0);
+    add(coast, C.Color.fromCssColorString("#cfe3f0").withAlpha(0.8), 1.3);
+  }
+
+  setSensors(sites, ownNation) {
+    this.sites.removeAll(); this.siteLabels.removeAll(); this.coverage.removeAll();
+    for (const s of sites) {
+      const color = C.Color.fromCssColorString(NATION_CSS[s.nation] || "#a0b0c0");
+      const sidc = s.type === "space_ir" ? "SFPPS----------" : "SFGPESR--------";
+      const img = symbolImage(sidc, 16);
+      const pos = C.Cartesian3.fromDegrees(s.lon_deg, s.lat_deg, s.type === "space_ir" ? 0 : s.alt_m);
+      this.sites.add({ position: pos, image: img.canvas, width: img.width, height: img.height,
+        scaleByDistance: new C.NearFarScalar(5e5, 1.2, 2e7, 0.7) });
+      this.siteLabels.add({ position: pos, text: s.id, font: "10px DejaVu Sans Mono, monospace",
+        fillColor: color, outlineColor: C.Color.BLACK, outlineWidth: 3,
+        style: C.LabelStyle.FILL_AND_OUTLINE, pixelOffset: new C.Cartesian2(12, 10),
+        horizontalOrigin: C.HorizontalOrigin.LEFT,
+        translucencyByDistance: new C.NearFarScalar(3e6, 1.0, 1.4e7, 0.0) });
+      if (s.max_range_m && s.type !== "space_ir") {
+        for (const ring of coverageOutline(s)) {
+          this.coverage.add({
+            positions: C.Cartesian3.fromDegreesArrayHeights(ring.flatMap(([la, lo]) => [lo, la, 1000])),
+            width: 1.2,
+            material: C.Material.fromType("PolylineDash", {
+              color: color.withAlpha(s.nation === ownNation ? 0.6 : 0.35), dashLength: 12 }),
+          });
+        }
+      }
+    }
+    this.applyLayers();
+  }
+
+  setPlaces(places, assets) {
+    this.placeLayer.removeAll();
+    for (const p of places) {
+      this.placeLayer.add({ position: C.Cartesian3.fromDegrees(p.lon_deg, p.lat_deg), text: `· ${p.name}`,
+        font: "10px DejaVu Sans, sans-serif", fillColor: C.Color.fromCssColorString("#8aa0b4"),
+        outlineColor: C.Color.BLACK, outlineWidth: 2, style: C.LabelStyle.FILL_AND_OUTLINE,
+        translucencyByDistance: new C.NearFarScalar(2e6, 1.0, 9e6, 0.0) });
+    }
+    for (const a of assets) {
+      const ring = ellipseOutline(a.lat_deg, a.lon_deg, a.radius_m, a.radius_m, 0, 48);
+      this.coverage.add({ positions: C.Cartesian3.fromDegreesArray(ring.flatMap(([la, lo]) => [lo, la])),
+        width: 2, material: C.Material.fromType("Color", { color: C.Color.fromCssColorString("#80e0ff").withAlpha(0.9) }) });
+      this.placeLayer.add({ position: C.Cartesian3.fromDegrees(a.lon_deg, a.lat_deg), text: `◆ ${a.name}`,
+        font: "bold 11px DejaVu Sans, sans-serif", fillColor: C.Color.fromCssColorString("#80e0ff"),
+        outlineColor: C.Color.BLACK, outlineWidth: 3, style: C.LabelStyle.FILL_AND_OUTLINE,
+        pixelOffset: new C.Cartesian2(0, -14) });
+    }
+  }
+
+  // ------------------------------------------------------------------ tracks
+
+  clearTracks() {
+    for (const t of this.tracks.values()) this._removeTrack(t);
+    this.tracks.clear();
+    for (const slot of this.trailSlots) {
+      for (let i = 0; i < slot.used; i++) slot.points[i].show = false;
+      slot.used = 0;
+    }
+  }
+
+  _removeTrack(t) {
+    this.billboards.remove(t.billboard);
+    this.leaders.remove(t.leader);
+    if (t.label) this.labels.remove(t.label);
+    if (t.bal) { for (const p of t.bal) this.ballistic.remove(p); t.bal = null; }
+  }
+
+  applyFrame(frame) {
+    if (frame.reset) this.clearTracks();
+    for (const id of frame.removed) {
+      const t = this.tracks.get(id);
+      if (t) { this._removeTrack(t); this.tracks.delete(id); }
+      if (id === this.selectedId) this.select(null);
+    }
+    for (const [id, cls, identity, sources, conf] of frame.meta) {
+      let t = this.tracks.get(id);
+      if (!t) {
+        const billboard = this.billboards.add({ position: C.Cartesian3.ZERO,
+          scaleByDistance: new C.NearFarScalar(3e5, 1.25, 1.5e7, 0.55) });
+        billboard.trackId = id;
+        const leader = this.leaders.add({ positions: [C.Cartesian3.ZERO, C.Cartesian3.UNIT_X], width: 1.4 });
+        t = { id, billboard, leader, label: null, hist: [], first: frame.time_s, bal: null, sidc: "" };
+        this.tracks.set(id, t);
+      }
+      t.cls = cls; t.identity = identity; t.sources = sources; t.conf = conf;
+      const sidc = trackSidc(cls, identity);
+      if (sidc !== t.sidc) {
+        const img = symbolImage(sidc, 20);
+        t.billboard.setImage(img.key, img.canvas);
+        t.billboard.width = img.width; t.billboard.height = img.height;
+        t.billboard.pixelOffset = new C.Cartesian2(img.width / 2 - img.anchor.x, img.height / 2 - img.anchor.y);
+        t.leader.material = C.Material.fromType("Color", { color: (identityColor[identity] || C.Color.WHITE).withAlpha(0.9) });
+        t.sidc = sidc;
+      }
+    }
+    const slot = this.trailSlots[this.trailCursor];
+    this.trailCursor = (this.trailCursor + 1) % TRAIL_SLOTS;
+    for (let i = slot.used; i < slot.points.length; i++) slot.points[i].show = false;
+    let used = 0;
+    const ell = C.Ellipsoid.WGS84;
+    const n = frame.ids.length;
+    const manyTracks = this.tracks.size >= LABEL_ALL_BELOW;
+    for (let i = 0; i < n; i++) {
+      const t = this.tracks.get(frame.ids[i]);
+      if (!t) continue;
+      const lat = frame.lat_deg[i], lon = frame.lon_deg[i], alt = frame.alt_m[i] ?? 0;
+      const ve = frame.vel_e_mps[i] ?? 0, vn = frame.vel_n_mps[i] ?? 0, vu = frame.vel_u_mps[i] ?? 0;
+      t.lat = lat; t.lon = lon; t.alt = alt; t.ve = ve; t.vn = vn; t.vu = vu; t.time = frame.time_s;
+      const pos = C.Cartesian3.fromDegrees(lon, lat, alt, ell, t.pos);
+      t.pos = pos;
+      t.billboard.position = pos;
+      const visible = this.filter(t);
+      t.visible = visible;
+      t.billboard.show = visible;
+      // Leader: the straight-line position one minute ahead (east/north on the sphere).
+      const k = LEADER_S / 6371008.8;
+      const lat2 = lat + (vn * k) * 57.29577951308232;
+      const lon2 = lon + (ve * k) * 57.29577951308232 / Math.max(Math.cos(lat * 0.017453292519943295), 0.01);
+      t.leader.positions = [pos, C.Cartesian3.fromDegrees(lon2, lat2, Math.max(alt + vu * LEADER_S, 0))];
+      t.leader.show = visible && this.layers.leaders;
+      // History
+      const h = t.hist;
+      if (!h.length || h[h.length - 1][0] < frame.time_s) {
+        h.push([frame.time_s, lat, lon, alt, Math.hypot(ve, vn, vu)]);
+        if (h.length > HISTORY_KEEP) h.splice(0, h.length - HISTORY_KEEP);
+      }
+      // Trail dot for this frame
+      let p = slot.points[used];
+      if (!p) { p = this.trails.add({ pixelSize: 2.2 }); slot.points[used] = p; }
+      p.position = pos;
+      p.color = (identityColor[t.identity] || C.Color.WHITE).withAlpha(0.6, p.color);
+      p.show = visible && this.layers.trails;
+      used++;
+      this._label(t, visible, manyTracks);
+      if (t.cls === "ballistic_missile") this._ballistic(t, visible);
+      else if (t.bal) { for (const q of t.bal) this.ballistic.remove(q); t.bal = null; }
+    }
+    slot.used = used;
+    this.frameTime = frame.time_s;
+    if (this.selectedId) this._placeSelection();
+  }
+
+  _label(t, visible, manyTracks) {
+    const wanted = this.layers.labels && visible && (!manyTracks || t.identity === "hostile"
+      || t.cls === "ballistic_missile" || t.cls === "cruise_missile" || t.id === this.selectedId);
+    if (!wanted) { if (t.label) t.label.show = false; return; }
+    const fl = t.cls === "ballistic_missile" ? `${(t.alt / 1000).toFixed(0)}km`
+      : `FL${String(Math.max(0, Math.round(t.alt / 30.48))).padStart(3, "0")}`;
+    const text = `${t.id}\n${fl} ${Math.round(Math.hypot(t.ve, t.vn) * 1.943844)}kt`;
+    if (!t.label) {
+      t.label = this.labels.add({ position: t.pos, text, font: "10px DejaVu Sans Mono, monospace",
+        fillColor: identityColor[t.identity] || C.Color.WHITE, outlineColor: C.Color.BLACK, outlineWidth: 3,
+        style: C.LabelStyle.FILL_AND_OUTLINE, pixelOffset: new C.Cartesian2(14, -4),
+        horizontalOrigin: C.HorizontalOrigin.LEFT, verticalOrigin: C.VerticalOrigin.CENTER,
+        translucencyByDistance: t.identity === "hostile" || t.cls !== "aircraft"
+          ? new C.NearFarScalar(4e6, 1.0, 2.2e7, 0.3) : new C.NearFarScalar(1.2e6, 1.0, 3.5e6, 0.0) });
+    } else {
+      t.label.position = t.pos; t.label.text = text;
+      t.label.fillColor = identityColor[t.identity] || C.Color.WHITE;
+    }
+    t.label.show = true;
+  }
+
+  // Ballistic missile: its flown 3D trajectory, a drop line to the ground, and a dashed
+  // extrapolation to the ground (free flight under gravity on the rotating Earth, no drag:
+  // a display aid; the warning's predicted impact ellipse is the authoritative one).
+  _ballistic(t, visible) {
+    const show = visible && this.layers.ballistic;
+    const color = identityColor[t.identity] || C.Color.WHITE;
+    if (!t.bal) {
+      t.bal = [
+        this.ballistic.add({ width: 2.5, material: C.Material.fromType("Color", { color }) }),
+        this.ballistic.add({ width: 2, material: C.Material.fromType("PolylineDash", { color: color.withAlpha(0.9), dashLength: 14 }) }),
+        this.ballistic.add({ width: 1, material: C.Material.fromType("Color", { color: color.withAlpha(0.5) }) }),
+      ];
+    }
+    const [flown, ahead, drop] = t.bal;
+    const hist = t.hist;
+    if (hist.length >= 2) flown.positions = C.Cartesian3.fromDegreesArrayHeights(hist.flatMap((h) => [h[2], h[1], h[3]]));
+    flown.show = show && hist.length >= 2;
+    drop.positions = [t.pos, C.Cartesian3.fromDegrees(t.lon, t.lat, 0)];
+    drop.show = show;
+    const path = freeFlight(t.pos, enuToEcef(t.pos, t.ve, t.vn, t.vu));
+    ahead.show = show && path.length >= 2;
+    if (path.length >= 2) ahead.positions = path;
+  }
+
+  setImpact(trackId, impact, label) {
+    this.clearImpact(trackId);
+    if (!impact) return;
+    const ring = ellipseOutline(impact.lat_deg, impact.lon_deg, impact.semi_major_m, impact.semi_minor_m, impact.orientation_deg || 0);
+    const flat = ring.flatMap(([la, lo]) => [lo, la]);
+    const red = C.Color.fromCssColorString("#ff3b30");
+    const entities = [
+      this.widget.entities.add({ polygon: { hierarchy: C.Cartesian3.fromDegreesArray(flat),
+        material: red.withAlpha(0.22), height: 0 } }),
+      this.widget.entities.add({ polyline: { positions: C.Cartesian3.fromDegreesArray(flat), width: 2.5,
+        material: red } }),
+      this.widget.entities.add({ position: C.Cartesian3.fromDegrees(impact.lon_deg, impact.lat_deg),
+        point: { pixelSize: 7, color: red, outlineColor: C.Color.WHITE, outlineWidth: 1.5 },
+        label: { text: label, font: "bold 11px DejaVu Sans Mono, monospace", fillColor: C.Color.WHITE,
+          outlineColor: C.Color.BLACK, outlineWidth: 3, style: C.LabelStyle.FILL_AND_OUTLINE,
+          showBackground: true, backgroundColor: red.withAlpha(0.75),
+          pixelOffset: new C.Cartesian2(0, 22), verticalOrigin: C.VerticalOrigin.TOP } }),
+    ];
+    this.impacts.set(trackId, entities);
+  }
+
+  clearImpact(trackId) {
+    for (const e of this.impacts.get(trackId) || []) this.widget.entities.remove(e);
+    this.impacts.delete(trackId);
+  }
+
+  clearImpacts() { for (const id of [...this.impacts.keys()]) this.clearImpact(id); }
+
+  select(id) {
+    this.selectedId = id && this.tracks.has(id) ? id : null;
+    this._placeSelection();
+  }
+
+  _placeSelection() {
+    const t = this.selectedId && this.tracks.get(this.selectedId);
+    this.selBillboard.show = Boolean(t);
+    if (t) this.selBillboard.position = t.pos;
+  }
+
+  refilter() {
+    const many = this.tracks.size >= LABEL_ALL_BELOW;
+    for (const t of this.tracks.values()) {
+      const v = this.filter(t);
+      t.visible = v;
+      t.billboard.show = v;
+      t.leader.show = v && this.layers.leaders;
+      this._label(t, v, many);
+      if (t.bal) for (const p of t.bal) p.show = v && this.layers.ballistic;
+    }
+    for (const slot of this.trailSlots) for (let i = 0; i < slot.used; i++) slot.points[i].show = this.layers.trails;
+  }
+
+  applyLayers() {
+    this.sites.show = this.layers.sensors; this.siteLabels.show = this.layers.sensors;
+    this.coverage.show = this.layers.coverage;
+    this.trails.show = this.layers.trails; this.leaders.show = this.layers.leaders;
+    this.labels.show = this.layers.labels; this.ballistic.show = this.layers.ballistic;
+    this.refilter();
+  }
+}
+
+function selectionBracket() {
+  const s = 44, c = document.createElement("canvas");
+  c.width = s; c.height = s;
+  const g = c.getContext("2d");
+  g.strokeStyle = "#ffffff"; g.lineWidth = 2;
+  const L = 11;
+  for (const [x, y, dx, dy] of [[1, 1, 1, 1], [s - 1, 1, -1, 1], [1, s - 1, 1, -1], [s - 1, s - 1, -1, -1]]) {
+    g.beginPath(); g.moveTo(x, y + dy * L); g.lineTo(x, y); g.lineTo(x + dx * L, y); g.stroke();
+  }
+  return c;
+}
+
+function enuToEcef(pos, ve, vn, vu) {
+  const m = C.Transforms.eastNorthUpToFixedFrame(pos);
+  const r = C.Matrix4.getMatrix3(m, new C.Matrix3());
+  return C.Matrix3.multiplyByVector(r, new C.Cartesian3(ve, vn, vu), new C.Cartesian3());
+}
+
+// Free flight in the Earth-fixed frame: a = -GM r/|r|^3 - 2 Ω×v - Ω×(Ω×r), RK2 steps of 2 s,
+// until the ground or 40 minutes.
+function freeFlight(p0, v0) {
+  const out = [C.Cartesian3.clone(p0)];
+  let x = p0.x, y = p0.y, z = p0.z, vx = v0.x, vy = v0.y, vz = v0.z;
+  const acc = (x, y, z, vx, vy, vz) => {
+    const r = Math.hypot(x, y, z), k = -GM / (r * r * r), w = OMEGA_EARTH;
+    return [k * x + 2 * w * vy + w * w * x, k * y - 2 * w * vx + w * w * y, k * z];
+  };
+  const dt = 2;
+  const carto = new C.Cartographic();
+  for (let i = 0; i < 1200; i++) {
+    const a1 = acc(x, y, z, vx, vy, vz);
+    const xm = x + vx * dt / 2, ym = y + vy * dt / 2, zm = z + vz * dt / 2;
+    const vxm = vx + a1[0] * dt / 2, vym = vy + a1[1] * dt / 2, vzm = vz + a1[2] * dt / 2;
+    const a2 = acc(xm, ym, zm, vxm, vym, vzm);
+    x += vxm * dt; y += vym * dt; z += vzm * dt;
+    vx += a2[0] * dt; vy += a2[1] * dt; vz += a2[2] * dt;
+    const p = new C.Cartesian3(x, y, z);
+    const g = C.Cartographic.fromCartesian(p, C.Ellipsoid.WGS84, carto);
+    if (!g) break;
+    if (g.height <= 0) { g.height = 0; out.push(C.Cartographic.toCartesian(g)); break; }
+    if (i % 5 === 0) out.push(p);
+  }
+  return out;
+}
