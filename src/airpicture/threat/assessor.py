@@ -509,7 +509,11 @@ class NationalAssessor:
         self, threat: _Threat, time_s: float, warnings: list[dict[str, Any]]
     ) -> None:
         cfg = self.settings
-        if threat.last_seen_s == time_s:
+        pr0 = threat.prediction
+        # In its last seconds the missile is in dense air where the track is least
+        # trustworthy: the prediction made before then stands.
+        frozen = threat.warned and pr0 is not None and time_s >= pr0["time_s"] - 10.0
+        if threat.last_seen_s == time_s and not frozen:
             self._fit_threat(threat, time_s)
             if threat.fit is not None and threat.fit.ok:
                 dt = time_s - threat.fit_time_s
