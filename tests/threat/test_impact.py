@@ -8,8 +8,8 @@ import pytest
 from airpicture.geo import geodesic_distance_m, geodetic_to_ecef
 from airpicture.scenario import BallisticTarget
 from airpicture.sim.ballistic import solve_ballistic
-from airpicture.threat.impact import ImpactSettings, predict_impact
 from airpicture.threat.fit import fit_ballistic
+from airpicture.threat.impact import ImpactSettings, predict_impact
 
 TARGET = BallisticTarget.model_validate(
     {

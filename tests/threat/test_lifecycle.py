@@ -40,7 +40,7 @@ def test_life_cycle_order_and_content(assessed: tuple[Simulation, AssessRun]) ->
         assert set(kinds) <= {"launch", "impact_area", "update", "fell_at_sea"}
         # One alert: every row of the life cycle carries the launch's warning id.
         assert {w["warning_id"] for w in rows} == {rows[0]["warning_id"]}
-        assert all(REQUIRED <= set(w) for w in rows)
+        assert all(set(w) >= REQUIRED for w in rows)
         assert rows[0]["time_s"] - 20.0 <= 30.0  # launch notice within 30 s of lift-off
         assert rows[0]["launch"]["radius_m"] > 0
         last = [w for w in rows if "predicted_impact" in w and w["kind"] != "fell_at_sea"][-1]
