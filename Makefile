@@ -5,12 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# Browser tests drive Debian's Chromium (never a browser downloaded by a tool).
+CHROMIUM ?= /usr/bin/chromium
 SCENARIO ?= scenarios/pacific-shield.yaml
 OUT ?= out/demo
 
 .PHONY: setup demo test lint typecheck unit bench clean
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM)
 
 $(PY_STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
@@ -23,6 +25,9 @@ $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 demo: setup
 	$(BIN)/airpicture run $(SCENARIO) --out $(OUT)
