@@ -27,6 +27,7 @@ from airpicture.metrics.evaluation import (
 from airpicture.metrics.report import quality_sections
 from airpicture.metrics.report import write_report as write_html
 from airpicture.metrics.run_data import RunData, load_run
+from airpicture.metrics.warnings import warning_measures, warnings_section
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -230,13 +231,19 @@ def evaluate_run(
     run = load_run(run_dir)
     evaluation = evaluate(run, settings, progress)
     document = to_json(evaluation)
+    warning_doc = warning_measures(run_dir)
+    if warning_doc is not None:
+        document["warnings"] = _clean(warning_doc)
     (run_dir / "metrics.json").write_text(
         json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
     )
     if write_report:
         if progress is not None:
             progress("report", 0, 1)
-        write_html(run_dir / "report.html", quality_sections(evaluation), title=report_title(run))
+        sections = quality_sections(evaluation)
+        if warning_doc is not None:
+            sections.append(warnings_section(document["warnings"]))
+        write_html(run_dir / "report.html", sections, title=report_title(run))
         if progress is not None:
             progress("report", 1, 1)
     return document

@@ -152,6 +152,8 @@ class NationalAssessor:
         #: The ranked threat list of the last call, and every call's list.
         self.threat_list: list[dict[str, Any]] = []
         self.threat_log: list[dict[str, Any]] = []
+        #: Every accepted impact prediction (for calibration and analysis).
+        self.prediction_log: list[dict[str, Any]] = []
         if self.geography.problem:
             self._note(self.geography.problem)
         if not scenario.places:
@@ -606,6 +608,10 @@ class NationalAssessor:
             "made_s": time_s,
         }
         threat.previous_prediction, threat.prediction = threat.prediction, current
+        self.prediction_log.append(
+            {"threat_id": threat.threat_id, "track_id": threat.current_track, "time_s": time_s}
+            | {k: v for k, v in current.items() if k not in ("over", "land", "assets")}
+        )
         prev = threat.previous_prediction
         if not threat.warned:
             consistent = (
