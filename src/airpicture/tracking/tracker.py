@@ -25,12 +25,10 @@ from scipy.spatial import cKDTree
 from scipy.special import chdtri
 
 from airpicture.geo import ecef_to_geodetic, ecef_vector_to_enu, enu_basis
-from airpicture.tracking.association import gnn_assign, jpda_weights, pregate_pairs
-from airpicture.tracking.imm import imm_predict, imm_update
+from airpicture.tracking.imm import imm_predict
 from airpicture.tracking.linalg import mahalanobis_sq, spd_inverse, symmetrize
 from airpicture.tracking.measurement import (
     SensorModel,
-    initial_states,
     jacobian,
     measure,
     measurement_dim,
@@ -48,6 +46,7 @@ from airpicture.tracking.motion import (
     frame_acceleration,
     white_acceleration_noise,
 )
+from airpicture.tracking.roles import TrackerRoles
 from airpicture.tracking.settings import TrackerSettings
 
 FloatArray = NDArray[np.float64]
@@ -178,8 +177,14 @@ class Tracker:
     confirmed tracks as picture rows.
     """
 
-    def __init__(self, sensors: Sequence[SensorModel], settings: TrackerSettings | None = None):
+    def __init__(
+        self,
+        sensors: Sequence[SensorModel],
+        settings: TrackerSettings | None = None,
+        roles: TrackerRoles | None = None,
+    ):
         self.settings = settings or TrackerSettings()
+        self.roles = roles or TrackerRoles()
         self.sensors = list(sensors)
         self.sensor_ids = np.array([s.sensor_id for s in self.sensors], dtype=object)
         self._sensor_index = {s.sensor_id: i for i, s in enumerate(self.sensors)}
@@ -401,13 +406,13 @@ class Tracker:
             stage2 = ~confirmed & ~np.isin(mj, mj[confirmed])
         else:
             # 3a. confirmed tracks first
-            at, am = gnn_assign(ti[confirmed], mj[confirmed], d2[confirmed], gamma)
+            at, am = self.roles.associator(ti[confirmed], mj[confirmed], d2[confirmed], gamma)
             assigned_t.append(at)
             assigned_m.append(am)
             taken[am] = True
             stage2 = ~confirmed & ~taken[mj]
         # 3b. then tentative tracks with what is left
-        at, am = gnn_assign(ti[stage2], mj[stage2], d2[stage2], gamma)
+        at, am = self.roles.associator(ti[stage2], mj[stage2], d2[stage2], gamma)
         assigned_t.append(at)
         assigned_m.append(am)
         taken[am] = True
@@ -494,7 +499,7 @@ class Tracker:
             sensor, x_ext
         )
         pts_z = pregate_points_z(sensor, z[free_m])
-        pt, pm = pregate_pairs(pts_x, radius, pts_z)
+        pt, pm = self.roles.pregater(pts_x, radius, pts_z)
         ti, mj = free_t[pt], free_m[pm]
         if sensor.kind == "adsb" and ti.size:
             # A report whose identity another track holds cannot go to it.
@@ -536,7 +541,7 @@ class Tracker:
         def residual_fn(zz: FloatArray, zp: FloatArray) -> FloatArray:
             return residual(sensor, zz, zp)
 
-        step = imm_update(
+        step = self.roles.updater(
             tr.xm[ti], tr.Pm[ti], tr.mu[ti], dt, z, R,
             self.settings.models, self.settings.switching, measure_fn, residual_fn,
         )  # fmt: skip
@@ -593,7 +598,9 @@ class Tracker:
         tr = self.tracks
         n = len(tr)
         lam = sensor.clutter_density(with_rr)
-        beta, beta0 = jpda_weights(ti, mj, np.exp(log_lik), sensor.pd, lam, n, z.shape[0])
+        beta, beta0 = self.roles.soft_associator(
+            ti, mj, np.exp(log_lik), sensor.pd, lam, n, z.shape[0]
+        )
         tracks, first, local = np.unique(ti, return_index=True, return_inverse=True)
         # Each track is predicted to the mean time of its gated reports.
         t_ref = np.bincount(local, weights=t[mj]) / np.bincount(local)
@@ -641,7 +648,7 @@ class Tracker:
         with_rr: bool,
         idents: NDArray[np.str_],
     ) -> None:
-        x0, P0 = initial_states(sensor, z, with_rr, self.settings.initiation)
+        x0, P0 = self.roles.initiator(sensor, z, with_rr, self.settings.initiation)
         m = x0.shape[0]
         M = len(self.settings.models)
         sensor_last_hit = np.full((m, len(self.sensors)), np.nan)

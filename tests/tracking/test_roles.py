@@ -1,0 +1,30 @@
+"""Roles are swappable: the tracker calls only through `TrackerRoles`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from airpicture.tracking.association import gnn_assign
+from airpicture.tracking.roles import Associator, TrackerRoles
+from airpicture.tracking.tracker import CONFIRMED, Tracker
+from tests.tracking.plotgen import aircraft, radar, scan_plots
+
+
+def test_a_replacement_associator_is_used() -> None:
+    calls: list[int] = []
+
+    def counting_gnn(
+        track_index: np.ndarray, meas_index: np.ndarray, cost: np.ndarray, miss_cost: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(int(track_index.size))
+        return gnn_assign(track_index, meas_index, cost, miss_cost)
+
+    role: Associator = counting_gnn
+    rng = np.random.default_rng(8)
+    s = radar(false_alarms=5.0)
+    pos0, vel0 = aircraft(rng, 5)
+    tracker = Tracker([s], roles=TrackerRoles(associator=role))
+    tracker.process(scan_plots(rng, s, pos0, vel0, 60.0))
+    tracker.flush()
+    assert calls and sum(calls) > 0
+    assert (tracker.tracks.status == CONFIRMED).sum() >= 4
