@@ -39,7 +39,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from airpicture.fusion import FusionSettings, SourceTracks, SystemPicture, format_number
+from airpicture.fusion import (
+    FusedTracks,
+    FusionSettings,
+    SourceTracks,
+    SystemPicture,
+    format_number,
+)
 from airpicture.geo import ecef_to_geodetic, ecef_vector_to_enu, enu_basis
 from airpicture.network.bus import Bus, Envelope
 from airpicture.network.messages import (
@@ -172,8 +178,11 @@ class NationalNode:
         self._pub_cls = np.empty(0, dtype=object)
         self._pub_identity = np.empty(0, dtype=object)
         self._boost_after_s = -math.inf
-        self._local_cls: list[str] = []
-        self._local_identity: list[str] = []
+        self._local_cls = np.empty(0, dtype=object)
+        self._local_identity = np.empty(0, dtype=object)
+        self._local_label_marking = np.zeros((0, len(policy.nations)), dtype=bool)
+        self._local_new = np.zeros(0, dtype=bool)
+        self._pub_marking = np.zeros((0, len(policy.nations)), dtype=bool)
         #: Warnings this node's assessor issued, and those received from partners.
         self.issued_warnings: list[dict[str, Any]] = []
         self.received_warnings: list[dict[str, Any]] = []
@@ -358,7 +367,9 @@ class NationalNode:
             if batch.warnings
             else np.zeros((0, len(self.policy.nations)), dtype=bool)
         )
-        reason = self.guard.check_received_tracks(batch.sender, sources, known, claimed)
+        reason = self.guard.check_received_tracks(
+            batch.sender, sources, known, claimed, from_sender_plots=False
+        )
         for why, count in Counter(reason[reason != ""].tolist()).items():
             self._reject(f"warnings_{why}", envelope, "warnings dropped", count)
         for warning, why in zip(batch.warnings, reason, strict=True):
@@ -403,13 +414,15 @@ class NationalNode:
             source_parts.append(self.policy.sources_mask(view.sources)[0])
         local = SourceTracks.concat(parts, len(self.mode_names))
         # Each local track is reported with its network number; a new one gets one now.
-        number, created, cls, identity = self._published_labels(local.key)
+        number, created, cls, identity, label_marking = self._published_labels(local.key)
         new = number == 0
         if new.any():
             number[new] = self.fusion.allocate(int(new.sum()))
             created[new] = at_s
         self._local = replace(local, claim_number=number, claim_created_s=created)
         self._local_cls, self._local_identity = cls, identity
+        self._local_label_marking = label_marking
+        self._local_new = new
         self._local_sources = (
             np.concatenate(source_parts)
             if source_parts
@@ -432,6 +445,21 @@ class NationalNode:
         local = self._local.take(rows)
         sources = self._local_sources[rows]
         marking = self.policy.derived_marking(sources)
+        # Class, identity and number were judged on the fused system track: they go only
+        # where every source of that system track may go (most restrictive wins); else
+        # "unknown" and no number (the receiver numbers it, or adopts another's number).
+        # A new track's own number (judged on nothing yet) always goes.
+        judged = (
+            self._local_label_marking[rows, self.policy.nation_index(receiver)]
+            | (self._local_new[rows])
+        )
+        cls = [
+            str(c) if ok else "unknown" for c, ok in zip(self._local_cls[rows], judged, strict=True)
+        ]
+        identity = [
+            str(c) if ok else "unknown"
+            for c, ok in zip(self._local_identity[rows], judged, strict=True)
+        ]
         batch = TrackBatch(
             sender=self.nation,
             origin=origin,
@@ -439,13 +467,13 @@ class NationalNode:
             time_s=at_s,
             mode_names=list(self.mode_names),
             track_id=[k.split("/", 1)[1] for k in local.key.tolist()],
-            number=local.claim_number.tolist(),
-            number_created_s=local.claim_created_s.tolist(),
+            number=np.where(judged, local.claim_number, 0).tolist(),
+            number_created_s=np.where(judged, local.claim_created_s, 0.0).tolist(),
             x_ecef=local.x.ravel().tolist(),
             P_upper=local.P[:, _UPPER[0], _UPPER[1]].ravel().tolist(),
             mode_probabilities=local.mode_probabilities.ravel().tolist(),
-            cls=[self._local_cls[i] for i in rows],
-            identity=[self._local_identity[i] for i in rows],
+            cls=cls,
+            identity=identity,
             ident=local.ident.tolist(),
             quality=quality_of(local.P).tolist(),
             sources=[list(s) for s in self.policy.source_names(sources)],
@@ -455,13 +483,15 @@ class NationalNode:
 
     def _published_labels(
         self, keys: NDArray[np.str_]
-    ) -> tuple[NDArray[np.int64], FloatArray, list[str], list[str]]:
-        """Network number (0: none yet), its creation time, class and identity of local tracks."""
+    ) -> tuple[NDArray[np.int64], FloatArray, NDArray[np.object_], NDArray[np.object_], BoolArray]:
+        """Network number (0: none yet), its creation time, class, identity of local tracks,
+        and the marking of the system track those labels were judged from."""
         n = keys.shape[0]
         number = np.zeros(n, dtype=np.int64)
         created = np.full(n, np.inf)
         cls = np.full(n, "unknown", dtype=object)
         identity = np.full(n, "unknown", dtype=object)
+        label_marking = np.zeros((n, len(self.policy.nations)), dtype=bool)
         if self._pub_keys.size and n:
             pos = np.minimum(np.searchsorted(self._pub_keys, keys), self._pub_keys.size - 1)
             found = self._pub_keys[pos] == keys
@@ -469,11 +499,12 @@ class NationalNode:
             created[found] = self._pub_created[pos[found]]
             cls[found] = self._pub_cls[pos[found]]
             identity[found] = self._pub_identity[pos[found]]
+            label_marking[found] = self._pub_marking[pos[found]]
         # Only a real number is claimed (a provisional one would mislead partners).
         real = np.isfinite(created)
         number[~real] = 0
         created[~real] = 0.0
-        return number, created, [str(c) for c in cls], [str(i) for i in identity]
+        return number, created, cls, identity, label_marking
 
     # ------------------------------------------------------------------ phase 4
 
@@ -508,7 +539,7 @@ class NationalNode:
         assessment = self.assessor.assess(view, boost, now_s)
         self.seconds["assessment"] += time.perf_counter() - t0
         warnings = self._issue_warnings(assessment, view, sources, boost_sources, now_s)
-        self._remember_labels(src, fused.member, fused, assessment)
+        self._remember_labels(src, fused.member, fused, assessment, sources)
         return NodeSnapshot(now_s, self._picture_rows(view, assessment), warnings)
 
     def _new_boost(self, until_s: float) -> tuple[BoostReports, BoolArray]:
@@ -598,8 +629,9 @@ class NationalNode:
         self,
         src: SourceTracks,
         member: NDArray[np.intp],
-        fused: Any,
+        fused: FusedTracks,
         assessment: Assessment,
+        system_sources: BoolArray,
     ) -> None:
         """Number, class and identity of each local track, for the next publication."""
         local = np.flatnonzero(src.local)
@@ -611,6 +643,7 @@ class NationalNode:
         self._pub_created = fused.number_created_s[sys]
         self._pub_cls = np.asarray(assessment.cls, dtype=object)[sys]
         self._pub_identity = np.asarray(assessment.identity, dtype=object)[sys]
+        self._pub_marking = self.policy.derived_marking(system_sources)[sys]
 
     def _picture_rows(self, view: TrackView, assessment: Assessment) -> Table:
         n = view.x.shape[0]

@@ -123,15 +123,24 @@ class ReleaseGuard:
         sources: BoolArray,
         sources_known: BoolArray,
         claimed_marking: BoolArray,
+        from_sender_plots: bool = True,
     ) -> NDArray[np.object_]:
-        """Per received track, "" if acceptable, else why not (one of the reason constants)."""
+        """Per received track, "" if acceptable, else why not (one of the reason constants).
+
+        A partner reports only tracks its own trackers made, i.e. from the plots
+        it holds (`from_sender_plots`); a warning may also derive from tracks
+        the partner received, i.e. from any sensor it may hold.
+        """
         policy = self.policy
-        sender_holds = policy.holdable_sensors(sender)
+        sender_holds = (
+            policy.plot_sensors_of(sender) if from_sender_plots else policy.holdable_sensors(sender)
+        )
         derived = policy.derived_marking(sources)
         reason = np.full(sources.shape[0], "", dtype=object)
-        reason[~(claimed_marking[:, policy.nation_index(self.nation)])] = NOT_RELEASABLE_TO_RECEIVER
+        # Later rules override earlier ones: the most telling reason is kept.
+        me = policy.nation_index(self.nation)
+        reason[~claimed_marking[:, me] | ~derived[:, me]] = NOT_RELEASABLE_TO_RECEIVER
         reason[(claimed_marking & ~derived).any(axis=1)] = CLAIM_EXCEEDS_SOURCES
-        reason[~derived[:, policy.nation_index(self.nation)]] = NOT_RELEASABLE_TO_RECEIVER
         reason[(sources & ~sender_holds).any(axis=1)] = SOURCE_NOT_HELD_BY_SENDER
         reason[~sources_known | ~sources.any(axis=1)] = UNKNOWN_SOURCE
         return reason

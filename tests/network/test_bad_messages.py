@@ -1,0 +1,118 @@
+"""Bad input on the bus: refused, counted, logged — never a crash, never a leak."""
+
+from __future__ import annotations
+
+import msgspec
+import numpy as np
+import pytest
+
+from airpicture.network import Envelope, InProcessBus, NetworkRun, TrackBatch, encode
+from airpicture.network.node import NationalNode
+from airpicture.sim.simulate import simulate
+from tests.network.netscen import network_scenario
+
+
+@pytest.fixture()
+def run() -> NetworkRun:
+    release = {
+        "USA": {"tracks": ["JPN"], "plots": ["JPN"]},
+        "JPN": {"tracks": ["USA", "AUS"]},
+        "AUS": {"tracks": ["USA", "JPN"]},
+    }
+    loaded = network_scenario(duration_s=30.0, release=release)
+    network = NetworkRun(loaded, simulate(loaded).plots)
+    network.advance(20.0)
+    return network
+
+
+def _inject(run: NetworkRun, sender: str, receiver: str, payload: bytes, t: float = 20.0) -> None:
+    assert isinstance(run.bus, InProcessBus)
+    run.bus.inject(Envelope(sender, receiver, t, t, payload))
+
+
+def _tracks(sender: str = "USA", **changes: object) -> TrackBatch:
+    fields = {
+        "sender": sender, "origin": f"{sender}.0", "seq": 10_000, "time_s": 20.0,
+        "mode_names": ["cv", "manoeuvre", "ballistic"], "track_id": ["X1"], "number": [0],
+        "number_created_s": [0.0], "x_ecef": [-3.7e6, 3.7e6, 3.6e6, 100.0, 0.0, 0.0],
+        "P_upper": (np.eye(6)[np.triu_indices(6)] * 1e4).tolist(),
+        "mode_probabilities": [1.0, 0, 0],
+        "cls": ["aircraft"], "identity": ["unknown"], "ident": [""], "quality": [10],
+        "sources": [["USA-R1"]], "releasable_to": [["USA", "JPN"]],
+    }  # fmt: skip
+    fields.update(changes)
+    return TrackBatch(**fields)  # type: ignore[arg-type]
+
+
+def _node(run: NetworkRun, nation: str) -> NationalNode:
+    return run.nodes[nation]
+
+
+def test_garbage_is_counted_not_raised(run: NetworkRun, caplog: pytest.LogCaptureFixture) -> None:
+    _inject(run, "USA", "JPN", b"\x00\x01 not msgpack")
+    _inject(run, "USA", "JPN", msgspec.msgpack.encode({"type": "tracks"}))
+    _node(run, "JPN").receive(20.0)
+    assert _node(run, "JPN").counts.rejected["decode_failure"] == 2
+    assert "decode_failure" in caplog.text
+    run.advance(30.0)  # the network carries on
+
+
+def test_unknown_and_spoofed_senders(run: NetworkRun) -> None:
+    node = _node(run, "JPN")
+    _inject(run, "RUS", "JPN", encode(_tracks(sender="RUS")))
+    _inject(run, "AUS", "JPN", encode(_tracks(sender="USA")))  # the transport says AUS
+    node.receive(20.0)
+    assert node.counts.rejected["unknown_sender"] == 1
+    assert node.counts.rejected["sender_mismatch"] == 1
+
+
+def test_duplicates_and_late_batches(run: NetworkRun) -> None:
+    node = _node(run, "JPN")
+    _inject(run, "USA", "JPN", encode(_tracks(seq=20_000, time_s=20.0)))
+    _inject(run, "USA", "JPN", encode(_tracks(seq=20_000, time_s=20.0)))
+    _inject(run, "USA", "JPN", encode(_tracks(seq=20_001, time_s=5.0)))
+    node.receive(20.0)
+    assert node.counts.rejected["duplicate"] == 1
+    assert node.counts.rejected["late"] == 1
+
+
+def test_releasability_claims_the_sender_may_not_grant(run: NetworkRun) -> None:
+    # USA releases tracks to JPN only: a USA track claiming AUS, or sent to AUS, is refused.
+    aus = _node(run, "AUS")
+    before = aus.counts.received["tracks"]
+    _inject(run, "USA", "AUS", encode(_tracks(releasable_to=[["USA", "JPN", "AUS"]])))
+    aus.receive(20.0)
+    assert aus.counts.rejected["tracks_releasability_claim_exceeds_sources"] == 1
+    assert aus.counts.received["tracks"] == before
+    jpn = _node(run, "JPN")
+    # A source the sender cannot hold (AUS does not release plots to USA), an unknown source.
+    _inject(run, "USA", "JPN", encode(_tracks(seq=30_000, sources=[["AUS-R1"]])))
+    _inject(run, "USA", "JPN", encode(_tracks(seq=30_001, sources=[["NOPE"]])))
+    jpn.receive(20.0)
+    assert jpn.counts.rejected["tracks_source_not_held_by_sender"] == 1
+    assert jpn.counts.rejected["tracks_unknown_source"] == 1
+
+
+def test_bad_numbers_in_a_batch(run: NetworkRun) -> None:
+    node = _node(run, "JPN")
+    _inject(run, "USA", "JPN", encode(_tracks(seq=40_000, x_ecef=[float("nan")] * 6)))
+    _inject(run, "USA", "JPN", encode(_tracks(seq=40_001, P_upper=[0.0] * 21)))
+    _inject(run, "USA", "JPN", encode(_tracks(seq=40_002, number=[1, 2])))
+    node.receive(20.0)
+    assert node.counts.rejected["malformed"] == 2
+    assert node.counts.rejected["tracks_covariance_not_positive"] == 1
+
+
+def test_plots_from_a_non_owner_are_refused(run: NetworkRun) -> None:
+    from airpicture.network import PlotBatch
+
+    node = _node(run, "JPN")
+    plots = PlotBatch(
+        sender="AUS", seq=50_000, sent_s=20.0, time_s=[19.0], sensor_id=["USA-R1"],
+        range_m=[1e5], az_deg=[10.0], el_deg=[1.0], range_rate_mps=[float("nan")],
+        lat_deg=[float("nan")], lon_deg=[float("nan")], alt_m=[float("nan")], ident=[""],
+        releasable_to={"USA-R1": ["JPN"]},
+    )  # fmt: skip
+    _inject(run, "AUS", "JPN", encode(plots))
+    node.receive(20.0)
+    assert node.counts.rejected["plots_plot_not_owned_by_sender"] == 1
