@@ -33,8 +33,9 @@ from airpicture.metrics import evaluate_run
 from airpicture.scenario import LoadedScenario, Scenario, load_scenario
 from airpicture.sim.simulate import simulate
 from airpicture.tables import PICTURE_SCHEMA, write_table
-from airpicture.threat import assess_plots, write_jsonl
+from airpicture.threat import AssessorSettings, assess_plots, write_jsonl
 from airpicture.threat.ellipse import chi2_2dof_scale, mahalanobis_sq_2d
+from airpicture.threat.fit import FitSettings
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
@@ -76,7 +77,7 @@ def calibration_scenario(seed: int) -> LoadedScenario:
     return LoadedScenario(Scenario.model_validate(data), Path("threat-calibration.yaml"))
 
 
-def calibrate(seeds: int) -> dict[str, Any]:
+def calibrate(seeds: int, settings: AssessorSettings | None = None) -> dict[str, Any]:
     k2 = float(chi2_2dof_scale(0.95)) ** 2
     records: list[dict[str, float]] = []
     warn_delay: list[float] = []
@@ -84,7 +85,7 @@ def calibrate(seeds: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         loaded = calibration_scenario(seed)
         sim = simulate(loaded)
-        run = assess_plots(sim.plots, loaded.scenario, nations=["JPN"])
+        run = assess_plots(sim.plots, loaded.scenario, nations=["JPN"], settings=settings)
         truth = {
             tid: (f.impact_lat_deg, f.impact_lon_deg, f.impact_time_s + t["launch_s"])
             for tid, f in sim.flights.items()
@@ -98,6 +99,7 @@ def calibrate(seeds: int) -> dict[str, Any]:
             }
             tid = min(d, key=lambda k: d[k])
             lat, lon, t_imp = truth[tid]
+            made_s = p["made_s"]  # when the prediction was made (p["time_s"]: predicted impact)
             origin = geodetic_to_ecef(p["lat_deg"], p["lon_deg"], 0.0)
             off = ecef_to_enu(
                 geodetic_to_ecef(lat, lon, 0.0), origin, enu_basis(p["lat_deg"], p["lon_deg"])
@@ -106,7 +108,7 @@ def calibrate(seeds: int) -> dict[str, Any]:
             records.append(
                 {
                     "seed": seed,
-                    "time_to_go_s": t_imp - p["time_s"],
+                    "time_to_go_s": t_imp - made_s,
                     "error_m": d[tid],
                     "inside": float(m2 <= k2),
                     "semi_major_m": p["semi_major_m"],
@@ -195,13 +197,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--skip-pacific", action="store_true")
+    parser.add_argument(
+        "--correlation-factor",
+        type=float,
+        default=FitSettings().correlation_factor,
+        help="fit covariance factor for filtered-position correlation (calibration knob)",
+    )
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     doc: dict[str, Any] = {}
     if not args.skip_pacific:
         doc["pacific_shield"] = pacific()
     if args.seeds > 0:
-        doc["calibration"] = calibrate(args.seeds)
+        settings = AssessorSettings(fit=FitSettings(correlation_factor=args.correlation_factor))
+        doc["calibration"] = calibrate(args.seeds, settings)
+        doc["calibration"]["correlation_factor"] = args.correlation_factor
         print(json.dumps(doc["calibration"], indent=1))
     (RESULTS / "threat.json").write_text(json.dumps(doc, indent=1, default=float) + "\n")
 

@@ -152,7 +152,8 @@ class NationalAssessor:
         #: The ranked threat list of the last call, and every call's list.
         self.threat_list: list[dict[str, Any]] = []
         self.threat_log: list[dict[str, Any]] = []
-        #: Every accepted impact prediction (for calibration and analysis).
+        #: Every accepted impact prediction (for calibration and analysis): made_s when it
+        #: was made, time_s the predicted impact time, lat/lon, cov_en_m2, ellipse.
         self.prediction_log: list[dict[str, Any]] = []
         if self.geography.problem:
             self._note(self.geography.problem)
