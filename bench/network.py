@@ -10,7 +10,8 @@ writes bench/results/network.json:
 
 * run time of each, and the ratio distributed / centralized — for the whole
   network in one process (every node one after the other) and for the slowest
-  node alone (what a nation's machine spends when nodes run apart, as they do);
+  node alone in CPU seconds (what a nation's machine spends when nodes run apart,
+  as they do); wall-clock time is printed too but is unreliable on a shared machine;
 * per-nation completeness over the truths its allowed sources can see;
 * commonality between nations (overall and per pair);
 * mean GOSPA per viewer, and distributed / centralized.
