@@ -59,10 +59,14 @@ class LifeCycleSettings:
     #: was reporting the track and did not, adds −ln(1 − pd) of that sensor
     #: (2.3 for pd = 0.9). A tentative track dies past `tentative_max_miss_score`
     #: (two misses of a pd = 0.9 radar), a confirmed one past
-    #: `confirmed_max_miss_score` (six such misses; a target seen by several
-    #: sensors is given up sooner, a target of one poor sensor later).
+    #: `confirmed_max_miss_score` = ln(10⁴): a real target produces such a run of
+    #: misses with probability below 10⁻⁴ (four misses of a pd = 0.9 radar; a
+    #: target seen by several sensors is given up sooner, one of a poor sensor
+    #: later). Measured on uk-opensky against 13.0: spuriousness 3.7 % → 2.9 %,
+    #: completeness unchanged (0.977): tracks of aircraft whose record ends
+    #: linger less.
     tentative_max_miss_score: float = 4.0
-    confirmed_max_miss_score: float = 13.0
+    confirmed_max_miss_score: float = 9.2
     #: A sensor counts as reporting the track if its last report is within this
     #: many of its revisits before the track's last report.
     recent_revisits: float = 3.0
