@@ -41,7 +41,7 @@ _STEPS = np.array([10.0, 10.0, 10.0, 0.1, 0.1, 0.1])
 class FitSettings:
     #: Snapshots of filtered positions are correlated over about this many
     #: snapshots: the fit's covariance is multiplied by it.
-    correlation_factor: float = 4.0
+    correlation_factor: float = 2.5
     iterations: int = 4
     #: β used in the fit (drag matters only in the last tens of kilometres).
     beta_kg_m2: float = 4000.0
