@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     config = uvicorn.Config(
         app,
         log_level="warning",
-        ws="websockets",
+        ws="websockets-sansio",
         ws_max_size=MAX_CLIENT_MESSAGE_BYTES * 4,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,

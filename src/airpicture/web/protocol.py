@@ -132,9 +132,13 @@ class Error(msgspec.Struct, frozen=True, tag="error", tag_field="type"):
 ServerMessage = Hello | Frame | Warnings | Clock | Error
 
 
-class Control(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag="control"):
-    """A time control: `pause`, `play`, `speed` (value: ×), `seek` (value: s), `live`."""
+class Control(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A time control: `pause`, `play`, `speed` (value: ×), `seek` (value: s), `live`.
 
+    `type` is an explicit field (not a msgspec tag) so that a message without it is refused.
+    """
+
+    type: Literal["control"]
     op: Literal["pause", "play", "speed", "seek", "live"]
     value: float | None = None
 

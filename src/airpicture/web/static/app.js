@@ -14,7 +14,13 @@ const PAUSE_ICON = '<svg viewBox="0 0 20 20"><path d="M4 3h4v14H4zM12 3h4v14h-4z
 
 // Exposed for the browser tests and the benchmark: counters only, no credentials.
 const stats = { fps: 0, frames: 0, latencies: [], lastSeq: 0, lastTime: null, trackCount: 0, pending: [] };
-window.__cop = { stats, ready: false };
+window.__cop = {
+  stats, ready: false,
+  // What is drawn, for tests: the session's own data only (the page holds nothing else).
+  snapshot: () => globe ? [...globe.tracks.values()].map((t) => ({ id: t.id, lat: t.lat, lon: t.lon, alt: t.alt, cls: t.cls, identity: t.identity, sources: t.sources })) : [],
+  sensors: () => hello ? hello.sensors.map((s) => s.id) : [],
+  viewer: () => hello && hello.viewer,
+};
 
 let globe = null;
 let socket = null;
@@ -132,7 +138,7 @@ function handle(msg) {
   switch (msg.type) {
     case "hello": onHello(msg); break;
     case "frame": onFrame(msg); break;
-    case "warnings": onWarnings(msg); break;
+    case "warnings": onWarnings(msg); globe.scene.requestRender(); break;
     case "clock": onClock(msg); break;
     case "error": console.warn("server:", msg.code, msg.message); break;
   }
@@ -179,28 +185,33 @@ function onClock(c) {
 
 // ------------------------------------------------------------------ alerts
 
-const KIND_LABEL = (k) => k.replace(/_/g, " ").toUpperCase();
+// The warning life cycle (docs/threat.md): launch → impact_area → update… → passed_over →
+// impact | fell_at_sea, or cancelled; asset_threat for a defended asset in reach.
+const KIND_NAMES = {
+  launch: "LAUNCH", impact_area: "IMPACT AREA", update: "UPDATE", passed_over: "PASSED OVER",
+  asset_threat: "ASSET THREAT", impact: "IMPACT", fell_at_sea: "FELL AT SEA", cancelled: "CANCELLED",
+};
+const CLOSING = new Set(["impact", "fell_at_sea", "cancelled"]);
+const KIND_LABEL = (k) => KIND_NAMES[k] || k.replace(/_/g, " ").toUpperCase();
 function severity(kind) {
-  const k = kind.toLowerCase();
-  if (/cancel|fell|impacted|ended|clear|dropped/.test(k)) return "closed";
-  if (/impact|warning|threat|overfl|passed|update/.test(k)) return "high";
-  if (/launch/.test(k)) return "high";
-  return "info";
+  if (CLOSING.has(kind)) return "closed";
+  return kind === "launch" || kind === "impact_area" || kind === "asset_threat" || kind === "update" || kind === "passed_over" ? "high" : "info";
 }
-function isClosed(kind) { return severity(kind) === "closed"; }
+function isClosed(kind) { return CLOSING.has(kind); }
 
 function onWarnings(msg) {
-  if (msg.reset) { alerts.clear(); globe.clearImpacts(); }
+  if (msg.reset) { alerts.clear(); globe.clearImpacts(); globe.clearLaunches(); }
   const fresh = new Set();
   for (const w of msg.items) {
-    const key = w.track_id || w.warning_id;
+    const key = w.warning_id;
     let a = alerts.get(key);
     if (!a) { a = { key, items: [] }; alerts.set(key, a); }
     a.items.push(w);
     a.latest = w;
     if (!msg.reset) fresh.add(key);
     if (w.predicted_impact) a.impact = w.predicted_impact;
-    if (isClosed(w.kind)) globe.clearImpact(key);
+    if (w.launch) globe.setLaunch(key, w.launch);
+    if (isClosed(w.kind)) { globe.clearImpact(key); globe.clearLaunch(key); }
     else if (a.impact && hello) {
       globe.setImpact(key, a.impact, `IMPACT ${utcLabel(hello.epoch, a.impact.time_s)} · ${Math.round((a.impact.confidence || 0.95) * 100)}%`);
     }
@@ -223,7 +234,7 @@ function renderAlerts(fresh = new Set()) {
   if (active.length) {
     const a = active[0];
     banner.hidden = false;
-    banner.textContent = `⚠ ${KIND_LABEL(a.latest.kind)} · ${a.latest.track_id || ""}`;
+    banner.textContent = `⚠ MISSILE WARNING · ${KIND_LABEL(a.latest.kind)} · ${a.key}`;
     banner.onclick = () => focusAlert(a);
   } else banner.hidden = true;
   if (!items.length) { list.innerHTML = `<div class="empty">No warnings for this nation.</div>`; return; }
@@ -232,13 +243,15 @@ function renderAlerts(fresh = new Set()) {
     const div = document.createElement("div");
     div.className = `alert sev-${sev === "closed" ? "info" : sev}${sev === "closed" ? " closed" : ""}${fresh.has(a.key) ? " fresh" : ""}`;
     div.dataset.track = w.track_id || "";
+    div.dataset.warning = a.key;
+    div.dataset.kind = w.kind;
     const imp = a.impact;
     const meta = [];
     if (imp && hello) meta.push(`impact ${fmtLat(imp.lat_deg)} ${fmtLon(imp.lon_deg)} at ${utcLabel(hello.epoch, imp.time_s)}, ${(imp.semi_major_m / 1000).toFixed(0)}×${(imp.semi_minor_m / 1000).toFixed(0)} km (${Math.round((imp.confidence || 0) * 100)}%)`);
     if (w.assets && w.assets.length) meta.push(`assets: ${w.assets.map((x) => typeof x === "string" ? x : x.name || JSON.stringify(x)).join(", ")}`);
     div.innerHTML = `<div class="alert-head"><span class="alert-kind"></span><span class="alert-time"></span></div>
       <div class="alert-text"></div><div class="alert-meta"></div><div class="alert-steps"></div>`;
-    div.querySelector(".alert-kind").textContent = `${KIND_LABEL(w.kind)} · ${w.track_id || w.warning_id}`;
+    div.querySelector(".alert-kind").textContent = `${KIND_LABEL(w.kind)} · ${a.key}${w.track_id && w.track_id !== a.key ? ` · ${w.track_id}` : ""}`;
     div.querySelector(".alert-time").textContent = hello ? utcLabel(hello.epoch, w.time_s) : "";
     div.querySelector(".alert-text").textContent = w.text;
     div.querySelector(".alert-meta").textContent = meta.join(" · ");
@@ -257,7 +270,9 @@ function renderAlerts(fresh = new Set()) {
 
 function focusAlert(a) {
   const t = a.latest.track_id && globe.tracks.get(a.latest.track_id);
+  const launch = a.items.find((w) => w.launch);
   if (a.impact) globe.flyTo(a.impact.lat_deg, a.impact.lon_deg, 3.0e6);
+  else if (launch) globe.flyTo(launch.launch.lat_deg, launch.launch.lon_deg, 2.5e6);
   else if (t) globe.flyTo(t.lat, t.lon, 2.5e6);
   if (t) { globe.select(t.id); showDetail(t.id); }
 }
@@ -296,7 +311,7 @@ function buildFilters() {
     el.addEventListener("click", () => {
       if (set.has(value)) set.delete(value); else set.add(value);
       el.classList.toggle("on", set.has(value));
-      globe.refilter(); tableDirty = true; renderTable();
+      globe.refilter(); globe.scene.requestRender(); tableDirty = true; renderTable();
     });
     return el;
   };
@@ -384,7 +399,7 @@ function showDetail(id, refresh = false) {
   const sp = Math.hypot(t.ve, t.vn, t.vu);
   const conf = t.conf != null ? ` (${Math.round(t.conf * 100)} %)` : "";
   const firstSeen = hello ? utcLabel(hello.epoch, t.hist.length ? t.hist[0][0] : t.first) : "";
-  const alert = alerts.get(t.id);
+  const alert = [...alerts.values()].find((a) => a.latest.track_id === t.id);
   panel.innerHTML = `
     <div class="detail-head"><img alt=""><div><div class="detail-id"></div><div class="detail-sub"></div></div>
       <button class="btn ghost detail-close" title="Close">✕</button></div>

@@ -30,7 +30,7 @@ export class Globe {
       skyBox: false,
       skyAtmosphere: new C.SkyAtmosphere(),
       shouldAnimate: false,
-      msaaSamples: 4,
+      msaaSamples: 1,  // FXAA instead: multisampling is costly without a GPU
       useBrowserRecommendedResolution: true,
     });
     const w = this.widget, scene = w.scene;
@@ -40,11 +40,15 @@ export class Globe {
     scene.globe.enableLighting = false;
     scene.globe.showGroundAtmosphere = false;
     scene.fog.enabled = false;
+    scene.postProcessStages.fxaa.enabled = true;
     scene.skyAtmosphere.show = true;
     // Subdued imagery: the picture, not the map, carries the colour.
     imagery.brightness = 0.55; imagery.contrast = 1.15; imagery.saturation = 0.35; imagery.gamma = 1.1;
     scene.screenSpaceCameraController.minimumZoomDistance = 2000;
-    scene.requestRenderMode = false;
+    // Render when something changed (a picture update, the camera, a tile), not 60 times a
+    // second for nothing: the CPU and GPU stay free for the 10,000-track updates.
+    scene.requestRenderMode = true;
+    scene.maximumRenderTimeChange = Infinity;
 
     this.outlines = scene.primitives.add(new C.PolylineCollection());
     this.coverage = scene.primitives.add(new C.PolylineCollection());
@@ -65,7 +69,8 @@ export class Globe {
     this.filter = () => true;
     this.selectedId = null;
     this.onSelect = () => {};
-    this.impacts = new Map();   // track id → {entities}
+    this.impacts = new Map();   // warning id → entities of its impact ellipse
+    this.launches = new Map();  // warning id → entity of its launch point
     this.frameTime = 0;
 
     this.selBillboard = this.selection.add({
@@ -256,6 +261,7 @@ export class Globe {
     }
     slot.used = used;
     this.frameTime = frame.time_s;
+    this.scene.requestRender();
     if (this.selectedId) this._placeSelection();
   }
 
@@ -323,6 +329,7 @@ export class Globe {
           pixelOffset: new C.Cartesian2(0, 22), verticalOrigin: C.VerticalOrigin.TOP } }),
     ];
     this.impacts.set(trackId, entities);
+    this.scene.requestRender();
   }
 
   clearImpact(trackId) {
@@ -332,12 +339,38 @@ export class Globe {
 
   clearImpacts() { for (const id of [...this.impacts.keys()]) this.clearImpact(id); }
 
+  // Launch point estimate from a launch notice: an amber circle of its 95 % radius.
+  setLaunch(key, launch) {
+    this.clearLaunch(key);
+    const amber = C.Color.fromCssColorString("#ffb020");
+    const ring = ellipseOutline(launch.lat_deg, launch.lon_deg, launch.radius_m || 10000, launch.radius_m || 10000, 0, 48);
+    const entity = this.widget.entities.add({
+      position: C.Cartesian3.fromDegrees(launch.lon_deg, launch.lat_deg),
+      polyline: { positions: C.Cartesian3.fromDegreesArray(ring.flatMap(([la, lo]) => [lo, la])), width: 2, material: amber },
+      point: { pixelSize: 6, color: amber, outlineColor: C.Color.BLACK, outlineWidth: 1 },
+      label: { text: "LAUNCH", font: "bold 10px DejaVu Sans Mono, monospace", fillColor: amber,
+        outlineColor: C.Color.BLACK, outlineWidth: 3, style: C.LabelStyle.FILL_AND_OUTLINE,
+        pixelOffset: new C.Cartesian2(0, -14) },
+    });
+    this.launches.set(key, entity);
+    this.scene.requestRender();
+  }
+
+  clearLaunch(key) {
+    const e = this.launches.get(key);
+    if (e) this.widget.entities.remove(e);
+    this.launches.delete(key);
+  }
+
+  clearLaunches() { for (const k of [...this.launches.keys()]) this.clearLaunch(k); }
+
   select(id) {
     this.selectedId = id && this.tracks.has(id) ? id : null;
     this._placeSelection();
   }
 
   _placeSelection() {
+    this.scene.requestRender();
     const t = this.selectedId && this.tracks.get(this.selectedId);
     this.selBillboard.show = Boolean(t);
     if (t) this.selBillboard.position = t.pos;
@@ -357,6 +390,7 @@ export class Globe {
   }
 
   applyLayers() {
+    this.scene.requestRender();
     this.sites.show = this.layers.sensors; this.siteLabels.show = this.layers.sensors;
     this.coverage.show = this.layers.coverage;
     this.trails.show = this.layers.trails; this.leaders.show = this.layers.leaders;
