@@ -305,6 +305,12 @@ def test_adsb_reports_transponders_only_with_identity_and_position_noise() -> No
     for axis in range(3):
         assert _within(float(np.std(err[:, axis])), 30.0, 30.0 / np.sqrt(2 * n))
     assert _within(n / 300.0, 0.7, np.sqrt(0.21 / 300.0))
+    # Eligibility agrees: the silent aircraft is in range but not in ADS-B coverage.
+    first = sim.truth["time_s"] == 0.0
+    detectable = dict(
+        zip(sim.truth["target_id"][first], sim.truth["detectable_by"][first], strict=True)
+    )
+    assert detectable == {"SQUAWK": ["ADSB"], "SILENT": []}
 
 
 def test_radar2d_measures_range_and_azimuth_only() -> None:

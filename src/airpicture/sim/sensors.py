@@ -107,10 +107,17 @@ def in_sector(sensor: RadarSensor | Radar2DSensor | OTHSensor, az_deg: FloatArra
     return np.abs(off) <= sensor.half_width_deg
 
 
-def coverage(sensor: SensorBase, site: Site, pos_m: FloatArray, boosting: BoolArray) -> BoolArray:
+def coverage(
+    sensor: SensorBase,
+    site: Site,
+    pos_m: FloatArray,
+    boosting: BoolArray,
+    transponder: BoolArray,
+) -> BoolArray:
     """True where a target at ECEF `pos_m` (M, 3) lies in the sensor's coverage.
 
-    `boosting` (M,) says which targets have a hot plume (only `space_ir` uses it).
+    What a target emits decides what some sensors can see: `boosting` (M,), a hot
+    plume (for `space_ir`); `transponder` (M,), an ADS-B transponder (for `adsb`).
     """
     if len(pos_m) == 0:
         return np.zeros(0, dtype=bool)
@@ -145,7 +152,8 @@ def coverage(sensor: SensorBase, site: Site, pos_m: FloatArray, boosting: BoolAr
         return np.asarray(boosting, dtype=bool) & clears_ellipsoid(site.ecef_m, pos_m)
     if isinstance(sensor, ADSBSensor):
         lat, lon, _ = ecef_to_geodetic(pos_m)
-        return geodesic_distance_m(site.lat_deg, site.lon_deg, lat, lon) <= sensor.max_range_m
+        in_range = geodesic_distance_m(site.lat_deg, site.lon_deg, lat, lon) <= sensor.max_range_m
+        return np.asarray(transponder, dtype=bool) & in_range
     raise TypeError(f"no coverage model for sensor type {type(sensor).__name__}")
 
 
@@ -242,7 +250,8 @@ def _detect_targets(
     pos, vel, alive = traj.state_at(k, t)
     keep = alive & (t >= 0.0) & (t <= duration_s)
     k, t, pos, vel = k[keep], t[keep], pos[keep], vel[keep]
-    seen = coverage(sensor, site, pos, np.zeros(len(k), dtype=bool))
+    silent = np.zeros(len(k), dtype=bool)
+    seen = coverage(sensor, site, pos, silent, silent)
     detected = seen & (rng.uniform(size=len(k)) < sensor.pd)
     k, t, pos, vel = k[detected], t[detected], pos[detected], vel[detected]
     n = len(k)
@@ -324,7 +333,7 @@ def _space_ir_plots(
         boosting = traj.in_boost(k, t)
         k, t = k[boosting], t[boosting]
         pos, _, alive = traj.state_at(k, t)
-        seen = alive & coverage(sensor, site, pos, np.ones(len(k), dtype=bool))
+        seen = alive & coverage(sensor, site, pos, traj.in_boost(k, t), traj.info.transponder[k])
         detected = seen & (rng.uniform(size=len(k)) < sensor.pd)
         k, t, pos = k[detected], t[detected], pos[detected]
         az, el, _ = enu_to_aer(ecef_to_enu(pos, site.ecef_m, site.basis))
@@ -381,7 +390,7 @@ def _adsb_plots(
         k, t = k[inside], t[inside]
         pos, _, alive = traj.state_at(k, t)
         k, t, pos = k[alive], t[alive], pos[alive]
-        seen = coverage(sensor, site, pos, np.zeros(len(k), dtype=bool))
+        seen = coverage(sensor, site, pos, traj.in_boost(k, t), traj.info.transponder[k])
         detected = seen & (rng.uniform(size=len(k)) < sensor.pd)
         k, t, pos = k[detected], t[detected], pos[detected]
         lat, lon, _ = ecef_to_geodetic(pos)

@@ -112,9 +112,10 @@ def sample_truth(loaded: LoadedScenario, traj: TrajectorySet) -> Table:
     target = truth.pop("target_index").astype(np.intp)
     pos = geodetic_to_ecef(truth["lat_deg"], truth["lon_deg"], truth["alt_m"])
     boosting = traj.in_boost(target, truth["time_s"].astype(np.float64))
+    transponder = traj.info.transponder[target]
     detectable: list[list[str]] = [[] for _ in range(len(target))]
     for sensor in s.sensors:
-        for row in np.flatnonzero(coverage(sensor, Site.of(sensor), pos, boosting)):
+        for row in np.flatnonzero(coverage(sensor, Site.of(sensor), pos, boosting, transponder)):
             detectable[row].append(sensor.id)
     column = np.empty(len(target), dtype=np.object_)
     column[:] = detectable
