@@ -267,6 +267,39 @@ def test_gnn_is_optimal_against_brute_force() -> None:
         assert len(set(am.tolist())) == am.size
 
 
+@pytest.mark.parametrize("seed", [2, 3, 4])
+def test_gnn_stars_and_giant_clusters_match_one_dense_assignment(seed: int) -> None:
+    """Closed-form stars and the sparse solver for huge clusters give the dense optimum."""
+    from scipy.optimize import linear_sum_assignment
+
+    rng = np.random.default_rng(seed)
+    # A chain of overlapping gates (one giant cluster) plus stars and isolated pairs.
+    nt, nm = 700, 760
+    ti = np.repeat(np.arange(nt), 3)
+    mj = np.clip(ti + rng.integers(-2, 3, ti.size), 0, nm - 1)
+    star_t = np.repeat(nt + np.arange(40), 3)
+    star_m = nm + np.arange(120)
+    ti = np.concatenate([ti, star_t, nt + 40 + np.arange(30), nt + 70 + np.arange(30)])
+    mj = np.concatenate([mj, star_m, np.repeat(nm + 120, 30), nm + 121 + np.arange(30)])
+    key = np.unique(ti * 10_000 + mj)
+    ti, mj = key // 10_000, key % 10_000
+    # Gated pairs never cost more than a miss (the gate is the miss cost).
+    miss = 9.0
+    cost = rng.uniform(0.0, miss, ti.size)
+    at, am = gnn_assign(ti, mj, cost, miss_cost=miss)
+    assert np.unique(at).size == at.size and np.unique(am).size == am.size
+    n_t, n_m = int(ti.max()) + 1, int(mj.max()) + 1
+    dense = np.full((n_t, n_m + n_t), 1.0e12)
+    dense[ti, mj] = cost
+    dense[np.arange(n_t), n_m + np.arange(n_t)] = miss
+    r, c = linear_sum_assignment(dense)
+    lookup = dict(zip(zip(ti.tolist(), mj.tolist(), strict=True), cost.tolist(), strict=True))
+    got = sum(lookup[p] for p in zip(at.tolist(), am.tolist(), strict=True))
+    got += miss * (np.unique(ti).size - at.size)
+    best = dense[r, c].sum() - miss * (n_t - np.unique(ti).size)
+    assert got == pytest.approx(best, rel=1e-12)
+
+
 def test_jpda_weights_are_probabilities() -> None:
     ti = np.array([0, 0, 1, 1, 2])
     mj = np.array([0, 1, 1, 2, 2])

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
 from scipy.spatial import cKDTree
 
 FloatArray = NDArray[np.float64]
@@ -18,6 +18,8 @@ IntArray = NDArray[np.intp]
 
 #: Cost standing for "no edge" in a cluster's dense assignment matrix.
 _FORBIDDEN = 1.0e12
+#: Largest cluster given to the dense solver (entries of its matrix, 8 bytes each).
+_DENSE_MAX_ENTRIES = 250_000
 
 
 def pregate_pairs(
@@ -58,10 +60,15 @@ def gnn_assign(
 
     Minimises Σ cost over a one-to-one assignment where leaving a track
     unassigned costs `miss_cost` (the gate). Clusters are the connected
-    components of the track–report graph; a cluster of one track and one report
-    (most of them) is assigned without a solver; each other cluster is solved
-    exactly by `scipy.optimize.linear_sum_assignment` on its small dense matrix
-    with one "miss" column per track.
+    components of the track–report graph. Three kinds are solved in closed
+    form for all clusters at once: one track and one report (most of them),
+    one track and several reports, several tracks and one report (take the
+    cheapest pair if it beats a miss). Every other cluster is solved exactly by
+    `scipy.optimize.linear_sum_assignment` on its small dense matrix with one
+    "miss" column per track; a cluster too large for a dense matrix (when all
+    tracks start at once in dense traffic, thousands of tentative tracks form
+    one component) by the sparse Jonker–Volgenant solver
+    (`min_weight_full_bipartite_matching`), which solves the same problem.
     """
     empty = np.empty(0, dtype=np.intp)
     if track_index.size == 0:
@@ -69,9 +76,6 @@ def gnn_assign(
     t_ids, t_local = np.unique(track_index, return_inverse=True)
     m_ids, m_local = np.unique(meas_index, return_inverse=True)
     nt, nm = t_ids.size, m_ids.size
-    graph = coo_matrix((np.ones(t_local.size), (t_local, nt + m_local)), shape=(nt + nm, nt + nm))
-    _, labels = connected_components(graph, directed=False)
-    pair_label = labels[t_local]
     t_deg = np.bincount(t_local, minlength=nt)
     m_deg = np.bincount(m_local, minlength=nm)
     simple = (t_deg[t_local] == 1) & (m_deg[m_local] == 1)
@@ -79,19 +83,67 @@ def gnn_assign(
     out_m = [m_local[simple]]
     hard = np.flatnonzero(~simple)
     if hard.size:
-        order = hard[np.argsort(pair_label[hard], kind="stable")]
-        bounds = np.flatnonzero(np.diff(pair_label[order])) + 1
+        # A star: every report of the track is its alone, or every track of the report is its alone.
+        lone_m = np.bincount(t_local[hard], weights=m_deg[m_local[hard]] > 1, minlength=nt) == 0
+        lone_t = np.bincount(m_local[hard], weights=t_deg[t_local[hard]] > 1, minlength=nm) == 0
+        star_t = lone_m[t_local[hard]]
+        star_m = lone_t[m_local[hard]] & ~star_t
+        for star, centre in ((star_t, t_local), (star_m, m_local)):
+            pairs = hard[star]
+            if pairs.size:
+                # The cheapest pair of each star: sort by (centre, cost), keep each centre's first.
+                order = pairs[np.lexsort((cost[pairs], centre[pairs]))]
+                first = np.ones(order.size, bool)
+                first[1:] = centre[order][1:] != centre[order][:-1]
+                best = order[first]
+                best = best[cost[best] <= miss_cost]
+                out_t.append(t_local[best])
+                out_m.append(m_local[best])
+        hard = hard[~(star_t | star_m)]
+    if hard.size:
+        _, labels = connected_components(
+            coo_matrix(
+                (np.ones(hard.size), (t_local[hard], nt + m_local[hard])),
+                shape=(nt + nm, nt + nm),
+            ),
+            directed=False,
+        )
+        pair_label = labels[t_local[hard]]
+        order = hard[np.argsort(pair_label, kind="stable")]
+        bounds = np.flatnonzero(np.diff(np.sort(pair_label, kind="stable"))) + 1
         for group in np.split(order, bounds):
             rows, r_inv = np.unique(t_local[group], return_inverse=True)
             cols, c_inv = np.unique(m_local[group], return_inverse=True)
-            matrix = np.full((rows.size, cols.size + rows.size), _FORBIDDEN)
-            matrix[r_inv, c_inv] = cost[group]
-            matrix[np.arange(rows.size), cols.size + np.arange(rows.size)] = miss_cost
-            r, c = linear_sum_assignment(matrix)
+            if rows.size * (cols.size + rows.size) <= _DENSE_MAX_ENTRIES:
+                matrix = np.full((rows.size, cols.size + rows.size), _FORBIDDEN)
+                matrix[r_inv, c_inv] = cost[group]
+                matrix[np.arange(rows.size), cols.size + np.arange(rows.size)] = miss_cost
+                r, c = linear_sum_assignment(matrix)
+            else:
+                r, c = _sparse_assignment(
+                    r_inv, c_inv, cost[group], miss_cost, rows.size, cols.size
+                )
             real = c < cols.size
             out_t.append(rows[r[real]])
             out_m.append(cols[c[real]])
     return t_ids[np.concatenate(out_t)], m_ids[np.concatenate(out_m)]
+
+
+def _sparse_assignment(
+    r_inv: IntArray, c_inv: IntArray, cost: FloatArray, miss_cost: float, n_rows: int, n_cols: int
+) -> tuple[IntArray, IntArray]:
+    """The cluster's assignment (rows × (reports + one miss column per row)) on a sparse matrix.
+
+    Every row can take its own miss column, so a full matching exists. The
+    solver treats a zero weight as no edge, so all weights are shifted by one:
+    every full matching has n_rows edges, so the optimum does not move.
+    """
+    rows = np.concatenate([r_inv, np.arange(n_rows)])
+    cols = np.concatenate([c_inv, n_cols + np.arange(n_rows)])
+    weights = np.concatenate([cost, np.full(n_rows, miss_cost)]) + 1.0
+    graph = csr_matrix((weights, (rows, cols)), shape=(n_rows, n_cols + n_rows))
+    r, c = min_weight_full_bipartite_matching(graph)
+    return np.asarray(r, dtype=np.intp), np.asarray(c, dtype=np.intp)
 
 
 def jpda_weights(
