@@ -18,6 +18,27 @@ def symmetrize(P: FloatArray) -> FloatArray:
     return 0.5 * (P + np.swapaxes(P, -1, -2))
 
 
+def rows_matmul(v: FloatArray, M: FloatArray) -> FloatArray:
+    """v @ M for a stack of row vectors `(N, k)` and one small matrix `(k, m)` or vector `(k,)`.
+
+    Written out as a sum over the k terms. A single BLAS call on a tall, thin
+    product is split over threads by OpenBLAS, which on a busy (or one) core
+    costs up to a hundred times the arithmetic.
+    """
+    if M.ndim == 1:
+        vec: FloatArray = v[:, 0] * M[0]
+        for k in range(1, M.shape[0]):
+            vec = vec + v[:, k] * M[k]
+        return vec
+    out = np.empty((v.shape[0], M.shape[1]))
+    for j in range(M.shape[1]):
+        col = v[:, 0] * M[0, j]
+        for k in range(1, M.shape[0]):
+            col = col + v[:, k] * M[k, j]
+        out[:, j] = col
+    return out
+
+
 def cholesky_lower(S: FloatArray) -> FloatArray:
     """Lower Cholesky factor L with S = L L' for a stack of SPD matrices.
 

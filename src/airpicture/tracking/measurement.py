@@ -39,7 +39,7 @@ from airpicture.geo import (
     geodesic_forward,
     geodetic_to_ecef,
 )
-from airpicture.tracking.linalg import spd_inverse, symmetrize
+from airpicture.tracking.linalg import rows_matmul, spd_inverse, symmetrize
 from airpicture.tracking.motion import STATE_DIM
 
 FloatArray = NDArray[np.float64]
@@ -217,8 +217,7 @@ def plots_to_z(
 
 
 def _local(sensor: SensorModel, pos: FloatArray) -> FloatArray:
-    local: FloatArray = (pos - sensor.ecef_m) @ sensor.basis.T
-    return local
+    return rows_matmul(pos - sensor.ecef_m, sensor.basis.T)
 
 
 def _oth_measure(sensor: SensorModel, pos: FloatArray) -> FloatArray:
@@ -230,12 +229,42 @@ def _oth_measure(sensor: SensorModel, pos: FloatArray) -> FloatArray:
 
 def measure(sensor: SensorModel, x: FloatArray, with_range_rate: bool) -> FloatArray:
     """h(x): predicted measurements `(K, d)` of states `(K, 6)`."""
+    return _measure(sensor, x, with_range_rate, None)
+
+
+def measure_jacobian(
+    sensor: SensorModel, x: FloatArray, with_range_rate: bool, position_only: bool = False
+) -> tuple[FloatArray, FloatArray]:
+    """h(x) and H(x) together, sharing one change of frame: `(K, d)`, `(K, d, 6)`.
+
+    `position_only` returns only H's position columns `(K, d, 3)` (the velocity
+    columns are zero unless range rate is measured).
+    """
+    if position_only and with_range_rate:
+        raise ValueError(
+            "a range-rate Jacobian has velocity columns: position_only needs no range rate"
+        )
+    width = 3 if position_only else STATE_DIM
+    if sensor.kind in ("radar", "radar2d", "space_ir"):
+        enu = _local(sensor, x[..., :3])
+        return (
+            _measure(sensor, x, with_range_rate, enu),
+            _jacobian(sensor, x, with_range_rate, enu, width),
+        )
+    H = jacobian(sensor, x, with_range_rate)
+    return measure(sensor, x, with_range_rate), np.ascontiguousarray(H[:, :, :width])
+
+
+def _measure(
+    sensor: SensorModel, x: FloatArray, with_range_rate: bool, enu: FloatArray | None
+) -> FloatArray:
     pos = x[..., :3]
     if sensor.kind == "adsb":
         return pos.copy()
     if sensor.kind == "oth":
         return _oth_measure(sensor, pos)
-    enu = _local(sensor, pos)
+    if enu is None:
+        enu = _local(sensor, pos)
     e, n, u = enu[..., 0], enu[..., 1], enu[..., 2]
     horiz = np.hypot(e, n)
     rng = np.hypot(horiz, u)
@@ -254,17 +283,29 @@ def measure(sensor: SensorModel, x: FloatArray, with_range_rate: bool) -> FloatA
 
 def jacobian(sensor: SensorModel, x: FloatArray, with_range_rate: bool) -> FloatArray:
     """H = ∂h/∂x `(K, d, 6)`, analytic except for the geodesic OTH model."""
-    K = x.shape[0]
-    d = measurement_dim(sensor, with_range_rate)
-    H = np.zeros((K, d, STATE_DIM))
     if sensor.kind == "adsb":
+        H = np.zeros((x.shape[0], 3, STATE_DIM))
         H[:, :, :3] = np.eye(3)
         return H
     if sensor.kind == "oth":
         return _oth_jacobian(sensor, x)
+    return _jacobian(sensor, x, with_range_rate, None, STATE_DIM)
+
+
+def _jacobian(
+    sensor: SensorModel,
+    x: FloatArray,
+    with_range_rate: bool,
+    enu: FloatArray | None,
+    width: int,
+) -> FloatArray:
+    """Analytic H of radar, 2D radar and space IR; `width` 3 keeps the position columns only."""
+    K = x.shape[0]
+    d = measurement_dim(sensor, with_range_rate)
+    H = np.zeros((K, d, width))
     pos = x[:, :3]
-    delta = pos - sensor.ecef_m
-    enu = _local(sensor, pos)
+    if enu is None:
+        enu = _local(sensor, pos)
     e, n, u = enu[:, 0], enu[:, 1], enu[:, 2]
     h2 = np.maximum(e * e + n * n, 1e-6)
     horiz = np.sqrt(h2)
@@ -273,9 +314,9 @@ def jacobian(sensor: SensorModel, x: FloatArray, with_range_rate: bool) -> Float
     zero = np.zeros_like(e)
     B = sensor.basis
     # ∂r/∂enu = enu / r;  ∂az/∂enu = (n, −e, 0) / ρ²;  ∂el/∂enu = (−e u, −n u, ρ²) / (r² ρ)
-    d_range = np.stack([e / rng, n / rng, u / rng], axis=-1) @ B
-    d_az = np.stack([n / h2, -e / h2, zero], axis=-1) @ B
-    d_el = np.stack([-e * u, -n * u, h2], axis=-1) / (r2 * horiz)[:, None] @ B
+    d_range = rows_matmul(np.stack([e / rng, n / rng, u / rng], axis=-1), B)
+    d_az = rows_matmul(np.stack([n / h2, -e / h2, zero], axis=-1), B)
+    d_el = rows_matmul(np.stack([-e * u, -n * u, h2], axis=-1) / (r2 * horiz)[:, None], B)
     if sensor.kind == "space_ir":
         H[:, 0, :3] = d_az
         H[:, 1, :3] = d_el
@@ -286,7 +327,7 @@ def jacobian(sensor: SensorModel, x: FloatArray, with_range_rate: bool) -> Float
         return H
     H[:, 2, :3] = d_el
     if with_range_rate:
-        los = delta / rng[:, None]
+        los = (pos - sensor.ecef_m) / rng[:, None]
         rr = np.einsum("ki,ki->k", x[:, 3:], los)
         # ∂ṙ/∂p = (v − ṙ û) / r;  ∂ṙ/∂v = û
         H[:, 3, :3] = (x[:, 3:] - rr[:, None] * los) / rng[:, None]

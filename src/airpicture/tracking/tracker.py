@@ -26,11 +26,10 @@ from scipy.special import chdtri
 
 from airpicture.geo import ecef_to_geodetic, ecef_vector_to_enu, enu_basis
 from airpicture.tracking.imm import imm_predict
-from airpicture.tracking.linalg import mahalanobis_sq, spd_inverse, symmetrize
+from airpicture.tracking.linalg import mahalanobis_sq, rows_matmul, spd_inverse, symmetrize
 from airpicture.tracking.measurement import (
     SensorModel,
-    jacobian,
-    measure,
+    measure_jacobian,
     measurement_dim,
     noise,
     plots_to_z,
@@ -331,32 +330,36 @@ class Tracker:
             self._life_cycle(float(t[chunk[-1]]))
 
     def _gating_prediction(
-        self, idx: IntArray, dt_s: FloatArray, full: bool
+        self, free_t: IntArray, local: IntArray, dt_s: FloatArray, full: bool
     ) -> tuple[FloatArray, FloatArray]:
         """A cheap linear prediction of the IMM mixture for gating candidate pairs.
 
+        Pair k is track `free_t[local[k]]` predicted by `dt_s[k]`; whatever
+        depends on the track only is computed once per track, then gathered.
         x_g = F x + μ_bal [a dt²/2, a dt]   (a: gravity + rotating-frame terms)
         P_g = F P F' + Q(Σ μ_j q_j)
         Without range rate only the position block is needed:
         P_pp(dt) = Ppp + dt (Ppv + Pvp) + dt² Pvv + q |dt|³/3 I
         """
         tr = self.tracks
-        x, mu = tr.x[idx], tr.mu[idx]
+        x_t, mu_t = tr.x[free_t], tr.mu[free_t]
+        x = x_t[local]
         x_g = x.copy()
         x_g[:, :3] += x[:, 3:] * dt_s[:, None]
         if self._ballistic.any():
-            mu_bal = mu[:, self._ballistic].sum(axis=1)
-            a = frame_acceleration(x) * mu_bal[:, None]
+            mu_bal = mu_t[:, self._ballistic].sum(axis=1)
+            a = (frame_acceleration(x_t) * mu_bal[:, None])[local]
             x_g[:, :3] += 0.5 * a * dt_s[:, None] ** 2
             x_g[:, 3:] += a * dt_s[:, None]
-        q_mix = mu @ self._q
+        q_mix = rows_matmul(mu_t, self._q)[local]
         if full:
-            P_g = cv_covariance(tr.P[idx], dt_s) + white_acceleration_noise(dt_s, q_mix)
+            P_g = cv_covariance(tr.P[free_t[local]], dt_s) + white_acceleration_noise(dt_s, q_mix)
             return x_g, symmetrize(P_g)
-        P = tr.P[idx]
+        P_t = tr.P[free_t]
+        Ppv = P_t[:, :3, 3:]
+        cross = (Ppv + np.swapaxes(Ppv, 1, 2))[local]
         dt = dt_s[:, None, None]
-        Ppv = P[:, :3, 3:]
-        P_pos = P[:, :3, :3] + dt * (Ppv + np.swapaxes(Ppv, 1, 2)) + (dt * dt) * P[:, 3:, 3:]
+        P_pos = P_t[:, :3, :3][local] + dt * cross + (dt * dt) * P_t[:, 3:, 3:][local]
         P_pos += (q_mix * np.abs(dt_s) ** 3 / 3.0)[:, None, None] * np.eye(3)
         return x_g, symmetrize(P_pos)
 
@@ -484,7 +487,7 @@ class Tracker:
         pos_var = np.trace(P[:, :3, :3], axis1=1, axis2=2)
         vel_var = np.trace(P[:, 3:, 3:], axis1=1, axis2=2)
         adt = np.abs(dt_mid) + half_span
-        q_mix = tr.mu[free_t] @ self._q
+        q_mix = rows_matmul(tr.mu[free_t], self._q)
         growth_var = pos_var + adt**2 * vel_var + q_mix * adt**3
         speed = np.linalg.norm(tr.x[free_t, 3:], axis=1)
         gate = self.settings.gate
@@ -504,15 +507,12 @@ class Tracker:
         if sensor.kind == "adsb" and ti.size:
             # A report whose identity another track holds cannot go to it.
             ok = (tr.ident[ti] == "") | (tr.ident[ti] == idents[mj])
-            ti, mj = ti[ok], mj[ok]
+            ti, mj, pt = ti[ok], mj[ok], pt[ok]
         if ti.size == 0:
             return empty_i, empty_i, np.empty(0), np.empty(0)
         dt = t[mj] - tr.time_s[ti]
-        x_g, P_g = self._gating_prediction(ti, dt, full=with_rr)
-        z_pred = measure(sensor, x_g, with_rr)
-        H = jacobian(sensor, x_g, with_rr)
-        if not with_rr:
-            H = np.ascontiguousarray(H[:, :, :3])
+        x_g, P_g = self._gating_prediction(free_t, pt, dt, full=with_rr)
+        z_pred, H = measure_jacobian(sensor, x_g, with_rr, position_only=not with_rr)
         nu = residual(sensor, z[mj], z_pred)
         # S = H P H' + R    innovation covariance
         S = H @ P_g @ np.swapaxes(H, 1, 2) + R[mj]
@@ -536,7 +536,7 @@ class Tracker:
         dt = t - tr.time_s[ti]
 
         def measure_fn(x: FloatArray) -> tuple[FloatArray, FloatArray]:
-            return measure(sensor, x, with_rr), jacobian(sensor, x, with_rr)
+            return measure_jacobian(sensor, x, with_rr)
 
         def residual_fn(zz: FloatArray, zp: FloatArray) -> FloatArray:
             return residual(sensor, zz, zp)
@@ -608,8 +608,7 @@ class Tracker:
             tr.xm[tracks], tr.Pm[tracks], tr.mu[tracks], t_ref - tr.time_s[tracks],
             self.settings.models, self.settings.switching,
         )  # fmt: skip
-        z_pred = measure(sensor, x_p, with_rr)
-        H = jacobian(sensor, x_p, with_rr)
+        z_pred, H = measure_jacobian(sensor, x_p, with_rr)
         R_k = R[mj[first]]
         PHt = P_p @ np.swapaxes(H, 1, 2)
         # S = H P H' + R;  K = P H' S⁻¹
@@ -682,7 +681,7 @@ class Tracker:
         self.boost.time_s.append(t.copy())
         self.boost.sensor_id.append(np.full(t.size, sensor.sensor_id, dtype=object))
         self.boost.origin_ecef_m.append(np.broadcast_to(sensor.ecef_m, (t.size, 3)).copy())
-        self.boost.los_ecef.append(enu @ sensor.basis)
+        self.boost.los_ecef.append(rows_matmul(enu, sensor.basis))
         while self.boost.count() > self.settings.max_boost_detections and self.boost.time_s:
             for part in (self.boost.time_s, self.boost.sensor_id, self.boost.origin_ecef_m,
                          self.boost.los_ecef):  # fmt: skip
