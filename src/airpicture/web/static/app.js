@@ -20,6 +20,12 @@ window.__cop = {
   snapshot: () => globe ? [...globe.tracks.values()].map((t) => ({ id: t.id, lat: t.lat, lon: t.lon, alt: t.alt, cls: t.cls, identity: t.identity, sources: t.sources })) : [],
   sensors: () => hello ? hello.sensors.map((s) => s.id) : [],
   viewer: () => hello && hello.viewer,
+  // For the benchmark: keep the camera turning, so that every display frame is rendered.
+  spin: (on) => {
+    window.__copSpin = on;
+    const step = () => { if (!window.__copSpin) return; globe.scene.camera.rotate(globe.constructor.Z_AXIS, 0.0006); globe.scene.requestRender(); requestAnimationFrame(step); };
+    if (on) requestAnimationFrame(step);
+  },
 };
 
 let globe = null;
@@ -85,7 +91,9 @@ function start(session) {
     globe.onCursor = (p) => { $("cursor-readout").textContent = p ? `${fmtLat(p.lat)}  ${fmtLon(p.lon)}` : ""; };
     globe.filter = passesFilter;
     let frames = 0, last = performance.now();
+    globe.scene.preRender.addEventListener(() => { stats.renderStart = performance.now(); });
     globe.scene.postRender.addEventListener(() => {
+      stats.renderMs = performance.now() - stats.renderStart;
       frames++;
       const now = performance.now();
       if (stats.pending.length) {
@@ -159,7 +167,9 @@ function onHello(msg) {
 }
 
 function onFrame(f) {
+  const t0 = performance.now();
   globe.applyFrame(f);
+  stats.applyMs = performance.now() - t0;
   stats.frames++; stats.lastSeq = f.seq; stats.lastTime = f.time_s; stats.trackCount = globe.tracks.size;
   if (!f.catchup) stats.pending.push({ seq: f.seq, produced_ms: f.produced_ms, n: f.ids.length });
   window.__cop.ready = true;

@@ -20,6 +20,8 @@ const identityColor = {};
 for (const [k, v] of Object.entries(IDENTITY_CSS)) identityColor[k] = C.Color.fromCssColorString(v);
 
 export class Globe {
+  static Z_AXIS = C.Cartesian3.UNIT_Z;
+
   constructor(container) {
     C.Ion.defaultAccessToken = "";  // nothing from Cesium ion: no token, no requests
     const imagery = C.ImageryLayer.fromProviderAsync(
@@ -234,14 +236,17 @@ export class Globe {
       t.pos = pos;
       t.billboard.position = pos;
       const visible = this.filter(t);
-      t.visible = visible;
-      t.billboard.show = visible;
+      if (t.visible !== visible) { t.visible = visible; t.billboard.show = visible; }
       // Leader: the straight-line position one minute ahead (east/north on the sphere).
-      const k = LEADER_S / 6371008.8;
-      const lat2 = lat + (vn * k) * 57.29577951308232;
-      const lon2 = lon + (ve * k) * 57.29577951308232 / Math.max(Math.cos(lat * 0.017453292519943295), 0.01);
-      t.leader.positions = [pos, C.Cartesian3.fromDegrees(lon2, lat2, Math.max(alt + vu * LEADER_S, 0))];
-      t.leader.show = visible && this.layers.leaders;
+      // Not computed while the layer is off: at 10,000 tracks it is the costliest part.
+      const showLeader = visible && this.layers.leaders;
+      if (showLeader) {
+        const k = LEADER_S / 6371008.8;
+        const lat2 = lat + (vn * k) * 57.29577951308232;
+        const lon2 = lon + (ve * k) * 57.29577951308232 / Math.max(Math.cos(lat * 0.017453292519943295), 0.01);
+        t.leader.positions = [pos, C.Cartesian3.fromDegrees(lon2, lat2, Math.max(alt + vu * LEADER_S, 0))];
+      }
+      if (t.leader.show !== showLeader) t.leader.show = showLeader;
       // History
       const h = t.hist;
       if (!h.length || h[h.length - 1][0] < frame.time_s) {
@@ -249,12 +254,17 @@ export class Globe {
         if (h.length > HISTORY_KEEP) h.splice(0, h.length - HISTORY_KEEP);
       }
       // Trail dot for this frame
-      let p = slot.points[used];
-      if (!p) { p = this.trails.add({ pixelSize: 2.2 }); slot.points[used] = p; }
-      p.position = pos;
-      p.color = (identityColor[t.identity] || C.Color.WHITE).withAlpha(0.6, p.color);
-      p.show = visible && this.layers.trails;
-      used++;
+      if (this.layers.trails) {
+        let p = slot.points[used];
+        if (!p) { p = this.trails.add({ pixelSize: 2.2 }); slot.points[used] = p; }
+        p.position = pos;
+        if (p.identity !== t.identity) {
+          p.color = (identityColor[t.identity] || C.Color.WHITE).withAlpha(0.6);
+          p.identity = t.identity;
+        }
+        p.show = visible;
+        used++;
+      }
       this._label(t, visible, manyTracks);
       if (t.cls === "ballistic_missile") this._ballistic(t, visible);
       else if (t.bal) { for (const q of t.bal) this.ballistic.remove(q); t.bal = null; }
@@ -266,7 +276,8 @@ export class Globe {
   }
 
   _label(t, visible, manyTracks) {
-    const wanted = this.layers.labels && visible && (!manyTracks || t.identity === "hostile"
+    // Many tracks: only missiles and the selected track carry a label (text layout is costly).
+    const wanted = this.layers.labels && visible && (!manyTracks
       || t.cls === "ballistic_missile" || t.cls === "cruise_missile" || t.id === this.selectedId);
     if (!wanted) { if (t.label) t.label.show = false; return; }
     const fl = t.cls === "ballistic_missile" ? `${(t.alt / 1000).toFixed(0)}km`

@@ -1,0 +1,155 @@
+"""The COP page under load: 10,000 tracks updating every second, in headless Chromium.
+
+Serves a synthetic live picture (`airpicture.web.synthetic`, one nation, 10,000
+tracks, a frame per second) on a free port, signs in with Playwright in
+Debian's Chromium, and measures for each of two phases (the camera still:
+the page renders when an update arrives; the camera turning: every display
+frame is rendered):
+
+- frame rate: frames the page rendered per second (Cesium's postRender);
+- update latency: from the server producing a frame (its wall clock) to the
+  first render after the page applied it (same machine, same clock).
+
+Also times the server's share per frame (delta + JSON encoding). Prints the
+figures and writes bench/results/web.json. Headless Chromium here renders
+WebGL on the CPU (SwiftShader): a workstation GPU renders far faster, so the
+frame rates are a floor.
+
+    .venv/bin/python bench/web.py [--tracks 10000] [--seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import socket
+import statistics
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from airpicture.web.app import ServerSettings, create_app
+from airpicture.web.auth import Authenticator, make_account
+from airpicture.web.deltas import picture_delta
+from airpicture.web.protocol import encode
+from airpicture.web.session import PlaybackSettings
+from airpicture.web.synthetic import SyntheticSource
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+RESULTS = Path(__file__).parent / "results" / "web.json"
+
+
+def server_cost(n_tracks: int, repeats: int = 10) -> dict[str, float]:
+    """Milliseconds per frame for the server's delta and encoding, and the frame's size."""
+    source = SyntheticSource(n_tracks, nations=("USA",))
+    known: dict[str, Any] = {}
+    times, sizes = [], []
+    for k in range(repeats + 1):
+        rows = source.picture(float(k), "USA")
+        t0 = time.perf_counter()
+        delta = picture_delta(known, rows)
+        data = encode(delta.frame(k, float(k), k == 0, 0.0))
+        if k:
+            times.append((time.perf_counter() - t0) * 1000)
+            sizes.append(len(data))
+        known = delta.known
+    return {"delta_encode_ms": statistics.median(times), "frame_bytes": statistics.median(sizes)}
+
+
+def measure(page: Any, seconds: float) -> dict[str, float]:
+    page.evaluate("window.__cop.stats.latencies = []")
+    fps: list[float] = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        time.sleep(1.0)
+        fps.append(page.evaluate("window.__cop.stats.fps"))
+    lat = [x["ms"] for x in page.evaluate("window.__cop.stats.latencies")]
+    lat.sort()
+    return {
+        "fps_median": statistics.median(fps[2:] or fps),
+        "fps_min": min(fps[2:] or fps),
+        "updates_shown": len(lat),
+        "latency_ms_p50": lat[len(lat) // 2] if lat else float("nan"),
+        "latency_ms_p95": lat[int(len(lat) * 0.95)] if lat else float("nan"),
+        "latency_ms_max": lat[-1] if lat else float("nan"),
+        "tracks_shown": page.evaluate("window.__cop.stats.trackCount"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tracks", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    source = SyntheticSource(args.tracks, interval_s=1.0, duration_s=3600.0, nations=("USA",))
+    password = "bench-password"
+    auth = Authenticator({"usa": make_account("usa", "USA", password)}, frozenset({"USA"}))
+    app = create_app(source, auth, ServerSettings(playback=PlaybackSettings(trail_frames=0)))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws="websockets-sansio"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    results: dict[str, Any] = {
+        "tracks": args.tracks,
+        "update_interval_s": 1.0,
+        "seconds_per_phase": args.seconds,
+        "browser": "Debian Chromium, headless, --disable-gpu (SwiftShader WebGL on the CPU)",
+        "machine": f"{platform.machine()}, {platform.python_implementation()} "
+        f"{platform.python_version()}",
+        "server": server_cost(args.tracks),
+    }
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1600, "height": 900})
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.fill("#signin-user", "usa")
+            page.fill("#signin-password", password)
+            page.click("#signin-submit")
+            page.wait_for_function(
+                f"window.__cop.ready && window.__cop.stats.trackCount >= {args.tracks}",
+                timeout=120_000,
+            )
+            time.sleep(3)
+            results["camera_still"] = measure(page, args.seconds)
+            page.evaluate("window.__cop.spin(true)")
+            results["camera_turning"] = measure(page, args.seconds)
+            page.evaluate("window.__cop.spin(false)")
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    s = results["server"]
+    print(
+        f"{args.tracks:,} tracks, an update a second; server: delta+encode "
+        f"{s['delta_encode_ms']:.1f} ms, {s['frame_bytes'] / 1e6:.2f} MB per update"
+    )
+    for phase in ("camera_still", "camera_turning"):
+        r = results[phase]
+        print(
+            f"{phase.replace('_', ' '):15s} frame rate {r['fps_median']:.1f} fps (min "
+            f"{r['fps_min']:.1f}); update latency p50 {r['latency_ms_p50']:.0f} ms, p95 "
+            f"{r['latency_ms_p95']:.0f} ms, max {r['latency_ms_max']:.0f} ms over "
+            f"{r['updates_shown']} updates; {r['tracks_shown']:,} tracks shown"
+        )
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
