@@ -26,7 +26,7 @@ from airpicture.cli.simulate import print_summary as print_simulation
 from airpicture.cli.simulate import run_simulation
 from airpicture.metrics import EvaluationSettings
 from airpicture.network import NetworkResult, NetworkRun, NetworkSettings
-from airpicture.network.assessor import AssessorFactory, kinematic_assessor
+from airpicture.network.assessor import AssessorFactory, national_assessor
 from airpicture.network.run import Fusion
 from airpicture.scenario import LoadedScenario
 from airpicture.tables import PICTURE_SCHEMA, Table, concat_tables, write_table
@@ -87,7 +87,7 @@ def network_with_progress(
     settings: NetworkSettings,
     fusion: Fusion | None,
     console: Console,
-    assessor_factory: AssessorFactory = kinematic_assessor,
+    assessor_factory: AssessorFactory = national_assessor,
 ) -> NetworkResult:
     """`network.run_network` with a progress bar over picture times."""
     start = time.perf_counter()

@@ -3,7 +3,12 @@
 See docs/design.md, "The allied network".
 """
 
-from airpicture.network.assessor import AssessorFactory, KinematicAssessor, kinematic_assessor
+from airpicture.network.assessor import (
+    AssessorFactory,
+    KinematicAssessor,
+    kinematic_assessor,
+    national_assessor,
+)
 from airpicture.network.bus import Bus, Envelope, InProcessBus, LinkQuality, scenario_links
 from airpicture.network.messages import (
     MESSAGE_VERSION,
@@ -45,6 +50,7 @@ __all__ = [
     "decode",
     "encode",
     "kinematic_assessor",
+    "national_assessor",
     "run_network",
     "scenario_links",
 ]

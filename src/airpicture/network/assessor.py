@@ -1,4 +1,4 @@
-"""The assessor a node uses until the threat part's is wired in: kinematic class, no warnings."""
+"""Assessor factories for the nodes: the threat part's (default) and a light kinematic one."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 
 from airpicture.geo import ecef_to_geodetic, ecef_vector_to_enu, enu_basis
 from airpicture.scenario import Scenario
+from airpicture.threat import NationalAssessor
 from airpicture.threat.assessment import Assessment, Assessor, BoostReports
 from airpicture.tracking.tracker import TrackView, kinematic_class
 
@@ -37,5 +38,14 @@ class KinematicAssessor:
 
 
 def kinematic_assessor(scenario: Scenario, nation: str) -> Assessor:
-    """The default `AssessorFactory`."""
+    """A light `AssessorFactory`: kinematic class, no warnings (for tests and scale runs)."""
     return KinematicAssessor(nation)
+
+
+def national_assessor(scenario: Scenario, nation: str) -> Assessor:
+    """The default `AssessorFactory`: the threat part's classification and warnings.
+
+    For a centralized picture (`nation` "ALL") every defended asset is its own and
+    its warnings go to the `ALL` viewer: the reference picture is for analysis.
+    """
+    return NationalAssessor(scenario, nation)

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from airpicture.fusion import FusionSettings
-from airpicture.network.assessor import AssessorFactory, kinematic_assessor
+from airpicture.network.assessor import AssessorFactory, national_assessor
 from airpicture.network.bus import Bus, InProcessBus, scenario_links
 from airpicture.network.node import PLOT_COLUMNS, NationalNode, NodeSettings
 from airpicture.policy import ReleasePolicy, poolable_sensors
@@ -125,7 +125,7 @@ class NetworkRun:
         loaded: LoadedScenario,
         plots: Mapping[str, NDArray[Any]],
         settings: NetworkSettings | None = None,
-        assessor_factory: AssessorFactory = kinematic_assessor,
+        assessor_factory: AssessorFactory = national_assessor,
         fusion: Fusion | None = None,
         bus: Bus | None = None,
     ) -> None:
@@ -269,7 +269,7 @@ def run_network(
     loaded: LoadedScenario,
     plots: Mapping[str, NDArray[Any]],
     settings: NetworkSettings | None = None,
-    assessor_factory: AssessorFactory = kinematic_assessor,
+    assessor_factory: AssessorFactory = national_assessor,
     fusion: Fusion | None = None,
 ) -> NetworkResult:
     """The whole scenario in one go: every viewer's picture and every warning issued."""

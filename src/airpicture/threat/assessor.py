@@ -126,6 +126,9 @@ class NationalAssessor:
         self, scenario: Scenario, nation: str, settings: AssessorSettings | None = None
     ) -> None:
         self.nation = nation
+        #: Allies a launch notice is offered to: the network's release guard cuts the
+        #: list to the nations the notice's sources may go to.
+        self.allies = [n for n in scenario.nations if n != nation and nation != "ALL"]
         self.settings = settings or AssessorSettings()
         self.epoch: datetime = scenario.epoch
         self.geography = Geography([(p.name, p.lat_deg, p.lon_deg) for p in scenario.places])
@@ -139,7 +142,8 @@ class NationalAssessor:
             lon_deg=np.array([a.lon_deg for a in assets], dtype=np.float64),
             radius_m=np.array([a.radius_m for a in assets], dtype=np.float64),
         )
-        self._own_assets = np.array([a.nation == nation for a in assets], dtype=bool)
+        # A centralized picture ("ALL") defends every asset of the scenario.
+        self._own_assets = np.array([nation in (a.nation, "ALL") for a in assets], dtype=bool)
         self.launches = LaunchDetector(self.settings.launch, prefix=f"{nation}-L")
         self._tracks: dict[str, _TrackMemory] = {}
         self._threats: dict[str, _Threat] = {}
@@ -315,6 +319,9 @@ class NationalAssessor:
             "Impact area to follow."
         )
         row = self._row(time_s, f"{ev.event_id}", "launch", ev.event_id, text, 1)
+        # Early warning is shared: only a nation holding space-IR data can issue it,
+        # and every ally its sources may go to needs it before its radars see anything.
+        row["recipients"] = [self.nation, *self.allies]
         row["launch"] = {
             "lat_deg": round(ev.lat_deg, 4),
             "lon_deg": round(ev.lon_deg, 4),

@@ -104,7 +104,9 @@ def assess_plots(
         for nation, assessor in run.assessors.items():
             mine = _subset(boost, set(viewers.get(nation, all_sensors)))
             result = assessor.assess(view, mine, snap)
-            run.warnings.extend(result.warnings)
+            # No network here to share (and to cut) what an assessor offers its allies:
+            # every nation has its own assessor, so each warning goes to its nation alone.
+            run.warnings.extend({**w, "recipients": [nation]} for w in result.warnings)
             for i in range(len(view.track_id)):
                 run.classes.append(
                     {
