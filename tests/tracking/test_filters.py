@@ -87,6 +87,21 @@ def test_small_inverse_matches_numpy(seed: int, d: int) -> None:
     np.testing.assert_allclose(log_det, np.log(np.linalg.det(S)), rtol=1e-9, atol=1e-9)
 
 
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), d=st.integers(5, 6))
+def test_small_inverse_of_five_and_six_matches_numpy(seed: int, d: int) -> None:
+    """The recursive block inverse used for initiation's information matrices (badly scaled)."""
+    rng = np.random.default_rng(seed)
+    scale = np.diag(10.0 ** rng.uniform(-6.0, 0.0, d))
+    S = scale @ random_spd(rng, d, 6, 10.0) @ scale
+    inv, det = small_inverse_det(S)
+    expected = np.linalg.inv(S)
+    # |inv_ij| ≤ √(inv_ii inv_jj) for an SPD matrix: the error relative to that bound.
+    diag = np.sqrt(np.diagonal(expected, axis1=-2, axis2=-1))
+    assert np.all(np.abs(inv - expected) <= 1e-8 * diag[..., :, None] * diag[..., None, :])
+    np.testing.assert_allclose(det, np.linalg.det(S), rtol=1e-8)
+
+
 def test_cv_prediction_is_exact_straight_line() -> None:
     x = np.array([[1e6, 2e6, 3e6, 100.0, -50.0, 10.0]])
     x_pred, _ = predict(x, np.eye(6)[None], np.array([7.0]), CV)

@@ -98,6 +98,19 @@ class TrackArrays:
     def __len__(self) -> int:
         return int(self.number.shape[0])
 
+    def rows(self, n: int) -> TrackArrays:
+        """Views of the first n rows (writes go through to these arrays)."""
+        return TrackArrays(**{f.name: getattr(self, f.name)[:n] for f in fields(self)})
+
+    def with_capacity(self, capacity: int) -> TrackArrays:
+        """A copy with room for `capacity` rows; rows past len(self) are uninitialised."""
+        grown: dict[str, Any] = {}
+        for f in fields(self):
+            a = getattr(self, f.name)
+            grown[f.name] = np.empty((capacity, *a.shape[1:]), dtype=a.dtype)
+            grown[f.name][: a.shape[0]] = a
+        return TrackArrays(**grown)
+
     def take(self, index: IntArray | BoolArray) -> TrackArrays:
         return TrackArrays(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
@@ -189,6 +202,9 @@ class Tracker:
         self._sensor_index = {s.sensor_id: i for i, s in enumerate(self.sensors)}
         n_modes = len(self.settings.models)
         self.tracks = TrackArrays.empty(n_modes, len(self.sensors))
+        # Room for more tracks than are live: `tracks` is a view of its first rows,
+        # so that starting and deleting tracks does not reallocate every array.
+        self._store = self.tracks.with_capacity(256)
         self.counts = ReportCounts()
         self.boost = BoostDetections()
         self._next_number = 1
@@ -669,7 +685,25 @@ class Tracker:
             sensor_last_hit_s=sensor_last_hit,
         )
         self._next_number += m
-        self.tracks = self.tracks.extend(new)
+        self._append_tracks(new)
+
+    def _append_tracks(self, new: TrackArrays) -> None:
+        n, m = len(self.tracks), len(new)
+        if n + m > len(self._store):
+            # Grow geometrically: copying costs O(1) per track over its life.
+            self._store = self.tracks.with_capacity(max(2 * len(self._store), n + m))
+        for f in fields(new):
+            getattr(self._store, f.name)[n : n + m] = getattr(new, f.name)
+        self.tracks = self._store.rows(n + m)
+
+    def _keep_tracks(self, keep: BoolArray) -> None:
+        """Delete tracks in place, keeping the order of the others."""
+        first = int(np.argmin(keep))
+        moved = first + np.flatnonzero(keep[first:])
+        for f in fields(self._store):
+            a = getattr(self._store, f.name)
+            a[first : first + moved.size] = a[moved]
+        self.tracks = self._store.rows(first + moved.size)
 
     def _keep_boost(self, sensor: SensorModel, z: FloatArray, t: FloatArray) -> None:
         if z.shape[0] == 0:
@@ -717,11 +751,11 @@ class Tracker:
         if check_altitude:
             # Below the ground is no place for an air track: an estimate down
             # there has diverged (typically on a 2D radar's unobserved altitude).
-            alt_m = ecef_to_geodetic(tr.x[:, :3])[2]
+            alt_m = ecef_to_geodetic(tr.x[:, :3], refine=False)[2]
             dead |= alt_m < life.min_altitude_m
         dead |= self._duplicates(now_s, dead)
         if dead.any():
-            self.tracks = tr.take(~dead)
+            self._keep_tracks(~dead)
 
     def _duplicates(self, now_s: float, dead: BoolArray) -> BoolArray:
         """Tracks that duplicate an older one (two sensors, or a report that missed its gate).
@@ -794,7 +828,11 @@ class Tracker:
         ids = np.array([f"{prefix}{n:05d}" for n in tr.number[idx]], dtype=object)
         sources = np.empty(idx.size, dtype=object)
         seen = np.isfinite(tr.sensor_last_hit_s[idx])
-        sources[:] = [list(self.sensor_ids[row]) for row in seen]
+        # One list per distinct set of sensors, copied per track (few sets, many tracks).
+        key = seen if seen.shape[1] > 62 else seen @ (1 << np.arange(seen.shape[1], dtype=np.int64))
+        _, first, which = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        lists = [list(self.sensor_ids[row]) for row in seen[first]]
+        sources[:] = [lists[k].copy() for k in which.reshape(-1).tolist()]
         return TrackView(
             time_s=time_s,
             track_id=ids,
