@@ -333,7 +333,10 @@ class Tracker:
         for chunk in np.split(np.arange(t.size), bounds):
             sensors = rows["sensor_index"][chunk]
             has_rr = np.isfinite(rows["range_rate_mps"][chunk])
-            for k in np.unique(sensors):
+            # Sensors in the order of their first report: a track is updated forward in
+            # time, never back (the chunk is sorted by time).
+            present, first = np.unique(sensors, return_index=True)
+            for k in present[np.argsort(first, kind="stable")]:
                 sensor = self.sensors[int(k)]
                 mine = sensors == k
                 if sensor.measures_range_rate:
@@ -498,6 +501,12 @@ class Tracker:
         dt_mid = t_mid - tr.time_s[free_t]
         x_ext = tr.x[free_t].copy()
         x_ext[:, :3] += x_ext[:, 3:] * dt_mid[:, None]
+        if self._ballistic.any():
+            # As the gate predicts: gravity weighted by the ballistic mode. Otherwise a
+            # precise track of a missile falls ½ g dt² (80 m over 4 s) out of its pre-gate.
+            mu_bal = tr.mu[free_t][:, self._ballistic].sum(axis=1)
+            a = frame_acceleration(tr.x[free_t]) * mu_bal[:, None]
+            x_ext[:, :3] += 0.5 * a * (dt_mid**2)[:, None]
         pts_x, scale = pregate_points_x(sensor, x_ext)
         P = tr.P[free_t]
         pos_var = np.trace(P[:, :3, :3], axis1=1, axis2=2)
@@ -781,11 +790,13 @@ class Tracker:
             return loser
         i, j = eligible[pairs[:, 0]], eligible[pairs[:, 1]]
         dt_i, dt_j = now_s - tr.time_s[i], now_s - tr.time_s[j]
-        x_i = tr.x[i].copy()
-        x_i[:, :3] += tr.x[i, 3:] * dt_i[:, None]
-        x_j = tr.x[j].copy()
-        x_j[:, :3] += tr.x[j, 3:] * dt_j[:, None]
-        S = cv_covariance(tr.P[i], dt_i) + cv_covariance(tr.P[j], dt_j)
+        # Both predicted to now as the gate predicts (gravity for ballistic tracks,
+        # process noise): two tracks of one missile updated a second apart differ
+        # by g·dt in velocity, far outside precise covariances predicted as CV.
+        index = np.arange(i.size)
+        x_i, P_i = self._gating_prediction(i, index, dt_i, full=True)
+        x_j, P_j = self._gating_prediction(j, index, dt_j, full=True)
+        S = P_i + P_j
         dx = x_i - x_j
         d2 = np.einsum("ki,ki->k", dx, np.linalg.solve(S, dx[:, :, None])[:, :, 0])
         same = d2 <= life.merge_gate
