@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from airpicture.scenario import load_scenario
-from airpicture.web.live import CentralizedLiveSource
+from airpicture.web.live import NetworkLiveSource
 
 SCENARIO = """
 name: live-test
@@ -31,19 +31,30 @@ targets:
 
 
 def test_frames_come_as_the_clock_passes_and_tracks_move(tmp_path: Path) -> None:
+    """Each nation gets its own fused picture: USA holds JPN's radar tracks, as released."""
     path = tmp_path / "live.yaml"
     path.write_text(SCENARIO)
-    source = CentralizedLiveSource(load_scenario(path))
-    assert source.mode == "live" and source.info.picture_viewers == ("ALL",)
+    source = NetworkLiveSource(load_scenario(path))
+    assert source.mode == "live" and source.info.picture_viewers == ("JPN", "USA")
+    assert source.info.fusion == "distributed"
     assert source.advance(4.0) == []
     first = source.advance(5.0 + source.lag_s)
-    assert [f.time_s for f in first] == [5.0]
+    assert [(f.time_s, f.viewer) for f in first] == [(5.0, "JPN"), (5.0, "USA")]
     rest = source.advance(60.0 + source.lag_s)
-    assert [f.time_s for f in rest] == [5.0 * k for k in range(2, 13)]
-    last = rest[-1].picture
-    assert len(last["track_id"]) == 2
-    early = {t: i for i, t in enumerate(rest[2].picture["track_id"])}
-    for i, tid in enumerate(last["track_id"]):
-        if tid in early:
-            assert last["lon_deg"][i] != rest[2].picture["lon_deg"][early[tid]]
-    assert source.advance(1e9) == []
+    assert [f.time_s for f in rest] == [5.0 * k for k in range(2, 13) for _ in ("JPN", "USA")]
+    for viewer in ("JPN", "USA"):
+        frames = [f for f in rest if f.viewer == viewer]
+        last, early = frames[-1].picture, frames[2].picture
+        assert len(last["track_id"]) == 2, viewer
+        assert all(list(s) == ["R1"] for s in last["sources"])
+        before = {t: i for i, t in enumerate(early["track_id"])}
+        moved = [
+            last["lon_deg"][i] != early["lon_deg"][before[t]]
+            for i, t in enumerate(last["track_id"])
+            if t in before
+        ]
+        assert moved and all(moved)
+    # One network track number per object, the same in both nations' pictures.
+    by_viewer = {f.viewer: sorted(f.picture["track_id"]) for f in rest[-2:]}
+    assert by_viewer["JPN"] == by_viewer["USA"]
+    assert source.advance(1e9) == [] and source.finished

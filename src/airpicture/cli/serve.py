@@ -72,11 +72,11 @@ def make_source(args: argparse.Namespace, console: Console) -> PictureSource:
         return RunFolderSource(target, args.scenario)
     if not target.is_file():
         raise InputError(str(target), ["no such file or folder: give a scenario or a run folder"])
-    from airpicture.web.live import CentralizedLiveSource
+    from airpicture.web.live import NetworkLiveSource
 
     loaded = load_scenario(target, scenario_overrides(args))
     with console.status(f"simulating {loaded.scenario.name} for the live run…"):
-        return CentralizedLiveSource(loaded)
+        return NetworkLiveSource(loaded)
 
 
 def run(args: argparse.Namespace) -> int:
