@@ -9,6 +9,8 @@ NODE_STAMP := node_modules/.installed
 CHROMIUM ?= /usr/bin/chromium
 SCENARIO ?= scenarios/pacific-shield.yaml
 OUT ?= out/demo
+# Scenario seconds per wall-clock second of the live picture `make demo` serves.
+SPEED ?= 5
 
 .PHONY: setup demo test lint typecheck unit bench clean
 
@@ -29,8 +31,11 @@ $(NODE_STAMP): package.json package-lock.json
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+# The whole job (outputs and report in $(OUT)), then the live picture of every
+# nation at http://127.0.0.1:8000 until Ctrl-C (accounts are printed at start).
 demo: setup
 	$(BIN)/airpicture run $(SCENARIO) --out $(OUT)
+	$(BIN)/airpicture serve $(SCENARIO) --speed $(SPEED)
 
 lint: setup
 	$(BIN)/ruff check src tests bench
@@ -48,6 +53,9 @@ bench: setup
 	$(BIN)/python bench/simulator.py
 	$(BIN)/python bench/metrics.py
 	$(BIN)/python bench/tracker.py
+	$(BIN)/python bench/network.py
+	$(BIN)/python bench/threat.py
+	$(BIN)/python bench/web.py
 
 clean:
 	rm -rf $(VENV) node_modules out bench/results .mypy_cache .ruff_cache .pytest_cache
