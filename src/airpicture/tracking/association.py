@@ -20,6 +20,8 @@ IntArray = NDArray[np.intp]
 _FORBIDDEN = 1.0e12
 #: Largest cluster given to the dense solver (entries of its matrix, 8 bytes each).
 _DENSE_MAX_ENTRIES = 250_000
+#: Up to this many entries, all clusters that need a solver share one dense matrix.
+_JOINT_MAX_ENTRIES = 40_000
 
 
 def pregate_pairs(
@@ -65,7 +67,8 @@ def gnn_assign(
     one track and several reports, several tracks and one report (take the
     cheapest pair if it beats a miss). Every other cluster is solved exactly by
     `scipy.optimize.linear_sum_assignment` on its small dense matrix with one
-    "miss" column per track; a cluster too large for a dense matrix (when all
+    "miss" column per track (while they are few, all such clusters share one
+    block-diagonal matrix and one call: the same optima); a cluster too large for a dense matrix (when all
     tracks start at once in dense traffic, thousands of tentative tracks form
     one component) by the sparse Jonker–Volgenant solver
     (`min_weight_full_bipartite_matching`), which solves the same problem.
@@ -100,7 +103,16 @@ def gnn_assign(
                 out_t.append(t_local[best])
                 out_m.append(m_local[best])
         hard = hard[~(star_t | star_m)]
-    if hard.size:
+    rows_all, r_all = np.unique(t_local[hard], return_inverse=True)
+    cols_all, c_all = np.unique(m_local[hard], return_inverse=True)
+    if hard.size and rows_all.size * (cols_all.size + rows_all.size) <= _JOINT_MAX_ENTRIES:
+        # Few tracks left: all their clusters in one call (the matrix is block
+        # diagonal, so each cluster gets its own optimum), no labelling needed.
+        r, c = _dense_assignment(r_all, c_all, cost[hard], miss_cost, rows_all.size, cols_all.size)
+        real = c < cols_all.size
+        out_t.append(rows_all[r[real]])
+        out_m.append(cols_all[c[real]])
+    elif hard.size:
         _, labels = connected_components(
             coo_matrix(
                 (np.ones(hard.size), (t_local[hard], nt + m_local[hard])),
@@ -115,10 +127,7 @@ def gnn_assign(
             rows, r_inv = np.unique(t_local[group], return_inverse=True)
             cols, c_inv = np.unique(m_local[group], return_inverse=True)
             if rows.size * (cols.size + rows.size) <= _DENSE_MAX_ENTRIES:
-                matrix = np.full((rows.size, cols.size + rows.size), _FORBIDDEN)
-                matrix[r_inv, c_inv] = cost[group]
-                matrix[np.arange(rows.size), cols.size + np.arange(rows.size)] = miss_cost
-                r, c = linear_sum_assignment(matrix)
+                r, c = _dense_assignment(r_inv, c_inv, cost[group], miss_cost, rows.size, cols.size)
             else:
                 r, c = _sparse_assignment(
                     r_inv, c_inv, cost[group], miss_cost, rows.size, cols.size
@@ -127,6 +136,17 @@ def gnn_assign(
             out_t.append(rows[r[real]])
             out_m.append(cols[c[real]])
     return t_ids[np.concatenate(out_t)], m_ids[np.concatenate(out_m)]
+
+
+def _dense_assignment(
+    r_inv: IntArray, c_inv: IntArray, cost: FloatArray, miss_cost: float, n_rows: int, n_cols: int
+) -> tuple[IntArray, IntArray]:
+    """`linear_sum_assignment` on rows × (reports + one miss column per row); no edge: forbidden."""
+    matrix = np.full((n_rows, n_cols + n_rows), _FORBIDDEN)
+    matrix[r_inv, c_inv] = cost
+    matrix[np.arange(n_rows), n_cols + np.arange(n_rows)] = miss_cost
+    r, c = linear_sum_assignment(matrix)
+    return np.asarray(r, dtype=np.intp), np.asarray(c, dtype=np.intp)
 
 
 def _sparse_assignment(
