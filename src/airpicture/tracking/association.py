@@ -68,10 +68,11 @@ def gnn_assign(
     cheapest pair if it beats a miss). Every other cluster is solved exactly by
     `scipy.optimize.linear_sum_assignment` on its small dense matrix with one
     "miss" column per track (while they are few, all such clusters share one
-    block-diagonal matrix and one call: the same optima); a cluster too large for a dense matrix (when all
-    tracks start at once in dense traffic, thousands of tentative tracks form
-    one component) by the sparse Jonker–Volgenant solver
-    (`min_weight_full_bipartite_matching`), which solves the same problem.
+    block-diagonal matrix and one call: the same optima); a cluster too large
+    for a dense matrix (when all tracks start at once in dense traffic,
+    thousands of tentative tracks form one component) by the sparse
+    Jonker–Volgenant solver (`min_weight_full_bipartite_matching`), which
+    solves the same problem.
     """
     empty = np.empty(0, dtype=np.intp)
     if track_index.size == 0:

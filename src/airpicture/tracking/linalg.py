@@ -114,6 +114,48 @@ def mahalanobis_sq(nu: FloatArray, S: FloatArray) -> tuple[FloatArray, FloatArra
     return d2, np.log(np.maximum(det, 1e-300))
 
 
+def packed_mahalanobis_sq(
+    nu: FloatArray, S: dict[tuple[int, int], FloatArray]
+) -> tuple[FloatArray, FloatArray]:
+    """ν' S⁻¹ ν and ln det S for symmetric S of size 1 to 3 given entry by entry.
+
+    `S[(a, b)]` (a ≤ b) is the `(N,)` column of entry (a, b); `nu` is `(N, d)`.
+    With the cofactors C (S⁻¹ = C / det S):
+    d = 2:  det = s00 s11 − s01²,  ν' C ν = s11 ν0² − 2 s01 ν0 ν1 + s00 ν1²
+    d = 3:  c00 = s11 s22 − s12², c01 = s02 s12 − s01 s22, c02 = s01 s12 − s02 s11,
+            c11 = s00 s22 − s02², c12 = s01 s02 − s00 s12, c22 = s00 s11 − s01²,
+            det = s00 c00 + s01 c01 + s02 c02
+    Each line is one operation on whole columns: cheaper than stacks of 3×3 matrices.
+    """
+    d = nu.shape[-1]
+    n0 = nu[:, 0]
+    if d == 1:
+        det = S[0, 0]
+        d2 = n0 * n0 / det
+    elif d == 2:
+        s00, s01, s11 = S[0, 0], S[0, 1], S[1, 1]
+        n1 = nu[:, 1]
+        det = s00 * s11 - s01 * s01
+        d2 = (s11 * n0 * n0 - 2.0 * s01 * n0 * n1 + s00 * n1 * n1) / det
+    elif d == 3:
+        s00, s01, s02 = S[0, 0], S[0, 1], S[0, 2]
+        s11, s12, s22 = S[1, 1], S[1, 2], S[2, 2]
+        n1, n2 = nu[:, 1], nu[:, 2]
+        c00 = s11 * s22 - s12 * s12
+        c01 = s02 * s12 - s01 * s22
+        c02 = s01 * s12 - s02 * s11
+        c11 = s00 * s22 - s02 * s02
+        c12 = s01 * s02 - s00 * s12
+        c22 = s00 * s11 - s01 * s01
+        det = s00 * c00 + s01 * c01 + s02 * c02
+        quad = c00 * n0 * n0 + c11 * n1 * n1 + c22 * n2 * n2
+        quad += 2.0 * (c01 * n0 * n1 + c02 * n0 * n2 + c12 * n1 * n2)
+        d2 = quad / det
+    else:
+        raise ValueError(f"packed_mahalanobis_sq: size {d}; only 1 to 3")
+    return d2, np.log(np.maximum(det, 1e-300))
+
+
 def spd_inverse(S: FloatArray) -> FloatArray:
     """Inverse of a stack of SPD matrices via Cholesky: S⁻¹ = L⁻ᵀ L⁻¹."""
     L = cholesky_lower(S)

@@ -26,7 +26,13 @@ from scipy.special import chdtri
 
 from airpicture.geo import ecef_to_geodetic, ecef_vector_to_enu, enu_basis
 from airpicture.tracking.imm import imm_predict
-from airpicture.tracking.linalg import mahalanobis_sq, rows_matmul, spd_inverse, symmetrize
+from airpicture.tracking.linalg import (
+    mahalanobis_sq,
+    packed_mahalanobis_sq,
+    rows_matmul,
+    spd_inverse,
+    symmetrize,
+)
 from airpicture.tracking.measurement import (
     SensorModel,
     measure_jacobian,
@@ -349,7 +355,12 @@ class Tracker:
             self._life_cycle(float(t[chunk[-1]]))
 
     def _gating_prediction(
-        self, free_t: IntArray, local: IntArray, dt_s: FloatArray, full: bool
+        self,
+        free_t: IntArray,
+        local: IntArray,
+        dt_s: FloatArray,
+        full: bool,
+        state_only: bool = False,
     ) -> tuple[FloatArray, FloatArray]:
         """A cheap linear prediction of the IMM mixture for gating candidate pairs.
 
@@ -370,6 +381,8 @@ class Tracker:
             a = (frame_acceleration(x_t) * mu_bal[:, None])[local]
             x_g[:, :3] += 0.5 * a * dt_s[:, None] ** 2
             x_g[:, 3:] += a * dt_s[:, None]
+        if state_only:
+            return x_g, np.empty((0, 0, 0))
         q_mix = rows_matmul(mu_t, self._q)[local]
         if full:
             P_g = cv_covariance(tr.P[free_t[local]], dt_s) + white_acceleration_noise(dt_s, q_mix)
@@ -381,6 +394,34 @@ class Tracker:
         P_pos = P_t[:, :3, :3][local] + dt * cross + (dt * dt) * P_t[:, 3:, 3:][local]
         P_pos += (q_mix * np.abs(dt_s) ** 3 / 3.0)[:, None, None] * np.eye(3)
         return x_g, symmetrize(P_pos)
+
+    def _gating_prediction_packed(
+        self, free_t: IntArray, local: IntArray, dt_s: FloatArray
+    ) -> tuple[FloatArray, dict[tuple[int, int], FloatArray]]:
+        """`_gating_prediction` without range rate, its position covariance entry by entry.
+
+        P_pp(dt) = Ppp + dt (Ppv + Pvp) + dt² Pvv + q |dt|³/3 I, for the six
+        entries (a ≤ b) as columns over pairs: the per-track blocks are packed
+        once per track and gathered once.
+        """
+        tr = self.tracks
+        P_t = tr.P[free_t]
+        upper = [(a, b) for a in range(3) for b in range(a, 3)]
+        packed = np.empty((free_t.size, 19))
+        for k, (a, b) in enumerate(upper):
+            packed[:, k] = P_t[:, a, b]
+            packed[:, 6 + k] = P_t[:, a, 3 + b] + P_t[:, b, 3 + a]
+            packed[:, 12 + k] = P_t[:, 3 + a, 3 + b]
+        packed[:, 18] = rows_matmul(tr.mu[free_t], self._q)
+        g = packed[local]
+        dt2 = dt_s * dt_s
+        noise = g[:, 18] * np.abs(dt_s) ** 3 / 3.0
+        P_pos: dict[tuple[int, int], FloatArray] = {}
+        for k, (a, b) in enumerate(upper):
+            entry = g[:, k] + dt_s * g[:, 6 + k] + dt2 * g[:, 12 + k]
+            P_pos[a, b] = entry + noise if a == b else entry
+        x_g, _ = self._gating_prediction(free_t, local, dt_s, full=False, state_only=True)
+        return x_g, P_pos
 
     def _process_batch(
         self,
@@ -536,12 +577,18 @@ class Tracker:
         if ti.size == 0:
             return empty_i, empty_i, np.empty(0), np.empty(0)
         dt = t[mj] - tr.time_s[ti]
-        x_g, P_g = self._gating_prediction(free_t, pt, dt, full=with_rr)
-        z_pred, H = measure_jacobian(sensor, x_g, with_rr, position_only=not with_rr)
-        nu = residual(sensor, z[mj], z_pred)
-        # S = H P H' + R    innovation covariance
-        S = H @ P_g @ np.swapaxes(H, 1, 2) + R[mj]
-        d2, log_det = mahalanobis_sq(nu, symmetrize(S))
+        if with_rr or z.shape[1] > 3:
+            x_g, P_g = self._gating_prediction(free_t, pt, dt, full=with_rr)
+            z_pred, H = measure_jacobian(sensor, x_g, with_rr, position_only=not with_rr)
+            nu = residual(sensor, z[mj], z_pred)
+            # S = H P H' + R    innovation covariance
+            S = H @ P_g @ np.swapaxes(H, 1, 2) + R[mj]
+            d2, log_det = mahalanobis_sq(nu, symmetrize(S))
+        else:
+            x_g, P_pos = self._gating_prediction_packed(free_t, pt, dt)
+            z_pred, H = measure_jacobian(sensor, x_g, with_rr, position_only=True)
+            nu = residual(sensor, z[mj], z_pred)
+            d2, log_det = packed_mahalanobis_sq(nu, _innovation_packed(H, P_pos, R[mj]))
         inside = d2 <= gamma
         dim = z.shape[1]
         log_lik = -0.5 * (d2 + log_det + dim * math.log(2.0 * math.pi))
@@ -883,6 +930,27 @@ class Tracker:
 
     def with_settings(self, **changes: Any) -> TrackerSettings:
         return replace(self.settings, **changes)
+
+
+def _innovation_packed(
+    H: FloatArray, P: dict[tuple[int, int], FloatArray], R: FloatArray
+) -> dict[tuple[int, int], FloatArray]:
+    """S = H P H' + R entry by entry (a ≤ b), for H `(N, d, 3)`, P packed, R `(N, d, d)`."""
+    d = H.shape[1]
+
+    def p(i: int, j: int) -> FloatArray:
+        return P[min(i, j), max(i, j)]
+
+    # (P H')_ib = Σ_j P_ij H_bj
+    PHt = [[p(i, 0) * H[:, b, 0] + p(i, 1) * H[:, b, 1] + p(i, 2) * H[:, b, 2] for b in range(d)]
+           for i in range(3)]  # fmt: skip
+    S: dict[tuple[int, int], FloatArray] = {}
+    for a in range(d):
+        for b in range(a, d):
+            # S_ab = Σ_i H_ai (P H')_ib + R_ab
+            S[a, b] = H[:, a, 0] * PHt[0][b] + H[:, a, 1] * PHt[1][b] + H[:, a, 2] * PHt[2][b]
+            S[a, b] = S[a, b] + R[:, a, b]
+    return S
 
 
 def kinematic_class(
