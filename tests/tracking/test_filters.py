@@ -12,7 +12,12 @@ from scipy.stats import chi2
 
 from airpicture.geo import enu_basis, enu_vector_to_ecef, geodetic_to_ecef
 from airpicture.tracking.imm import combine, imm_update, mix
-from airpicture.tracking.linalg import kalman_update, mahalanobis_sq, small_inverse_det
+from airpicture.tracking.linalg import (
+    kalman_update,
+    mahalanobis_sq,
+    packed_mahalanobis_sq,
+    small_inverse_det,
+)
 from airpicture.tracking.measurement import jacobian, measure, noise, residual
 from airpicture.tracking.motion import (
     STATE_DIM,
@@ -100,6 +105,21 @@ def test_small_inverse_of_five_and_six_matches_numpy(seed: int, d: int) -> None:
     diag = np.sqrt(np.diagonal(expected, axis1=-2, axis2=-1))
     assert np.all(np.abs(inv - expected) <= 1e-8 * diag[..., :, None] * diag[..., None, :])
     np.testing.assert_allclose(det, np.linalg.det(S), rtol=1e-8)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), d=st.integers(1, 3))
+def test_packed_mahalanobis_matches_the_matrix_form(seed: int, d: int) -> None:
+    """The gate's entry-by-entry d² and ln det S equal the stacked-matrix ones."""
+    rng = np.random.default_rng(seed)
+    scale = np.diag(10.0 ** rng.uniform(-4.0, 2.0, d))
+    S = scale @ random_spd(rng, d, 6, 10.0) @ scale
+    nu = rng.normal(size=(6, d)) @ scale
+    packed = {(a, b): S[:, a, b].copy() for a in range(d) for b in range(a, d)}
+    d2, log_det = packed_mahalanobis_sq(nu, packed)
+    expect_d2, expect_log_det = mahalanobis_sq(nu, S)
+    np.testing.assert_allclose(d2, expect_d2, rtol=1e-7)
+    np.testing.assert_allclose(log_det, expect_log_det, rtol=1e-9, atol=1e-9)
 
 
 def test_cv_prediction_is_exact_straight_line() -> None:
