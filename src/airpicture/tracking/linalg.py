@@ -15,7 +15,9 @@ FloatArray = NDArray[np.float64]
 
 def symmetrize(P: FloatArray) -> FloatArray:
     """(P + P') / 2 — removes the rounding asymmetry a product of matrices leaves."""
-    return 0.5 * (P + np.swapaxes(P, -1, -2))
+    both = P + np.swapaxes(P, -1, -2)
+    both *= 0.5  # in place: one fresh array, not two
+    return both
 
 
 def rows_matmul(v: FloatArray, M: FloatArray) -> FloatArray:
@@ -185,9 +187,14 @@ def kalman_update(
     # x⁺ = x + K ν
     x_new = x + (K @ nu[..., None])[..., 0]
     # P⁺ = (I − K H) P (I − K H)' + K R K'    Joseph form: stays SPD under rounding
+    # (in place where the arithmetic allows: every fresh (N, 6, 6) array costs page faults)
     n = x.shape[-1]
-    IKH = np.eye(n) - K @ H
-    P_new = IKH @ P @ np.swapaxes(IKH, -1, -2) + K @ R @ np.swapaxes(K, -1, -2)
+    IKH = K @ H
+    np.subtract(np.eye(n), IKH, out=IKH)
+    IKH_P = IKH @ P
+    P_new = IKH_P @ np.swapaxes(IKH, -1, -2)
+    del IKH_P, IKH
+    P_new += K @ R @ np.swapaxes(K, -1, -2)
     d2 = (nu[..., None, :] @ S_inv @ nu[..., :, None])[..., 0, 0]
     log_det = np.log(np.maximum(det_s, 1e-300))
     return x_new, symmetrize(P_new), d2, log_det
