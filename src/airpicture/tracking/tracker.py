@@ -844,14 +844,6 @@ class Tracker:
         # process noise): two tracks of one missile updated a second apart differ
         # by g·dt in velocity, far outside precise covariances predicted as CV.
         index = np.arange(i.size)
-        # Most neighbours are other aircraft, far apart in position alone; the 6-D d²
-        # is never below the position block's, so that one sorts them out cheaply.
-        x_i, P_i_pos = self._gating_prediction_packed(i, index, dt_i)
-        x_j, P_j_pos = self._gating_prediction_packed(j, index, dt_j)
-        S_pos = {k: P_i_pos[k] + P_j_pos[k] for k in P_i_pos}
-        near = packed_mahalanobis_sq((x_i - x_j)[:, :3], S_pos)[0] <= life.merge_gate
-        i, j, dt_i, dt_j = i[near], j[near], dt_i[near], dt_j[near]
-        index = np.arange(i.size)
         x_i, P_i = self._gating_prediction(i, index, dt_i, full=True)
         x_j, P_j = self._gating_prediction(j, index, dt_j, full=True)
         S = P_i + P_j
