@@ -3,7 +3,7 @@
 The network runs as the scenario says (`fusion: distributed`, one picture per
 nation; `centralized`, one picture `ALL`), or as `--fusion` overrides it.
 Writes truth.parquet, plots.parquet, run.json (with the fusion actually used),
-picture.parquet, warnings.jsonl, network.json (message, release and timing
+picture.parquet, warnings.jsonl, threats.jsonl, network.json (message, release and timing
 counts of every node and link), metrics.json and report.html.
 """
 
@@ -40,7 +40,7 @@ def register(subparsers: Any) -> None:
         description=(
             "Simulate the scenario, run every nation's node (or one central tracker), evaluate "
             "each picture. Writes truth.parquet, plots.parquet, run.json, picture.parquet, "
-            "warnings.jsonl, network.json, metrics.json and report.html to --out."
+            "warnings.jsonl, threats.jsonl, network.json, metrics.json and report.html to --out."
         ),
     )
     parser.add_argument("scenario", type=Path, help="scenario file (.yaml)")
@@ -121,16 +121,18 @@ def network_with_progress(
         warnings=warnings,
         stats=network.stats(),
         seconds=time.perf_counter() - start,
+        threats=network.threat_log(),
     )
 
 
 def write_network_outputs(out: Path, result: NetworkResult) -> None:
-    """picture.parquet, warnings.jsonl (empty when none) and network.json."""
+    """picture.parquet, warnings.jsonl and threats.jsonl (empty when none), network.json."""
     out.mkdir(parents=True, exist_ok=True)
     write_table(out / "picture.parquet", result.picture, PICTURE_SCHEMA)
-    with (out / "warnings.jsonl").open("w", encoding="utf-8") as f:
-        for warning in result.warnings:
-            f.write(json.dumps(warning, default=_json_default) + "\n")
+    for name, rows in (("warnings.jsonl", result.warnings), ("threats.jsonl", result.threats)):
+        with (out / name).open("w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row, default=_json_default) + "\n")
     stats = dict(result.stats, seconds=result.seconds)
     (out / "network.json").write_text(json.dumps(stats, indent=2, default=_json_default) + "\n")
 

@@ -68,6 +68,8 @@ class NetworkResult:
     stats: dict[str, Any]
     #: Wall-clock seconds of the whole network run.
     seconds: float
+    #: Every assessor's ranked threat-against-asset rows (threats.jsonl).
+    threats: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _CentralNode:
@@ -234,6 +236,13 @@ class NetworkRun:
             warnings.extend(snapshot.warnings)
         return NetworkSnapshot(now_s, pictures, warnings)
 
+    def threat_log(self) -> list[dict[str, Any]]:
+        """Every node's ranked threat rows so far (for assessors that keep them), by time."""
+        assessors = [self.central.assessor] if self.central is not None else []
+        assessors += [node.assessor for node in self.nodes.values()]
+        rows = [row for a in assessors for row in getattr(a, "threat_log", [])]
+        return sorted(rows, key=lambda r: (r.get("time_s", 0.0), r.get("nation", "")))
+
     def stats(self) -> dict[str, Any]:
         """Counts and timings of every node and link."""
         out: dict[str, Any] = {"fusion": self.fusion, "nodes": {}}
@@ -287,4 +296,5 @@ def run_network(
         warnings=warnings,
         stats=run.stats(),
         seconds=time.perf_counter() - start,
+        threats=run.threat_log(),
     )
