@@ -181,3 +181,23 @@ def test_missing_land_data_says_how_to_install(
     monkeypatch.setenv(land.NODE_MODULES_ENV, str(tmp_path))
     with pytest.raises(InputError, match="make setup"):
         land.world_atlas_dir()
+
+
+def test_snapshots_after_the_truth_horizon_are_not_judged(tmp_path: Path) -> None:
+    """A recording that ends before the run: the last snapshot's tracks are not spurious."""
+    case = Case(
+        truth=steady("A", 0.0, range(4)),
+        picture=follow("USA", "N1", 0.0, range(5)) + follow("JPN", "N1", 0.0, range(5)),
+        duration_s=4.0,
+    )
+    run_dir = case.write(tmp_path / "run")
+    info = json.loads((run_dir / "run.json").read_text())
+    json.dump({**info, "truth_until_s": 3.5}, (run_dir / "run.json").open("w"))
+    metrics = evaluate_run(run_dir, write_report=False)
+    assert metrics["viewers"]["USA"]["siap"]["spuriousness"] == 0.0
+    assert any("after 3.5 s are not judged" in note for note in metrics["notes"])
+    # Without the horizon the track at 4 s has no truth: one spurious snapshot in five.
+    json.dump(info, (run_dir / "run.json").open("w"))
+    assert evaluate_run(run_dir, write_report=False)["viewers"]["USA"]["siap"][
+        "spuriousness"
+    ] == pytest.approx(0.2)

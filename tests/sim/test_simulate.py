@@ -49,6 +49,13 @@ def test_outputs_have_the_contract_columns_and_are_seeded(tmp_path: Path) -> Non
     run = json.loads((tmp_path / "a" / "run.json").read_text())
     assert run["viewers"]["GBR"] == ["GBR-RADAR-SOUTH", "GBR-RADAR-NORTH", "GBR-ADSB"]
     assert run["duration_s"] == 300.0
+    assert run["truth_until_s"] == 300.0  # the recording outlasts this 300 s run
+
+
+def test_truth_horizon_is_the_end_of_the_recording(tmp_path: Path) -> None:
+    _simulate(tmp_path / "uk", "--duration-s", "1300")
+    run = json.loads((tmp_path / "uk" / "run.json").read_text())
+    assert 1199.0 < run["truth_until_s"] < 1200.0  # 14:19:59, the last recorded position
 
 
 def test_count_override_scales_generated_traffic(tmp_path: Path) -> None:

@@ -66,6 +66,9 @@ class RunInfo:
     sensor_nation: Mapping[str, str]
     sensor_type: Mapping[str, str]
     viewers: Mapping[str, tuple[str, ...]]
+    #: The truth is known up to this time (recorded traffic can end before the run):
+    #: later snapshots are not judged. Absent from run.json: the whole run.
+    truth_until_s: float = math.inf
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,6 +183,10 @@ def parse_run_info(raw: Mapping[str, Any], source: str) -> RunInfo:
     missing_viewers = [n for n in nations if n not in viewer_sensors]
     if missing_viewers:
         problems.append(f"'viewers' has no entry for nations {missing_viewers}")
+    truth_until = raw.get("truth_until_s", math.inf)
+    if not isinstance(truth_until, int | float) or isinstance(truth_until, bool):
+        problems.append("field 'truth_until_s' must be a number of seconds")
+        truth_until = math.inf
     if problems:
         raise InputError(source, problems)
     return RunInfo(
@@ -193,6 +200,7 @@ def parse_run_info(raw: Mapping[str, Any], source: str) -> RunInfo:
         sensor_nation=sensor_nation,
         sensor_type=sensor_type,
         viewers=viewer_sensors,
+        truth_until_s=float(truth_until),
     )
 
 
@@ -311,6 +319,19 @@ def _viewers_to_evaluate(info: RunInfo, picture_viewers: list[str], source: str)
     return tuple(wanted)
 
 
+def _before(truth: Table, picture: Table, until_s: float) -> tuple[Table, Table, int]:
+    """Truth and picture rows up to `until_s`, and how many snapshot times were cut."""
+    t_truth = np.asarray(truth["time_s"], dtype=np.float64)
+    t_pic = np.asarray(picture["time_s"], dtype=np.float64)
+    limit = until_s + 1e-6
+    cut = np.unique(np.concatenate([t_truth[t_truth > limit], t_pic[t_pic > limit]])).size
+    return (
+        {k: np.asarray(v)[t_truth <= limit] for k, v in truth.items()},
+        {k: np.asarray(v)[t_pic <= limit] for k, v in picture.items()},
+        int(cut),
+    )
+
+
 def build_run_data(info: RunInfo, truth: Table, picture: Table, source: str) -> RunData:
     """Turn the three inputs into evaluation arrays (see module docstring)."""
     notes: list[str] = []
@@ -318,13 +339,21 @@ def build_run_data(info: RunInfo, truth: Table, picture: Table, source: str) -> 
     picture_src = f"{source}/picture.parquet"
     dt = info.picture_interval_s
 
+    if math.isfinite(info.truth_until_s):
+        truth, picture, n_after = _before(truth, picture, info.truth_until_s)
+        if n_after:
+            notes.append(
+                f"{n_after} snapshot(s) after {info.truth_until_s:.1f} s are not judged: the "
+                "truth is known only until then (the recorded traffic ends)"
+            )
     kinematic = ("lat_deg", "lon_deg", "alt_m", "vel_e_mps", "vel_n_mps", "vel_u_mps")
     truth = _drop_non_finite(truth, kinematic, truth_src, notes)
     picture = _drop_non_finite(picture, kinematic, picture_src, notes)
     truth_step_all = _grid_steps(np.asarray(truth["time_s"], dtype=np.float64), dt, truth_src)
     picture_step_all = _grid_steps(np.asarray(picture["time_s"], dtype=np.float64), dt, picture_src)
 
-    n_steps = math.floor(info.duration_s / dt + 1e-9) + 1 if info.duration_s >= 0 else 1
+    judged_s = min(info.duration_s, info.truth_until_s)
+    n_steps = math.floor(judged_s / dt + 1e-9) + 1 if judged_s >= 0 else 1
     for steps in (truth_step_all, picture_step_all):
         if steps.size:
             n_steps = max(n_steps, int(steps.max()) + 1)

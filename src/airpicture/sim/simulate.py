@@ -55,6 +55,7 @@ class Simulation:
             "duration_s": s.duration_s,
             "seed": s.seed,
             "picture_interval_s": s.picture_interval_s,
+            "truth_until_s": self.truth_until_s(),
             "fusion": self.fusion_used or s.fusion,
             "scenario_fusion": s.fusion,
             "nations": list(s.nations),
@@ -79,6 +80,14 @@ class Simulation:
                 for tid, f in self.flights.items()
             },
         }
+
+    def truth_until_s(self) -> float:
+        """Until when the truth is known: the end of the run, or of recorded traffic.
+
+        A recording that stops before the run leaves its aircraft's whereabouts
+        unknown after it; the metrics judge the picture only while truth is known.
+        """
+        return float(min(self.loaded.scenario.duration_s, self.trajectories.known_until_s))
 
     def write(self, out_dir: Path) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ row was written, and rows that repeat a stale position are dropped.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -91,4 +92,8 @@ def fly_traffic(
         boost_start_s=np.full(len(ids), np.nan),
         boost_end_s=np.full(len(ids), np.nan),
     )
-    return TrajectorySet(step_s, pos, vel, alive, info).select(np.asarray(alive.any(axis=1)))
+    recorded = t_rel[np.isfinite(t_rel)]
+    until_s = float(recorded.max()) if recorded.size else math.inf
+    return TrajectorySet(step_s, pos, vel, alive, info, until_s).select(
+        np.asarray(alive.any(axis=1))
+    )

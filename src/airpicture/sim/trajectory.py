@@ -10,6 +10,7 @@ centimetres for aircraft and missiles alike.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,6 +47,9 @@ class TrajectorySet:
     vel_mps: FloatArray  # (K, T, 3)
     alive: BoolArray  # (K, T)
     info: TargetInfo
+    #: Until when these trajectories are known: the end of a recording; after it a
+    #: recorded aircraft's absence means "unknown", not "gone".
+    known_until_s: float = math.inf
     times_s: FloatArray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -72,7 +76,12 @@ class TrajectorySet:
             boost_end_s=self.info.boost_end_s[keep],
         )
         return TrajectorySet(
-            self.step_s, self.pos_m[keep], self.vel_mps[keep], self.alive[keep], info
+            self.step_s,
+            self.pos_m[keep],
+            self.vel_mps[keep],
+            self.alive[keep],
+            info,
+            self.known_until_s,
         )
 
     def state_at(
@@ -172,6 +181,7 @@ def merge(parts: list[TrajectorySet], step_s: float, node_count: int) -> Traject
         np.concatenate([p.vel_mps for p in parts]),
         np.concatenate([p.alive for p in parts]),
         info,
+        min(p.known_until_s for p in parts),
     )
 
 
