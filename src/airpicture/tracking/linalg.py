@@ -79,11 +79,11 @@ def _inv_det_2(M: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 def small_inverse_det(S: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Inverse and determinant of a stack of SPD matrices of size 1 to 6, in closed form.
+    """Inverse and determinant of a stack of SPD matrices of size 1 to 4, in closed form.
 
     LAPACK's per-matrix call overhead dominates for tiny matrices, so a 2×2
-    block partition is used instead (recursively on C): with S = [[A, B], [B', D]]
-    and the Schur complement C = D − B' A⁻¹ B,
+    block partition is used instead: with S = [[A, B], [B', D]] and the Schur
+    complement C = D − B' A⁻¹ B,
     S⁻¹ = [[A⁻¹ + A⁻¹ B C⁻¹ B' A⁻¹, −A⁻¹ B C⁻¹], [−C⁻¹ B' A⁻¹, C⁻¹]],  det S = det A det C.
     Larger matrices go through Cholesky.
     """
@@ -92,7 +92,7 @@ def small_inverse_det(S: FloatArray) -> tuple[FloatArray, FloatArray]:
         return 1.0 / S, S[..., 0, 0].copy()
     if d == 2:
         return _inv_det_2(S)
-    if d > 6:
+    if d > 4:
         inv = spd_inverse(S)
         return inv, np.exp(2.0 * np.sum(np.log(np.diagonal(cholesky_lower(S), 0, -2, -1)), -1))
     A, B, D = S[..., :2, :2], S[..., :2, 2:], S[..., 2:, 2:]

@@ -39,7 +39,7 @@ from airpicture.geo import (
     geodesic_forward,
     geodetic_to_ecef,
 )
-from airpicture.tracking.linalg import rows_matmul, small_inverse_det, symmetrize
+from airpicture.tracking.linalg import rows_matmul, spd_inverse, symmetrize
 from airpicture.tracking.motion import STATE_DIM
 
 FloatArray = NDArray[np.float64]
@@ -499,7 +499,7 @@ def initial_states(
         los /= np.linalg.norm(los, axis=-1, keepdims=True)
         x0[:, 3:] = z[:, 3:4] * los
     H = jacobian(sensor, x0, with_range_rate)
-    R_inv = small_inverse_det(noise(sensor, z, with_range_rate))[0]
+    R_inv = spd_inverse(noise(sensor, z, with_range_rate))
     info = np.einsum("mki,mkl,mlj->mij", H, R_inv, H)
     info[:, :3, :3] += np.eye(3) / prior.position_sigma_m**2
     # Micrometres without the Newton step: plenty for a prior and a vertical.
@@ -510,4 +510,4 @@ def initial_states(
     if not sensor.observes_altitude:
         up = enu_basis(lat, lon)[:, 2, :]
         info[:, :3, :3] += np.einsum("mi,mj->mij", up, up) / prior.unobserved_alt_sigma_m**2
-    return x0, symmetrize(small_inverse_det(info)[0])
+    return x0, symmetrize(spd_inverse(info))
