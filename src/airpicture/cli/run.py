@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +24,11 @@ from airpicture.cli.options import add_scenario_overrides
 from airpicture.cli.simulate import print_summary as print_simulation
 from airpicture.cli.simulate import run_simulation
 from airpicture.metrics import EvaluationSettings
-from airpicture.network import NetworkResult, NetworkRun, NetworkSettings
+from airpicture.network import NetworkResult, NetworkSettings, run_network
 from airpicture.network.assessor import AssessorFactory, national_assessor
 from airpicture.network.run import Fusion
 from airpicture.scenario import LoadedScenario
-from airpicture.tables import PICTURE_SCHEMA, Table, concat_tables, write_table
+from airpicture.tables import PICTURE_SCHEMA, Table, write_table
 from airpicture.tracking.settings import TrackerSettings
 
 
@@ -89,40 +88,20 @@ def network_with_progress(
     console: Console,
     assessor_factory: AssessorFactory = national_assessor,
 ) -> NetworkResult:
-    """`network.run_network` with a progress bar over picture times."""
-    start = time.perf_counter()
-    network = NetworkRun(loaded, plots, settings, assessor_factory, fusion)
-    pictures: list[Table] = []
-    warnings: list[dict[str, Any]] = []
-    label = f"[bold]{network.fusion}[/]"
+    """`network.run_network` with a progress bar over scenario time."""
     with Progress(
-        TextColumn(label),
+        TextColumn(f"[bold]{fusion or loaded.scenario.fusion}[/]"),
         BarColumn(),
         TextColumn("{task.completed:.0f} / {task.total:.0f} s"),
         TimeElapsedColumn(),
         console=console,
         transient=True,
     ) as progress:
-        task = progress.add_task("", total=network.end_s)
-        step = max(network.interval_s, 60.0)
-        while not network.done:
-            for snapshot in network.advance(network.time_s + step):
-                pictures.extend(snapshot.pictures[v] for v in sorted(snapshot.pictures))
-                warnings.extend(snapshot.warnings)
-            progress.update(task, completed=network.time_s)
-    picture = concat_tables(pictures, PICTURE_SCHEMA)
-    if pictures:
-        for name in pictures[0]:
-            if name not in picture and all(name in p for p in pictures):
-                picture[name] = np.concatenate([p[name] for p in pictures])
-    return NetworkResult(
-        fusion_used=network.fusion,
-        picture=picture,
-        warnings=warnings,
-        stats=network.stats(),
-        seconds=time.perf_counter() - start,
-        threats=network.threat_log(),
-    )
+        task = progress.add_task("", total=loaded.scenario.duration_s)
+        return run_network(
+            loaded, plots, settings, assessor_factory, fusion,
+            on_progress=lambda run: progress.update(task, completed=run.time_s),
+        )  # fmt: skip
 
 
 def write_network_outputs(out: Path, result: NetworkResult) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -280,16 +280,29 @@ def run_network(
     settings: NetworkSettings | None = None,
     assessor_factory: AssessorFactory = national_assessor,
     fusion: Fusion | None = None,
+    on_progress: Callable[[NetworkRun], None] | None = None,
+    progress_step_s: float = 60.0,
 ) -> NetworkResult:
-    """The whole scenario in one go: every viewer's picture and every warning issued."""
+    """The whole scenario in one go: every viewer's picture and every warning issued.
+
+    `on_progress(run)` is called every `progress_step_s` of scenario time. Extra
+    picture columns every snapshot has (the trackers' mode probabilities) are kept.
+    """
     start = time.perf_counter()
     run = NetworkRun(loaded, plots, settings, assessor_factory, fusion)
     pictures: list[Table] = []
     warnings: list[dict[str, Any]] = []
-    for snapshot in run.advance(math.inf):
-        pictures.extend(snapshot.pictures[v] for v in sorted(snapshot.pictures))
-        warnings.extend(snapshot.warnings)
+    step = max(run.interval_s, progress_step_s)
+    while not run.done:
+        for snapshot in run.advance(run.time_s + step):
+            pictures.extend(snapshot.pictures[v] for v in sorted(snapshot.pictures))
+            warnings.extend(snapshot.warnings)
+        if on_progress is not None:
+            on_progress(run)
     picture = concat_tables(pictures, PICTURE_SCHEMA)
+    for name in pictures[0] if pictures else ():
+        if name not in picture and all(name in p for p in pictures):
+            picture[name] = np.concatenate([p[name] for p in pictures])
     return NetworkResult(
         fusion_used=run.fusion,
         picture=picture,

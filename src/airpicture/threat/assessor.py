@@ -676,15 +676,7 @@ class NationalAssessor:
         row = self._row(
             time_s, threat.warning_id, kind, threat.current_track, text, threat.sequence
         )
-        row["predicted_impact"] = {
-            "lat_deg": round(pr["lat_deg"], 4),
-            "lon_deg": round(pr["lon_deg"], 4),
-            "time_s": round(pr["time_s"], 1),
-            "semi_major_m": round(pr["semi_major_m"]),
-            "semi_minor_m": round(pr["semi_minor_m"]),
-            "orientation_deg": round(pr["orientation_deg"], 1),
-            "confidence": pr["confidence"],
-        }
+        row["predicted_impact"] = _impact_fields(pr)
         row["places"] = places
         row["assets"] = pr["assets"]
         row["track_position"] = _position(threat.last_x)
@@ -715,15 +707,7 @@ class NationalAssessor:
         row = self._row(
             time_s, threat.warning_id, kind, threat.current_track, text, threat.sequence
         )
-        row["predicted_impact"] = {
-            "lat_deg": round(pr["lat_deg"], 4),
-            "lon_deg": round(pr["lon_deg"], 4),
-            "time_s": round(pr["time_s"], 1),
-            "semi_major_m": round(pr["semi_major_m"]),
-            "semi_minor_m": round(pr["semi_minor_m"]),
-            "orientation_deg": round(pr["orientation_deg"], 1),
-            "confidence": pr["confidence"],
-        }
+        row["predicted_impact"] = _impact_fields(pr)
         row["places"] = places
         row["assets"] = pr["assets"]
         warnings.append(row)
@@ -894,6 +878,19 @@ class NationalAssessor:
         for t in old:
             del self._tracks[t]
             self._track_threat.pop(t, None)
+
+
+def _impact_fields(prediction: dict[str, Any]) -> dict[str, Any]:
+    """The `predicted_impact` object of a warning row, rounded to what it means."""
+    return {
+        "lat_deg": round(prediction["lat_deg"], 4),
+        "lon_deg": round(prediction["lon_deg"], 4),
+        "time_s": round(prediction["time_s"], 1),
+        "semi_major_m": round(prediction["semi_major_m"]),
+        "semi_minor_m": round(prediction["semi_minor_m"]),
+        "orientation_deg": round(prediction["orientation_deg"], 1),
+        "confidence": prediction["confidence"],
+    }
 
 
 def _compass(bearing_deg: float) -> str:
