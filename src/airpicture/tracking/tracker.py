@@ -257,8 +257,8 @@ class Tracker:
         if n == 0:
             return None
         sensor_ids = np.asarray(plots["sensor_id"], dtype=object)
-        index = np.array([self._sensor_index.get(str(s), -1) for s in np.unique(sensor_ids)])
-        _, inverse = np.unique(sensor_ids, return_inverse=True)
+        known_ids, inverse = np.unique(sensor_ids, return_inverse=True)
+        index = np.array([self._sensor_index.get(str(s), -1) for s in known_ids])
         sensor_index = index[inverse]
         time_s = np.asarray(plots["time_s"], dtype=np.float64)
         known = sensor_index >= 0
@@ -886,14 +886,14 @@ class Tracker:
             tr.xm[idx], tr.Pm[idx], tr.mu[idx], dt, self.settings.models, self.settings.switching
         )
         prefix = self.settings.track_prefix
-        ids = np.array([f"{prefix}{n:05d}" for n in tr.number[idx]], dtype=object)
+        ids = np.array([f"{prefix}{n:05d}" for n in tr.number[idx].tolist()], dtype=object)
         sources = np.empty(idx.size, dtype=object)
         seen = np.isfinite(tr.sensor_last_hit_s[idx])
         # One list per distinct set of sensors, copied per track (few sets, many tracks).
         key = seen if seen.shape[1] > 62 else seen @ (1 << np.arange(seen.shape[1], dtype=np.int64))
         _, first, which = np.unique(key, axis=0, return_index=True, return_inverse=True)
         lists = [list(self.sensor_ids[row]) for row in seen[first]]
-        sources[:] = [lists[k].copy() for k in which.reshape(-1).tolist()]
+        sources[:] = [list(lists[k]) for k in which.reshape(-1).tolist()]
         return TrackView(
             time_s=time_s,
             track_id=ids,
