@@ -14,12 +14,15 @@ from airpicture.web.deltas import apply_delta, picture_delta
 from airpicture.web.protocol import (
     MAX_CLIENT_MESSAGE_BYTES,
     Control,
+    EncodedFrame,
     Frame,
     ProtocolError,
     TrackMeta,
     decode_client,
     encode,
 )
+from airpicture.web.session import FrameLog, Player
+from airpicture.web.synthetic import SyntheticSource
 
 
 @pytest.mark.parametrize(
@@ -119,3 +122,28 @@ def test_a_delta_carries_meta_only_for_new_or_changed_tracks() -> None:
     assert [m.track_id for m in d2.meta] == ["B"]
     assert d2.removed == ["C"]
     assert d2.ids == ["A", "B"]
+
+
+def test_sessions_of_one_viewer_share_each_delta_and_each_lagging_one_still_rebuilds() -> None:
+    # Live: two sessions follow the head; a third falls behind and gets a delta over a gap.
+    source = SyntheticSource(50, nations=("USA",))
+    log = FrameLog("USA")
+    head = [0.0]
+    players = [
+        Player(log, live=True, start_s=0.0, end_s=60.0, head_s=lambda: head[0]) for _ in range(3)
+    ]
+    held: list[dict[str, dict[str, object]]] = [{}, {}, {}]
+    for t in range(6):
+        rows = source.picture(float(t), "USA")
+        if t == 2:  # one track gone, as a delta must say
+            rows = {k: v[1:] for k, v in rows.items()}
+        log.add(float(t), rows, [])
+        head[0] = float(t)
+        sent = [p.step() if i < 2 or t % 3 == 2 else [] for i, p in enumerate(players)]
+        frames = [[m for m in msgs if isinstance(m, Frame | EncodedFrame)] for msgs in sent]
+        assert frames[0][0] is frames[1][0], "one encoding for both sessions"
+        for i, msgs in enumerate(frames):
+            for m in msgs:
+                held[i] = apply_delta(held[i], msgspec.json.decode(encode(m), type=Frame))
+    latest = set(source.picture(5.0, "USA")["track_id"])
+    assert set(held[0]) == set(held[1]) == set(held[2]) == latest

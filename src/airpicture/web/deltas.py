@@ -46,7 +46,9 @@ class PictureDelta:
     #: track id → meta after this delta (what the browser holds next).
     known: dict[str, TrackMeta]
 
-    def frame(self, seq: int, time_s: float, reset: bool, produced_ms: float) -> Frame:
+    def frame(
+        self, seq: int, time_s: float, reset: bool, produced_ms: float, catchup: bool = False
+    ) -> Frame:
         k = self.kinematics
         return Frame(
             seq=seq,
@@ -62,6 +64,7 @@ class PictureDelta:
             vel_u_mps=k["vel_u_mps"],
             meta=self.meta,
             removed=self.removed,
+            catchup=catchup,
         )
 
 

@@ -129,7 +129,13 @@ class Error(msgspec.Struct, frozen=True, tag="error", tag_field="type"):
     message: str
 
 
-ServerMessage = Hello | Frame | Warnings | Clock | Error
+class EncodedFrame(msgspec.Struct, frozen=True):
+    """A `Frame` already encoded: one encoding shared by every session that is sent it."""
+
+    data: bytes
+
+
+ServerMessage = Hello | Frame | Warnings | Clock | Error | EncodedFrame
 
 
 class Control(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -159,6 +165,8 @@ MAX_SPEED: Final = 1000.0
 
 def encode(message: ServerMessage) -> bytes:
     """The wire bytes of a server message (JSON; NaN becomes null)."""
+    if isinstance(message, EncodedFrame):
+        return message.data
     return _encoder.encode(message)
 
 

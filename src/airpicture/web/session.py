@@ -11,15 +11,27 @@ from __future__ import annotations
 import bisect
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
-
 from airpicture.tables import Table
-from airpicture.web.deltas import picture_delta
-from airpicture.web.protocol import Clock, Control, Frame, ServerMessage, TrackMeta, Warnings
+from airpicture.web.deltas import PictureDelta, picture_delta
+from airpicture.web.protocol import (
+    Clock,
+    Control,
+    EncodedFrame,
+    Frame,
+    ServerMessage,
+    TrackMeta,
+    Warnings,
+    encode,
+)
+
+#: Deltas (and live frames' bytes) kept per served viewer, newest last: enough for every
+#: session following the head, and a few that lag a frame or two.
+SHARED_DELTAS = 6
 
 
 def wall_ms() -> float:
@@ -29,7 +41,12 @@ def wall_ms() -> float:
 
 @dataclass
 class FrameLog:
-    """One served viewer's frames in time order, and the warnings addressed to it."""
+    """One served viewer's frames in time order, and the warnings addressed to it.
+
+    A delta depends only on the two pictures (what the browser holds: the picture at
+    `base`; what it should hold: the picture at `index`), so it is computed once per viewer
+    and shared by every session that needs it (`delta`, `live_frame`), not once per session.
+    """
 
     viewer: str
     times: list[float] = field(default_factory=list)
@@ -37,6 +54,8 @@ class FrameLog:
     produced_ms: list[float] = field(default_factory=list)
     warning_times: list[float] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    _deltas: OrderedDict[tuple[int, int], PictureDelta] = field(default_factory=OrderedDict)
+    _frames: OrderedDict[tuple[int, int, bool], EncodedFrame] = field(default_factory=OrderedDict)
 
     def add(self, time_s: float, picture: Table, warnings: list[dict[str, Any]]) -> None:
         self.times.append(time_s)
@@ -49,6 +68,43 @@ class FrameLog:
     def index_at(self, time_s: float) -> int:
         """Index of the newest frame at or before `time_s` (-1: none yet)."""
         return bisect.bisect_right(self.times, time_s) - 1
+
+    def delta(self, base: int, index: int) -> PictureDelta:
+        """From the picture at `base` (-1: nothing) to the picture at `index`; shared."""
+        key = (base, index)
+        hit = self._deltas.get(key)
+        if hit is None:
+            known = {} if base < 0 else self._known(base)
+            hit = picture_delta(known, self.pictures[index])
+            _remember(self._deltas, key, hit)
+        return hit
+
+    def live_frame(self, base: int, index: int, catchup: bool) -> EncodedFrame:
+        """The encoded frame `base` → `index` with the time the picture was produced; shared."""
+        key = (base, index, catchup)
+        hit = self._frames.get(key)
+        if hit is None:
+            hit = EncodedFrame(encode(self.frame(base, index, catchup, self.produced_ms[index])))
+            _remember(self._frames, key, hit)
+        return hit
+
+    def frame(self, base: int, index: int, catchup: bool, produced_ms: float) -> Frame:
+        # seq: the picture's number in this log, the same for every session that is sent it.
+        return self.delta(base, index).frame(
+            index + 1, self.times[index], base < 0, produced_ms, catchup
+        )
+
+    def _known(self, index: int) -> dict[str, TrackMeta]:
+        for (_, to), delta in reversed(self._deltas.items()):
+            if to == index:
+                return delta.known
+        return picture_delta({}, self.pictures[index]).known
+
+
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    cache[key] = value
+    while len(cache) > SHARED_DELTAS:
+        cache.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -95,11 +151,9 @@ class Player:
         self._last_wall = clock()
         self._last_clock_wall = -math.inf
         self._sent_index = -1
-        self._known: dict[str, TrackMeta] = {}
         self._warnings_sent = 0
         self._reset = True
         self._clock_dirty = True
-        self._seq = 0
 
     # ------------------------------------------------------------ controls
 
@@ -166,25 +220,20 @@ class Player:
             end_s=self.end_s,
         )
 
-    def _frame(self, index: int, reset: bool, catchup: bool = False) -> Frame:
-        if reset:
-            self._known = {}
-        delta = picture_delta(self._known, self.log.pictures[index])
-        self._known = delta.known
+    def _frame(self, index: int, reset: bool, catchup: bool = False) -> Frame | EncodedFrame:
+        base = -1 if reset else self._sent_index
         self._sent_index = index
-        self._seq += 1
-        # Live: when the source produced the picture; replay: now (the recording is old).
-        produced = self.log.produced_ms[index] if self.live else wall_ms()
-        frame = delta.frame(self._seq, self.log.times[index], reset, produced)
-        return msgspec.structs.replace(frame, catchup=True) if catchup else frame
+        # Live: when the source produced the picture (one encoding for every session of the
+        # viewer); replay: now (the recording is old), so each session encodes its own.
+        if self.live:
+            return self.log.live_frame(base, index, catchup)
+        return self.log.frame(base, index, catchup, wall_ms())
 
     def _catch_up(self, index: int) -> list[ServerMessage]:
         """A reset to `index`, preceded by earlier frames to fill trails (if small enough)."""
         if index < 0:
             self._sent_index = -1
-            self._known = {}
-            self._seq += 1
-            return [_empty_frame(self._seq, self.time_s)]
+            return [_empty_frame(self.time_s)]
         first, rows = index, len(self.log.pictures[index]["track_id"])
         while first > 0 and index - first < self.settings.trail_frames:
             more = len(self.log.pictures[first - 1]["track_id"])
@@ -208,9 +257,9 @@ class Player:
         return []
 
 
-def _empty_frame(seq: int, time_s: float) -> Frame:
+def _empty_frame(time_s: float) -> Frame:
     return Frame(
-        seq=seq,
+        seq=0,
         time_s=time_s,
         reset=True,
         produced_ms=wall_ms(),
