@@ -65,13 +65,16 @@ def server_cost(n_tracks: int, repeats: int = 10) -> dict[str, float]:
 
 
 def measure(page: Any, seconds: float) -> dict[str, float]:
-    page.evaluate("window.__cop.stats.latencies = []")
+    page.evaluate("window.__cop.stats.latencies = []; window.__cop.stats.timings = []")
     fps: list[float] = []
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         time.sleep(1.0)
         fps.append(page.evaluate("window.__cop.stats.fps"))
     lat = [x["ms"] for x in page.evaluate("window.__cop.stats.latencies")]
+    work: dict[str, list[float]] = {}
+    for kind, ms in page.evaluate("window.__cop.stats.timings"):
+        work.setdefault(kind, []).append(ms)
     lat.sort()
     return {
         "fps_median": statistics.median(fps[2:] or fps),
@@ -81,13 +84,42 @@ def measure(page: Any, seconds: float) -> dict[str, float]:
         "latency_ms_p95": lat[int(len(lat) * 0.95)] if lat else float("nan"),
         "latency_ms_max": lat[-1] if lat else float("nan"),
         "tracks_shown": page.evaluate("window.__cop.stats.trackCount"),
+        # The page's main thread, per kind of work: median milliseconds and how often.
+        "main_thread_ms": {
+            kind: {"median": statistics.median(v), "count": len(v)} for kind, v in work.items()
+        },
     }
+
+
+def cpu_profile(page: Any, seconds: float, top: int = 30) -> list[dict[str, Any]]:
+    """The page's main thread for `seconds` (V8 sampling profiler): self time per function."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Profiler.enable")
+    cdp.send("Profiler.setSamplingInterval", {"interval": 500})
+    cdp.send("Profiler.start")
+    time.sleep(seconds)
+    profile = cdp.send("Profiler.stop")["profile"]
+    cdp.detach()
+    deltas = profile["timeDeltas"]
+    span_ms = sum(deltas) / 1000.0
+    self_ms: dict[str, float] = {}
+    by_node = {n["id"]: n for n in profile["nodes"]}
+    for node_id, dt in zip(profile["samples"], deltas, strict=True):
+        frame = by_node[node_id]["callFrame"]
+        where = frame["url"].rsplit("/", 1)[-1]
+        name = f"{frame['functionName'] or '(anonymous)'} {where}:{frame['lineNumber'] + 1}"
+        self_ms[name] = self_ms.get(name, 0.0) + dt / 1000.0
+    ranked = sorted(self_ms.items(), key=lambda kv: -kv[1])[:top]
+    return [{"function": k, "self_ms_per_s": v / span_ms * 1000.0} for k, v in ranked]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--profile", action="store_true", help="print where the page's main thread spends time"
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -125,6 +157,9 @@ def main() -> None:
                 timeout=120_000,
             )
             time.sleep(3)
+            if args.profile:
+                for row in cpu_profile(page, args.seconds):
+                    print(f"{row['self_ms_per_s']:7.1f} ms/s  {row['function']}")
             results["camera_still"] = measure(page, args.seconds)
             page.evaluate("window.__cop.spin(true)")
             results["camera_turning"] = measure(page, args.seconds)
@@ -148,6 +183,10 @@ def main() -> None:
             f"{r['latency_ms_p95']:.0f} ms, max {r['latency_ms_max']:.0f} ms over "
             f"{r['updates_shown']} updates; {r['tracks_shown']:,} tracks shown"
         )
+        work = ", ".join(
+            f"{k} {v['median']:.0f} ms ×{v['count']}" for k, v in r["main_thread_ms"].items()
+        )
+        print(f"{'':15s} page main thread (median): {work}")
     print(f"wrote {RESULTS}")
 
 

@@ -165,8 +165,14 @@ def test_the_page_loads_offline_and_its_tracks_move(page: Page) -> None:
         if (before[i]["lat"], before[i]["lon"]) != (after[i]["lat"], after[i]["lon"])
     ]
     assert len(moved) > 0.8 * len(common)
+    # The table holds every track, and draws the rows in view (and a few around them).
+    page.page.wait_for_function(
+        "document.getElementById('table-count').textContent"
+        " === String(window.__cop.snapshot().length)",
+        timeout=10_000,
+    )
     rows = page.page.locator("#track-table tbody tr[data-id]").count()
-    assert rows == min(len(after), 300)
+    assert 10 < rows <= len(after)
     # The table sorts and filters.
     page.page.click('#track-table th[data-key="alt"]')
     page.page.click('#filters .chip[data-filter="neutral"]')

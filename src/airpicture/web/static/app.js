@@ -8,18 +8,25 @@ const CLASSES = ["aircraft", "cruise_missile", "ballistic_missile", "unknown"];
 const CLASS_SHORT = { aircraft: "AIR", cruise_missile: "CM", ballistic_missile: "BM", unknown: "UNK" };
 const CLASS_LONG = { aircraft: "Aircraft", cruise_missile: "Cruise missile", ballistic_missile: "Ballistic missile", unknown: "Unknown" };
 const IDENTITIES = ["hostile", "unknown", "friend", "neutral"];
-const TABLE_ROWS = 300;
+const ROW_PX = 18;         // a track table row's height (style.css): the table draws only the rows in view
+const TABLE_OVERSCAN = 8;  // ... and this many above and below
 const PLAY_ICON = '<svg viewBox="0 0 20 20"><path d="M5 3v14l12-7z"/></svg>';
 const PAUSE_ICON = '<svg viewBox="0 0 20 20"><path d="M4 3h4v14H4zM12 3h4v14h-4z"/></svg>';
 
 // Exposed for the browser tests and the benchmark: counters only, no credentials.
-const stats = { fps: 0, frames: 0, latencies: [], lastSeq: 0, lastTime: null, trackCount: 0, pending: [] };
+const stats = { fps: 0, frames: 0, latencies: [], lastSeq: 0, lastTime: null, trackCount: 0, pending: [], timings: [] };
+// Milliseconds of the main thread per kind of work (decode, apply, render, table), newest last.
+function timing(kind, ms) {
+  stats.timings.push([kind, ms]);
+  if (stats.timings.length > 4000) stats.timings.splice(0, 2000);
+}
 window.__cop = {
   stats, ready: false,
   // What is drawn, for tests: the session's own data only (the page holds nothing else).
   snapshot: () => globe ? [...globe.tracks.values()].map((t) => ({ id: t.id, lat: t.lat, lon: t.lon, alt: t.alt, cls: t.cls, identity: t.identity, sources: t.sources })) : [],
   sensors: () => hello ? hello.sensors.map((s) => s.id) : [],
   viewer: () => hello && hello.viewer,
+  globe: () => globe,
   // For the benchmark: keep the camera turning, so that every display frame is rendered.
   spin: (on) => {
     window.__copSpin = on;
@@ -72,7 +79,7 @@ $("signin-form").addEventListener("submit", async (e) => {
 
 $("signout").addEventListener("click", async () => {
   await fetch("/api/logout", { method: "POST", credentials: "same-origin" });
-  if (socket) { socket.onclose = null; socket.close(); socket = null; }
+  if (socket) { socket.postMessage({ op: "close" }); socket.terminate(); socket = null; }
   location.reload();
 });
 
@@ -94,8 +101,10 @@ function start(session) {
     globe.scene.preRender.addEventListener(() => { stats.renderStart = performance.now(); });
     globe.scene.postRender.addEventListener(() => {
       stats.renderMs = performance.now() - stats.renderStart;
+      timing("render", stats.renderMs);
       frames++;
       const now = performance.now();
+      pullFrames();
       if (stats.pending.length) {
         const shown = Date.now();
         for (const f of stats.pending) stats.latencies.push({ seq: f.seq, ms: shown - f.produced_ms, n: f.n });
@@ -110,27 +119,56 @@ function start(session) {
       }
     });
     buildLegend(); buildLayers(); buildFilters(); buildTableHeader(); bindTimeControls();
-    setInterval(() => { if (tableDirty) renderTable(); }, 1000);
+    // At most twice a second: sorting 10,000 tracks on every update is wasted work.
+    setInterval(() => { if (tableDirty) renderTable(); }, 500);
+    let scrollQueued = false;
+    $("track-table").closest(".table-wrap").addEventListener("scroll", () => {
+      if (scrollQueued) return;
+      scrollQueued = true;
+      requestAnimationFrame(() => { scrollQueued = false; renderTableWindow(); });
+    });
   }
   connect();
 }
 
+// The socket lives in a worker (feed.js): it is read as fast as the server writes, whatever
+// the main thread is doing, and picture frames are pulled from it once per drawn frame.
 function connect() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  socket = new WebSocket(`${proto}//${location.host}/ws`);
-  socket.binaryType = "arraybuffer";
-  const decoder = new TextDecoder();
-  socket.onopen = () => { reconnectDelay = 500; setLink(true); };
-  socket.onmessage = (ev) => {
-    const msg = JSON.parse(typeof ev.data === "string" ? ev.data : decoder.decode(ev.data));
-    handle(msg);
-  };
-  socket.onclose = (ev) => {
+  if (!socket) {
+    socket = new Worker("/static/feed.js", { type: "module" });
+    socket.onmessage = (ev) => onFeed(ev.data);
+  }
+  socket.postMessage({ op: "connect", url: `${proto}//${location.host}/ws` });
+  pullFrames();
+}
+
+let pulling = false;
+function pullFrames() {
+  if (pulling || !socket) return;
+  pulling = true;
+  socket.postMessage({ op: "pull" });
+}
+
+function onFeed(msg) {
+  if (msg.type === "_frames") {
+    pulling = false;
+    timing("decode", msg.decodeMs);
+    // The next pull comes after the next render (postRender): while the page draws, frames
+    // wait in the worker (merged when many), not in socket buffers.
+    for (const f of msg.frames) onFrame(f);
+    return;
+  }
+  if (msg.type === "_open") { reconnectDelay = 500; setLink(true); return; }
+  if (msg.type === "_close") {
     setLink(false);
-    if (ev.code === 4001 || ev.code === 4003 || ev.code === 1008 && !hello) { showSignIn("Your session has ended; sign in again."); return; }
+    const code = msg.code;
+    if (code === 4001 || code === 4003 || code === 1008 && !hello) { showSignIn("Your session has ended; sign in again."); return; }
     setTimeout(connect, reconnectDelay);
     reconnectDelay = Math.min(reconnectDelay * 2, 10000);
-  };
+    return;
+  }
+  handle(msg);
 }
 
 function setLink(up) {
@@ -139,7 +177,7 @@ function setLink(up) {
 }
 
 function send(op, value) {
-  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(value == null ? { type: "control", op } : { type: "control", op, value }));
+  if (socket) socket.postMessage({ op: "send", text: JSON.stringify(value == null ? { type: "control", op } : { type: "control", op, value }) });
 }
 
 function handle(msg) {
@@ -170,6 +208,7 @@ function onFrame(f) {
   const t0 = performance.now();
   globe.applyFrame(f);
   stats.applyMs = performance.now() - t0;
+  timing("apply", stats.applyMs);
   stats.frames++; stats.lastSeq = f.seq; stats.lastTime = f.time_s; stats.trackCount = globe.tracks.size;
   if (!f.catchup) stats.pending.push({ seq: f.seq, produced_ms: f.produced_ms, n: f.ids.length });
   window.__cop.ready = true;
@@ -333,14 +372,14 @@ function buildFilters() {
   });
 }
 
+const CLASS_THREAT = { ballistic_missile: 4, cruise_missile: 3, aircraft: 1, unknown: 0 };
+const IDENTITY_THREAT = { hostile: 3, unknown: 2, friend: 0, neutral: 0 };
 function threatRank(t) {
-  const c = { ballistic_missile: 4, cruise_missile: 3, aircraft: 1, unknown: 0 }[t.cls] || 0;
-  const i = { hostile: 3, unknown: 2, friend: 0, neutral: 0 }[t.identity] || 0;
-  return c * 4 + i;
+  return (CLASS_THREAT[t.cls] || 0) * 4 + (IDENTITY_THREAT[t.identity] || 0);
 }
 
 const SORTERS = {
-  threat: (t) => threatRank(t), id: (t) => t.id, cls: (t) => t.cls, identity: (t) => t.identity,
+  threat: threatRank, id: (t) => t.id, cls: (t) => t.cls, identity: (t) => t.identity,
   alt: (t) => t.alt, speed: (t) => Math.hypot(t.ve, t.vn, t.vu), heading: (t) => headingDeg(t.ve, t.vn),
   nsrc: (t) => (t.sources || []).length,
 };
@@ -363,30 +402,45 @@ function buildTableHeader() {
 }
 
 function renderTable() {
+  const t0 = performance.now();
+  try { renderTableRows(); } finally { timing("table", performance.now() - t0); }
+}
+
+let tableRows = [];  // the filtered tracks in table order (sorted at most twice a second)
+
+function renderTableRows() {
   tableDirty = false;
   if (!globe) return;
-  const rows = [];
-  for (const t of globe.tracks.values()) if (t.visible !== false && t.lat != null) rows.push(t);
   const f = SORTERS[sort.key];
-  rows.sort((a, b) => {
-    const va = f(a), vb = f(b);
-    const c = va < vb ? -1 : va > vb ? 1 : a.id < b.id ? -1 : 1;
-    return sort.asc ? c : -c;
+  const keyed = [];
+  for (const t of globe.tracks.values()) if (t.visible !== false && t.lat != null) keyed.push([f(t), t]);
+  const dir = sort.asc ? 1 : -1;
+  keyed.sort((a, b) => {
+    const c = a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1].id < b[1].id ? -1 : 1;
+    return dir * c;
   });
-  $("table-count").textContent = `${rows.length}${rows.length !== globe.tracks.size ? ` / ${globe.tracks.size}` : ""}`;
+  tableRows = keyed.map((k) => k[1]);
+  $("table-count").textContent = `${tableRows.length}${tableRows.length !== globe.tracks.size ? ` / ${globe.tracks.size}` : ""}`;
   for (const th of document.querySelectorAll("#track-table th")) {
     th.classList.toggle("sorted", th.dataset.key === sort.key);
     th.classList.toggle("asc", th.dataset.key === sort.key && sort.asc);
   }
-  const shown = rows.slice(0, TABLE_ROWS);
-  const html = shown.map((t) => {
+  renderTableWindow();
+}
+
+// Only the rows in view (and a few around them) are in the DOM; spacers keep the scroll height.
+function renderTableWindow() {
+  const wrap = $("track-table").closest(".table-wrap");
+  const first = Math.max(0, Math.floor(wrap.scrollTop / ROW_PX) - TABLE_OVERSCAN);
+  const last = Math.min(tableRows.length, Math.ceil((wrap.scrollTop + wrap.clientHeight) / ROW_PX) + TABLE_OVERSCAN);
+  const html = tableRows.slice(first, last).map((t) => {
     const sp = Math.hypot(t.ve, t.vn, t.vu);
     return `<tr data-id="${esc(t.id)}" class="${t.id === globe.selectedId ? "sel" : ""}"><td class="id-${t.identity}">${esc(t.id)}</td><td>${CLASS_SHORT[t.cls] || esc(t.cls)}</td>` +
       `<td class="id-${t.identity}">${t.identity.slice(0, 3).toUpperCase()}</td><td class="num">${(t.alt / 1000).toFixed(1)}</td>` +
       `<td class="num">${sp.toFixed(0)}</td><td class="num">${headingDeg(t.ve, t.vn).toFixed(0).padStart(3, "0")}</td><td class="num">${(t.sources || []).length}</td></tr>`;
   }).join("");
-  const more = rows.length > TABLE_ROWS ? `<tr><td colspan="7" class="table-more">${rows.length - TABLE_ROWS} more — narrow the filter</td></tr>` : "";
-  $("track-table").querySelector("tbody").innerHTML = html + more;
+  const spacer = (rows) => rows > 0 ? `<tr class="spacer" style="height:${rows * ROW_PX}px"><td colspan="7"></td></tr>` : "";
+  $("track-table").querySelector("tbody").innerHTML = spacer(first) + html + spacer(tableRows.length - last);
 }
 
 function esc(s) { return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c])); }

@@ -12,6 +12,8 @@ const TRAIL_SLOTS = 12;          // history dots: this many past frames
 const LEADER_S = 60;             // velocity leader: where the track will be in one minute
 const HISTORY_KEEP = 400;        // positions kept per track for the detail panel and 3D trails
 const LABEL_ALL_BELOW = 250;     // label every track when there are fewer than this
+const LABEL_NEAREST = 80;        // ... else the tracks nearest the camera, when it is this close:
+const LABEL_CAMERA_M = 2.5e6;
 const NATION_CSS = { USA: "#5aa9ff", JPN: "#ff8fb1", AUS: "#ffc15a" };
 const OMEGA_EARTH = 7.2921159e-5;
 const GM = 3.986004418e14;
@@ -21,6 +23,7 @@ for (const [k, v] of Object.entries(IDENTITY_CSS)) identityColor[k] = C.Color.fr
 
 export class Globe {
   static Z_AXIS = C.Cartesian3.UNIT_Z;
+  static C = C;
 
   constructor(container) {
     C.Ion.defaultAccessToken = "";  // nothing from Cesium ion: no token, no requests
@@ -42,8 +45,11 @@ export class Globe {
     scene.globe.enableLighting = false;
     scene.globe.showGroundAtmosphere = false;
     scene.fog.enabled = false;
-    scene.postProcessStages.fxaa.enabled = true;
-    scene.skyAtmosphere.show = true;
+    // A software WebGL renderer (SwiftShader, llvmpipe: no GPU) spends ~0.4 s a frame on FXAA
+    // and ~1 s on the sky atmosphere's 65,000-vertex dome; there, the picture gets the time.
+    this.software = isSoftwareRenderer(scene.context._gl);
+    scene.postProcessStages.fxaa.enabled = !this.software;
+    scene.skyAtmosphere.show = !this.software;
     // Subdued imagery: the picture, not the map, carries the colour.
     imagery.brightness = 0.55; imagery.contrast = 1.15; imagery.saturation = 0.35; imagery.gamma = 1.1;
     scene.screenSpaceCameraController.minimumZoomDistance = 2000;
@@ -52,15 +58,18 @@ export class Globe {
     scene.requestRenderMode = true;
     scene.maximumRenderTimeChange = Infinity;
 
-    this.outlines = scene.primitives.add(new C.PolylineCollection());
+    this.outlines = scene.primitives.add(new C.PrimitiveCollection());
     this.coverage = scene.primitives.add(new C.PolylineCollection());
     this.sites = scene.primitives.add(new C.BillboardCollection({ scene }));
     this.siteLabels = scene.primitives.add(new C.LabelCollection({ scene }));
     this.placeLayer = scene.primitives.add(new C.LabelCollection({ scene }));
-    this.trails = scene.primitives.add(new C.PointPrimitiveCollection());
-    this.leaders = scene.primitives.add(new C.PolylineCollection());
+    // One pass each (the default draws opaque and translucent fragments in two passes).
+    this.trails = scene.primitives.add(new C.PointPrimitiveCollection({ blendOption: C.BlendOption.TRANSLUCENT }));
+    // Velocity leaders: one GL_LINES primitive rebuilt per update (a PolylineCollection of
+    // 10,000 screen-space polylines costs ~0.35 s a frame to draw in software).
+    this.leaders = scene.primitives.add(new C.PrimitiveCollection());
     this.ballistic = scene.primitives.add(new C.PolylineCollection());
-    this.billboards = scene.primitives.add(new C.BillboardCollection({ scene }));
+    this.billboards = scene.primitives.add(new C.BillboardCollection({ scene, blendOption: C.BlendOption.TRANSLUCENT }));
     this.labels = scene.primitives.add(new C.LabelCollection({ scene }));
     this.selection = scene.primitives.add(new C.BillboardCollection({ scene }));
 
@@ -87,6 +96,7 @@ export class Globe {
       this.onSelect(id || null);
     }, C.ScreenSpaceEventType.LEFT_CLICK);
     this.onCursor = () => {};
+    scene.camera.moveEnd.addEventListener(() => { this.relabel(); scene.requestRender(); });
     handler.setInputAction((e) => {
       const cart = scene.camera.pickEllipsoid(e.endPosition, scene.globe.ellipsoid);
       if (!cart) return this.onCursor(null);
@@ -113,17 +123,33 @@ export class Globe {
     const topo = await (await fetch(url)).json();
     const mesh = topojson.mesh(topo, topo.objects.countries);
     const coast = topojson.mesh(topo, topo.objects.countries, (a, b) => a === b);
-    const add = (geom, color, width) => {
+    // GL_LINES primitives (borders, coasts), one per 15° cell so that Cesium culls the cells
+    // behind the globe or off screen: ~100,000 segments, a few dozen draws.
+    const CELL_DEG = 15;
+    const cells = new Map();  // cell key → [{xyz: [], color}] per colour
+    const add = (geom, color, group) => {
+      const p = new C.Cartesian3(), q = new C.Cartesian3();
       for (const line of geom.coordinates) {
-        if (line.length < 2) continue;
-        this.outlines.add({
-          positions: C.Cartesian3.fromDegreesArray(line.flat()),
-          width, material: C.Material.fromType("Color", { color }),
-        });
+        for (let i = 0; i + 1 < line.length; i++) {
+          const key = `${Math.floor(line[i][0] / CELL_DEG)},${Math.floor(line[i][1] / CELL_DEG)}`;
+          let cell = cells.get(key);
+          if (!cell) { cell = [{ xyz: [], color: null }, { xyz: [], color: null }]; cells.set(key, cell); }
+          const out = cell[group];
+          out.color = color;
+          C.Cartesian3.fromDegrees(line[i][0], line[i][1], 0, C.Ellipsoid.WGS84, p);
+          C.Cartesian3.fromDegrees(line[i + 1][0], line[i + 1][1], 0, C.Ellipsoid.WGS84, q);
+          out.xyz.push(p.x, p.y, p.z, q.x, q.y, q.z);
+        }
       }
     };
-    add(mesh, C.Color.fromCssColorString("#9fb6c8").withAlpha(0.55), 1.0);
-    add(coast, C.Color.fromCssColorString("#cfe3f0").withAlpha(0.8), 1.3);
+    add(mesh, C.Color.fromCssColorString("#9fb6c8").withAlpha(0.55), 0);
+    add(coast, C.Color.fromCssColorString("#cfe3f0").withAlpha(0.8), 1);
+    for (const cell of cells.values()) {
+      const groups = cell.filter((g) => g.xyz.length)
+        .map((g) => ({ xyz: new Float64Array(g.xyz), count: g.xyz.length / 3, color: g.color }));
+      if (groups.length) this.outlines.add(linesPrimitive(groups));
+    }
+    this.scene.requestRender();
   }
 
   setSensors(sites, ownNation) {
@@ -186,7 +212,6 @@ export class Globe {
 
   _removeTrack(t) {
     this.billboards.remove(t.billboard);
-    this.leaders.remove(t.leader);
     if (t.label) this.labels.remove(t.label);
     if (t.bal) { for (const p of t.bal) this.ballistic.remove(p); t.bal = null; }
   }
@@ -204,8 +229,7 @@ export class Globe {
         const billboard = this.billboards.add({ position: C.Cartesian3.ZERO,
           scaleByDistance: new C.NearFarScalar(3e5, 1.25, 1.5e7, 0.55) });
         billboard.trackId = id;
-        const leader = this.leaders.add({ positions: [C.Cartesian3.ZERO, C.Cartesian3.UNIT_X], width: 1.4 });
-        t = { id, billboard, leader, label: null, hist: [], first: frame.time_s, bal: null, sidc: "" };
+        t = { id, billboard, label: null, hist: [], first: frame.time_s, bal: null, sidc: "" };
         this.tracks.set(id, t);
       }
       t.cls = cls; t.identity = identity; t.sources = sources; t.conf = conf;
@@ -215,7 +239,6 @@ export class Globe {
         t.billboard.setImage(img.key, img.canvas);
         t.billboard.width = img.width; t.billboard.height = img.height;
         t.billboard.pixelOffset = new C.Cartesian2(img.width / 2 - img.anchor.x, img.height / 2 - img.anchor.y);
-        t.leader.material = C.Material.fromType("Color", { color: (identityColor[identity] || C.Color.WHITE).withAlpha(0.9) });
         t.sidc = sidc;
       }
     }
@@ -225,7 +248,9 @@ export class Globe {
     let used = 0;
     const ell = C.Ellipsoid.WGS84;
     const n = frame.ids.length;
-    const manyTracks = this.tracks.size >= LABEL_ALL_BELOW;
+    const showLeaders = this.layers.leaders;
+    const leaderXyz = showLeaders ? this._leaderBuffers(n) : null;
+    const leaderEnd = new C.Cartesian3();
     for (let i = 0; i < n; i++) {
       const t = this.tracks.get(frame.ids[i]);
       if (!t) continue;
@@ -239,14 +264,17 @@ export class Globe {
       if (t.visible !== visible) { t.visible = visible; t.billboard.show = visible; }
       // Leader: the straight-line position one minute ahead (east/north on the sphere).
       // Not computed while the layer is off: at 10,000 tracks it is the costliest part.
-      const showLeader = visible && this.layers.leaders;
-      if (showLeader) {
+      if (showLeaders && visible) {
         const k = LEADER_S / 6371008.8;
         const lat2 = lat + (vn * k) * 57.29577951308232;
         const lon2 = lon + (ve * k) * 57.29577951308232 / Math.max(Math.cos(lat * 0.017453292519943295), 0.01);
-        t.leader.positions = [pos, C.Cartesian3.fromDegrees(lon2, lat2, Math.max(alt + vu * LEADER_S, 0))];
+        C.Cartesian3.fromDegrees(lon2, lat2, Math.max(alt + vu * LEADER_S, 0), ell, leaderEnd);
+        const b = leaderXyz[t.identity] || leaderXyz.unknown;
+        let j = b.count * 3;
+        b.xyz[j++] = pos.x; b.xyz[j++] = pos.y; b.xyz[j++] = pos.z;
+        b.xyz[j++] = leaderEnd.x; b.xyz[j++] = leaderEnd.y; b.xyz[j++] = leaderEnd.z;
+        b.count += 2;
       }
-      if (t.leader.show !== showLeader) t.leader.show = showLeader;
       // History
       const h = t.hist;
       if (!h.length || h[h.length - 1][0] < frame.time_s) {
@@ -265,21 +293,66 @@ export class Globe {
         p.show = visible;
         used++;
       }
-      this._label(t, visible, manyTracks);
       if (t.cls === "ballistic_missile") this._ballistic(t, visible);
       else if (t.bal) { for (const q of t.bal) this.ballistic.remove(q); t.bal = null; }
     }
     slot.used = used;
+    this._setLeaders(leaderXyz);
+    this.relabel();
     this.frameTime = frame.time_s;
     this.scene.requestRender();
     if (this.selectedId) this._placeSelection();
   }
 
-  _label(t, visible, manyTracks) {
-    // Many tracks: only missiles and the selected track carry a label (text layout is costly).
-    const wanted = this.layers.labels && visible && (!manyTracks
-      || t.cls === "ballistic_missile" || t.cls === "cruise_missile" || t.id === this.selectedId);
-    if (!wanted) { if (t.label) t.label.show = false; return; }
+  _leaderBuffers(n) {
+    // Per identity colour: room for every track's two ends (reused while big enough).
+    if (!this._leaderXyz || this._leaderXyz.capacity < n) {
+      this._leaderXyz = { capacity: n };
+      for (const k of Object.keys(identityColor)) this._leaderXyz[k] = { xyz: new Float64Array(n * 6), count: 0, color: identityColor[k].withAlpha(0.9) };
+    }
+    for (const k of Object.keys(identityColor)) this._leaderXyz[k].count = 0;
+    return this._leaderXyz;
+  }
+
+  _setLeaders(buffers) {
+    this.leaders.removeAll();
+    if (!buffers) return;
+    const groups = Object.keys(identityColor).map((k) => buffers[k]).filter((b) => b.count > 0);
+    if (groups.length) this.leaders.add(linesPrimitive(groups));
+  }
+
+  // Labels. Few tracks: every one. Many: text layout and drawing cost too much for all of
+  // them (2,000 labels took ~3 s a frame in software), so the selected track, ballistic
+  // missiles, and, once the camera is within LABEL_CAMERA_M, the LABEL_NEAREST tracks
+  // nearest it. Called after each update and when the camera stops moving.
+  relabel() {
+    const few = this.tracks.size < LABEL_ALL_BELOW;
+    const wanted = new Set();
+    if (this.layers.labels) {
+      if (few) {
+        for (const t of this.tracks.values()) if (t.visible && t.pos) wanted.add(t);
+      } else {
+        for (const t of this.tracks.values()) {
+          if (t.visible && t.pos && (t.cls === "ballistic_missile" || t.id === this.selectedId)) wanted.add(t);
+        }
+        const cam = this.scene.camera;
+        if (cam.positionCartographic.height < LABEL_CAMERA_M) {
+          const near = [];
+          const cp = cam.positionWC;
+          for (const t of this.tracks.values()) {
+            if (t.visible && t.pos) near.push([C.Cartesian3.distanceSquared(cp, t.pos), t]);
+          }
+          near.sort((a, b) => a[0] - b[0]);
+          for (let i = 0; i < Math.min(LABEL_NEAREST, near.length); i++) wanted.add(near[i][1]);
+        }
+      }
+    }
+    for (const t of this.labelled || []) if (!wanted.has(t) && t.label) t.label.show = false;
+    for (const t of wanted) this._label(t);
+    this.labelled = wanted;
+  }
+
+  _label(t) {
     const fl = t.cls === "ballistic_missile" ? `${(t.alt / 1000).toFixed(0)}km`
       : `FL${String(Math.max(0, Math.round(t.alt / 30.48))).padStart(3, "0")}`;
     const text = `${t.id}\n${fl} ${Math.round(Math.hypot(t.ve, t.vn) * 1.943844)}kt`;
@@ -378,6 +451,7 @@ export class Globe {
   select(id) {
     this.selectedId = id && this.tracks.has(id) ? id : null;
     this._placeSelection();
+    this.relabel();
   }
 
   _placeSelection() {
@@ -387,16 +461,35 @@ export class Globe {
     if (t) this.selBillboard.position = t.pos;
   }
 
+  // The leaders of what is held now (after a filter or layer change; updates rebuild them anyway).
+  _refreshLeaders() {
+    if (!this.layers.leaders) { this._setLeaders(null); return; }
+    const b = this._leaderBuffers(this.tracks.size);
+    const end = new C.Cartesian3();
+    for (const t of this.tracks.values()) {
+      if (!t.visible || !t.pos) continue;
+      const k = LEADER_S / 6371008.8;
+      const lat2 = t.lat + (t.vn * k) * 57.29577951308232;
+      const lon2 = t.lon + (t.ve * k) * 57.29577951308232 / Math.max(Math.cos(t.lat * 0.017453292519943295), 0.01);
+      C.Cartesian3.fromDegrees(lon2, lat2, Math.max(t.alt + t.vu * LEADER_S, 0), C.Ellipsoid.WGS84, end);
+      const g = b[t.identity] || b.unknown;
+      let j = g.count * 3;
+      g.xyz[j++] = t.pos.x; g.xyz[j++] = t.pos.y; g.xyz[j++] = t.pos.z;
+      g.xyz[j++] = end.x; g.xyz[j++] = end.y; g.xyz[j++] = end.z;
+      g.count += 2;
+    }
+    this._setLeaders(b);
+  }
+
   refilter() {
-    const many = this.tracks.size >= LABEL_ALL_BELOW;
     for (const t of this.tracks.values()) {
       const v = this.filter(t);
       t.visible = v;
       t.billboard.show = v;
-      t.leader.show = v && this.layers.leaders;
-      this._label(t, v, many);
       if (t.bal) for (const p of t.bal) p.show = v && this.layers.ballistic;
     }
+    this._refreshLeaders();
+    this.relabel();
     for (const slot of this.trailSlots) for (let i = 0; i < slot.used; i++) slot.points[i].show = this.layers.trails;
   }
 
@@ -408,6 +501,33 @@ export class Globe {
     this.labels.show = this.layers.labels; this.ballistic.show = this.layers.ballistic;
     this.refilter();
   }
+}
+
+function isSoftwareRenderer(gl) {
+  const info = gl.getExtension("WEBGL_debug_renderer_info");
+  const name = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : "";
+  return /swiftshader|llvmpipe|softpipe|software/i.test(name);
+}
+
+// One GL_LINES primitive for [{xyz: Float64Array of segment ends, count: vertices, color}]:
+// one draw call, a trivial vertex shader, 1-pixel lines.
+function linesPrimitive(groups) {
+  const instances = groups.map(({ xyz, count, color }) => {
+    const values = xyz.length === count * 3 ? xyz : xyz.slice(0, count * 3);
+    return new C.GeometryInstance({
+      geometry: new C.Geometry({
+        attributes: { position: new C.GeometryAttribute({ componentDatatype: C.ComponentDatatype.DOUBLE, componentsPerAttribute: 3, values }) },
+        primitiveType: C.PrimitiveType.LINES,
+        boundingSphere: C.BoundingSphere.fromVertices(values),
+      }),
+      attributes: { color: C.ColorGeometryInstanceAttribute.fromColor(color) },
+    });
+  });
+  return new C.Primitive({
+    geometryInstances: instances,
+    appearance: new C.PerInstanceColorAppearance({ flat: true, translucent: true }),
+    asynchronous: false, compressVertices: false, allowPicking: false,
+  });
 }
 
 function selectionBracket() {
