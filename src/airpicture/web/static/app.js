@@ -515,7 +515,9 @@ function buildLegend() {
     ["friend", "aircraft", "Friendly military aircraft"], ["neutral", "aircraft", "Neutral civil aircraft"],
   ];
   $("legend").innerHTML = `<div class="legend-title">SYMBOLOGY · MIL-STD-2525C</div>` +
-    rows.map(([i, c, label]) => `<div class="legend-row"><img alt="" src="${symbolDataUrl(trackSidc(c, i), 18)}"><span>${label}</span></div>`).join("");
+    rows.map(([i, c, label]) => `<div class="legend-row"><img alt="" src="${symbolDataUrl(trackSidc(c, i), 18)}"><span>${label}</span></div>`).join("") +
+    `<div class="legend-dense" id="legend-dense" hidden>Dense picture: non-hostile aircraft as dots · zoom in for symbols</div>`;
+  globe.onDense = (dense) => { $("legend-dense").hidden = !dense; };
 }
 
 function buildLayers() {

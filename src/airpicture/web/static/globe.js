@@ -14,6 +14,11 @@ const HISTORY_KEEP = 400;        // positions kept per track for the detail pane
 const LABEL_ALL_BELOW = 250;     // label every track when there are fewer than this
 const LABEL_NEAREST = 80;        // ... else the tracks nearest the camera, when it is this close:
 const LABEL_CAMERA_M = 2.5e6;
+// A dense picture seen from afar: friendly, neutral and unknown aircraft are drawn as dots in
+// their identity colour, hostile tracks, missiles and the selected track as symbols. 10,000
+// symbols cost ~0.4 s a frame in software WebGL; a dot a twentieth of the pixels.
+const DENSE_TRACKS = 2000;
+const DENSE_CAMERA_M = 1.5e6;
 const NATION_CSS = { USA: "#5aa9ff", JPN: "#ff8fb1", AUS: "#ffc15a" };
 const OMEGA_EARTH = 7.2921159e-5;
 const GM = 3.986004418e14;
@@ -69,6 +74,7 @@ export class Globe {
     // 10,000 screen-space polylines costs ~0.35 s a frame to draw in software).
     this.leaders = scene.primitives.add(new C.PrimitiveCollection());
     this.ballistic = scene.primitives.add(new C.PolylineCollection());
+    this.dots = scene.primitives.add(new C.PointPrimitiveCollection({ blendOption: C.BlendOption.TRANSLUCENT }));
     this.billboards = scene.primitives.add(new C.BillboardCollection({ scene, blendOption: C.BlendOption.TRANSLUCENT }));
     this.labels = scene.primitives.add(new C.LabelCollection({ scene }));
     this.selection = scene.primitives.add(new C.BillboardCollection({ scene }));
@@ -96,7 +102,9 @@ export class Globe {
       this.onSelect(id || null);
     }, C.ScreenSpaceEventType.LEFT_CLICK);
     this.onCursor = () => {};
-    scene.camera.moveEnd.addEventListener(() => { this.relabel(); scene.requestRender(); });
+    this.dense = false;
+    this.onDense = () => {};
+    scene.camera.moveEnd.addEventListener(() => { this._densify(); this.relabel(); scene.requestRender(); });
     handler.setInputAction((e) => {
       const cart = scene.camera.pickEllipsoid(e.endPosition, scene.globe.ellipsoid);
       if (!cart) return this.onCursor(null);
@@ -121,10 +129,11 @@ export class Globe {
 
   async loadOutlines(url) {
     const topo = await (await fetch(url)).json();
-    const mesh = topojson.mesh(topo, topo.objects.countries);
+    // Borders and coasts apart: each segment drawn once (SwiftShader pays per line drawn).
+    const mesh = topojson.mesh(topo, topo.objects.countries, (a, b) => a !== b);
     const coast = topojson.mesh(topo, topo.objects.countries, (a, b) => a === b);
     // GL_LINES primitives (borders, coasts), one per 15° cell so that Cesium culls the cells
-    // behind the globe or off screen: ~100,000 segments, a few dozen draws.
+    // behind the globe or off screen: ~80,000 segments, a few dozen draws.
     const CELL_DEG = 15;
     const cells = new Map();  // cell key → [{xyz: [], color}] per colour
     const add = (geom, color, group) => {
@@ -212,6 +221,7 @@ export class Globe {
 
   _removeTrack(t) {
     this.billboards.remove(t.billboard);
+    if (t.dot) this.dots.remove(t.dot);
     if (t.label) this.labels.remove(t.label);
     if (t.bal) { for (const p of t.bal) this.ballistic.remove(p); t.bal = null; }
   }
@@ -240,6 +250,7 @@ export class Globe {
         t.billboard.width = img.width; t.billboard.height = img.height;
         t.billboard.pixelOffset = new C.Cartesian2(img.width / 2 - img.anchor.x, img.height / 2 - img.anchor.y);
         t.sidc = sidc;
+        if (t.visible !== undefined) this._showSymbol(t);
       }
     }
     const slot = this.trailSlots[this.trailCursor];
@@ -261,7 +272,8 @@ export class Globe {
       t.pos = pos;
       t.billboard.position = pos;
       const visible = this.filter(t);
-      if (t.visible !== visible) { t.visible = visible; t.billboard.show = visible; }
+      if (t.visible !== visible) { t.visible = visible; this._showSymbol(t); }
+      if (t.dot && t.dot.show) t.dot.position = pos;
       // Leader: the straight-line position one minute ahead (east/north on the sphere).
       // Not computed while the layer is off: at 10,000 tracks it is the costliest part.
       if (showLeaders && visible) {
@@ -297,6 +309,7 @@ export class Globe {
       else if (t.bal) { for (const q of t.bal) this.ballistic.remove(q); t.bal = null; }
     }
     slot.used = used;
+    this._densify();
     this._setLeaders(leaderXyz);
     this.relabel();
     this.frameTime = frame.time_s;
@@ -449,7 +462,10 @@ export class Globe {
   clearLaunches() { for (const k of [...this.launches.keys()]) this.clearLaunch(k); }
 
   select(id) {
+    const was = this.selectedId && this.tracks.get(this.selectedId);
     this.selectedId = id && this.tracks.has(id) ? id : null;
+    if (was) this._showSymbol(was);
+    if (this.selectedId) this._showSymbol(this.tracks.get(this.selectedId));
     this._placeSelection();
     this.relabel();
   }
@@ -459,6 +475,32 @@ export class Globe {
     const t = this.selectedId && this.tracks.get(this.selectedId);
     this.selBillboard.show = Boolean(t);
     if (t) this.selBillboard.position = t.pos;
+  }
+
+  // A symbol, or (dense picture, from afar, not a threat) a dot.
+  _showSymbol(t) {
+    const dot = this.dense && t.visible && t.identity !== "hostile" && t.id !== this.selectedId
+      && (t.cls === "aircraft" || t.cls === "unknown");
+    t.billboard.show = t.visible && !dot;
+    if (dot && !t.dot) {
+      t.dot = this.dots.add({ pixelSize: 5, outlineColor: C.Color.BLACK.withAlpha(0.8), outlineWidth: 1 });
+      t.dot.trackId = t.id;
+    }
+    if (t.dot) {
+      if (dot) {
+        t.dot.position = t.pos || C.Cartesian3.ZERO;
+        if (t.dot.identity !== t.identity) { t.dot.color = identityColor[t.identity] || C.Color.WHITE; t.dot.identity = t.identity; }
+      }
+      t.dot.show = dot;
+    }
+  }
+
+  _densify() {
+    const dense = this.tracks.size >= DENSE_TRACKS && this.scene.camera.positionCartographic.height > DENSE_CAMERA_M;
+    if (dense === this.dense) return;
+    this.dense = dense;
+    for (const t of this.tracks.values()) this._showSymbol(t);
+    this.onDense(dense);
   }
 
   // The leaders of what is held now (after a filter or layer change; updates rebuild them anyway).
@@ -485,7 +527,7 @@ export class Globe {
     for (const t of this.tracks.values()) {
       const v = this.filter(t);
       t.visible = v;
-      t.billboard.show = v;
+      this._showSymbol(t);
       if (t.bal) for (const p of t.bal) p.show = v && this.layers.ballistic;
     }
     this._refreshLeaders();
