@@ -220,7 +220,7 @@ export class Globe {
   }
 
   _removeTrack(t) {
-    this.billboards.remove(t.billboard);
+    if (t.billboard) this.billboards.remove(t.billboard);
     if (t.dot) this.dots.remove(t.dot);
     if (t.label) this.labels.remove(t.label);
     if (t.bal) { for (const p of t.bal) this.ballistic.remove(p); t.bal = null; }
@@ -236,20 +236,14 @@ export class Globe {
     for (const [id, cls, identity, sources, conf] of frame.meta) {
       let t = this.tracks.get(id);
       if (!t) {
-        const billboard = this.billboards.add({ position: C.Cartesian3.ZERO,
-          scaleByDistance: new C.NearFarScalar(3e5, 1.25, 1.5e7, 0.55) });
-        billboard.trackId = id;
-        t = { id, billboard, label: null, hist: [], first: frame.time_s, bal: null, sidc: "" };
+        t = { id, billboard: null, label: null, hist: [], first: frame.time_s, bal: null, sidc: "" };
         this.tracks.set(id, t);
       }
       t.cls = cls; t.identity = identity; t.sources = sources; t.conf = conf;
       const sidc = trackSidc(cls, identity);
       if (sidc !== t.sidc) {
-        const img = symbolImage(sidc, 20);
-        t.billboard.setImage(img.key, img.canvas);
-        t.billboard.width = img.width; t.billboard.height = img.height;
-        t.billboard.pixelOffset = new C.Cartesian2(img.width / 2 - img.anchor.x, img.height / 2 - img.anchor.y);
         t.sidc = sidc;
+        if (t.billboard) this._symbolImage(t);
         if (t.visible !== undefined) this._showSymbol(t);
       }
     }
@@ -270,7 +264,7 @@ export class Globe {
       t.lat = lat; t.lon = lon; t.alt = alt; t.ve = ve; t.vn = vn; t.vu = vu; t.time = frame.time_s;
       const pos = C.Cartesian3.fromDegrees(lon, lat, alt, ell, t.pos);
       t.pos = pos;
-      t.billboard.position = pos;
+      if (t.billboard) t.billboard.position = pos;
       const visible = this.filter(t);
       if (t.visible !== visible) { t.visible = visible; this._showSymbol(t); }
       if (t.dot && t.dot.show) t.dot.position = pos;
@@ -481,7 +475,16 @@ export class Globe {
   _showSymbol(t) {
     const dot = this.dense && t.visible && t.identity !== "hostile" && t.id !== this.selectedId
       && (t.cls === "aircraft" || t.cls === "unknown");
-    t.billboard.show = t.visible && !dot;
+    // A track drawn as a dot has no billboard at all: a hidden billboard still costs its
+    // vertices every frame.
+    if (dot && t.billboard) { this.billboards.remove(t.billboard); t.billboard = null; }
+    if (!dot && !t.billboard) {
+      t.billboard = this.billboards.add({ position: t.pos || C.Cartesian3.ZERO,
+        scaleByDistance: new C.NearFarScalar(3e5, 1.25, 1.5e7, 0.55) });
+      t.billboard.trackId = t.id;
+      this._symbolImage(t);
+    }
+    if (t.billboard) t.billboard.show = Boolean(t.visible);
     if (dot && !t.dot) {
       t.dot = this.dots.add({ pixelSize: 5, outlineColor: C.Color.BLACK.withAlpha(0.8), outlineWidth: 1 });
       t.dot.trackId = t.id;
@@ -493,6 +496,13 @@ export class Globe {
       }
       t.dot.show = dot;
     }
+  }
+
+  _symbolImage(t) {
+    const img = symbolImage(t.sidc, 20);
+    t.billboard.setImage(img.key, img.canvas);
+    t.billboard.width = img.width; t.billboard.height = img.height;
+    t.billboard.pixelOffset = new C.Cartesian2(img.width / 2 - img.anchor.x, img.height / 2 - img.anchor.y);
   }
 
   _densify() {
