@@ -46,7 +46,6 @@ from airpicture.fusion import (
     SystemPicture,
     format_number,
 )
-from airpicture.geo import ecef_to_geodetic, ecef_vector_to_enu, enu_basis
 from airpicture.network.bus import Bus, Envelope
 from airpicture.network.messages import (
     TRIANGLE_6,
@@ -62,6 +61,7 @@ from airpicture.scenario import Scenario
 from airpicture.tables import Table
 from airpicture.threat.assessment import Assessment, Assessor, BoostReports
 from airpicture.tracking import Tracker, TrackerSettings, TrackView, sensor_models
+from airpicture.tracking.tracker import picture_rows
 
 log = logging.getLogger(__name__)
 
@@ -647,26 +647,7 @@ class NationalNode:
         self._pub_marking = self.policy.derived_marking(system_sources)[sys]
 
     def _picture_rows(self, view: TrackView, assessment: Assessment) -> Table:
-        n = view.x.shape[0]
-        lat, lon, alt = ecef_to_geodetic(view.x[:, :3])
-        vel = ecef_vector_to_enu(view.x[:, 3:], enu_basis(lat, lon))
-        table: Table = {
-            "time_s": np.full(n, view.time_s),
-            "viewer": np.full(n, self.nation, dtype=object),
-            "track_id": view.track_id,
-            "lat_deg": lat,
-            "lon_deg": lon,
-            "alt_m": alt,
-            "vel_e_mps": vel[:, 0],
-            "vel_n_mps": vel[:, 1],
-            "vel_u_mps": vel[:, 2],
-            "cls": np.asarray(assessment.cls, dtype=object),
-            "identity": np.asarray(assessment.identity, dtype=object),
-            "sources": view.sources,
-        }
-        for j, name in enumerate(view.mode_names):
-            table[f"mu_{name}"] = view.mode_probabilities[:, j]
-        return table
+        return picture_rows(view, self.nation, assessment.cls, assessment.identity)
 
     def _next_seq(self) -> int:
         self._seq += 1

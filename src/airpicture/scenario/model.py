@@ -80,10 +80,9 @@ class SectorMixin(Frozen):
         return self
 
 
-class RadarSensor(SensorBase, SectorMixin):
-    """A 3D surveillance radar: range, azimuth, elevation, optional range rate."""
+class ScanningRadarFields(SensorBase, SectorMixin):
+    """What every scanning radar declares: its sweep, its coverage, range and azimuth noise."""
 
-    type: Literal["radar"]
     scan_period_s: Positive
     min_range_m: NonNegative = 0.0
     max_range_m: Positive
@@ -91,21 +90,20 @@ class RadarSensor(SensorBase, SectorMixin):
     max_el_deg: Annotated[float, Field(ge=-90.0, le=90.0)] = 90.0
     sigma_range_m: Positive
     sigma_az_deg: Positive
+
+
+class RadarSensor(ScanningRadarFields):
+    """A 3D surveillance radar: range, azimuth, elevation, optional range rate."""
+
+    type: Literal["radar"]
     sigma_el_deg: Positive
     sigma_range_rate_mps: Positive | None = None
 
 
-class Radar2DSensor(SensorBase, SectorMixin):
+class Radar2DSensor(ScanningRadarFields):
     """A 2D radar (air traffic control): slant range and azimuth, no altitude."""
 
     type: Literal["radar2d"]
-    scan_period_s: Positive
-    min_range_m: NonNegative = 0.0
-    max_range_m: Positive
-    min_el_deg: Annotated[float, Field(ge=-90.0, le=90.0)] | None = None
-    max_el_deg: Annotated[float, Field(ge=-90.0, le=90.0)] = 90.0
-    sigma_range_m: Positive
-    sigma_az_deg: Positive
 
 
 class OTHSensor(SensorBase, SectorMixin):

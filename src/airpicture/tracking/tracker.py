@@ -910,29 +910,44 @@ class Tracker:
     def snapshot(self, time_s: float, viewer: str = "ALL") -> dict[str, NDArray[Any]]:
         """Confirmed tracks at `time_s` as `picture.parquet` rows (plus mode probabilities)."""
         view = self.view(time_s)
-        lat, lon, alt = ecef_to_geodetic(view.x[:, :3])
-        vel = ecef_vector_to_enu(view.x[:, 3:], enu_basis(lat, lon))
-        n = view.x.shape[0]
-        table: dict[str, NDArray[Any]] = {
-            "time_s": np.full(n, time_s),
-            "viewer": np.full(n, viewer, dtype=object),
-            "track_id": view.track_id,
-            "lat_deg": lat,
-            "lon_deg": lon,
-            "alt_m": alt,
-            "vel_e_mps": vel[:, 0],
-            "vel_n_mps": vel[:, 1],
-            "vel_u_mps": vel[:, 2],
-            "cls": kinematic_class(alt, vel, view.mode_probabilities, view.mode_names),
-            "identity": np.full(n, "unknown", dtype=object),
-            "sources": view.sources,
-        }
-        for j, name in enumerate(view.mode_names):
-            table[f"mu_{name}"] = view.mode_probabilities[:, j]
-        return table
+        unknown = np.full(view.x.shape[0], "unknown", dtype=object)
+        return picture_rows(view, viewer, None, unknown)
 
     def with_settings(self, **changes: Any) -> TrackerSettings:
         return replace(self.settings, **changes)
+
+
+def picture_rows(
+    view: TrackView,
+    viewer: str,
+    cls: NDArray[np.object_] | None,
+    identity: NDArray[np.object_],
+) -> dict[str, NDArray[Any]]:
+    """`picture.parquet` rows of a view (plus `mu_<mode>` columns), one per track.
+
+    `cls` None: the kinematic first guess (`kinematic_class`).
+    """
+    lat, lon, alt = ecef_to_geodetic(view.x[:, :3])
+    vel = ecef_vector_to_enu(view.x[:, 3:], enu_basis(lat, lon))
+    if cls is None:
+        cls = kinematic_class(alt, vel, view.mode_probabilities, view.mode_names)
+    table: dict[str, NDArray[Any]] = {
+        "time_s": np.full(view.x.shape[0], view.time_s),
+        "viewer": np.full(view.x.shape[0], viewer, dtype=object),
+        "track_id": view.track_id,
+        "lat_deg": lat,
+        "lon_deg": lon,
+        "alt_m": alt,
+        "vel_e_mps": vel[:, 0],
+        "vel_n_mps": vel[:, 1],
+        "vel_u_mps": vel[:, 2],
+        "cls": np.asarray(cls, dtype=object),
+        "identity": np.asarray(identity, dtype=object),
+        "sources": view.sources,
+    }
+    for j, name in enumerate(view.mode_names):
+        table[f"mu_{name}"] = view.mode_probabilities[:, j]
+    return table
 
 
 def _innovation_packed(
