@@ -11,11 +11,14 @@ from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
-from scipy.spatial import cKDTree
+
+from airpicture.tracking.kernels import grid_pairs_kernel
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 
+#: Cells per axis of the pre-gate grid, at most.
+_GRID_MAX_CELLS = 256
 #: Cost standing for "no edge" in a cluster's dense assignment matrix.
 _FORBIDDEN = 1.0e12
 #: Largest cluster given to the dense solver (entries of its matrix, 8 bytes each).
@@ -29,30 +32,38 @@ def pregate_pairs(
 ) -> tuple[IntArray, IntArray]:
     """Candidate (track, report) pairs with |track − report| ≤ the track's own radius.
 
-    Tracks are binned into radius classes that double in size, and each class
-    asks the reports' kd-tree for pairs within its largest radius, so a few
-    very uncertain tracks do not widen the search of all others. Cost grows
-    with the number of pairs, i.e. about linearly with traffic at a fixed density.
+    The reports are bucketed on a grid over the two axes along which they
+    spread most, cells the size of the median track radius (at most
+    `_GRID_MAX_CELLS` per axis); each track scans the cells its own radius
+    covers, so a few very uncertain tracks do not widen the search of all
+    others. Cost grows with the number of pairs, i.e. about linearly with
+    traffic at a fixed density. Pairs come out grouped by track.
     """
     empty = np.empty(0, dtype=np.intp)
     if track_points.shape[0] == 0 or meas_points.shape[0] == 0:
         return empty, empty
-    meas_tree = cKDTree(meas_points)
-    radius = np.maximum(track_radius, 1e-12)
-    base = float(radius.min())
-    classes = np.floor(np.log2(radius / base)).astype(np.intp)
-    t_parts: list[IntArray] = []
-    m_parts: list[IntArray] = []
-    for cls in np.unique(classes):
-        members = np.flatnonzero(classes == cls)
-        tree = cKDTree(track_points[members])
-        max_r = float(radius[members].max())
-        found = tree.sparse_distance_matrix(meas_tree, max_r, output_type="ndarray")
-        t = members[found["i"]]
-        keep = found["v"] <= radius[t]
-        t_parts.append(t[keep])
-        m_parts.append(found["j"][keep].astype(np.intp))
-    return np.concatenate(t_parts), np.concatenate(m_parts)
+    tp = np.ascontiguousarray(track_points, dtype=np.float64)
+    mp = np.ascontiguousarray(meas_points, dtype=np.float64)
+    radius = np.ascontiguousarray(np.maximum(track_radius, 0.0), dtype=np.float64)
+    low, high = mp.min(axis=0), mp.max(axis=0)
+    axes = np.argsort(high - low)[::-1][:2] if mp.shape[1] > 1 else np.array([0, 0])
+    axes = np.ascontiguousarray(axes, dtype=np.intp)
+    origin = low[axes]
+    extent = float(np.max(high[axes] - origin))
+    cell = max(float(np.median(radius)), extent / _GRID_MAX_CELLS, 1e-9)
+    n_cells = np.minimum(
+        np.floor((high[axes] - origin) / cell).astype(np.intp) + 1, _GRID_MAX_CELLS
+    )
+    ix = np.minimum(np.floor((mp[:, axes[0]] - origin[0]) / cell).astype(np.intp), n_cells[0] - 1)
+    iy = np.minimum(np.floor((mp[:, axes[1]] - origin[1]) / cell).astype(np.intp), n_cells[1] - 1)
+    cell_id = iy * n_cells[0] + ix
+    order = np.argsort(cell_id, kind="stable").astype(np.intp)
+    cell_start = np.zeros(int(n_cells[0] * n_cells[1]) + 1, np.intp)
+    np.cumsum(np.bincount(cell_id, minlength=cell_start.size - 1), out=cell_start[1:])
+    t, m = grid_pairs_kernel(
+        tp, radius, mp, axes, np.ascontiguousarray(origin), cell, n_cells, order, cell_start
+    )
+    return t, m
 
 
 def gnn_assign(

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from airpicture.tracking.linalg import kalman_update, symmetrize
+from airpicture.tracking.kernels import combine_kernel, mix_kernel
+from airpicture.tracking.linalg import kalman_update
 from airpicture.tracking.motion import MotionModel, predict
 
 FloatArray = NDArray[np.float64]
@@ -53,17 +54,11 @@ def mix(
     c_j = Σ_i Π_ij μ_i;  μ_i|j = Π_ij μ_i / c_j
     x0_j = Σ_i μ_i|j x_i;  P0_j = Σ_i μ_i|j (P_i + (x_i − x0_j)(x_i − x0_j)')
     """
-    joint = Pi * mu[:, :, None]  # (K, i, j)
-    c = np.maximum(joint.sum(axis=1), 1e-300)
-    w = joint / c[:, None, :]
-    K, M, n = xm.shape
-    wt = np.swapaxes(w, 1, 2)  # (K, j, i)
-    x0 = wt @ xm
-    P0 = (wt @ Pm.reshape(K, M, n * n)).reshape(K, M, n, n)
-    dx = xm[:, None, :, :] - x0[:, :, None, :]  # (K, j, i, n)
-    # Σ_i w_ij dx dx'  as (K, j, n, i) @ (K, j, i, n)
-    P0 += np.swapaxes(dx * wt[..., None], 2, 3) @ dx
-    return x0, symmetrize(P0), c
+    x0, P0, c = mix_kernel(
+        np.ascontiguousarray(xm), np.ascontiguousarray(Pm), np.ascontiguousarray(mu),
+        np.ascontiguousarray(Pi),
+    )  # fmt: skip
+    return x0, P0, c
 
 
 def combine(xm: FloatArray, Pm: FloatArray, mu: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -71,12 +66,10 @@ def combine(xm: FloatArray, Pm: FloatArray, mu: FloatArray) -> tuple[FloatArray,
 
     x = Σ μ_j x_j;  P = Σ μ_j (P_j + (x_j − x)(x_j − x)')
     """
-    K, M, n = xm.shape
-    x = (mu[:, None, :] @ xm)[:, 0, :]
-    dx = xm - x[:, None, :]
-    P = (mu[:, None, :] @ Pm.reshape(K, M, n * n)).reshape(K, n, n)
-    P += np.swapaxes(dx * mu[..., None], 1, 2) @ dx
-    return x, symmetrize(P)
+    x, P = combine_kernel(
+        np.ascontiguousarray(xm), np.ascontiguousarray(Pm), np.ascontiguousarray(mu)
+    )
+    return x, P
 
 
 def predict_modes(
@@ -85,6 +78,8 @@ def predict_modes(
     """Each mode's own prediction (a loop over the few modes, batched over tracks)."""
     x_out = np.empty_like(xm)
     P_out = np.empty_like(Pm)
+    if xm.shape[0] == 0:
+        return x_out, P_out
     for j, model in enumerate(models):
         x_out[:, j], P_out[:, j] = predict(xm[:, j], Pm[:, j], dt_s, model)
     return x_out, P_out

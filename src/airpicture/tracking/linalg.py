@@ -1,14 +1,16 @@
 """Batched small-matrix algebra for the filters: every function works on stacks `(..., n, n)`.
 
-NumPy's stacked `cholesky` is fast; a triangular solve is not stacked in NumPy,
-so it is written here as a loop over the (at most 6) matrix rows — a loop over
-dimensions, never over tracks.
+Closed forms for the 1–4-dimensional innovation covariances of the gate (entry
+by entry over whole columns); the per-track Kalman update and SPD inverses are
+compiled loops in `kernels`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+
+from airpicture.tracking.kernels import kalman_update_kernel, spd_inverse_kernel
 
 FloatArray = NDArray[np.float64]
 
@@ -54,16 +56,6 @@ def cholesky_lower(S: FloatArray) -> FloatArray:
         load = 1e-9 * np.trace(S, axis1=-2, axis2=-1)[..., None, None] + 1e-12
         L = np.asarray(np.linalg.cholesky(symmetrize(S) + load * np.eye(n)), dtype=np.float64)
     return L
-
-
-def forward_substitute(L: FloatArray, b: FloatArray) -> FloatArray:
-    """Solve L y = b for lower-triangular L `(..., d, d)` and b `(..., d)`."""
-    d = L.shape[-1]
-    y = np.empty_like(b)
-    for i in range(d):
-        acc = b[..., i] - np.einsum("...k,...k->...", L[..., i, :i], y[..., :i])
-        y[..., i] = acc / L[..., i, i]
-    return y
 
 
 def _inv_det_2(M: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -159,15 +151,15 @@ def packed_mahalanobis_sq(
 
 
 def spd_inverse(S: FloatArray) -> FloatArray:
-    """Inverse of a stack of SPD matrices via Cholesky: S⁻¹ = L⁻ᵀ L⁻¹."""
-    L = cholesky_lower(S)
+    """Inverse of a stack `(..., d, d)` of SPD matrices via Cholesky: S⁻¹ = L⁻ᵀ L⁻¹.
+
+    One compiled loop over the matrices (`kernels.spd_inverse_kernel`): NumPy's
+    stacked LAPACK calls cost more per matrix than a 6 × 6 inverse's arithmetic.
+    """
     d = S.shape[-1]
-    eye = np.broadcast_to(np.eye(d), S.shape)
-    # Columns of L⁻¹, solved one row of the identity at a time (loop over d only).
-    L_inv = np.stack(
-        [forward_substitute(L, np.ascontiguousarray(eye[..., :, j])) for j in range(d)], axis=-1
-    )
-    result: FloatArray = np.swapaxes(L_inv, -1, -2) @ L_inv
+    flat = np.ascontiguousarray(S, dtype=np.float64).reshape(-1, d, d)
+    inv, _ = spd_inverse_kernel(flat)
+    result: FloatArray = inv.reshape(S.shape)
     return result
 
 
@@ -178,23 +170,23 @@ def kalman_update(
 
     `nu` is the innovation z − h(x) already wrapped (angles), `H` the Jacobian of h.
     """
-    # S = H P H' + R    innovation covariance
-    PHt = P @ np.swapaxes(H, -1, -2)
-    S = symmetrize(H @ PHt + R)
-    S_inv, det_s = small_inverse_det(S)
-    # K = P H' S⁻¹      gain
-    K = PHt @ S_inv
-    # x⁺ = x + K ν
-    x_new = x + (K @ nu[..., None])[..., 0]
+    # S = H P H' + R;  K = P H' S⁻¹;  x⁺ = x + K ν;
     # P⁺ = (I − K H) P (I − K H)' + K R K'    Joseph form: stays SPD under rounding
-    # (in place where the arithmetic allows: every fresh (N, 6, 6) array costs page faults)
-    n = x.shape[-1]
-    IKH = K @ H
-    np.subtract(np.eye(n), IKH, out=IKH)
-    IKH_P = IKH @ P
-    P_new = IKH_P @ np.swapaxes(IKH, -1, -2)
-    del IKH_P, IKH
-    P_new += K @ R @ np.swapaxes(K, -1, -2)
-    d2 = (nu[..., None, :] @ S_inv @ nu[..., :, None])[..., 0, 0]
-    log_det = np.log(np.maximum(det_s, 1e-300))
-    return x_new, symmetrize(P_new), d2, log_det
+    # One compiled loop over the stack (`kernels.kalman_update_kernel`).
+    n, d = x.shape[-1], nu.shape[-1]
+    batch = x.shape[:-1]
+    x_new, P_new, d2, log_det = kalman_update_kernel(
+        np.ascontiguousarray(x, dtype=np.float64).reshape(-1, n),
+        np.ascontiguousarray(P, dtype=np.float64).reshape(-1, n, n),
+        np.ascontiguousarray(nu, dtype=np.float64).reshape(-1, d),
+        np.ascontiguousarray(H, dtype=np.float64).reshape(-1, d, n),
+        np.ascontiguousarray(np.broadcast_to(R, (*batch, d, d)), dtype=np.float64).reshape(
+            -1, d, d
+        ),
+    )
+    return (
+        x_new.reshape(*batch, n),
+        P_new.reshape(*batch, n, n),
+        d2.reshape(batch),
+        log_det.reshape(batch),
+    )

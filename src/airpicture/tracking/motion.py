@@ -19,7 +19,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from airpicture.geo import EARTH_ROTATION_RAD_S, WGS84_A_M, ecef_to_geodetic
-from airpicture.tracking.linalg import symmetrize
+from airpicture.tracking.kernels import (
+    ballistic_covariance_kernel,
+    ballistic_propagate_kernel,
+    cv_predict_kernel,
+)
 
 FloatArray = NDArray[np.float64]
 
@@ -38,6 +42,11 @@ _OMEGA_X: Final = np.array(
 )
 
 MotionKind = Literal["cv", "ballistic"]
+
+#: (μ, J2, a, ω, ρ0, H) for `kernels.ballistic_propagate_kernel`.
+_BALLISTIC_CONSTANTS: Final = np.array(
+    [GM_M3_S2, J2, WGS84_A_M, EARTH_ROTATION_RAD_S, RHO0_KG_M3, SCALE_HEIGHT_M]
+)
 
 
 @dataclass(frozen=True)
@@ -129,30 +138,6 @@ def ballistic_acceleration(
     return result
 
 
-def _gravity_rates(x: FloatArray) -> FloatArray:
-    """ẋ = [v, a(x)] of the drag-free ballistic law (a: gravity + rotating-frame terms)."""
-    out = np.empty_like(x)
-    out[..., :3] = x[..., 3:]
-    _frame_acceleration_into(x, out[..., 3:])
-    return out
-
-
-def _drag_kick(y: FloatArray, alt_m: FloatArray, h_s: FloatArray, beta: float) -> FloatArray:
-    """Exact quadratic-drag deceleration over h: v ← v / (1 + k |v| h), k = ρ(h) / (2β).
-
-    Solving the drag part exactly keeps the step stable however dense the air
-    (an explicit step of a stiff drag term explodes at low altitude).
-    """
-    k = RHO0_KG_M3 * np.exp(-np.clip(alt_m, -1000.0, None) / SCALE_HEIGHT_M) / (2.0 * beta)
-    speed = _norm3(y[..., 3:])
-    loss = k * speed * np.abs(h_s)
-    # Backwards in time (h < 0) the first-order inverse, which cannot blow up.
-    factor = np.where(h_s >= 0.0, 1.0 / (1.0 + loss), 1.0 + loss)
-    out = y.copy()
-    out[..., 3:] *= factor[..., None]
-    return out
-
-
 def ballistic_propagate(
     x: FloatArray, dt_s: FloatArray, beta_kg_m2: float, max_step_s: float = 5.0
 ) -> FloatArray:
@@ -165,23 +150,18 @@ def ballistic_propagate(
     """
     # PROJ's closed form without the Newton step: micrometres at aircraft
     # heights, a centimetre at 1,000 km where the air is 10⁻⁶⁰ of sea level.
-    alt0 = ecef_to_geodetic(x[..., :3], refine=False)[2]
-    r0 = _norm3(x[..., :3])
-    n_steps = max(1, int(np.ceil(np.max(np.abs(dt_s), initial=0.0) / max_step_s)))
-    h1 = dt_s / n_steps
-    h = h1[..., None]
-    y = x.copy()
-    for _ in range(n_steps):
-        # Height changes with the radius about the start point (steps are short).
-        alt = alt0 + _norm3(y[..., :3]) - r0
-        y = _drag_kick(y, alt, 0.5 * h1, beta_kg_m2)
-        k1 = _gravity_rates(y)
-        k2 = _gravity_rates(y + h * k1)
-        # y ← y + h/2 (k1 + k2)
-        y = y + 0.5 * h * (k1 + k2)
-        alt = alt0 + _norm3(y[..., :3]) - r0
-        y = _drag_kick(y, alt, 0.5 * h1, beta_kg_m2)
-    return y
+    shape = x.shape
+    flat_x = np.ascontiguousarray(x, dtype=np.float64).reshape(-1, STATE_DIM)
+    flat_dt = np.ascontiguousarray(np.broadcast_to(dt_s, shape[:-1]), dtype=np.float64).reshape(-1)
+    if flat_x.shape[0] == 0:
+        return flat_x.reshape(shape).copy()
+    alt0 = np.ascontiguousarray(ecef_to_geodetic(flat_x[:, :3], refine=False)[2], dtype=np.float64)
+    n_steps = max(1, int(np.ceil(np.max(np.abs(flat_dt), initial=0.0) / max_step_s)))
+    y = ballistic_propagate_kernel(
+        flat_x, flat_dt, alt0.reshape(-1), n_steps, beta_kg_m2, _BALLISTIC_CONSTANTS
+    )
+    result: FloatArray = y.reshape(shape)
+    return result
 
 
 def ballistic_transition(x: FloatArray, dt_s: FloatArray) -> FloatArray:
@@ -211,32 +191,21 @@ def predict(
 
     x⁻ = f(x, dt);  P⁻ = F P F' + Q
     """
+    # One compiled loop over the tracks for each law (`kernels`): no (N, 6, 6) temporaries.
+    shape = x.shape
+    flat_x = np.ascontiguousarray(x, dtype=np.float64).reshape(-1, STATE_DIM)
+    flat_P = np.ascontiguousarray(P, dtype=np.float64).reshape(-1, STATE_DIM, STATE_DIM)
+    flat_dt = np.ascontiguousarray(np.broadcast_to(dt_s, shape[:-1]), dtype=np.float64).reshape(-1)
     if model.kind == "cv":
-        # x⁻ = F x
-        x_pred = x.copy()
-        x_pred[..., :3] += x[..., 3:] * dt_s[..., None]
-        # P⁻ = F P F' + Q
-        P_pred = cv_covariance(P, dt_s)
+        # x⁻ = F x;  P⁻ = F P F' + Q
+        x_pred, P_pred = cv_predict_kernel(flat_x, flat_P, flat_dt, model.q_m2_s3)
     else:
-        F = ballistic_transition(x, dt_s)
-        x_pred = ballistic_propagate(x, dt_s, model.ballistic_coefficient_kg_m2)
-        # P⁻ = F P F' + Q
-        P_pred = F @ P @ np.swapaxes(F, -1, -2)
-    _add_white_acceleration_noise(P_pred, dt_s, model.q_m2_s3)
-    return x_pred, symmetrize(P_pred)
-
-
-def _add_white_acceleration_noise(P: FloatArray, dt_s: FloatArray, q_m2_s3: float) -> None:
-    """P += Q(dt) in place, only on Q's twelve non-zero entries (see white_acceleration_noise)."""
-    adt = np.abs(dt_s)
-    qpp = q_m2_s3 * adt**3 / 3.0
-    qpv = q_m2_s3 * dt_s * adt / 2.0
-    qvv = q_m2_s3 * adt
-    for k in range(3):
-        P[..., k, k] += qpp
-        P[..., k, k + 3] += qpv
-        P[..., k + 3, k] += qpv
-        P[..., k + 3, k + 3] += qvv
+        x_pred = ballistic_propagate(flat_x, flat_dt, model.ballistic_coefficient_kg_m2)
+        # P⁻ = F P F' + Q,  F = ballistic_transition(x, dt)
+        P_pred = ballistic_covariance_kernel(
+            flat_x, flat_P, flat_dt, model.q_m2_s3, GM_M3_S2, EARTH_ROTATION_RAD_S
+        )
+    return x_pred.reshape(shape), P_pred.reshape(P.shape)
 
 
 def cv_covariance(P: FloatArray, dt_s: FloatArray) -> FloatArray:
