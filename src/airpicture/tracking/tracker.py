@@ -795,10 +795,15 @@ class Tracker:
         misses = np.maximum(np.floor(silent / self._revisit - 0.5), 0.0)
         miss_score = np.sum(np.where(recent, misses * self._miss_cost, 0.0), axis=1)
         tentative = tr.status == TENTATIVE
+        # Posterior odds of existence: prior odds e^{−s/τ} / (1 − e^{−s/τ}) that the
+        # target has not ended during the silence s, times Π(1 − pd) of the misses.
+        survive = np.exp(-np.maximum(silent[:, 0], 0.0) / life.target_mean_life_s)
+        with np.errstate(divide="ignore"):
+            prior_log_odds = np.log(survive) - np.log1p(-survive)
         dead = np.where(
             tentative,
             miss_score > life.tentative_max_miss_score,
-            miss_score > life.confirmed_max_miss_score,
+            miss_score > np.minimum(life.confirmed_max_miss_score, prior_log_odds),
         )
         gap = np.maximum(now_s - tr.time_s, 0.0)
         pos_var = np.trace(tr.P[:, :3, :3], axis1=1, axis2=2) + gap**2 * np.trace(
