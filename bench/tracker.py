@@ -54,6 +54,7 @@ from airpicture.geo import (
     geodetic_to_ecef,
 )
 from airpicture.scenario import load_scenario
+from airpicture.scenario.model import RadarSensor
 from airpicture.tables import (
     PLOTS_SCHEMA,
     TRUTH_SCHEMA,
@@ -94,6 +95,18 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _radar() -> RadarSensor:
+    """dense-traffic's one sensor, a 3D radar."""
+    sensor = load_scenario(SCENARIO).scenario.sensors[0]
+    if not isinstance(sensor, RadarSensor):
+        raise TypeError(f"{SCENARIO}: the benchmark expects one 3D radar, found {sensor.type}")
+    return sensor
+
+
+def _times(plots: Table) -> NDArray[np.float64]:
+    return np.asarray(plots["time_s"], dtype=np.float64)
+
+
 def _one_core() -> None:
     """Run this (child) process on a single core: the targets are stated for one core."""
     if hasattr(os, "sched_setaffinity"):
@@ -107,12 +120,23 @@ def run_airpicture(folder: str, queue: Any) -> None:
     """Child process: track the plots scan by scan, timing every scan."""
     _one_core()
     scenario = load_scenario(SCENARIO).scenario
-    sensor = scenario.sensors[0]
+    sensor = _radar()
     plots = read_table(Path(folder) / "plots.parquet", PLOTS_SCHEMA)
+    t = _times(plots)
+    # The compiled kernels are loaded from numba's cache on their first call (about
+    # 0.7 s of CPU, once per process): a long-running tracker pays it at start-up,
+    # so it is measured apart, on the first 30 s of reports through a throwaway tracker.
+    c0 = time.process_time()
+    warm = Tracker(sensor_models(scenario.sensors))
+    first = t < 30.0
+    warm.process({k: v[first] for k, v in plots.items()})
+    warm.snapshot(20.0)
+    warm.flush()
+    del warm
+    jit_load_cpu_s = time.process_time() - c0
     rss_before = _peak_rss_mib()
     tracker = Tracker(sensor_models(scenario.sensors))
-    t = plots["time_s"]
-    scan_s = float(sensor.scan_period_s)  # type: ignore[union-attr]
+    scan_s = float(sensor.scan_period_s)
     interval = float(scenario.picture_interval_s)
     scan_index = np.floor(t / scan_s).astype(np.int64)
     bounds = np.flatnonzero(np.diff(scan_index)) + 1
@@ -155,6 +179,7 @@ def run_airpicture(folder: str, queue: Any) -> None:
             "scans": len(scan_times),
             "peak_rss_mib": _peak_rss_mib(),
             "rss_before_tracking_mib": rss_before,
+            "jit_load_cpu_s": jit_load_cpu_s,
             "counts": tracker.counts.as_dict(),
         }
     )
@@ -189,18 +214,17 @@ def run_stonesoup(folder: str, duration_s: float, queue: Any) -> None:
     from stonesoup.types.state import GaussianState
     from stonesoup.updater.kalman import ExtendedKalmanUpdater
 
-    scenario = load_scenario(SCENARIO).scenario
-    sensor = scenario.sensors[0]
+    sensor = _radar()
     plots = read_table(Path(folder) / "plots.parquet", PLOTS_SCHEMA)
-    keep = plots["time_s"] <= duration_s
+    keep = _times(plots) <= duration_s
     plots = {k: v[keep] for k, v in plots.items()}
     rss_before = _peak_rss_mib()
 
     # Stone Soup works in a flat Cartesian frame: the radar's local ENU, state
     # (x, vx, y, vy, z, vz). Its bearing is counter-clockwise from +x (east),
     # so bearing = 90° − azimuth; elevation is the same geometric elevation.
-    sigma = np.radians([sensor.sigma_el_deg, sensor.sigma_az_deg])  # type: ignore[union-attr]
-    noise = np.diag([sigma[0] ** 2, sigma[1] ** 2, sensor.sigma_range_m**2])  # type: ignore[union-attr]
+    sigma = np.radians([sensor.sigma_el_deg, sensor.sigma_az_deg])
+    noise = np.diag([sigma[0] ** 2, sigma[1] ** 2, sensor.sigma_range_m**2])
     measurement_model = CartesianToElevationBearingRange(
         ndim_state=6, mapping=(0, 2, 4), noise_covar=CovarianceMatrix(noise)
     )
@@ -229,11 +253,11 @@ def run_stonesoup(folder: str, duration_s: float, queue: Any) -> None:
     )
     deleter = UpdateTimeDeleter(timedelta(seconds=32))
     epoch = datetime(2026, 1, 1, tzinfo=UTC)
-    scan_s = float(sensor.scan_period_s)  # type: ignore[union-attr]
-    scan_index = np.floor(plots["time_s"] / scan_s).astype(np.int64)
-    bearing = np.radians(90.0 - plots["az_deg"])
+    scan_s = float(sensor.scan_period_s)
+    scan_index = np.floor(_times(plots) / scan_s).astype(np.int64)
+    bearing = np.radians(90.0 - np.asarray(plots["az_deg"], dtype=np.float64))
     bearing = (bearing + np.pi) % (2 * np.pi) - np.pi
-    elevation = np.radians(plots["el_deg"])
+    elevation = np.radians(np.asarray(plots["el_deg"], dtype=np.float64))
     scans: list[tuple[datetime, set[Detection]]] = []
     for k in np.unique(scan_index):
         rows = np.flatnonzero(scan_index == k)
@@ -280,11 +304,9 @@ def run_stonesoup(folder: str, duration_s: float, queue: Any) -> None:
     total = time.perf_counter() - start
     total_cpu = time.process_time() - start_cpu
     n = int(plots["time_s"].size)
-    np.savez(
-        Path(folder) / "stonesoup_tracks.npz",
-        times=np.array([s[0] for s in snapshots]),
-        **{f"t{i}": s[1] for i, s in enumerate(snapshots)},
-    )
+    arrays: dict[str, Any] = {f"t{i}": s[1] for i, s in enumerate(snapshots)}
+    arrays["times"] = np.array([s[0] for s in snapshots])
+    np.savez(Path(folder) / "stonesoup_tracks.npz", **arrays)
     queue.put(
         {
             "reports": n,
@@ -408,7 +430,8 @@ def main(argv: list[str] | None = None) -> int:
             f"worst {ours['scan_s_max']:.3f} s; peak memory {ours['peak_rss_mib']:.0f} MiB\n"
             f"    in CPU time: {ours['cpu_seconds']:.1f} s = {ours['reports_per_cpu_s']:,.0f} "
             f"reports/s; scan median {ours['scan_cpu_s_median']:.3f} s, "
-            f"worst {ours['scan_cpu_s_max']:.3f} s",
+            f"worst {ours['scan_cpu_s_max']:.3f} s (numba cache load before it: "
+            f"{ours['jit_load_cpu_s']:.2f} s CPU)",
             flush=True,
         )
         # The scorer uses dense track × truth matrices: fine up to a few thousand.
