@@ -21,10 +21,10 @@ from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 from scipy.special import chdtri
 
 from airpicture.geo import ecef_to_geodetic, ecef_vector_to_enu, enu_basis
+from airpicture.tracking.association import pregate_pairs
 from airpicture.tracking.imm import imm_predict
 from airpicture.tracking.linalg import (
     mahalanobis_sq,
@@ -827,7 +827,7 @@ class Tracker:
         Two established tracks whose states at `now_s` are statistically the same,
         d² = Δx' (P_i + P_j)⁻¹ Δx ≤ χ²₆ gate, describe one target: the one with
         fewer reports (then the younger number) goes, and the survivor inherits
-        its sources and identity. Candidates come from a kd-tree within
+        its sources and identity. Candidates come from the pre-gate's grid within
         `merge_radius_m`, so this costs about linear time. Ignoring the
         cross-covariance of the two estimates makes the test merge more
         readily, which is the safe side for duplicates.
@@ -840,10 +840,10 @@ class Tracker:
             return loser
         gap = (now_s - tr.time_s[eligible])[:, None]
         pos = tr.x[eligible, :3] + tr.x[eligible, 3:] * gap
-        pairs = cKDTree(pos).query_pairs(life.merge_radius_m, output_type="ndarray")
-        if pairs.size == 0:
+        a, b = pregate_pairs(pos, np.full(eligible.size, life.merge_radius_m), pos)
+        if not (a < b).any():
             return loser
-        i, j = eligible[pairs[:, 0]], eligible[pairs[:, 1]]
+        i, j = eligible[a[a < b]], eligible[b[a < b]]
         dt_i, dt_j = now_s - tr.time_s[i], now_s - tr.time_s[j]
         # Both predicted to now as the gate predicts (gravity for ballistic tracks,
         # process noise): two tracks of one missile updated a second apart differ
@@ -853,7 +853,7 @@ class Tracker:
         x_j, P_j = self._gating_prediction(j, index, dt_j, full=True)
         S = P_i + P_j
         dx = x_i - x_j
-        d2 = np.einsum("ki,ki->k", dx, np.linalg.solve(S, dx[:, :, None])[:, :, 0])
+        d2 = np.einsum("ki,kij,kj->k", dx, spd_inverse(S), dx)
         same = d2 <= life.merge_gate
         if not same.any():
             return loser
