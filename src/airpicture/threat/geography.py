@@ -23,6 +23,8 @@ from airpicture.geo.land import country_shapes
 
 FloatArray = NDArray[np.float64]
 
+FloatArray = NDArray[np.float64]
+
 #: ISO 3166-1 alpha-3 → the numeric codes of the territories world-atlas draws
 #: for that nation (its dependencies included where they are separate shapes).
 TERRITORIES: Final[dict[str, tuple[str, ...]]] = {
@@ -68,6 +70,19 @@ class _Country:
     name: str
     bbox: tuple[float, float, float, float]  # lon_min, lat_min, lon_max, lat_max
     paths: tuple[MplPath, ...]
+    #: (R, 4): each ring's box, as `bbox`.
+    ring_boxes: NDArray[np.float64]
+
+
+def _in_boxes(lon: FloatArray, lat: FloatArray, boxes: FloatArray) -> NDArray[np.bool_]:
+    """(N, B): point n lies in box b (lon_min, lat_min, lon_max, lat_max), edges included."""
+    result: NDArray[np.bool_] = (
+        (lon[:, None] >= boxes[:, 0])
+        & (lon[:, None] <= boxes[:, 2])
+        & (lat[:, None] >= boxes[:, 1])
+        & (lat[:, None] <= boxes[:, 3])
+    )
+    return result
 
 
 class Geography:
@@ -94,11 +109,23 @@ class Geography:
             lon_max = max(float(r[:, 0].max()) for r in shape.rings)
             lat_min = min(float(r[:, 1].min()) for r in shape.rings)
             lat_max = max(float(r[:, 1].max()) for r in shape.rings)
-            paths = tuple(MplPath(r) for r in shape.rings if len(r) >= 3)
+            rings = [r for r in shape.rings if len(r) >= 3]
+            boxes = np.array(
+                [(r[:, 0].min(), r[:, 1].min(), r[:, 0].max(), r[:, 1].max()) for r in rings],
+                dtype=np.float64,
+            ).reshape(-1, 4)
             countries.append(
-                _Country(shape.iso_numeric, shape.name, (lon_min, lat_min, lon_max, lat_max), paths)
+                _Country(
+                    shape.iso_numeric,
+                    shape.name,
+                    (lon_min, lat_min, lon_max, lat_max),
+                    tuple(MplPath(r) for r in rings),
+                    boxes,
+                )
             )
         self._countries = countries
+        # (C, 4): lon_min, lat_min, lon_max, lat_max — every country's box tested at once.
+        self._bbox = np.array([c.bbox for c in countries], dtype=np.float64).reshape(-1, 4)
         self._name_of = {c.iso_numeric: c.name for c in countries}
 
     @property
@@ -111,15 +138,19 @@ class Geography:
         lon = (np.atleast_1d(np.asarray(lon_deg, dtype=np.float64)) + 180.0) % 360.0 - 180.0
         out = np.full(lat.shape, "", dtype=object)
         ok = np.isfinite(lat) & np.isfinite(lon)
-        for c in self._countries:
-            lo0, la0, lo1, la1 = c.bbox
-            cand = np.flatnonzero(ok & (lon >= lo0) & (lon <= lo1) & (lat >= la0) & (lat <= la1))
-            if cand.size == 0:
-                continue
-            pts = np.stack([lon[cand], lat[cand]], axis=1)
+        # Which points fall in which country's box, then in which of its rings' boxes:
+        # the outlines are tested only there (a ring's box holds the whole ring).
+        in_box = _in_boxes(lon, lat, self._bbox) & ok[:, None]
+        for k in np.flatnonzero(in_box.any(axis=0)).tolist():
+            c = self._countries[k]
+            cand = np.flatnonzero(in_box[:, k])
+            in_ring_box = _in_boxes(lon[cand], lat[cand], c.ring_boxes)
+            # Even-odd rule over the rings: a point in a hole is in two of them.
             count = np.zeros(cand.size, np.int64)
-            for path in c.paths:
-                count += path.contains_points(pts).astype(np.int64)
+            for r in np.flatnonzero(in_ring_box.any(axis=0)).tolist():
+                sel = np.flatnonzero(in_ring_box[:, r])
+                pts = np.stack([lon[cand[sel]], lat[cand[sel]]], axis=1)
+                count[sel] += c.paths[r].contains_points(pts).astype(np.int64)
             inside = cand[(count % 2) == 1]
             out[inside] = c.iso_numeric
         return out
