@@ -649,6 +649,29 @@ class NationalNode:
     def _picture_rows(self, view: TrackView, assessment: Assessment) -> Table:
         return picture_rows(view, self.nation, assessment.cls, assessment.identity)
 
+    def stats(self) -> dict[str, Any]:
+        """Counts and CPU seconds of this node, its trackers, its release guard and fusion."""
+        return {
+            "trackers": {
+                origin: {
+                    "sensors": [s.sensor_id for s in t.sensors],
+                    "reports": t.counts.as_dict(),
+                }
+                for origin, t in zip(self.origins, self.trackers, strict=True)
+            },
+            "hold_s": self.hold_s,
+            "messages": self.counts.as_dict(),
+            "release": self.guard.counts.as_dict(),
+            "renumbered": self.fusion.renumbered,
+            "seconds": dict(self.seconds),
+            "warnings_issued": len(self.issued_warnings),
+            "warnings_received": len(self.received_warnings),
+        }
+
+    def threat_log(self) -> list[dict[str, Any]]:
+        """The assessor's ranked threat rows so far (for assessors that keep them)."""
+        return list(getattr(self.assessor, "threat_log", []))
+
     def _next_seq(self) -> int:
         self._seq += 1
         return self._seq

@@ -16,6 +16,7 @@ every plot the policies allow to pool (`policy.poolable_sensors`), one viewer
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from airpicture.fusion import FusionSettings
 from airpicture.network.assessor import AssessorFactory, national_assessor
 from airpicture.network.bus import Bus, InProcessBus, scenario_links
 from airpicture.network.node import PLOT_COLUMNS, NationalNode, NodeSettings
+from airpicture.network.processes import NodeProcesses, Publication
 from airpicture.policy import ReleasePolicy, poolable_sensors
 from airpicture.scenario import LoadedScenario
 from airpicture.tables import PICTURE_SCHEMA, Table, concat_tables
@@ -130,7 +132,11 @@ class NetworkRun:
         assessor_factory: AssessorFactory = national_assessor,
         fusion: Fusion | None = None,
         bus: Bus | None = None,
+        node_processes: bool = False,
     ) -> None:
+        """`node_processes`: each nation's node in a worker process of its own
+        (`network.processes`), computing at the same time as on its own machine; the
+        pictures are the same either way. Call `close()` (or use `with`) to end them."""
         self.loaded = loaded
         scenario = loaded.scenario
         self.settings = settings or NetworkSettings()
@@ -158,11 +164,22 @@ class NetworkRun:
         self.bus: Bus = bus or InProcessBus(self.links, scenario.seed)
         self.nodes: dict[str, NationalNode] = {}
         self.central: _CentralNode | None = None
+        self.workers: NodeProcesses | None = None
+        nations = sorted(scenario.nations)
         if self.fusion == "centralized":
             self.central = _CentralNode(loaded, self.settings, assessor_factory(scenario, "ALL"))
+        elif node_processes:
+            self.workers = NodeProcesses(
+                nations,
+                scenario,
+                self.policy,
+                assessor_factory,
+                self.settings.node(),
+                {nation: self._hold_s(nation) for nation in nations},
+            )
         else:
             node_settings = self.settings.node()
-            for nation in sorted(scenario.nations):
+            for nation in nations:
                 self.nodes[nation] = NationalNode(
                     nation,
                     scenario,
@@ -172,6 +189,24 @@ class NetworkRun:
                     node_settings,
                     hold_s=self._hold_s(nation),
                 )
+
+    @property
+    def viewers(self) -> list[str]:
+        """The pictures' viewers: every nation, or `ALL` for the centralized reference."""
+        if self.central is not None:
+            return ["ALL"]
+        return self.workers.nations if self.workers is not None else list(self.nodes)
+
+    def close(self) -> None:
+        """End the nodes' worker processes, if any (idempotent)."""
+        if self.workers is not None:
+            self.workers.close()
+
+    def __enter__(self) -> NetworkRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _hold_s(self, nation: str) -> float:
         """How far a node's trackers lag: enough for partners' plots to arrive in time.
@@ -216,6 +251,8 @@ class NetworkRun:
         rows, nations = self._new_plots(now_s)
         if self.central is not None:
             return self.central.step(rows, now_s)
+        if self.workers is not None:
+            return self._take_in_processes(rows, nations, now_s)
         nodes = list(self.nodes.values())
         for node in nodes:
             mine = nations == node.nation
@@ -236,11 +273,42 @@ class NetworkRun:
             warnings.extend(snapshot.warnings)
         return NetworkSnapshot(now_s, pictures, warnings)
 
+    def _take_in_processes(
+        self, rows: Table, nations: NDArray[np.object_], now_s: float
+    ) -> NetworkSnapshot:
+        """`_take` with every node in its worker: the same phases, the same bus order."""
+        assert self.workers is not None
+        own = {}
+        for nation in self.workers.nations:
+            mine = nations == nation
+            own[nation] = ({c: v[mine] for c, v in rows.items()} if mine.any() else None, now_s)
+        self._publish(self.workers.round("plots", own))
+        inboxes = {n: (self.bus.receive(n, now_s), now_s) for n in self.workers.nations}
+        self._publish(self.workers.round("tracks", inboxes))
+        inboxes = {n: (self.bus.receive(n, now_s), now_s) for n in self.workers.nations}
+        fused = self.workers.round("fuse", inboxes)
+        self._publish(fused)
+        pictures: dict[str, Table] = {}
+        warnings: list[dict[str, Any]] = []
+        for nation, (snapshot, _) in fused.items():
+            pictures[nation] = snapshot.picture
+            warnings.extend(snapshot.warnings)
+        return NetworkSnapshot(now_s, pictures, warnings)
+
+    def _publish(self, rounds: Mapping[str, tuple[Any, list[Publication]]]) -> None:
+        """Every node's outbox onto the bus, in the nations' order (as in one process)."""
+        for nation in sorted(rounds):
+            for sender, receiver, payload, sent_s in rounds[nation][1]:
+                self.bus.publish(sender, receiver, payload, sent_s)
+
     def threat_log(self) -> list[dict[str, Any]]:
         """Every node's ranked threat rows so far (for assessors that keep them), by time."""
         assessors = [self.central.assessor] if self.central is not None else []
-        assessors += [node.assessor for node in self.nodes.values()]
         rows = [row for a in assessors for row in getattr(a, "threat_log", [])]
+        rows += [row for node in self.nodes.values() for row in node.threat_log()]
+        if self.workers is not None:
+            for log, _ in self.workers.round("threat_log", {}).values():
+                rows += log
         return sorted(rows, key=lambda r: (r.get("time_s", 0.0), r.get("nation", "")))
 
     def stats(self) -> dict[str, Any]:
@@ -252,22 +320,11 @@ class NetworkRun:
                 "tracker_reports": self.central.tracker.counts.as_dict(),
             }
         for nation, node in self.nodes.items():
-            out["nodes"][nation] = {
-                "trackers": {
-                    origin: {
-                        "sensors": [s.sensor_id for s in t.sensors],
-                        "reports": t.counts.as_dict(),
-                    }
-                    for origin, t in zip(node.origins, node.trackers, strict=True)
-                },
-                "hold_s": node.hold_s,
-                "messages": node.counts.as_dict(),
-                "release": node.guard.counts.as_dict(),
-                "renumbered": node.fusion.renumbered,
-                "seconds": dict(node.seconds),
-                "warnings_issued": len(node.issued_warnings),
-                "warnings_received": len(node.received_warnings),
-            }
+            out["nodes"][nation] = node.stats()
+        if self.workers is not None:
+            out["node_processes"] = True
+            for nation, (node_stats, _) in self.workers.round("stats", {}).items():
+                out["nodes"][nation] = node_stats
         counts = getattr(self.bus, "counts", None)
         if counts is not None and hasattr(counts, "as_dict"):
             out["links"] = counts.as_dict()
@@ -282,23 +339,35 @@ def run_network(
     fusion: Fusion | None = None,
     on_progress: Callable[[NetworkRun], None] | None = None,
     progress_step_s: float = 60.0,
+    node_processes: bool | None = None,
 ) -> NetworkResult:
     """The whole scenario in one go: every viewer's picture and every warning issued.
+
+    `node_processes` (see `NetworkRun`); None: when the run is distributed over two
+    nations or more and the machine has more than one CPU.
 
     `on_progress(run)` is called every `progress_step_s` of scenario time. Extra
     picture columns every snapshot has (the trackers' mode probabilities) are kept.
     """
     start = time.perf_counter()
-    run = NetworkRun(loaded, plots, settings, assessor_factory, fusion)
     pictures: list[Table] = []
     warnings: list[dict[str, Any]] = []
-    step = max(run.interval_s, progress_step_s)
-    while not run.done:
-        for snapshot in run.advance(run.time_s + step):
-            pictures.extend(snapshot.pictures[v] for v in sorted(snapshot.pictures))
-            warnings.extend(snapshot.warnings)
-        if on_progress is not None:
-            on_progress(run)
+    if node_processes is None:
+        distributed = (fusion or loaded.scenario.fusion) == "distributed"
+        node_processes = (
+            distributed and len(loaded.scenario.nations) >= 2 and (os.cpu_count() or 1) >= 2
+        )
+    with NetworkRun(
+        loaded, plots, settings, assessor_factory, fusion, node_processes=node_processes
+    ) as run:
+        step = max(run.interval_s, progress_step_s)
+        while not run.done:
+            for snapshot in run.advance(run.time_s + step):
+                pictures.extend(snapshot.pictures[v] for v in sorted(snapshot.pictures))
+                warnings.extend(snapshot.warnings)
+            if on_progress is not None:
+                on_progress(run)
+        stats, threats = run.stats(), run.threat_log()
     picture = concat_tables(pictures, PICTURE_SCHEMA)
     for name in pictures[0] if pictures else ():
         if name not in picture and all(name in p for p in pictures):
@@ -307,7 +376,7 @@ def run_network(
         fusion_used=run.fusion,
         picture=picture,
         warnings=warnings,
-        stats=run.stats(),
+        stats=stats,
         seconds=time.perf_counter() - start,
-        threats=run.threat_log(),
+        threats=threats,
     )

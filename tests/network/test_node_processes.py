@@ -1,0 +1,80 @@
+"""Nodes in worker processes: the same pictures as in one process, and failures that say so."""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+import pytest
+
+from airpicture.network import NetworkRun, national_assessor, run_network
+from airpicture.network.processes import NodeProcessError
+from airpicture.scenario import ScenarioOverrides, load_scenario
+from airpicture.sim.simulate import simulate
+from tests.network.netscen import network_scenario
+
+SCENARIOS = "scenarios/pacific-shield.yaml"
+
+
+def _without_seconds(stats: dict[str, object]) -> dict[str, object]:
+    nodes = {
+        n: {k: v for k, v in node.items() if k != "seconds"}
+        for n, node in stats["nodes"].items()  # type: ignore[attr-defined]
+    }
+    return {k: v for k, v in stats.items() if k not in ("nodes", "node_processes")} | {
+        "nodes": nodes
+    }
+
+
+def test_pacific_shield_in_processes_is_identical_to_one_process() -> None:
+    # 340 s: RED-BM-1's launch (SBIRS notice, released to JPN and not AUS), plots
+    # exchanged between JPN and USA, tracks to all, warnings on the bus.
+    loaded = load_scenario(SCENARIOS, ScenarioOverrides(duration_s=340.0))
+    plots = simulate(loaded).plots
+    one = run_network(loaded, plots, node_processes=False)
+    apart = run_network(loaded, plots, node_processes=True)
+    assert apart.stats["node_processes"] is True
+    assert set(one.picture) == set(apart.picture)
+    for column, values in one.picture.items():
+        assert np.array_equal(values, apart.picture[column], equal_nan=values.dtype.kind == "f"), (
+            column
+        )
+    assert len(one.picture["time_s"]) > 1000
+    assert one.warnings == apart.warnings
+    assert any(w["kind"] == "launch" for w in one.warnings)
+    assert one.threats == apart.threats
+    assert _without_seconds(one.stats) == _without_seconds(apart.stats)
+
+
+def test_a_steppable_run_in_processes_ends_its_workers() -> None:
+    loaded = network_scenario(duration_s=20.0)
+    run = NetworkRun(loaded, simulate(loaded).plots, node_processes=True)
+    assert run.workers is not None and run.viewers == ["AUS", "JPN", "USA"]
+    procs = list(run.workers._procs)
+    with run:
+        snapshots = run.advance(20.0)
+    assert [s.time_s for s in snapshots] == [5.0, 10.0, 15.0, 20.0]
+    assert all(set(s.pictures) == {"AUS", "JPN", "USA"} for s in snapshots)
+    assert all(p.poll() is not None for p in procs)
+    run.close()  # twice is harmless
+
+
+def test_a_failing_node_names_its_nation_and_the_cause() -> None:
+    loaded = network_scenario(duration_s=10.0)
+    # A picklable factory that fails in the worker: Scenario / "AUS" is a TypeError.
+    with pytest.raises(NodeProcessError) as caught:
+        NetworkRun(loaded, simulate(loaded).plots, assessor_factory=operator.truediv,
+                   node_processes=True)  # fmt: skip
+    assert caught.value.nation == "AUS"
+    assert "TypeError" in caught.value.detail and "unsupported operand" in caught.value.detail
+
+
+def test_a_factory_that_cannot_travel_is_refused_with_the_fix() -> None:
+    loaded = network_scenario(duration_s=10.0)
+    with pytest.raises(TypeError, match=r"module-level function.*node_processes=False"):
+        NetworkRun(
+            loaded,
+            simulate(loaded).plots,
+            assessor_factory=lambda s, n: national_assessor(s, n),
+            node_processes=True,
+        )
