@@ -68,6 +68,25 @@ def test_a_target_is_confirmed_then_deleted_when_it_disappears() -> None:
     assert len(tracker.tracks) == 0
 
 
+def test_a_coasting_track_is_hidden_once_its_target_has_likely_ended_then_taken_up() -> None:
+    s = radar(false_alarms=0.0)  # pd 0.9, 5 s scans
+    pos, times = straight_target(20)
+    tracker = Tracker([s])
+    tracker.process(radar_plot_rows(s, pos[:8], times[:8]))
+    tracker.flush()
+    number = int(tracker.tracks.number[0])
+    # Last report at 35 s. Two missed scans (45 s): ln(1/0.1²) = 4.6 < ln(1800/10) = 5.2,
+    # still more likely there than gone. Three (55 s): 6.9 > ln(1800/20) = 4.5, hidden,
+    # but not deleted (9.2 is four misses).
+    assert list(tracker.snapshot(45.0)["track_id"]) == [f"T{number:05d}"]
+    assert len(tracker.snapshot(55.0)["track_id"]) == 0
+    assert list(tracker.tracks.number) == [number]
+    # The target was only missed: its next report takes the same track up, shown again.
+    tracker.process(radar_plot_rows(s, pos[12:13], times[12:13]))
+    tracker.flush()
+    assert list(tracker.snapshot(60.0)["track_id"]) == [f"T{number:05d}"]
+
+
 def test_confirmation_needs_more_than_one_report() -> None:
     s = radar(false_alarms=0.0)
     pos, times = straight_target(1)

@@ -67,18 +67,21 @@ class LifeCycleSettings:
     #: linger less.
     tentative_max_miss_score: float = 4.0
     confirmed_max_miss_score: float = 9.2
-    #: ... or sooner, once the misses make it more likely that the target has
-    #: gone than that it is still there. Targets end (land, leave coverage,
-    #: impact) at a rate 1/`target_mean_life_s`, so after s seconds of silence
-    #: the prior odds that it still exists are e^{−s/τ} / (1 − e^{−s/τ}) ≈ τ/s,
-    #: and the misses multiply them by Π(1 − pd): a confirmed track goes when
-    #: its miss score exceeds ln(e^{−s/τ} / (1 − e^{−s/τ})) (posterior
-    #: probability of existence below one half). τ = 30 min: an airliner
-    #: crosses a 400 km radar's coverage in about half an hour; missiles live
-    #: shorter, which only makes the rule conservative for them. Without it a
-    #: landed aircraft seen only by ADS-B (pd 0.7, 5 s) stayed 43 s on the
-    #: picture; with it 23 s, while a target that a pd 0.9 radar alone reports
-    #: is kept through two missed scans.
+    #: A confirmed track is not shown (in `view`, `snapshot`) once its misses
+    #: make it more likely that the target has gone than that it is still
+    #: there; it lives on, up to `confirmed_max_miss_score`, so that a target
+    #: that was only missed is taken up again by its next report. Targets end
+    #: (land, leave coverage, impact) at a rate 1/`target_mean_life_s`: after
+    #: s seconds of silence the prior odds that it still exists are
+    #: e^{−s/τ} / (1 − e^{−s/τ}) ≈ τ/s, and the misses multiply them by
+    #: Π(1 − pd); the track is hidden when its miss score exceeds
+    #: ln(e^{−s/τ} / (1 − e^{−s/τ})) (posterior probability of existence below
+    #: one half). τ = 30 min: an airliner crosses a 400 km radar's coverage in
+    #: about half an hour; missiles live shorter, which only makes the rule
+    #: conservative for them. Without it the track of a landed aircraft seen
+    #: only by ADS-B (pd 0.7, 5 s) stayed 43 s on the picture; with it 23 s,
+    #: while a target that a pd 0.9 radar alone reports is shown through two
+    #: missed scans.
     target_mean_life_s: float = 1800.0
     #: A sensor counts as reporting the track if its last report is within this
     #: many of its revisits before the track's last report.

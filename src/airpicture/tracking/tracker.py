@@ -780,30 +780,48 @@ class Tracker:
                          self.boost.los_ecef):  # fmt: skip
                 part.pop(0)
 
-    def _life_cycle(self, now_s: float, check_altitude: bool = False) -> None:
+    def _miss_score(self, now_s: float) -> FloatArray:
+        """−ln of the probability that each track's target, if there, gave no report since.
+
+        Missed reports since the track's last report, from every sensor that
+        had been reporting it (its last report within a few of its revisits),
+        each weighted by how telling a miss of that sensor is: −ln(1 − pd).
+        """
         tr = self.tracks
-        if len(tr) == 0:
-            return
         life = self.settings.life_cycle
-        # Missed reports since the track's last report, from every sensor that
-        # had been reporting it (its last report within a few of its revisits),
-        # each weighted by how telling a miss of that sensor is: −ln(1 − pd).
         last = tr.sensor_last_hit_s
         silent = (now_s - tr.last_hit_s)[:, None]
         recent = last >= tr.last_hit_s[:, None] - life.recent_revisits * self._revisit
         # Half a revisit of slack: a beam passes a moving target a little late.
         misses = np.maximum(np.floor(silent / self._revisit - 0.5), 0.0)
-        miss_score = np.sum(np.where(recent, misses * self._miss_cost, 0.0), axis=1)
-        tentative = tr.status == TENTATIVE
-        # Posterior odds of existence: prior odds e^{−s/τ} / (1 − e^{−s/τ}) that the
-        # target has not ended during the silence s, times Π(1 − pd) of the misses.
-        survive = np.exp(-np.maximum(silent[:, 0], 0.0) / life.target_mean_life_s)
+        miss_score: FloatArray = np.sum(np.where(recent, misses * self._miss_cost, 0.0), axis=1)
+        return miss_score
+
+    def _likely_ended(self, now_s: float, miss_score: FloatArray) -> BoolArray:
+        """Tracks whose target has more probably ended than not (see `LifeCycleSettings`).
+
+        Prior odds e^{−s/τ} / (1 − e^{−s/τ}) that the target has not ended during
+        the silence s, times Π(1 − pd) of the misses, below one.
+        """
+        life = self.settings.life_cycle
+        silent = np.maximum(now_s - self.tracks.last_hit_s, 0.0)
+        survive = np.exp(-silent / life.target_mean_life_s)
         with np.errstate(divide="ignore"):
             prior_log_odds = np.log(survive) - np.log1p(-survive)
+        ended: BoolArray = miss_score > prior_log_odds
+        return ended
+
+    def _life_cycle(self, now_s: float, check_altitude: bool = False) -> None:
+        tr = self.tracks
+        if len(tr) == 0:
+            return
+        life = self.settings.life_cycle
+        miss_score = self._miss_score(now_s)
+        tentative = tr.status == TENTATIVE
         dead = np.where(
             tentative,
             miss_score > life.tentative_max_miss_score,
-            miss_score > np.minimum(life.confirmed_max_miss_score, prior_log_odds),
+            miss_score > life.confirmed_max_miss_score,
         )
         gap = np.maximum(now_s - tr.time_s, 0.0)
         pos_var = np.trace(tr.P[:, :3, :3], axis1=1, axis2=2) + gap**2 * np.trace(
@@ -885,6 +903,10 @@ class Tracker:
         self._life_cycle(time_s, check_altitude=True)
         tr = self.tracks
         keep = tr.status == CONFIRMED if confirmed_only else np.ones(len(tr), bool)
+        # A confirmed track coasting on misses is not shown once its target has more
+        # likely ended than not; it lives on (up to the deletion score) so that a
+        # report of a target that was only missed takes it up again at once.
+        keep &= ~((tr.status == CONFIRMED) & self._likely_ended(time_s, self._miss_score(time_s)))
         idx = np.flatnonzero(keep)
         dt = time_s - tr.time_s[idx]
         x, P, mu = imm_predict(
