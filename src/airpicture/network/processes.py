@@ -33,6 +33,7 @@ import pickle
 import socket
 import subprocess
 import sys
+import time
 import traceback
 from collections.abc import Mapping, Sequence
 from multiprocessing.connection import Connection
@@ -88,18 +89,19 @@ def serve(conn: Connection) -> None:
             nation, scenario, policy, bus, assessor_factory(scenario, nation), settings, hold_s
         )
     except BaseException:  # everything goes back to the coordinator
-        conn.send(("error", traceback.format_exc(), []))
+        conn.send(("error", traceback.format_exc(), [], 0.0))
         return
-    conn.send(("ok", None, []))
+    conn.send(("ok", None, [], time.process_time()))  # the interpreter's start included
     while True:
         try:
             command, args = conn.recv()
         except EOFError:
             return  # the coordinator is gone
+        t0 = time.process_time()
         try:
             result: Any = None
             if command == "close":
-                conn.send(("ok", None, []))
+                conn.send(("ok", None, [], 0.0))
                 return
             if command == "plots":
                 plots, now_s = args
@@ -121,9 +123,9 @@ def serve(conn: Connection) -> None:
             else:
                 raise ValueError(f"unknown command {command!r}")
             outbox, bus.outbox = bus.outbox, []
-            conn.send(("ok", result, outbox))
+            conn.send(("ok", result, outbox, time.process_time() - t0))
         except BaseException:  # the coordinator raises it
-            conn.send(("error", traceback.format_exc(), []))
+            conn.send(("error", traceback.format_exc(), [], 0.0))
             return
 
 
@@ -140,6 +142,11 @@ class NodeProcesses:
         hold_s: Mapping[str, float],
     ) -> None:
         self.nations = list(nations)
+        #: CPU seconds each worker spent on the rounds (building its node included).
+        self.cpu_s: dict[str, float] = {}
+        #: Σ over rounds of the slowest worker's CPU seconds: the run time of the nodes
+        #: with a core each and nothing else running (a round ends with its slowest node).
+        self.critical_path_cpu_s = 0.0
         self._conns: dict[str, Connection] = {}
         self._procs: list[subprocess.Popen[bytes]] = []
         try:
@@ -179,14 +186,18 @@ class NodeProcesses:
     def _gather(self) -> dict[str, tuple[Any, list[Publication]]]:
         out: dict[str, tuple[Any, list[Publication]]] = {}
         failure: NodeProcessError | None = None
+        longest_s = 0.0
         for nation in self.nations:
             try:
-                status, result, outbox = self._conns[nation].recv()
+                status, result, outbox, cpu_s = self._conns[nation].recv()
             except EOFError:
-                status, result, outbox = "error", "the worker process ended unexpectedly", []
+                status, result, outbox, cpu_s = "error", "the worker ended unexpectedly", [], 0.0
+            longest_s = max(longest_s, cpu_s)
+            self.cpu_s[nation] = self.cpu_s.get(nation, 0.0) + cpu_s
             if status != "ok" and failure is None:
                 failure = NodeProcessError(nation, str(result))
             out[nation] = (result, outbox)
+        self.critical_path_cpu_s += longest_s
         if failure is not None:
             self.close()
             raise failure

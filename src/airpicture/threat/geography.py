@@ -23,8 +23,6 @@ from airpicture.geo.land import country_shapes
 
 FloatArray = NDArray[np.float64]
 
-FloatArray = NDArray[np.float64]
-
 #: ISO 3166-1 alpha-3 → the numeric codes of the territories world-atlas draws
 #: for that nation (its dependencies included where they are separate shapes).
 TERRITORIES: Final[dict[str, tuple[str, ...]]] = {
