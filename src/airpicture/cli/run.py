@@ -56,6 +56,12 @@ def register(subparsers: Any) -> None:
         help="report-to-track association in every tracker (default: gnn)",
     )
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
+    parser.add_argument(
+        "--one-process",
+        action="store_true",
+        help="run every nation's node in this process, one after the other (default: a worker "
+        "process per node when the machine has more than one CPU; the pictures are the same)",
+    )
     add_scenario_overrides(parser)
     parser.set_defaults(func=run)
 
@@ -65,7 +71,10 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     sim = run_simulation(args, console)
     settings = NetworkSettings(tracker=TrackerSettings(association=args.association))
-    result = network_with_progress(sim.loaded, sim.plots, settings, args.fusion, console)
+    result = network_with_progress(
+        sim.loaded, sim.plots, settings, args.fusion, console,
+        node_processes=False if args.one_process else None,
+    )  # fmt: skip
     sim.fusion_used = result.fusion_used
     sim.write(out)
     print_simulation(sim, out, console)
@@ -87,6 +96,7 @@ def network_with_progress(
     fusion: Fusion | None,
     console: Console,
     assessor_factory: AssessorFactory = national_assessor,
+    node_processes: bool | None = None,
 ) -> NetworkResult:
     """`network.run_network` with a progress bar over scenario time."""
     with Progress(
@@ -101,6 +111,7 @@ def network_with_progress(
         return run_network(
             loaded, plots, settings, assessor_factory, fusion,
             on_progress=lambda run: progress.update(task, completed=run.time_s),
+            node_processes=node_processes,
         )  # fmt: skip
 
 
