@@ -24,7 +24,7 @@ def _without_seconds(stats: dict[str, object]) -> dict[str, object]:
     return {
         k: v
         for k, v in stats.items()
-        if k not in ("nodes", "node_processes", "process_cpu_s", "critical_path_cpu_s")
+        if k not in ("nodes", "node_processes") and not k.endswith("cpu_s")
     } | {"nodes": nodes}
 
 

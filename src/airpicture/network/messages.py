@@ -19,6 +19,7 @@ import math
 from typing import Any, Final
 
 import msgspec
+import numpy as np
 
 #: Version written by this code, and versions it can read.
 MESSAGE_VERSION: Final = 1
@@ -160,9 +161,9 @@ def _shape_problem(message: Message) -> str | None:
                 return f"{name} has {len(getattr(message, name))} values for {n} tracks"
         if not math.isfinite(message.time_s):
             return "time_s is not finite"
-        if not all(math.isfinite(v) for v in message.x_ecef):
+        if not np.isfinite(np.asarray(message.x_ecef, dtype=np.float64)).all():
             return "a state value is not finite"
-        if not all(math.isfinite(v) for v in message.P_upper):
+        if not np.isfinite(np.asarray(message.P_upper, dtype=np.float64)).all():
             return "a covariance value is not finite"
         return None
     if isinstance(message, PlotBatch):

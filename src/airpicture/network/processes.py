@@ -144,9 +144,8 @@ class NodeProcesses:
         self.nations = list(nations)
         #: CPU seconds each worker spent on the rounds (building its node included).
         self.cpu_s: dict[str, float] = {}
-        #: Σ over rounds of the slowest worker's CPU seconds: the run time of the nodes
-        #: with a core each and nothing else running (a round ends with its slowest node).
-        self.critical_path_cpu_s = 0.0
+        #: Each round's CPU seconds per worker, in the nations' order.
+        self.round_cpu_s: list[tuple[float, ...]] = []
         self._conns: dict[str, Connection] = {}
         self._procs: list[subprocess.Popen[bytes]] = []
         try:
@@ -186,22 +185,35 @@ class NodeProcesses:
     def _gather(self) -> dict[str, tuple[Any, list[Publication]]]:
         out: dict[str, tuple[Any, list[Publication]]] = {}
         failure: NodeProcessError | None = None
-        longest_s = 0.0
+        spent: list[float] = []
         for nation in self.nations:
             try:
                 status, result, outbox, cpu_s = self._conns[nation].recv()
             except EOFError:
                 status, result, outbox, cpu_s = "error", "the worker ended unexpectedly", [], 0.0
-            longest_s = max(longest_s, cpu_s)
+            spent.append(cpu_s)
             self.cpu_s[nation] = self.cpu_s.get(nation, 0.0) + cpu_s
             if status != "ok" and failure is None:
                 failure = NodeProcessError(nation, str(result))
             out[nation] = (result, outbox)
-        self.critical_path_cpu_s += longest_s
+        self.round_cpu_s.append(tuple(spent))
         if failure is not None:
             self.close()
             raise failure
         return out
+
+    def makespan_cpu_s(self, cores: int | None = None) -> float:
+        """The nodes' run time on `cores` cores with nothing else running, from their CPU.
+
+        A round ends when its slowest node does; on c cores it lasts at least
+        max(slowest, Σ nodes / c), which a preemptive scheduler reaches. Summed over
+        rounds; `cores` None: a core per node (the critical path).
+        """
+        total = 0.0
+        for spent in self.round_cpu_s:
+            longest = max(spent, default=0.0)
+            total += longest if cores is None else max(longest, sum(spent) / cores)
+        return total
 
     def close(self) -> None:
         """End every worker (idempotent)."""

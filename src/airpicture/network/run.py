@@ -324,7 +324,8 @@ class NetworkRun:
         if self.workers is not None:
             out["node_processes"] = True
             out["process_cpu_s"] = dict(self.workers.cpu_s)
-            out["critical_path_cpu_s"] = self.workers.critical_path_cpu_s
+            out["critical_path_cpu_s"] = self.workers.makespan_cpu_s()
+            out["two_core_makespan_cpu_s"] = self.workers.makespan_cpu_s(2)
             for nation, (node_stats, _) in self.workers.round("stats", {}).items():
                 out["nodes"][nation] = node_stats
         counts = getattr(self.bus, "counts", None)
