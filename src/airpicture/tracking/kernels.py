@@ -372,7 +372,8 @@ def kalman_update_kernel(
     x: FloatArray, P: FloatArray, nu: FloatArray, H: FloatArray, R: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Extended Kalman update of `(N, n)` states, Joseph form; see `linalg.kalman_update`."""
-    N, n = x.shape
+    N = x.shape[0]
+    n = 6  # the state dimension, a constant so that the loops unroll
     d = nu.shape[1]
     x_out = np.empty((N, n))
     P_out = np.empty((N, n, n))

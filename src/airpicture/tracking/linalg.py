@@ -174,6 +174,8 @@ def kalman_update(
     # P⁺ = (I − K H) P (I − K H)' + K R K'    Joseph form: stays SPD under rounding
     # One compiled loop over the stack (`kernels.kalman_update_kernel`).
     n, d = x.shape[-1], nu.shape[-1]
+    if n != 6:
+        raise ValueError(f"kalman_update: state of size {n}; the compiled update is for 6")
     batch = x.shape[:-1]
     x_new, P_new, d2, log_det = kalman_update_kernel(
         np.ascontiguousarray(x, dtype=np.float64).reshape(-1, n),

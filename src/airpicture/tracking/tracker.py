@@ -916,11 +916,14 @@ class Tracker:
         ids = np.array([f"{prefix}{n:05d}" for n in tr.number[idx].tolist()], dtype=object)
         sources = np.empty(idx.size, dtype=object)
         seen = np.isfinite(tr.sensor_last_hit_s[idx])
-        # One list per distinct set of sensors, copied per track (few sets, many tracks).
+        # One list per distinct set of sensors, shared by the tracks that have that set
+        # (few sets, many tracks; nothing downstream changes a picture's lists).
         key = seen if seen.shape[1] > 62 else seen @ (1 << np.arange(seen.shape[1], dtype=np.int64))
         _, first, which = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        lists = [list(self.sensor_ids[row]) for row in seen[first]]
-        sources[:] = [list(lists[k]) for k in which.reshape(-1).tolist()]
+        lists = np.empty(first.size, dtype=object)
+        for k, row in enumerate(seen[first]):
+            lists[k] = list(self.sensor_ids[row])
+        sources[:] = lists[which.reshape(-1)]
         return TrackView(
             time_s=time_s,
             track_id=ids,
