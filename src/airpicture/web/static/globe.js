@@ -19,6 +19,10 @@ const LABEL_CAMERA_M = 2.5e6;
 // symbols cost ~0.4 s a frame in software WebGL; a dot a twentieth of the pixels.
 const DENSE_TRACKS = 2000;
 const DENSE_CAMERA_M = 1.5e6;
+// While the camera moves, a software renderer draws at this fraction of the resolution, without
+// history trails; both come back when it stops (the globe alone costs ~0.15 s a frame at full
+// resolution in SwiftShader: it is fill-bound).
+const MOVING_RESOLUTION = 0.6;
 const NATION_CSS = { USA: "#5aa9ff", JPN: "#ff8fb1", AUS: "#ffc15a" };
 const OMEGA_EARTH = 7.2921159e-5;
 const GM = 3.986004418e14;
@@ -68,19 +72,23 @@ export class Globe {
     this.sites = scene.primitives.add(new C.BillboardCollection({ scene }));
     this.siteLabels = scene.primitives.add(new C.LabelCollection({ scene }));
     this.placeLayer = scene.primitives.add(new C.LabelCollection({ scene }));
-    // One pass each (the default draws opaque and translucent fragments in two passes).
-    this.trails = scene.primitives.add(new C.PointPrimitiveCollection({ blendOption: C.BlendOption.TRANSLUCENT }));
+    // History trails: one GL_POINTS primitive per past frame (a ring of TRAIL_SLOTS), built once
+    // when its frame arrives. A PointPrimitiveCollection's vertex shader (scale, translucency,
+    // outline and depth by distance, per point) made 120,000 trail dots cost ~0.17 s a frame
+    // in software WebGL; a trivial shader, ~0.04 s.
+    this.trails = scene.primitives.add(new C.PrimitiveCollection());
     // Velocity leaders: one GL_LINES primitive rebuilt per update (a PolylineCollection of
     // 10,000 screen-space polylines costs ~0.35 s a frame to draw in software).
     this.leaders = scene.primitives.add(new C.PrimitiveCollection());
     this.ballistic = scene.primitives.add(new C.PolylineCollection());
-    this.dots = scene.primitives.add(new C.PointPrimitiveCollection({ blendOption: C.BlendOption.TRANSLUCENT }));
+    // Dots (dense picture from afar): one GL_POINTS primitive, rebuilt per update.
+    this.dots = scene.primitives.add(new C.PrimitiveCollection());
     this.billboards = scene.primitives.add(new C.BillboardCollection({ scene, blendOption: C.BlendOption.TRANSLUCENT }));
     this.labels = scene.primitives.add(new C.LabelCollection({ scene }));
     this.selection = scene.primitives.add(new C.BillboardCollection({ scene }));
 
     this.tracks = new Map();
-    this.trailSlots = Array.from({ length: TRAIL_SLOTS }, () => ({ points: [], used: 0 }));
+    this.trailSlots = Array.from({ length: TRAIL_SLOTS }, () => ({ primitive: null, time: null }));
     this.trailCursor = 0;
     this.layers = { trails: true, leaders: true, labels: true, sensors: true, coverage: true, ballistic: true };
     this.filter = () => true;
@@ -97,20 +105,42 @@ export class Globe {
     const handler = new C.ScreenSpaceEventHandler(scene.canvas);
     handler.setInputAction((e) => {
       const picked = scene.pick(e.position);
-      const id = picked && picked.primitive && picked.primitive.trackId;
+      const id = (picked && picked.primitive && picked.primitive.trackId) || this._nearestDot(e.position);
       this.select(id || null);
       this.onSelect(id || null);
     }, C.ScreenSpaceEventType.LEFT_CLICK);
     this.onCursor = () => {};
     this.dense = false;
     this.onDense = () => {};
-    scene.camera.moveEnd.addEventListener(() => { this._densify(); this.relabel(); scene.requestRender(); });
+    this.moving = false;
+    // Cesium counts a change of the frustum as a move; a change of resolution changes the
+    // frustum's aspect ratio in its last digits. Only a change of place or direction counts here
+    // (else a stop would start a move, forever).
+    this.restingView = null;
+    scene.camera.moveStart.addEventListener(() => {
+      const cam = scene.camera, was = this.restingView;
+      if (was && C.Cartesian3.equalsEpsilon(cam.positionWC, was.position, 0, 1e-3)
+        && C.Cartesian3.equalsEpsilon(cam.directionWC, was.direction, 0, 1e-9)) return;
+      this.moving = true; this._motionDetail();
+    });
+    scene.camera.moveEnd.addEventListener(() => {
+      const cam = scene.camera;
+      this.restingView = { position: C.Cartesian3.clone(cam.positionWC), direction: C.Cartesian3.clone(cam.directionWC) };
+      this.moving = false; this._motionDetail(); this._densify(); this.relabel(); scene.requestRender();
+    });
     handler.setInputAction((e) => {
       const cart = scene.camera.pickEllipsoid(e.endPosition, scene.globe.ellipsoid);
       if (!cart) return this.onCursor(null);
       const g = C.Cartographic.fromCartesian(cart);
       this.onCursor({ lat: C.Math.toDegrees(g.latitude), lon: C.Math.toDegrees(g.longitude) });
     }, C.ScreenSpaceEventType.MOUSE_MOVE);
+  }
+
+  // Level of detail in motion (software renderer only): see MOVING_RESOLUTION.
+  _motionDetail() {
+    const reduced = this.software && this.moving;
+    this.widget.resolutionScale = reduced ? MOVING_RESOLUTION : 1.0;
+    this.trails.show = this.layers.trails && !reduced;
   }
 
   home(lat = 34, lon = 137, heightM = 4.2e6) {
@@ -213,15 +243,12 @@ export class Globe {
   clearTracks() {
     for (const t of this.tracks.values()) this._removeTrack(t);
     this.tracks.clear();
-    for (const slot of this.trailSlots) {
-      for (let i = 0; i < slot.used; i++) slot.points[i].show = false;
-      slot.used = 0;
-    }
+    this.trails.removeAll();
+    for (const slot of this.trailSlots) { slot.primitive = null; slot.time = null; }
   }
 
   _removeTrack(t) {
     if (t.billboard) this.billboards.remove(t.billboard);
-    if (t.dot) this.dots.remove(t.dot);
     if (t.label) this.labels.remove(t.label);
     if (t.bal) { for (const p of t.bal) this.ballistic.remove(p); t.bal = null; }
   }
@@ -247,15 +274,8 @@ export class Globe {
         if (t.visible !== undefined) this._showSymbol(t);
       }
     }
-    const slot = this.trailSlots[this.trailCursor];
-    this.trailCursor = (this.trailCursor + 1) % TRAIL_SLOTS;
-    for (let i = slot.used; i < slot.points.length; i++) slot.points[i].show = false;
-    let used = 0;
     const ell = C.Ellipsoid.WGS84;
     const n = frame.ids.length;
-    const showLeaders = this.layers.leaders;
-    const leaderXyz = showLeaders ? this._leaderBuffers(n) : null;
-    const leaderEnd = new C.Cartesian3();
     for (let i = 0; i < n; i++) {
       const t = this.tracks.get(frame.ids[i]);
       if (!t) continue;
@@ -267,66 +287,25 @@ export class Globe {
       if (t.billboard) t.billboard.position = pos;
       const visible = this.filter(t);
       if (t.visible !== visible) { t.visible = visible; this._showSymbol(t); }
-      if (t.dot && t.dot.show) t.dot.position = pos;
-      // Leader: the straight-line position one minute ahead (east/north on the sphere).
-      // Not computed while the layer is off: at 10,000 tracks it is the costliest part.
-      if (showLeaders && visible) {
-        const k = LEADER_S / 6371008.8;
-        const lat2 = lat + (vn * k) * 57.29577951308232;
-        const lon2 = lon + (ve * k) * 57.29577951308232 / Math.max(Math.cos(lat * 0.017453292519943295), 0.01);
-        C.Cartesian3.fromDegrees(lon2, lat2, Math.max(alt + vu * LEADER_S, 0), ell, leaderEnd);
-        const b = leaderXyz[t.identity] || leaderXyz.unknown;
-        let j = b.count * 3;
-        b.xyz[j++] = pos.x; b.xyz[j++] = pos.y; b.xyz[j++] = pos.z;
-        b.xyz[j++] = leaderEnd.x; b.xyz[j++] = leaderEnd.y; b.xyz[j++] = leaderEnd.z;
-        b.count += 2;
-      }
       // History
       const h = t.hist;
       if (!h.length || h[h.length - 1][0] < frame.time_s) {
         h.push([frame.time_s, lat, lon, alt, Math.hypot(ve, vn, vu)]);
         if (h.length > HISTORY_KEEP) h.splice(0, h.length - HISTORY_KEEP);
       }
-      // Trail dot for this frame
-      if (this.layers.trails) {
-        let p = slot.points[used];
-        if (!p) { p = this.trails.add({ pixelSize: 2.2 }); slot.points[used] = p; }
-        p.position = pos;
-        if (p.identity !== t.identity) {
-          p.color = (identityColor[t.identity] || C.Color.WHITE).withAlpha(0.6);
-          p.identity = t.identity;
-        }
-        p.show = visible;
-        used++;
-      }
       if (t.cls === "ballistic_missile") this._ballistic(t, visible);
       else if (t.bal) { for (const q of t.bal) this.ballistic.remove(q); t.bal = null; }
     }
-    slot.used = used;
     this._densify();
-    this._setLeaders(leaderXyz);
+    this._refreshLeaders();
+    this._setDots();
+    this._addTrailSlot(frame.time_s);
     this.relabel();
     this.frameTime = frame.time_s;
     this.scene.requestRender();
     if (this.selectedId) this._placeSelection();
   }
 
-  _leaderBuffers(n) {
-    // Per identity colour: room for every track's two ends (reused while big enough).
-    if (!this._leaderXyz || this._leaderXyz.capacity < n) {
-      this._leaderXyz = { capacity: n };
-      for (const k of Object.keys(identityColor)) this._leaderXyz[k] = { xyz: new Float64Array(n * 6), count: 0, color: identityColor[k].withAlpha(0.9) };
-    }
-    for (const k of Object.keys(identityColor)) this._leaderXyz[k].count = 0;
-    return this._leaderXyz;
-  }
-
-  _setLeaders(buffers) {
-    this.leaders.removeAll();
-    if (!buffers) return;
-    const groups = Object.keys(identityColor).map((k) => buffers[k]).filter((b) => b.count > 0);
-    if (groups.length) this.leaders.add(linesPrimitive(groups));
-  }
 
   // Labels. Few tracks: every one. Many: text layout and drawing cost too much for all of
   // them (2,000 labels took ~3 s a frame in software), so the selected track, ballistic
@@ -485,17 +464,93 @@ export class Globe {
       this._symbolImage(t);
     }
     if (t.billboard) t.billboard.show = Boolean(t.visible);
-    if (dot && !t.dot) {
-      t.dot = this.dots.add({ pixelSize: 5, outlineColor: C.Color.BLACK.withAlpha(0.8), outlineWidth: 1 });
-      t.dot.trackId = t.id;
+    t.dot = dot;
+  }
+
+  // The dots, one primitive for all (rebuilt per update, and when what is a dot changes).
+  _setDots() {
+    this.dots.removeAll();
+    if (!this.dense) return;
+    const b = this._groupBuffers("_dotXyz", this.tracks.size, 1);
+    for (const t of this.tracks.values()) {
+      if (t.dot && t.pos) this._push(b, t.identity, t.pos);
     }
-    if (t.dot) {
-      if (dot) {
-        t.dot.position = t.pos || C.Cartesian3.ZERO;
-        if (t.dot.identity !== t.identity) { t.dot.color = identityColor[t.identity] || C.Color.WHITE; t.dot.identity = t.identity; }
+    const groups = Object.values(b.byIdentity).filter((g) => g.count > 0);
+    if (groups.length) this.dots.add(pointsPrimitive(groups, 7, { outlined: true }));
+    this.scene.requestRender();
+  }
+
+  // Dots are not pickable (no per-track pick colour): a click takes the nearest dot on screen
+  // within 8 pixels, on the near side of the Earth.
+  _nearestDot(windowPos) {
+    if (!this.dense) return null;
+    const occluder = new C.EllipsoidalOccluder(C.Ellipsoid.WGS84, this.scene.camera.positionWC);
+    const xy = new C.Cartesian2();
+    let best = null, bestD2 = 64;
+    for (const t of this.tracks.values()) {
+      if (!t.dot || !t.pos || !occluder.isPointVisible(t.pos)) continue;
+      if (!C.SceneTransforms.worldToWindowCoordinates(this.scene, t.pos, xy)) continue;
+      const d2 = (xy.x - windowPos.x) ** 2 + (xy.y - windowPos.y) ** 2;
+      if (d2 < bestD2) { bestD2 = d2; best = t.id; }
+    }
+    return best;
+  }
+
+  // Per identity colour: a Float64Array with room for `n` tracks × `perTrack` positions
+  // (kept in this[key], reused while big enough), counts reset.
+  _groupBuffers(key, n, perTrack, alpha = 1) {
+    if (!this[key] || this[key].capacity < n * perTrack) {
+      const byIdentity = {};
+      for (const k of Object.keys(identityColor)) byIdentity[k] = { xyz: new Float64Array(n * perTrack * 3), count: 0, color: identityColor[k].withAlpha(alpha) };
+      this[key] = { capacity: n * perTrack, byIdentity };
+    }
+    for (const g of Object.values(this[key].byIdentity)) g.count = 0;
+    return this[key];
+  }
+
+  _push(buffers, identity, p) {
+    const g = buffers.byIdentity[identity] || buffers.byIdentity.unknown;
+    const j = g.count * 3;
+    g.xyz[j] = p.x; g.xyz[j + 1] = p.y; g.xyz[j + 2] = p.z;
+    g.count++;
+  }
+
+  // History trails: the slot after the newest gets this frame's positions; older slots fade.
+  _addTrailSlot(timeS) {
+    const slot = this.trailSlots[this.trailCursor];
+    this.trailCursor = (this.trailCursor + 1) % TRAIL_SLOTS;
+    slot.time = timeS;
+    this._buildTrailSlot(slot);
+    this._fadeTrails();
+  }
+
+  _buildTrailSlot(slot) {
+    if (slot.primitive) { this.trails.remove(slot.primitive); slot.primitive = null; }
+    if (!this.layers.trails || slot.time === null) return;
+    const b = this._groupBuffers("_trailXyz", this.tracks.size, 1);
+    const p = new C.Cartesian3();
+    for (const t of this.tracks.values()) {
+      if (!t.visible || !t.pos) continue;
+      if (t.time === slot.time) { this._push(b, t.identity, t.pos); continue; }
+      const h = t.hist;  // an older slot (a rebuild): the track's position at that time, if held
+      for (let i = h.length - 1; i >= 0 && h[i][0] >= slot.time; i--) {
+        if (h[i][0] === slot.time) { this._push(b, t.identity, C.Cartesian3.fromDegrees(h[i][2], h[i][1], h[i][3], C.Ellipsoid.WGS84, p)); break; }
       }
-      t.dot.show = dot;
     }
+    const groups = Object.values(b.byIdentity).filter((g) => g.count > 0);
+    if (groups.length) slot.primitive = this.trails.add(pointsPrimitive(groups, 2, { alpha: 0.7 }));
+  }
+
+  _fadeTrails() {
+    for (let age = 0; age < TRAIL_SLOTS; age++) {
+      const slot = this.trailSlots[(this.trailCursor - 1 - age + 2 * TRAIL_SLOTS) % TRAIL_SLOTS];
+      if (slot.primitive) slot.primitive.appearance.material.uniforms.color.alpha = 0.8 * (1 - age / TRAIL_SLOTS) + 0.1;
+    }
+  }
+
+  _rebuildTrails() {
+    for (const slot of this.trailSlots) this._buildTrailSlot(slot);
+    this._fadeTrails();
   }
 
   _symbolImage(t) {
@@ -510,27 +565,28 @@ export class Globe {
     if (dense === this.dense) return;
     this.dense = dense;
     for (const t of this.tracks.values()) this._showSymbol(t);
+    this._setDots();
     this.onDense(dense);
   }
 
-  // The leaders of what is held now (after a filter or layer change; updates rebuild them anyway).
+  // Velocity leaders, one GL_LINES primitive rebuilt per update (and after a filter or layer
+  // change): to where each track will be in LEADER_S, straight on the sphere (east/north).
   _refreshLeaders() {
-    if (!this.layers.leaders) { this._setLeaders(null); return; }
-    const b = this._leaderBuffers(this.tracks.size);
+    this.leaders.removeAll();
+    if (!this.layers.leaders) return;
+    const b = this._groupBuffers("_leaderXyz", this.tracks.size, 2, 0.9);
     const end = new C.Cartesian3();
+    const k = LEADER_S / 6371008.8 * 57.29577951308232;
     for (const t of this.tracks.values()) {
       if (!t.visible || !t.pos) continue;
-      const k = LEADER_S / 6371008.8;
-      const lat2 = t.lat + (t.vn * k) * 57.29577951308232;
-      const lon2 = t.lon + (t.ve * k) * 57.29577951308232 / Math.max(Math.cos(t.lat * 0.017453292519943295), 0.01);
+      const lat2 = t.lat + t.vn * k;
+      const lon2 = t.lon + t.ve * k / Math.max(Math.cos(t.lat * 0.017453292519943295), 0.01);
       C.Cartesian3.fromDegrees(lon2, lat2, Math.max(t.alt + t.vu * LEADER_S, 0), C.Ellipsoid.WGS84, end);
-      const g = b[t.identity] || b.unknown;
-      let j = g.count * 3;
-      g.xyz[j++] = t.pos.x; g.xyz[j++] = t.pos.y; g.xyz[j++] = t.pos.z;
-      g.xyz[j++] = end.x; g.xyz[j++] = end.y; g.xyz[j++] = end.z;
-      g.count += 2;
+      this._push(b, t.identity, t.pos);
+      this._push(b, t.identity, end);
     }
-    this._setLeaders(b);
+    const groups = Object.values(b.byIdentity).filter((g) => g.count > 0);
+    if (groups.length) this.leaders.add(linesPrimitive(groups));
   }
 
   refilter() {
@@ -541,15 +597,16 @@ export class Globe {
       if (t.bal) for (const p of t.bal) p.show = v && this.layers.ballistic;
     }
     this._refreshLeaders();
+    this._setDots();
+    this._rebuildTrails();
     this.relabel();
-    for (const slot of this.trailSlots) for (let i = 0; i < slot.used; i++) slot.points[i].show = this.layers.trails;
   }
 
   applyLayers() {
     this.scene.requestRender();
     this.sites.show = this.layers.sensors; this.siteLabels.show = this.layers.sensors;
     this.coverage.show = this.layers.coverage;
-    this.trails.show = this.layers.trails; this.leaders.show = this.layers.leaders;
+    this._motionDetail(); this.leaders.show = this.layers.leaders;
     this.labels.show = this.layers.labels; this.ballistic.show = this.layers.ballistic;
     this.refilter();
   }
@@ -564,12 +621,46 @@ function isSoftwareRenderer(gl) {
 // One GL_LINES primitive for [{xyz: Float64Array of segment ends, count: vertices, color}]:
 // one draw call, a trivial vertex shader, 1-pixel lines.
 function linesPrimitive(groups) {
+  return batchPrimitive(groups, C.PrimitiveType.LINES, new C.PerInstanceColorAppearance({ flat: true, translucent: true }));
+}
+
+// GL_POINTS of `sizePx` (CSS pixels): a trivial vertex shader, whatever their number. With
+// `outlined`, round dots with a dark rim; else square specks (a trail dot is 2 px). Their
+// alpha is the per-group colour's times `material`'s (one uniform: a trail slot fades with age).
+function pointsPrimitive(groups, sizePx, { outlined = false, alpha = 1 } = {}) {
+  const vs = `in vec3 position3DHigh;
+in vec3 position3DLow;
+in vec4 color;
+in float batchId;
+out vec4 v_color;
+void main() {
+  v_color = color;
+  gl_Position = czm_modelViewProjectionRelativeToEye * czm_computePosition();
+  gl_PointSize = ${sizePx.toFixed(1)} * czm_pixelRatio;
+}`;
+  const fs = `in vec4 v_color;
+void main() {
+  czm_materialInput materialInput;
+  float alpha = v_color.a * czm_getMaterial(materialInput).alpha;
+  vec3 rgb = v_color.rgb;
+  ${outlined ? `float r = length(gl_PointCoord - vec2(0.5));
+  if (r > 0.5) discard;
+  if (r > 0.5 - 1.2 / ${sizePx.toFixed(1)}) { rgb = vec3(0.0); alpha = max(alpha, 0.8); }` : ""}
+  out_FragColor = czm_gammaCorrect(vec4(rgb, alpha));
+}`;
+  const appearance = new C.PerInstanceColorAppearance({
+    flat: true, translucent: true, vertexShaderSource: vs, fragmentShaderSource: fs });
+  appearance.material = C.Material.fromType("Color", { color: new C.Color(1, 1, 1, alpha) });
+  return batchPrimitive(groups, C.PrimitiveType.POINTS, appearance);
+}
+
+function batchPrimitive(groups, primitiveType, appearance) {
   const instances = groups.map(({ xyz, count, color }) => {
     const values = xyz.length === count * 3 ? xyz : xyz.slice(0, count * 3);
     return new C.GeometryInstance({
       geometry: new C.Geometry({
         attributes: { position: new C.GeometryAttribute({ componentDatatype: C.ComponentDatatype.DOUBLE, componentsPerAttribute: 3, values }) },
-        primitiveType: C.PrimitiveType.LINES,
+        primitiveType,
         boundingSphere: C.BoundingSphere.fromVertices(values),
       }),
       attributes: { color: C.ColorGeometryInstanceAttribute.fromColor(color) },
@@ -577,7 +668,7 @@ function linesPrimitive(groups) {
   });
   return new C.Primitive({
     geometryInstances: instances,
-    appearance: new C.PerInstanceColorAppearance({ flat: true, translucent: true }),
+    appearance,
     asynchronous: false, compressVertices: false, allowPicking: false,
   });
 }
