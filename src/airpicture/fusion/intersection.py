@@ -33,15 +33,40 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 
 
-def ifci_weights(info: FloatArray, group: IntArray, n_groups: int) -> FloatArray:
+class GroupSum:
+    """Sums of rows per group, `(K, ...)` → `(G, ...)`, for one grouping used many times.
+
+    The rows are sorted by group once; each sum is then one `np.add.reduceat`
+    over contiguous runs (`np.add.at`, unbuffered, costs several times more).
+    Groups with no member sum to zero.
+    """
+
+    def __init__(self, group: IntArray, n_groups: int) -> None:
+        self.n_groups = n_groups
+        self.order = np.argsort(group, kind="stable")
+        g = group[self.order]
+        self.starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if g.size else g
+        self.present = g[self.starts]
+
+    def __call__(self, values: FloatArray) -> FloatArray:
+        out = np.zeros((self.n_groups, *values.shape[1:]))
+        if self.starts.size:
+            out[self.present] = np.add.reduceat(values[self.order], self.starts, axis=0)
+        return out
+
+
+def ifci_weights(
+    info: FloatArray, group: IntArray, n_groups: int, sums: GroupSum | None = None
+) -> FloatArray:
     """Closed-form CI weights (K,) of information matrices `info` (K, n, n) fused per group."""
-    total = np.zeros((n_groups, *info.shape[1:]))
-    np.add.at(total, group, info)
+    total = (sums or GroupSum(group, n_groups))(info)
     members = np.bincount(group, minlength=n_groups).astype(np.float64)
     total_k = total[group]
     # Relative determinants: det(I⁻¹ A) = det A / det I.
-    rel_own = np.linalg.det(np.linalg.solve(total_k, info))
-    rel_rest = np.linalg.det(np.linalg.solve(total_k, total_k - info))
+    # With M = I⁻¹ I_k:  det I_k / det I = det M,  det(I − I_k) / det I = det(1 − M).
+    M = np.linalg.solve(total_k, info)
+    rel_own = np.linalg.det(M)
+    rel_rest = np.linalg.det(np.eye(info.shape[-1]) - M)
     # numerator_k = 1 − det(I − I_k)/det I + det I_k/det I
     numerator = 1.0 - rel_rest + rel_own
     # denominator = n + Σ_j (det I_j − det(I − I_j)) / det I
@@ -57,7 +82,12 @@ def ifci_weights(info: FloatArray, group: IntArray, n_groups: int) -> FloatArray
 
 
 def refine_weights(
-    info: FloatArray, omega: FloatArray, group: IntArray, n_groups: int, iterations: int
+    info: FloatArray,
+    omega: FloatArray,
+    group: IntArray,
+    n_groups: int,
+    iterations: int,
+    sums: GroupSum | None = None,
 ) -> FloatArray:
     """Move CI weights towards the determinant-minimising ones.
 
@@ -74,10 +104,9 @@ def refine_weights(
     if not multi.any():
         return omega
     omega = omega.copy()
+    group_sum = sums or GroupSum(group, n_groups)
     for _ in range(iterations):
-        fused = np.zeros((n_groups, n, n))
-        np.add.at(fused, group, omega[:, None, None] * info)
-        P = spd_inverse(fused)
+        P = spd_inverse(group_sum(omega[:, None, None] * info))
         # tr(P I_k) for symmetric matrices: Σ_ij P_ij (I_k)_ij
         t = np.einsum("kij,kij->k", P[group], info)
         omega = np.where(multi, omega * t / n, omega)
@@ -96,13 +125,12 @@ def covariance_intersection(
     (`refine_weights`; 0 keeps the closed form). Every group needs a member.
     """
     info = spd_inverse(P)
-    omega = ifci_weights(info, group, n_groups)
-    omega = refine_weights(info, omega, group, n_groups, iterations)
+    sums = GroupSum(group, n_groups)
+    omega = ifci_weights(info, group, n_groups, sums)
+    omega = refine_weights(info, omega, group, n_groups, iterations, sums)
     weighted = omega[:, None, None] * info
-    fused_info = np.zeros((n_groups, *P.shape[1:]))
-    np.add.at(fused_info, group, weighted)
-    fused_vec = np.zeros((n_groups, x.shape[1]))
-    np.add.at(fused_vec, group, (weighted @ x[:, :, None])[:, :, 0])
+    fused_info = sums(weighted)
+    fused_vec = sums(np.einsum("kij,kj->ki", weighted, x))
     # P = (Σ ω_k I_k)⁻¹,  x = P Σ ω_k I_k x_k
     P_fused = symmetrize(spd_inverse(fused_info))
     x_fused = (P_fused @ fused_vec[:, :, None])[:, :, 0]
