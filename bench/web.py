@@ -2,16 +2,20 @@
 
 Serves a synthetic live picture (`airpicture.web.synthetic`, one nation, 10,000
 tracks, a frame per second) on a free port, signs in with Playwright in
-Debian's Chromium, and measures for each of two phases (the camera still:
-the page renders when an update arrives; the camera turning: every display
-frame is rendered):
+Debian's Chromium, and measures for each of three phases (the camera still:
+the page renders when an update arrives; the camera turning, updates still
+arriving: every display frame is rendered, at the reduced detail of a moving
+camera in software WebGL; the same with this session's playback paused, so
+no update arrives):
 
 - frame rate: frames the page rendered per second (Cesium's postRender);
 - update latency: from the server producing a frame (its wall clock) to the
   first render after the page applied it (same machine, same clock).
 
 Also times the server's share per frame (delta + JSON encoding). Prints the
-figures and writes bench/results/web.json. Headless Chromium here renders
+figures (with the machine's load average: the page shares its cores with
+whatever else runs) and writes bench/results/web.json, and a screenshot of
+the page at rest, bench/results/web.png. Headless Chromium here renders
 WebGL on the CPU (SwiftShader): a workstation GPU renders far faster, so the
 frame rates are a floor.
 
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import socket
 import statistics
@@ -45,6 +50,8 @@ ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 RESULTS = Path(__file__).parent / "results" / "web.json"
+SCREENSHOT = RESULTS.with_suffix(".png")
+PHASES = ("camera_still", "camera_turning", "camera_turning_paused")
 
 
 def server_cost(n_tracks: int, repeats: int = 10) -> dict[str, float]:
@@ -64,8 +71,9 @@ def server_cost(n_tracks: int, repeats: int = 10) -> dict[str, float]:
     return {"delta_encode_ms": statistics.median(times), "frame_bytes": statistics.median(sizes)}
 
 
-def measure(page: Any, seconds: float) -> dict[str, float]:
+def measure(page: Any, seconds: float) -> dict[str, Any]:
     page.evaluate("window.__cop.stats.latencies = []; window.__cop.stats.timings = []")
+    load_before = os.getloadavg()[0]
     fps: list[float] = []
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -84,6 +92,7 @@ def measure(page: Any, seconds: float) -> dict[str, float]:
         "latency_ms_p95": lat[int(len(lat) * 0.95)] if lat else float("nan"),
         "latency_ms_max": lat[-1] if lat else float("nan"),
         "tracks_shown": page.evaluate("window.__cop.stats.trackCount"),
+        "load_average_1min": [load_before, os.getloadavg()[0]],
         # The page's main thread, per kind of work: median milliseconds and how often.
         "main_thread_ms": {
             kind: {"median": statistics.median(v), "count": len(v)} for kind, v in work.items()
@@ -163,7 +172,12 @@ def main() -> None:
             results["camera_still"] = measure(page, args.seconds)
             page.evaluate("window.__cop.spin(true)")
             results["camera_turning"] = measure(page, args.seconds)
+            page.click("#tc-play")  # pause: no more updates for this session
+            page.wait_for_function("document.getElementById('tc-state').textContent === 'PAUSED'")
+            results["camera_turning_paused"] = measure(page, args.seconds)
             page.evaluate("window.__cop.spin(false)")
+            time.sleep(3)  # the camera stops: full resolution, trails and fine outlines again
+            page.screenshot(path=str(SCREENSHOT))
             browser.close()
     finally:
         server.should_exit = True
@@ -175,19 +189,26 @@ def main() -> None:
         f"{args.tracks:,} tracks, an update a second; server: delta+encode "
         f"{s['delta_encode_ms']:.1f} ms, {s['frame_bytes'] / 1e6:.2f} MB per update"
     )
-    for phase in ("camera_still", "camera_turning"):
+    for phase in PHASES:
         r = results[phase]
-        print(
-            f"{phase.replace('_', ' '):15s} frame rate {r['fps_median']:.1f} fps (min "
-            f"{r['fps_min']:.1f}); update latency p50 {r['latency_ms_p50']:.0f} ms, p95 "
+        updates = (
+            f"update latency p50 {r['latency_ms_p50']:.0f} ms, p95 "
             f"{r['latency_ms_p95']:.0f} ms, max {r['latency_ms_max']:.0f} ms over "
-            f"{r['updates_shown']} updates; {r['tracks_shown']:,} tracks shown"
+            f"{r['updates_shown']} updates"
+            if r["updates_shown"]
+            else "no updates"
+        )
+        load = "–".join(f"{x:.1f}" for x in r["load_average_1min"])
+        print(
+            f"{phase.replace('_', ' '):21s} frame rate {r['fps_median']:.1f} fps (min "
+            f"{r['fps_min']:.1f}); {updates}; {r['tracks_shown']:,} tracks shown; "
+            f"load average {load}"
         )
         work = ", ".join(
             f"{k} {v['median']:.0f} ms ×{v['count']}" for k, v in r["main_thread_ms"].items()
         )
-        print(f"{'':15s} page main thread (median): {work}")
-    print(f"wrote {RESULTS}")
+        print(f"{'':21s} page main thread (median): {work}")
+    print(f"wrote {RESULTS}, {SCREENSHOT}")
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ function start(session) {
   if (!globe) {
     globe = new Globe($("globe"));
     globe.home();
-    globe.loadOutlines("/vendor/world-atlas/countries-50m.json").catch((err) => console.error("outlines", err));
+    globe.loadOutlines("/vendor/world-atlas/countries-50m.json", "/vendor/world-atlas/countries-110m.json").catch((err) => console.error("outlines", err));
     globe.onSelect = (id) => showDetail(id);
     globe.onCursor = (p) => { $("cursor-readout").textContent = p ? `${fmtLat(p.lat)}  ${fmtLon(p.lon)}` : ""; };
     globe.filter = passesFilter;

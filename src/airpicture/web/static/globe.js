@@ -1,5 +1,5 @@
-// The 3D globe: offline Natural Earth imagery, country outlines, tracks (one billboard each in a
-// shared collection: no Entity per track), history trails, velocity leaders, ballistic
+// The 3D globe: offline Natural Earth imagery, country outlines, tracks (point sprites, one
+// primitive per symbol: no Entity, no billboard per track), history trails, velocity leaders, ballistic
 // trajectories, impact ellipses, sensor sites and coverage.
 import "./cesium-base.js";
 import * as Cesium from "/vendor/cesium/index.js";
@@ -20,9 +20,9 @@ const LABEL_CAMERA_M = 2.5e6;
 const DENSE_TRACKS = 2000;
 const DENSE_CAMERA_M = 1.5e6;
 // While the camera moves, a software renderer draws at this fraction of the resolution, without
-// history trails; both come back when it stops (the globe alone costs ~0.15 s a frame at full
+// history trails and with 1:110m outlines; all come back when it stops (the globe alone costs ~0.15 s a frame at full
 // resolution in SwiftShader: it is fill-bound).
-const MOVING_RESOLUTION = 0.6;
+const MOVING_RESOLUTION = 0.5;
 const NATION_CSS = { USA: "#5aa9ff", JPN: "#ff8fb1", AUS: "#ffc15a" };
 const OMEGA_EARTH = 7.2921159e-5;
 const GM = 3.986004418e14;
@@ -83,7 +83,11 @@ export class Globe {
     this.ballistic = scene.primitives.add(new C.PolylineCollection());
     // Dots (dense picture from afar): one GL_POINTS primitive, rebuilt per update.
     this.dots = scene.primitives.add(new C.PrimitiveCollection());
-    this.billboards = scene.primitives.add(new C.BillboardCollection({ scene, blendOption: C.BlendOption.TRANSLUCENT }));
+    // Track symbols: GL_POINTS sprites, one primitive per distinct symbol, rebuilt per update.
+    // A BillboardCollection's vertex shader cost ~27 µs per billboard a frame in software WebGL
+    // (2,000 hostile symbols ~55 ms, whatever their size); a sprite's is trivial.
+    this.symbols = scene.primitives.add(new C.PrimitiveCollection());
+    this.spriteLooks = new Map();  // SIDC → {appearance, sizePx}, made once
     this.labels = scene.primitives.add(new C.LabelCollection({ scene }));
     this.selection = scene.primitives.add(new C.BillboardCollection({ scene }));
 
@@ -104,8 +108,7 @@ export class Globe {
     });
     const handler = new C.ScreenSpaceEventHandler(scene.canvas);
     handler.setInputAction((e) => {
-      const picked = scene.pick(e.position);
-      const id = (picked && picked.primitive && picked.primitive.trackId) || this._nearestDot(e.position);
+      const id = this._nearestTrack(e.position);
       this.select(id || null);
       this.onSelect(id || null);
     }, C.ScreenSpaceEventType.LEFT_CLICK);
@@ -141,6 +144,7 @@ export class Globe {
     const reduced = this.software && this.moving;
     this.widget.resolutionScale = reduced ? MOVING_RESOLUTION : 1.0;
     this.trails.show = this.layers.trails && !reduced;
+    if (this.outlineScales) { this.outlineScales.fine.show = !reduced; this.outlineScales.coarse.show = reduced; }
   }
 
   home(lat = 34, lon = 137, heightM = 4.2e6) {
@@ -157,13 +161,23 @@ export class Globe {
     });
   }
 
-  async loadOutlines(url) {
+  // Country outlines at two scales: `url` (1:50m) at rest, `coarseUrl` (1:110m, a seventh of the
+  // segments) while the camera moves in software WebGL.
+  async loadOutlines(url, coarseUrl) {
+    const [fine, coarse] = await Promise.all([url, coarseUrl].map((u) => this._outlinePrimitives(u)));
+    this.outlines.add(fine); this.outlines.add(coarse);
+    this.outlineScales = { fine, coarse };
+    this._motionDetail();
+    this.scene.requestRender();
+  }
+
+  async _outlinePrimitives(url) {
     const topo = await (await fetch(url)).json();
     // Borders and coasts apart: each segment drawn once (SwiftShader pays per line drawn).
     const mesh = topojson.mesh(topo, topo.objects.countries, (a, b) => a !== b);
     const coast = topojson.mesh(topo, topo.objects.countries, (a, b) => a === b);
     // GL_LINES primitives (borders, coasts), one per 15° cell so that Cesium culls the cells
-    // behind the globe or off screen: ~80,000 segments, a few dozen draws.
+    // behind the globe or off screen: ~80,000 segments at 1:50m, a few dozen draws.
     const CELL_DEG = 15;
     const cells = new Map();  // cell key → [{xyz: [], color}] per colour
     const add = (geom, color, group) => {
@@ -183,12 +197,13 @@ export class Globe {
     };
     add(mesh, C.Color.fromCssColorString("#9fb6c8").withAlpha(0.55), 0);
     add(coast, C.Color.fromCssColorString("#cfe3f0").withAlpha(0.8), 1);
+    const out = new C.PrimitiveCollection();
     for (const cell of cells.values()) {
       const groups = cell.filter((g) => g.xyz.length)
         .map((g) => ({ xyz: new Float64Array(g.xyz), count: g.xyz.length / 3, color: g.color }));
-      if (groups.length) this.outlines.add(linesPrimitive(groups));
+      if (groups.length) out.add(linesPrimitive(groups));
     }
-    this.scene.requestRender();
+    return out;
   }
 
   setSensors(sites, ownNation) {
@@ -248,7 +263,6 @@ export class Globe {
   }
 
   _removeTrack(t) {
-    if (t.billboard) this.billboards.remove(t.billboard);
     if (t.label) this.labels.remove(t.label);
     if (t.bal) { for (const p of t.bal) this.ballistic.remove(p); t.bal = null; }
   }
@@ -263,16 +277,12 @@ export class Globe {
     for (const [id, cls, identity, sources, conf] of frame.meta) {
       let t = this.tracks.get(id);
       if (!t) {
-        t = { id, billboard: null, label: null, hist: [], first: frame.time_s, bal: null, sidc: "" };
+        t = { id, label: null, hist: [], first: frame.time_s, bal: null, sidc: "" };
         this.tracks.set(id, t);
       }
       t.cls = cls; t.identity = identity; t.sources = sources; t.conf = conf;
-      const sidc = trackSidc(cls, identity);
-      if (sidc !== t.sidc) {
-        t.sidc = sidc;
-        if (t.billboard) this._symbolImage(t);
-        if (t.visible !== undefined) this._showSymbol(t);
-      }
+      t.sidc = trackSidc(cls, identity);
+      if (t.visible !== undefined) this._showSymbol(t);
     }
     const ell = C.Ellipsoid.WGS84;
     const n = frame.ids.length;
@@ -284,7 +294,6 @@ export class Globe {
       t.lat = lat; t.lon = lon; t.alt = alt; t.ve = ve; t.vn = vn; t.vu = vu; t.time = frame.time_s;
       const pos = C.Cartesian3.fromDegrees(lon, lat, alt, ell, t.pos);
       t.pos = pos;
-      if (t.billboard) t.billboard.position = pos;
       const visible = this.filter(t);
       if (t.visible !== visible) { t.visible = visible; this._showSymbol(t); }
       // History
@@ -298,7 +307,7 @@ export class Globe {
     }
     this._densify();
     this._refreshLeaders();
-    this._setDots();
+    this._setMarks();
     this._addTrailSlot(frame.time_s);
     this.relabel();
     this.frameTime = frame.time_s;
@@ -439,6 +448,7 @@ export class Globe {
     this.selectedId = id && this.tracks.has(id) ? id : null;
     if (was) this._showSymbol(was);
     if (this.selectedId) this._showSymbol(this.tracks.get(this.selectedId));
+    this._setMarks();
     this._placeSelection();
     this.relabel();
   }
@@ -454,41 +464,57 @@ export class Globe {
   _showSymbol(t) {
     const dot = this.dense && t.visible && t.identity !== "hostile" && t.id !== this.selectedId
       && (t.cls === "aircraft" || t.cls === "unknown");
-    // A track drawn as a dot has no billboard at all: a hidden billboard still costs its
-    // vertices every frame.
-    if (dot && t.billboard) { this.billboards.remove(t.billboard); t.billboard = null; }
-    if (!dot && !t.billboard) {
-      t.billboard = this.billboards.add({ position: t.pos || C.Cartesian3.ZERO,
-        scaleByDistance: new C.NearFarScalar(3e5, 1.25, 1.5e7, 0.55) });
-      t.billboard.trackId = t.id;
-      this._symbolImage(t);
-    }
-    if (t.billboard) t.billboard.show = Boolean(t.visible);
     t.dot = dot;
   }
 
-  // The dots, one primitive for all (rebuilt per update, and when what is a dot changes).
-  _setDots() {
+  // The symbols (one sprite primitive per SIDC) and dots (one primitive), rebuilt per update
+  // and when what is drawn how changes.
+  _setMarks() {
     this.dots.removeAll();
-    if (!this.dense) return;
-    const b = this._groupBuffers("_dotXyz", this.tracks.size, 1);
+    this.symbols.removeAll();
+    const dots = this._groupBuffers("_dotXyz", this.dense ? this.tracks.size : 0, 1);
+    const bySidc = new Map();
     for (const t of this.tracks.values()) {
-      if (t.dot && t.pos) this._push(b, t.identity, t.pos);
+      if (!t.visible || !t.pos) continue;
+      if (t.dot) { this._push(dots, t.identity, t.pos); continue; }
+      let g = bySidc.get(t.sidc);
+      if (!g) { g = { xyz: [], count: 0, color: C.Color.WHITE }; bySidc.set(t.sidc, g); }
+      g.xyz.push(t.pos.x, t.pos.y, t.pos.z);
+      g.count++;
     }
-    const groups = Object.values(b.byIdentity).filter((g) => g.count > 0);
-    if (groups.length) this.dots.add(pointsPrimitive(groups, 7, { outlined: true }));
+    const dotGroups = Object.values(dots.byIdentity).filter((g) => g.count > 0);
+    if (dotGroups.length) this.dots.add(pointsPrimitive(dotGroups, 7, { outlined: true }));
+    for (const [sidc, g] of bySidc) {
+      g.xyz = new Float64Array(g.xyz);
+      this.symbols.add(batchPrimitive([g], C.PrimitiveType.POINTS, this._spriteLook(sidc)));
+    }
     this.scene.requestRender();
   }
 
-  // Dots are not pickable (no per-track pick colour): a click takes the nearest dot on screen
-  // within 8 pixels, on the near side of the Earth.
-  _nearestDot(windowPos) {
-    if (!this.dense) return null;
+  // A symbol's sprite: milsymbol's canvas padded to a square centred on its anchor.
+  _spriteLook(sidc) {
+    let look = this.spriteLooks.get(sidc);
+    if (!look) {
+      const img = symbolImage(sidc, 20);
+      const k = img.canvas.width / img.width;  // canvas pixels per CSS pixel
+      const half = Math.ceil(Math.max(img.anchor.x, img.width - img.anchor.x, img.anchor.y, img.height - img.anchor.y));
+      const canvas = document.createElement("canvas");
+      canvas.width = canvas.height = Math.ceil(2 * half * k);
+      canvas.getContext("2d").drawImage(img.canvas, (half - img.anchor.x) * k, (half - img.anchor.y) * k);
+      look = { appearance: spriteAppearance(canvas, 2 * half), sizePx: 2 * half };
+      this.spriteLooks.set(sidc, look);
+    }
+    return look.appearance;
+  }
+
+  // Sprites and dots have no pick colour: a click takes the nearest track on screen within
+  // 10 pixels, on the near side of the Earth.
+  _nearestTrack(windowPos) {
     const occluder = new C.EllipsoidalOccluder(C.Ellipsoid.WGS84, this.scene.camera.positionWC);
     const xy = new C.Cartesian2();
-    let best = null, bestD2 = 64;
+    let best = null, bestD2 = 100;
     for (const t of this.tracks.values()) {
-      if (!t.dot || !t.pos || !occluder.isPointVisible(t.pos)) continue;
+      if (!t.visible || !t.pos || !occluder.isPointVisible(t.pos)) continue;
       if (!C.SceneTransforms.worldToWindowCoordinates(this.scene, t.pos, xy)) continue;
       const d2 = (xy.x - windowPos.x) ** 2 + (xy.y - windowPos.y) ** 2;
       if (d2 < bestD2) { bestD2 = d2; best = t.id; }
@@ -553,19 +579,12 @@ export class Globe {
     this._fadeTrails();
   }
 
-  _symbolImage(t) {
-    const img = symbolImage(t.sidc, 20);
-    t.billboard.setImage(img.key, img.canvas);
-    t.billboard.width = img.width; t.billboard.height = img.height;
-    t.billboard.pixelOffset = new C.Cartesian2(img.width / 2 - img.anchor.x, img.height / 2 - img.anchor.y);
-  }
-
   _densify() {
     const dense = this.tracks.size >= DENSE_TRACKS && this.scene.camera.positionCartographic.height > DENSE_CAMERA_M;
     if (dense === this.dense) return;
     this.dense = dense;
     for (const t of this.tracks.values()) this._showSymbol(t);
-    this._setDots();
+    this._setMarks();
     this.onDense(dense);
   }
 
@@ -597,7 +616,7 @@ export class Globe {
       if (t.bal) for (const p of t.bal) p.show = v && this.layers.ballistic;
     }
     this._refreshLeaders();
-    this._setDots();
+    this._setMarks();
     this._rebuildTrails();
     this.relabel();
   }
@@ -652,6 +671,32 @@ void main() {
     flat: true, translucent: true, vertexShaderSource: vs, fragmentShaderSource: fs });
   appearance.material = C.Material.fromType("Color", { color: new C.Color(1, 1, 1, alpha) });
   return batchPrimitive(groups, C.PrimitiveType.POINTS, appearance);
+}
+
+// Point sprites of a symbol image (`sizePx` CSS pixels, square), scaled with distance as the
+// billboards were: ×1.25 at 300 km from the camera to ×0.55 at 15,000 km.
+function spriteAppearance(image, sizePx) {
+  const vs = `in vec3 position3DHigh;
+in vec3 position3DLow;
+in vec4 color;
+in float batchId;
+void main() {
+  vec4 positionEC = czm_modelViewRelativeToEye * czm_computePosition();
+  float far = clamp((length(positionEC.xyz) - 3.0e5) / (1.5e7 - 3.0e5), 0.0, 1.0);
+  gl_PointSize = ${sizePx.toFixed(1)} * mix(1.25, 0.55, far) * czm_pixelRatio;
+  gl_Position = czm_projection * positionEC;
+}`;
+  const fs = `void main() {
+  czm_materialInput materialInput;
+  materialInput.st = vec2(gl_PointCoord.x, 1.0 - gl_PointCoord.y);
+  czm_material m = czm_getMaterial(materialInput);
+  if (m.alpha < 0.02) discard;
+  out_FragColor = czm_gammaCorrect(vec4(m.diffuse, m.alpha));
+}`;
+  const appearance = new C.PerInstanceColorAppearance({
+    flat: true, translucent: true, vertexShaderSource: vs, fragmentShaderSource: fs });
+  appearance.material = C.Material.fromType("Image", { image });
+  return appearance;
 }
 
 function batchPrimitive(groups, primitiveType, appearance) {
