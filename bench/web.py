@@ -20,6 +20,10 @@ WebGL on the CPU (SwiftShader): a workstation GPU renders far faster, so the
 frame rates are a floor.
 
     .venv/bin/python bench/web.py [--tracks 10000] [--seconds 30]
+    .venv/bin/python bench/web.py --run out/ps [--speed 10]   # a run folder, replayed
+
+With `--run`, the page replays a finished run (`airpicture run SCENARIO --out
+DIR`) as its first nation instead of the synthetic picture.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from airpicture.web.auth import Authenticator, make_account
 from airpicture.web.deltas import picture_delta
 from airpicture.web.protocol import encode
 from airpicture.web.session import PlaybackSettings
+from airpicture.web.sources import PictureSource, RunFolderSource
 from airpicture.web.synthetic import SyntheticSource
 
 CHROMIUM = "/usr/bin/chromium"
@@ -49,8 +54,7 @@ ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-RESULTS = Path(__file__).parent / "results" / "web.json"
-SCREENSHOT = RESULTS.with_suffix(".png")
+RESULTS = Path(__file__).parent / "results" / "web.json"  # web-run.json with --run
 PHASES = ("camera_still", "camera_turning", "camera_turning_paused")
 
 
@@ -129,13 +133,26 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="print where the page's main thread spends time"
     )
+    parser.add_argument("--run", type=Path, help="replay this run folder instead")
+    parser.add_argument("--speed", type=float, default=1.0, help="replay speed (with --run)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    source = SyntheticSource(args.tracks, interval_s=1.0, duration_s=3600.0, nations=("USA",))
+    results_path = RESULTS.with_stem("web-run") if args.run else RESULTS
+    screenshot = results_path.with_suffix(".png")
+    source: PictureSource
+    if args.run:
+        source = RunFolderSource(args.run)
+        viewer = source.info.picture_viewers[0]
+        playback = PlaybackSettings(speed=args.speed)
+    else:
+        source = SyntheticSource(args.tracks, interval_s=1.0, duration_s=3600.0, nations=("USA",))
+        viewer = "USA"
+        playback = PlaybackSettings(trail_frames=0)
     password = "bench-password"
-    auth = Authenticator({"usa": make_account("usa", "USA", password)}, frozenset({"USA"}))
-    app = create_app(source, auth, ServerSettings(playback=PlaybackSettings(trail_frames=0)))
+    user = viewer.lower()
+    auth = Authenticator({user: make_account(user, viewer, password)}, frozenset({viewer}))
+    app = create_app(source, auth, ServerSettings(playback=playback))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -145,24 +162,27 @@ def main() -> None:
     while not server.started:
         time.sleep(0.05)
     results: dict[str, Any] = {
+        "picture": f"{args.run} as {viewer}, speed {args.speed}" if args.run else "synthetic",
         "tracks": args.tracks,
-        "update_interval_s": 1.0,
+        "update_interval_s": source.info.picture_interval_s / (args.speed if args.run else 1.0),
         "seconds_per_phase": args.seconds,
         "browser": "Debian Chromium, headless, --disable-gpu (SwiftShader WebGL on the CPU)",
         "machine": f"{platform.machine()}, {platform.python_implementation()} "
         f"{platform.python_version()}",
-        "server": server_cost(args.tracks),
     }
+    if not args.run:
+        results["server"] = server_cost(args.tracks)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport={"width": 1600, "height": 900})
             page.goto(f"http://127.0.0.1:{port}/")
-            page.fill("#signin-user", "usa")
+            page.fill("#signin-user", user)
             page.fill("#signin-password", password)
             page.click("#signin-submit")
+            enough = 1 if args.run else args.tracks
             page.wait_for_function(
-                f"window.__cop.ready && window.__cop.stats.trackCount >= {args.tracks}",
+                f"window.__cop.ready && window.__cop.stats.trackCount >= {enough}",
                 timeout=120_000,
             )
             time.sleep(3)
@@ -177,18 +197,21 @@ def main() -> None:
             results["camera_turning_paused"] = measure(page, args.seconds)
             page.evaluate("window.__cop.spin(false)")
             time.sleep(3)  # the camera stops: full resolution, trails and fine outlines again
-            page.screenshot(path=str(SCREENSHOT))
+            results_path.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot))
             browser.close()
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    s = results["server"]
-    print(
-        f"{args.tracks:,} tracks, an update a second; server: delta+encode "
-        f"{s['delta_encode_ms']:.1f} ms, {s['frame_bytes'] / 1e6:.2f} MB per update"
-    )
+    results_path.write_text(json.dumps(results, indent=2) + "\n")
+    if args.run:
+        print(f"{results['picture']}: an update every {results['update_interval_s']:g} s")
+    else:
+        s = results["server"]
+        print(
+            f"{args.tracks:,} tracks, an update a second; server: delta+encode "
+            f"{s['delta_encode_ms']:.1f} ms, {s['frame_bytes'] / 1e6:.2f} MB per update"
+        )
     for phase in PHASES:
         r = results[phase]
         updates = (
@@ -208,7 +231,7 @@ def main() -> None:
             f"{k} {v['median']:.0f} ms ×{v['count']}" for k, v in r["main_thread_ms"].items()
         )
         print(f"{'':21s} page main thread (median): {work}")
-    print(f"wrote {RESULTS}, {SCREENSHOT}")
+    print(f"wrote {results_path}, {screenshot}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ const LABEL_CAMERA_M = 2.5e6;
 // symbols cost ~0.4 s a frame in software WebGL; a dot a twentieth of the pixels.
 const DENSE_TRACKS = 2000;
 const DENSE_CAMERA_M = 1.5e6;
+const DENSE_SYMBOL_SCALE = 0.7;  // ... and the symbols smaller, so that what lies between shows
 // While the camera moves, a software renderer draws at this fraction of the resolution, without
 // history trails and with 1:110m outlines; all come back when it stops (the globe alone costs ~0.15 s a frame at full
 // resolution in SwiftShader: it is fill-bound).
@@ -87,7 +88,7 @@ export class Globe {
     // A BillboardCollection's vertex shader cost ~27 µs per billboard a frame in software WebGL
     // (2,000 hostile symbols ~55 ms, whatever their size); a sprite's is trivial.
     this.symbols = scene.primitives.add(new C.PrimitiveCollection());
-    this.spriteLooks = new Map();  // SIDC → {appearance, sizePx}, made once
+    this.spriteLooks = new Map();  // SIDC and dense → {appearance}, made once
     this.labels = scene.primitives.add(new C.LabelCollection({ scene }));
     this.selection = scene.primitives.add(new C.BillboardCollection({ scene }));
 
@@ -493,7 +494,8 @@ export class Globe {
 
   // A symbol's sprite: milsymbol's canvas padded to a square centred on its anchor.
   _spriteLook(sidc) {
-    let look = this.spriteLooks.get(sidc);
+    const key = `${sidc}|${this.dense}`;
+    let look = this.spriteLooks.get(key);
     if (!look) {
       const img = symbolImage(sidc, 20);
       const k = img.canvas.width / img.width;  // canvas pixels per CSS pixel
@@ -501,8 +503,8 @@ export class Globe {
       const canvas = document.createElement("canvas");
       canvas.width = canvas.height = Math.ceil(2 * half * k);
       canvas.getContext("2d").drawImage(img.canvas, (half - img.anchor.x) * k, (half - img.anchor.y) * k);
-      look = { appearance: spriteAppearance(canvas, 2 * half), sizePx: 2 * half };
-      this.spriteLooks.set(sidc, look);
+      look = { appearance: spriteAppearance(canvas, 2 * half * (this.dense ? DENSE_SYMBOL_SCALE : 1)) };
+      this.spriteLooks.set(key, look);
     }
     return look.appearance;
   }
