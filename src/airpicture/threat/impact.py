@@ -156,7 +156,6 @@ def fly_to_ground(
     rec_idx = np.flatnonzero(record) if record is not None else np.empty(0, np.intp)
     path: list[FloatArray] = [state[rec_idx, :3].copy()]
     path_t: list[FloatArray] = [t[rec_idx].copy()]
-    betas = np.unique(beta_kg_m2)
     while flying.any():
         idx = np.flatnonzero(flying)
         s = state[idx]
@@ -167,11 +166,7 @@ def fly_to_ground(
             np.clip(alt[idx] / (2.0 * descent), settings.min_step_s, settings.max_step_s),
             settings.max_step_s,
         )
-        new = np.empty_like(s)
-        for beta in betas:
-            sel = beta_kg_m2[idx] == beta
-            if sel.any():
-                new[sel] = ballistic_propagate(s[sel], dt[sel], float(beta), settings.max_step_s)
+        new = ballistic_propagate(s, dt, beta_kg_m2[idx], settings.max_step_s, alt[idx])
         _, _, alt_new = ecef_to_geodetic(new[:, :3], refine=False)
         bad = ~np.isfinite(new).all(axis=1) | ~np.isfinite(alt_new)
         hit = ~bad & (alt_new <= 0.0)

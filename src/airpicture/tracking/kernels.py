@@ -187,10 +187,11 @@ def ballistic_propagate_kernel(
     dt_s: FloatArray,
     alt0_m: FloatArray,
     n_steps: int,
-    beta_kg_m2: float,
+    beta_kg_m2: FloatArray,
     constants: FloatArray,
 ) -> FloatArray:
-    """The ballistic law over dt for `(N, 6)` states; see `motion.ballistic_propagate`.
+    """The ballistic law over dt for `(N, 6)` states, each with its own β `(N,)`;
+    see `motion.ballistic_propagate`.
 
     Per sub-step: half an exact drag kick, a Heun step of gravity and the
     rotating-frame terms, half a drag kick. `constants` = (μ, J2, a, ω, ρ0, H).
@@ -210,7 +211,7 @@ def ballistic_propagate_kernel(
             y[a] = x[k, a]
         r0 = math.sqrt(y[0] ** 2 + y[1] ** 2 + y[2] ** 2)
         for _ in range(n_steps):
-            _drag_half_kick(y, alt0_m[k], r0, 0.5 * h, beta_kg_m2, rho0, scale_h)
+            _drag_half_kick(y, alt0_m[k], r0, 0.5 * h, beta_kg_m2[k], rho0, scale_h)
             # y ← y + h/2 (k1 + k2),  k1 = ẏ(y), k2 = ẏ(y + h k1)
             _frame_acceleration(y, a1, gm, j2, a_m, w)
             for a in range(3):
@@ -220,7 +221,7 @@ def ballistic_propagate_kernel(
             for a in range(3):
                 y[a] = y[a] + 0.5 * h * (y[a + 3] + y1[a + 3])
                 y[a + 3] = y[a + 3] + 0.5 * h * (a1[a] + a2[a])
-            _drag_half_kick(y, alt0_m[k], r0, 0.5 * h, beta_kg_m2, rho0, scale_h)
+            _drag_half_kick(y, alt0_m[k], r0, 0.5 * h, beta_kg_m2[k], rho0, scale_h)
         for a in range(6):
             out[k, a] = y[a]
     return out

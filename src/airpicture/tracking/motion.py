@@ -139,27 +139,36 @@ def ballistic_acceleration(
 
 
 def ballistic_propagate(
-    x: FloatArray, dt_s: FloatArray, beta_kg_m2: float, max_step_s: float = 5.0
+    x: FloatArray,
+    dt_s: FloatArray,
+    beta_kg_m2: float | FloatArray,
+    max_step_s: float = 5.0,
+    alt_m: FloatArray | None = None,
 ) -> FloatArray:
     """Integrate the ballistic law over dt: Strang splitting of drag (exact) and gravity (Heun).
 
     Each sub-step (≤ max_step_s): half a drag kick, a second-order Runge-Kutta
     (Heun) step of gravity + Coriolis + centrifugal, half a drag kick. Over 5 s
     the Heun step's error is below a metre (the acceleration changes by ~1e-2
-    m/s³ along a trajectory), far below any sensor's noise.
+    m/s³ along a trajectory), far below any sensor's noise. `beta_kg_m2`: one
+    ballistic coefficient, or one per state; `alt_m`: the states' ellipsoidal
+    heights when the caller has them (else computed here).
     """
-    # PROJ's closed form without the Newton step: micrometres at aircraft
-    # heights, a centimetre at 1,000 km where the air is 10⁻⁶⁰ of sea level.
     shape = x.shape
     flat_x = np.ascontiguousarray(x, dtype=np.float64).reshape(-1, STATE_DIM)
     flat_dt = np.ascontiguousarray(np.broadcast_to(dt_s, shape[:-1]), dtype=np.float64).reshape(-1)
     if flat_x.shape[0] == 0:
         return flat_x.reshape(shape).copy()
-    alt0 = np.ascontiguousarray(ecef_to_geodetic(flat_x[:, :3], refine=False)[2], dtype=np.float64)
-    n_steps = max(1, int(np.ceil(np.max(np.abs(flat_dt), initial=0.0) / max_step_s)))
-    y = ballistic_propagate_kernel(
-        flat_x, flat_dt, alt0.reshape(-1), n_steps, beta_kg_m2, _BALLISTIC_CONSTANTS
+    if alt_m is None:
+        # PROJ's closed form without the Newton step: micrometres at aircraft
+        # heights, a centimetre at 1,000 km where the air is 10⁻⁶⁰ of sea level.
+        alt_m = ecef_to_geodetic(flat_x[:, :3], refine=False)[2]
+    alt0 = np.ascontiguousarray(np.broadcast_to(alt_m, shape[:-1]), dtype=np.float64).reshape(-1)
+    beta = np.ascontiguousarray(np.broadcast_to(beta_kg_m2, shape[:-1]), dtype=np.float64).reshape(
+        -1
     )
+    n_steps = max(1, int(np.ceil(np.max(np.abs(flat_dt), initial=0.0) / max_step_s)))
+    y = ballistic_propagate_kernel(flat_x, flat_dt, alt0, n_steps, beta, _BALLISTIC_CONSTANTS)
     result: FloatArray = y.reshape(shape)
     return result
 
