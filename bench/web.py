@@ -99,7 +99,8 @@ def measure(page: Any, seconds: float) -> dict[str, Any]:
         "load_average_1min": [load_before, os.getloadavg()[0]],
         # The page's main thread, per kind of work: median milliseconds and how often.
         "main_thread_ms": {
-            kind: {"median": statistics.median(v), "count": len(v)} for kind, v in work.items()
+            kind: {"median": statistics.median(v), "max": max(v), "count": len(v)}
+            for kind, v in work.items()
         },
     }
 
@@ -228,7 +229,8 @@ def main() -> None:
             f"load average {load}"
         )
         work = ", ".join(
-            f"{k} {v['median']:.0f} ms ×{v['count']}" for k, v in r["main_thread_ms"].items()
+            f"{k} {v['median']:.0f} ms (max {v['max']:.0f}) ×{v['count']}"
+            for k, v in r["main_thread_ms"].items()
         )
         print(f"{'':21s} page main thread (median): {work}")
     print(f"wrote {results_path}, {screenshot}")

@@ -101,7 +101,8 @@ function start(session) {
     globe.scene.preRender.addEventListener(() => { stats.renderStart = performance.now(); });
     globe.scene.postRender.addEventListener(() => {
       stats.renderMs = performance.now() - stats.renderStart;
-      timing("render", stats.renderMs);
+      // A render that shows an update also builds its primitives (leaders, symbols, dots, trails).
+      timing(stats.pending.length ? "render_update" : "render", stats.renderMs);
       frames++;
       const now = performance.now();
       pullFrames();
