@@ -29,6 +29,21 @@ def _njit(function: _F) -> _F:
 
 
 @_njit
+def _add_white_acceleration_noise(P: FloatArray, q_m2_s3: float, dt: float) -> None:
+    """P += Q(dt) of white acceleration noise of spectral density q, per axis:
+    [[q|dt|³/3, q dt|dt|/2], [q dt|dt|/2, q|dt|]] (signed so that it also runs backwards)."""
+    adt = abs(dt)
+    qpp = q_m2_s3 * adt**3 / 3.0
+    qpv = q_m2_s3 * dt * adt / 2.0
+    qvv = q_m2_s3 * adt
+    for a in range(3):
+        P[a, a] += qpp
+        P[a, a + 3] += qpv
+        P[a + 3, a] += qpv
+        P[a + 3, a + 3] += qvv
+
+
+@_njit
 def _mirror_upper(A: FloatArray, n: int) -> None:
     """A ← (A + A') / 2 for one square matrix, in place."""
     for i in range(n):
@@ -120,7 +135,6 @@ def cv_predict_kernel(
     P_out = np.empty((N, 6, 6))
     for k in range(N):
         dt = dt_s[k]
-        adt = abs(dt)
         for a in range(3):
             x_out[k, a] = x[k, a] + x[k, a + 3] * dt
             x_out[k, a + 3] = x[k, a + 3]
@@ -135,14 +149,7 @@ def cv_predict_kernel(
                 P_out[k, a, b + 3] = P[k, a, b + 3] + dt * P[k, a + 3, b + 3]
                 P_out[k, a + 3, b] = P[k, a + 3, b] + dt * P[k, a + 3, b + 3]
                 P_out[k, a + 3, b + 3] = P[k, a + 3, b + 3]
-        qpp = q_m2_s3 * adt**3 / 3.0
-        qpv = q_m2_s3 * dt * adt / 2.0
-        qvv = q_m2_s3 * adt
-        for a in range(3):
-            P_out[k, a, a] += qpp
-            P_out[k, a, a + 3] += qpv
-            P_out[k, a + 3, a] += qpv
-            P_out[k, a + 3, a + 3] += qvv
+        _add_white_acceleration_noise(P_out[k], q_m2_s3, dt)
         _mirror_upper(P_out[k], 6)
     return x_out, P_out
 
@@ -279,15 +286,7 @@ def ballistic_covariance_kernel(
                     s += FP[a, m] * F[b, m]
                 P_out[k, a, b] = s
                 P_out[k, b, a] = s
-        adt = abs(dt)
-        qpp = q_m2_s3 * adt**3 / 3.0
-        qpv = q_m2_s3 * dt * adt / 2.0
-        qvv = q_m2_s3 * adt
-        for a in range(3):
-            P_out[k, a, a] += qpp
-            P_out[k, a, a + 3] += qpv
-            P_out[k, a + 3, a] += qpv
-            P_out[k, a + 3, a + 3] += qvv
+        _add_white_acceleration_noise(P_out[k], q_m2_s3, dt)
     return P_out
 
 
