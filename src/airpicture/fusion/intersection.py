@@ -124,22 +124,31 @@ def covariance_intersection(
     multiplicative algorithm towards the determinant-minimising weights
     (`refine_weights`; 0 keeps the closed form). Every group needs a member.
     """
-    info = spd_inverse(P)
-    sums = GroupSum(group, n_groups)
-    omega = ifci_weights(info, group, n_groups, sums)
-    omega = refine_weights(info, omega, group, n_groups, iterations, sums)
-    weighted = omega[:, None, None] * info
+    n = x.shape[1]
+    size = np.bincount(group, minlength=n_groups)
+    x_fused = np.full((n_groups, n), np.nan)  # NaN stays for a group with no member
+    P_fused = np.full((n_groups, n, n), np.nan)
+    omega = np.ones(group.size)
+    # One member: returned exactly, not through two inversions (and not computed).
+    alone = size[group] == 1
+    x_fused[group[alone]] = x[alone]
+    P_fused[group[alone]] = P[alone]
+    several = ~alone
+    if not several.any():
+        return x_fused, P_fused, omega
+    fused_groups = np.flatnonzero(size > 1)
+    local = np.searchsorted(fused_groups, group[several])
+    xs = x[several]
+    info = spd_inverse(P[several])
+    sums = GroupSum(local, fused_groups.size)
+    w = ifci_weights(info, local, fused_groups.size, sums)
+    w = refine_weights(info, w, local, fused_groups.size, iterations, sums)
+    weighted = w[:, None, None] * info
     fused_info = sums(weighted)
-    fused_vec = sums(np.einsum("kij,kj->ki", weighted, x))
+    fused_vec = sums(np.einsum("kij,kj->ki", weighted, xs))
     # P = (Σ ω_k I_k)⁻¹,  x = P Σ ω_k I_k x_k
-    P_fused = symmetrize(spd_inverse(fused_info))
-    x_fused = (P_fused @ fused_vec[:, :, None])[:, :, 0]
-    # One member: return it exactly, not through two inversions.
-    single = np.bincount(group, minlength=n_groups) == 1
-    if single.any():
-        first = np.full(n_groups, -1, dtype=np.intp)
-        first[group[::-1]] = np.arange(group.size)[::-1]
-        rows = first[single]
-        x_fused[single] = x[rows]
-        P_fused[single] = P[rows]
+    P_f = symmetrize(spd_inverse(fused_info))
+    x_fused[fused_groups] = (P_f @ fused_vec[:, :, None])[:, :, 0]
+    P_fused[fused_groups] = P_f
+    omega[several] = w
     return x_fused, P_fused, omega

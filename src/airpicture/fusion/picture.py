@@ -192,11 +192,17 @@ class SystemPicture:
         member[kept] = remap[member[kept]]
         system_ids = systems[alive].astype(np.int64)
         n_sys = alive.size
+        # Each row's CI weight in its system track (1 alone).
+        omega = np.ones(K)
         if n_sys:
             rows = np.flatnonzero(member >= 0)
-            rep_x, rep_P, _ = covariance_intersection(x[rows], P[rows], member[rows], n_sys)
+            rep_x, rep_P, omega[rows] = covariance_intersection(
+                x[rows], P[rows], member[rows], n_sys
+            )
         else:
             rep_x, rep_P = np.empty((0, 6)), np.empty((0, 6, 6))
+        # System tracks that gain a member below; the others are fused already.
+        joined: list[NDArray[np.intp]] = []
         has_origin = np.zeros((n_sys, origin_names.size), dtype=bool)
         has_origin[member[member >= 0], origin[member >= 0]] = True
 
@@ -220,6 +226,7 @@ class SystemPicture:
             )
             ai, aj = assign_pairs(i, j, d2, self._gate)
             member[rows[ai]] = cand[aj]
+            joined.append(cand[aj])
             has_origin[cand[aj], o] = True
             new_rows = np.setdiff1d(rows, rows[ai])
             m = new_rows.size
@@ -236,8 +243,19 @@ class SystemPicture:
                 n_sys += m
                 misses[new_rows] = 0
 
-        # 4. fusion
-        x_f, P_f, omega = covariance_intersection(x, P, member, n_sys)
+        # 4. fusion: the representatives are the fused estimates of every system track
+        # whose members did not change; those that gained one are fused again.
+        x_f, P_f = rep_x, rep_P
+        changed = np.zeros(n_sys, dtype=bool)
+        if joined:
+            changed[np.concatenate(joined)] = True
+        redo = changed[member]
+        if redo.any():
+            systems_redone = np.flatnonzero(changed)
+            local = np.searchsorted(systems_redone, member[redo])
+            x_f[systems_redone], P_f[systems_redone], omega[redo] = covariance_intersection(
+                x[redo], P[redo], local, systems_redone.size
+            )
         mu = np.zeros((n_sys, src.mode_probabilities.shape[1]))
         np.add.at(mu, member, omega[:, None] * src.mode_probabilities)
         mu /= np.maximum(mu.sum(axis=1, keepdims=True), 1e-300)
