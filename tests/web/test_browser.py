@@ -180,6 +180,32 @@ def test_the_page_loads_offline_and_its_tracks_move(page: Page) -> None:
     page.screenshot("usa-replay.png")
 
 
+def test_clicking_a_track_on_the_globe_opens_its_detail(page: Page) -> None:
+    # Symbols are point sprites, without a pick colour: a click takes the track nearest on screen.
+    page.sign_in("usa")
+    page.seek(200)
+    page.page.wait_for_function("window.__cop.stats.lastTime >= 200", timeout=30_000)
+    page.page.click("#tc-play")
+    page.page.wait_for_function("document.getElementById('tc-state').textContent === 'PAUSED'")
+    target = page.page.evaluate(
+        """() => {
+        const g = window.__cop.globe(), C = g.constructor.C;
+        const box = g.scene.canvas.getBoundingClientRect();
+        for (const t of g.tracks.values()) {
+          const xy = C.SceneTransforms.worldToWindowCoordinates(g.scene, t.pos);
+          // Clear of the legend (top left) and the layers panel (top right).
+          if (xy && xy.x > 260 && xy.x < box.width - 200 && xy.y > 260 && xy.y < box.height - 20)
+            return { id: t.id, x: box.left + xy.x, y: box.top + xy.y };
+        }
+        return null;
+      }"""
+    )
+    assert target, "no track on screen to click"
+    page.page.mouse.click(target["x"], target["y"])
+    page.page.wait_for_selector("#detail .detail-id", state="visible", timeout=10_000)
+    assert page.page.inner_text("#detail .detail-id") == target["id"]
+
+
 def test_signing_in_as_another_nation_changes_what_is_shown(page: Page) -> None:
     shown: dict[str, tuple[set[str], set[str]]] = {}
     for user in ("usa", "aus"):
