@@ -14,8 +14,8 @@ no update arrives):
 
 Also times the server's share per frame (delta + JSON encoding). Prints the
 figures (with the machine's load average: the page shares its cores with
-whatever else runs) and writes bench/results/web.json, and a screenshot of
-the page at rest, bench/results/web.png. Headless Chromium here renders
+whatever else runs) and writes bench/results/web.json, and screenshots of
+the page at rest, bench/results/web.png and web-zoom.png. Headless Chromium here renders
 WebGL on the CPU (SwiftShader): a workstation GPU renders far faster, so the
 frame rates are a floor.
 
@@ -197,9 +197,15 @@ def main() -> None:
             page.wait_for_function("document.getElementById('tc-state').textContent === 'PAUSED'")
             results["camera_turning_paused"] = measure(page, args.seconds)
             page.evaluate("window.__cop.spin(false)")
-            time.sleep(3)  # the camera stops: full resolution, trails and fine outlines again
+            # At rest (full resolution, trails and fine outlines again): from the start view,
+            # and from 400 km over the middle of the picture.
             results_path.parent.mkdir(parents=True, exist_ok=True)
+            page.evaluate("window.__cop.globe().home()")
+            time.sleep(4)
             page.screenshot(path=str(screenshot))
+            page.evaluate("window.__cop.globe().flyTo(33, 135, 4e5)")
+            time.sleep(4)
+            page.screenshot(path=str(screenshot.with_stem(screenshot.stem + "-zoom")))
             browser.close()
     finally:
         server.should_exit = True

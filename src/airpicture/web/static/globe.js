@@ -8,7 +8,10 @@ import { IDENTITY_CSS, symbolImage, trackSidc } from "./symbols.js";
 import { coverageOutline, ellipseOutline } from "./geo.js";
 
 const C = Cesium;
-const TRAIL_SLOTS = 12;          // history dots: this many past frames
+const TRAIL_SLOTS = 12;          // history dots: this many past positions, ...
+// ... at least this far apart in time. A dot a second (a 1 s picture) is 200 m behind an
+// aircraft: the 12 would sit under its symbol at any zoom from which a picture is seen.
+const TRAIL_STEP_S = 5;
 const LEADER_S = 60;             // velocity leader: where the track will be in one minute
 const HISTORY_KEEP = 400;        // positions kept per track for the detail panel and 3D trails
 const LABEL_ALL_BELOW = 250;     // label every track when there are fewer than this
@@ -74,8 +77,8 @@ export class Globe {
     this.sites = scene.primitives.add(new C.BillboardCollection({ scene }));
     this.siteLabels = scene.primitives.add(new C.LabelCollection({ scene }));
     this.placeLayer = scene.primitives.add(new C.LabelCollection({ scene }));
-    // History trails: one GL_POINTS primitive per past frame (a ring of TRAIL_SLOTS), built once
-    // when its frame arrives. A PointPrimitiveCollection's vertex shader (scale, translucency,
+    // History trails: one GL_POINTS primitive per trail position (a ring of TRAIL_SLOTS), built
+    // once from the frame it samples. A PointPrimitiveCollection's vertex shader (scale, translucency,
     // outline and depth by distance, per point) made 120,000 trail dots cost ~0.17 s a frame
     // in software WebGL; a trivial shader, ~0.04 s.
     this.trails = scene.primitives.add(new C.PrimitiveCollection());
@@ -96,6 +99,7 @@ export class Globe {
     this.tracks = new Map();
     this.trailSlots = Array.from({ length: TRAIL_SLOTS }, () => ({ primitive: null, time: null }));
     this.trailCursor = 0;
+    this.lastTrailTime = null;
     this.layers = { trails: true, leaders: true, labels: true, sensors: true, coverage: true, ballistic: true };
     this.filter = () => true;
     this.selectedId = null;
@@ -263,6 +267,7 @@ export class Globe {
     this.tracks.clear();
     this.trails.removeAll();
     for (const slot of this.trailSlots) { slot.primitive = null; slot.time = null; }
+    this.lastTrailTime = null;
   }
 
   _removeTrack(t) {
@@ -311,7 +316,11 @@ export class Globe {
     this._densify();
     this._refreshLeaders();
     this._setMarks();
-    this._addTrailSlot(frame.time_s);
+    const last = this.lastTrailTime;
+    if (last === null || frame.time_s < last || frame.time_s - last >= TRAIL_STEP_S - 1e-6) {
+      this._addTrailSlot(frame.time_s);
+      this.lastTrailTime = frame.time_s;
+    }
     this.relabel();
     this.frameTime = frame.time_s;
     this.scene.requestRender();
