@@ -9,6 +9,7 @@ import pytest
 
 from airpicture.network import NetworkRun, national_assessor, run_network
 from airpicture.network.processes import NodeProcessError
+from airpicture.network.run import start_node_processes
 from airpicture.scenario import ScenarioOverrides, load_scenario
 from airpicture.sim.simulate import simulate
 from tests.network.netscen import network_scenario
@@ -48,9 +49,10 @@ def test_pacific_shield_in_processes_is_identical_to_one_process() -> None:
     assert _without_seconds(one.stats) == _without_seconds(apart.stats)
 
 
-def test_a_steppable_run_in_processes_ends_its_workers() -> None:
+def test_workers_started_before_the_simulation_run_it_and_end() -> None:
     loaded = network_scenario(duration_s=20.0)
-    run = NetworkRun(loaded, simulate(loaded).plots, node_processes=True)
+    workers = start_node_processes(loaded)  # they build their nodes while we simulate
+    run = NetworkRun(loaded, simulate(loaded).plots, node_processes=workers)
     assert run.workers is not None and run.viewers == ["AUS", "JPN", "USA"]
     procs = list(run.workers._procs)
     with run:

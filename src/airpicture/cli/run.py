@@ -20,14 +20,15 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from airpicture.cli.evaluate import evaluate_with_progress, print_metrics
-from airpicture.cli.options import add_scenario_overrides
+from airpicture.cli.options import add_scenario_overrides, scenario_overrides
 from airpicture.cli.simulate import print_summary as print_simulation
 from airpicture.cli.simulate import run_simulation
 from airpicture.metrics import EvaluationSettings
 from airpicture.network import NetworkResult, NetworkSettings, run_network
 from airpicture.network.assessor import AssessorFactory, national_assessor
-from airpicture.network.run import Fusion
-from airpicture.scenario import LoadedScenario
+from airpicture.network.processes import NodeProcesses
+from airpicture.network.run import Fusion, start_node_processes, wants_node_processes
+from airpicture.scenario import LoadedScenario, load_scenario
 from airpicture.tables import PICTURE_SCHEMA, Table, write_table
 from airpicture.tracking.settings import TrackerSettings
 
@@ -69,11 +70,24 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     console = Console()
     out: Path = args.out
-    sim = run_simulation(args, console)
+    loaded = load_scenario(args.scenario, scenario_overrides(args))
     settings = NetworkSettings(tracker=TrackerSettings(association=args.association))
+    # The nodes' worker processes start now: they import and build while this one
+    # simulates (on one core).
+    workers = (
+        start_node_processes(loaded, settings)
+        if not args.one_process and wants_node_processes(loaded, args.fusion)
+        else None
+    )
+    try:
+        sim = run_simulation(args, console, loaded)
+    except BaseException:
+        if workers is not None:
+            workers.close()
+        raise
     result = network_with_progress(
         sim.loaded, sim.plots, settings, args.fusion, console,
-        node_processes=False if args.one_process else None,
+        node_processes=workers if workers is not None else False,
     )  # fmt: skip
     sim.fusion_used = result.fusion_used
     sim.write(out)
@@ -96,7 +110,7 @@ def network_with_progress(
     fusion: Fusion | None,
     console: Console,
     assessor_factory: AssessorFactory = national_assessor,
-    node_processes: bool | None = None,
+    node_processes: bool | NodeProcesses | None = None,
 ) -> NetworkResult:
     """`network.run_network` with a progress bar over scenario time."""
     with Progress(

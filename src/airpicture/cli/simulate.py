@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
 from airpicture.cli.options import add_scenario_overrides, scenario_overrides
-from airpicture.scenario import load_scenario
+from airpicture.scenario import LoadedScenario, load_scenario
 from airpicture.sim.simulate import Simulation, simulate
 
 
@@ -27,8 +27,11 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def run_simulation(args: argparse.Namespace, console: Console) -> Simulation:
-    loaded = load_scenario(args.scenario, scenario_overrides(args))
+def run_simulation(
+    args: argparse.Namespace, console: Console, loaded: LoadedScenario | None = None
+) -> Simulation:
+    """Simulate the scenario of `args` (or `loaded`, already read from it) with progress."""
+    loaded = loaded or load_scenario(args.scenario, scenario_overrides(args))
     with Progress(
         TextColumn("[bold]simulate[/]"),
         BarColumn(),

@@ -140,8 +140,12 @@ class NodeProcesses:
         assessor_factory: AssessorFactory,
         settings: NodeSettings,
         hold_s: Mapping[str, float],
+        wait: bool = True,
     ) -> None:
+        """Start the workers; `wait`: until each has built its node (else the first
+        `ready()` or round waits, so that the caller can work meanwhile)."""
         self.nations = list(nations)
+        self._ready = False
         #: CPU seconds each worker spent on the rounds (building its node included).
         self.cpu_s: dict[str, float] = {}
         #: Each round's CPU seconds per worker, in the nations' order.
@@ -168,16 +172,24 @@ class NodeProcesses:
                         "assessor factory must be a module-level function; or run the "
                         "nodes in one process (node_processes=False)"
                     ) from exc
-            self._gather()
+            if wait:
+                self.ready()
         except BaseException:
             self.close()
             raise
+
+    def ready(self) -> None:
+        """Wait until every worker has built its node; raise its failure if one could not."""
+        if not self._ready:
+            self._gather()
+            self._ready = True
 
     def round(
         self, command: str, args: Mapping[str, Any]
     ) -> dict[str, tuple[Any, list[Publication]]]:
         """Send `command` with each nation's arguments to every node at once; gather
         (result, publications) per nation."""
+        self.ready()
         for nation in self.nations:
             self._conns[nation].send((command, args.get(nation)))
         return self._gather()

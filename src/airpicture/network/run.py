@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from airpicture.fusion import FusionSettings
 from airpicture.network.assessor import AssessorFactory, national_assessor
-from airpicture.network.bus import Bus, InProcessBus, scenario_links
+from airpicture.network.bus import Bus, InProcessBus, LinkQuality, scenario_links
 from airpicture.network.node import PLOT_COLUMNS, NationalNode, NodeSettings
 from airpicture.network.processes import NodeProcesses, Publication
 from airpicture.policy import ReleasePolicy, poolable_sensors
@@ -72,6 +72,51 @@ class NetworkResult:
     seconds: float
     #: Every assessor's ranked threat-against-asset rows (threats.jsonl).
     threats: list[dict[str, Any]] = field(default_factory=list)
+
+
+def hold_s(
+    policy: ReleasePolicy,
+    links: Mapping[tuple[str, str], LinkQuality],
+    settings: NetworkSettings,
+    nation: str,
+) -> float:
+    """How far a node's trackers lag: enough for partners' plots to arrive in time.
+
+    A plot is sent at the end of its batch (≤ plot_batch_s after it) and arrives
+    one link latency later; with no latency on any link sending plots here, 0.
+    """
+    col = policy.nation_index(nation)
+    senders = {policy.nations[int(o)] for o in policy.sensor_owner[policy.plot_marking[:, col]]} - {
+        nation
+    }
+    latency = max(
+        (links[(s, nation)].latency_s for s in senders if (s, nation) in links), default=0.0
+    )
+    return latency + settings.plot_batch_s if latency > 0.0 else 0.0
+
+
+def start_node_processes(
+    loaded: LoadedScenario,
+    settings: NetworkSettings | None = None,
+    assessor_factory: AssessorFactory = national_assessor,
+) -> NodeProcesses:
+    """Start every nation's worker process now, without waiting for them: they import
+    and build their nodes while the caller works (simulates, say); then hand them to
+    `run_network(..., node_processes=...)` or `NetworkRun`."""
+    scenario = loaded.scenario
+    settings = settings or NetworkSettings()
+    policy = ReleasePolicy.from_scenario(scenario)
+    links = scenario_links(scenario)
+    nations = sorted(scenario.nations)
+    return NodeProcesses(
+        nations,
+        scenario,
+        policy,
+        assessor_factory,
+        settings.node(),
+        {nation: hold_s(policy, links, settings, nation) for nation in nations},
+        wait=False,
+    )
 
 
 class _CentralNode:
@@ -132,11 +177,12 @@ class NetworkRun:
         assessor_factory: AssessorFactory = national_assessor,
         fusion: Fusion | None = None,
         bus: Bus | None = None,
-        node_processes: bool = False,
+        node_processes: bool | NodeProcesses = False,
     ) -> None:
         """`node_processes`: each nation's node in a worker process of its own
         (`network.processes`), computing at the same time as on its own machine; the
-        pictures are the same either way. Call `close()` (or use `with`) to end them."""
+        pictures are the same either way. True starts them; or pass those that
+        `start_node_processes` started. Call `close()` (or use `with`) to end them."""
         self.loaded = loaded
         scenario = loaded.scenario
         self.settings = settings or NetworkSettings()
@@ -168,6 +214,15 @@ class NetworkRun:
         nations = sorted(scenario.nations)
         if self.fusion == "centralized":
             self.central = _CentralNode(loaded, self.settings, assessor_factory(scenario, "ALL"))
+        elif isinstance(node_processes, NodeProcesses):
+            if node_processes.nations != nations:
+                node_processes.close()
+                raise ValueError(
+                    f"the worker processes hold nodes {node_processes.nations}, the scenario "
+                    f"has nations {nations}: start them for this scenario"
+                )
+            self.workers = node_processes
+            self.workers.ready()
         elif node_processes:
             self.workers = NodeProcesses(
                 nations,
@@ -175,7 +230,7 @@ class NetworkRun:
                 self.policy,
                 assessor_factory,
                 self.settings.node(),
-                {nation: self._hold_s(nation) for nation in nations},
+                {n: hold_s(self.policy, self.links, self.settings, n) for n in nations},
             )
         else:
             node_settings = self.settings.node()
@@ -187,7 +242,7 @@ class NetworkRun:
                     self.bus,
                     assessor_factory(scenario, nation),
                     node_settings,
-                    hold_s=self._hold_s(nation),
+                    hold_s=hold_s(self.policy, self.links, self.settings, nation),
                 )
 
     @property
@@ -207,21 +262,6 @@ class NetworkRun:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def _hold_s(self, nation: str) -> float:
-        """How far a node's trackers lag: enough for partners' plots to arrive in time.
-
-        A plot is sent at the end of its batch (≤ plot_batch_s after it) and arrives
-        one link latency later; with no latency on any link sending plots here, 0.
-        """
-        col = self.policy.nation_index(nation)
-        senders = {
-            self.policy.nations[int(o)]
-            for o in self.policy.sensor_owner[self.policy.plot_marking[:, col]]
-        } - {nation}
-        latency = max((self.links[(s, nation)].latency_s for s in senders if (s, nation) in
-                       self.links), default=0.0)  # fmt: skip
-        return latency + self.settings.plot_batch_s if latency > 0.0 else 0.0
 
     @property
     def time_s(self) -> float:
@@ -334,6 +374,13 @@ class NetworkRun:
         return out
 
 
+def wants_node_processes(loaded: LoadedScenario, fusion: Fusion | None = None) -> bool:
+    """Whether a whole run keeps nodes in worker processes by default: when it is
+    distributed over two nations or more and the machine has more than one CPU."""
+    distributed = (fusion or loaded.scenario.fusion) == "distributed"
+    return distributed and len(loaded.scenario.nations) >= 2 and (os.cpu_count() or 1) >= 2
+
+
 def run_network(
     loaded: LoadedScenario,
     plots: Mapping[str, NDArray[Any]],
@@ -342,12 +389,11 @@ def run_network(
     fusion: Fusion | None = None,
     on_progress: Callable[[NetworkRun], None] | None = None,
     progress_step_s: float = 60.0,
-    node_processes: bool | None = None,
+    node_processes: bool | NodeProcesses | None = None,
 ) -> NetworkResult:
     """The whole scenario in one go: every viewer's picture and every warning issued.
 
-    `node_processes` (see `NetworkRun`); None: when the run is distributed over two
-    nations or more and the machine has more than one CPU.
+    `node_processes` (see `NetworkRun`); None: when `wants_node_processes`.
 
     `on_progress(run)` is called every `progress_step_s` of scenario time. Extra
     picture columns every snapshot has (the trackers' mode probabilities) are kept.
@@ -356,10 +402,7 @@ def run_network(
     pictures: list[Table] = []
     warnings: list[dict[str, Any]] = []
     if node_processes is None:
-        distributed = (fusion or loaded.scenario.fusion) == "distributed"
-        node_processes = (
-            distributed and len(loaded.scenario.nations) >= 2 and (os.cpu_count() or 1) >= 2
-        )
+        node_processes = wants_node_processes(loaded, fusion)
     with NetworkRun(
         loaded, plots, settings, assessor_factory, fusion, node_processes=node_processes
     ) as run:
