@@ -18,11 +18,7 @@ from airpicture.tracking.motion import (
     white_acceleration_noise,
 )
 from airpicture.tracking.settings import BALLISTIC, CV, DEFAULT_SWITCHING
-
-
-def random_spd(rng: np.random.Generator, n: int, k: int, scale: float) -> np.ndarray:
-    A = rng.normal(size=(k, n, n)) * scale
-    return A @ np.swapaxes(A, 1, 2) + np.eye(n) * scale * 1e-3
+from tests.tracking.test_filters import random_spd
 
 
 def states(rng: np.random.Generator, k: int) -> np.ndarray:
