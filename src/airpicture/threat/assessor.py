@@ -672,13 +672,7 @@ class NationalAssessor:
             f"(95 % area {pr['semi_major_m'] / 1000:.0f} × {pr['semi_minor_m'] / 1000:.0f} km)."
             f"{over}{assets}"
         )
-        threat.sequence += 1
-        row = self._row(
-            time_s, threat.warning_id, kind, threat.current_track, text, threat.sequence
-        )
-        row["predicted_impact"] = _impact_fields(pr)
-        row["places"] = places
-        row["assets"] = pr["assets"]
+        row = self._impact_row(threat, time_s, kind, text, pr, places)
         row["track_position"] = _position(threat.last_x)
         row["source_tracks"] = sorted(threat.track_ids)
         if threat.launch is not None:
@@ -703,14 +697,26 @@ class NationalAssessor:
             f"The missile {verb} {where.replace(', at sea', '')} at about "
             f"{self._clock(pr['time_s'])} (predicted; {seen})."
         )
+        warnings.append(self._impact_row(threat, time_s, kind, text, pr, places))
+
+    def _impact_row(
+        self,
+        threat: _Threat,
+        time_s: float,
+        kind: str,
+        text: str,
+        prediction: dict[str, Any],
+        places: list[dict[str, object]],
+    ) -> dict[str, Any]:
+        """The next warning of `threat` that reports its predicted impact."""
         threat.sequence += 1
         row = self._row(
             time_s, threat.warning_id, kind, threat.current_track, text, threat.sequence
         )
-        row["predicted_impact"] = _impact_fields(pr)
+        row["predicted_impact"] = _impact_fields(prediction)
         row["places"] = places
-        row["assets"] = pr["assets"]
-        warnings.append(row)
+        row["assets"] = prediction["assets"]
+        return row
 
     # ------------------------------------------------------------------ assets
 
