@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from airpicture.network.assessor import national_assessor
 from airpicture.scenario import LoadedScenario, Scenario
+from airpicture.threat.assessment import Assessment, Assessor, BoostReports
+from airpicture.tracking import TrackView
 
 NATIONS = ("AUS", "JPN", "USA")
 
@@ -65,3 +68,19 @@ def network_scenario(
         **extra,
     }
     return LoadedScenario(Scenario.model_validate(data), Path("network-test.yaml"))
+
+
+class _FailsAfter10s:
+    def __init__(self, inner: Assessor) -> None:
+        self.inner = inner
+
+    def assess(self, view: TrackView, boost: BoostReports, now_s: float) -> Assessment:
+        if now_s > 10.0:
+            raise ArithmeticError("JPN's assessor broke at 15 s")
+        return self.inner.assess(view, boost, now_s)
+
+
+def jpn_fails_after_10s(scenario: Scenario, nation: str) -> Assessor:
+    """An assessor factory (module-level, so it travels) whose JPN assessor fails at 15 s."""
+    assessor = national_assessor(scenario, nation)
+    return _FailsAfter10s(assessor) if nation == "JPN" else assessor

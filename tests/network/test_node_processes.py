@@ -10,9 +10,10 @@ import pytest
 from airpicture.network import NetworkRun, national_assessor, run_network
 from airpicture.network.processes import NodeProcessError
 from airpicture.network.run import start_node_processes
+from airpicture.network.schedule import makespan_s, stages
 from airpicture.scenario import ScenarioOverrides, load_scenario
 from airpicture.sim.simulate import simulate
-from tests.network.netscen import network_scenario
+from tests.network.netscen import jpn_fails_after_10s, network_scenario
 
 SCENARIOS = "scenarios/pacific-shield.yaml"
 
@@ -25,7 +26,7 @@ def _without_seconds(stats: dict[str, object]) -> dict[str, object]:
     return {
         k: v
         for k, v in stats.items()
-        if k not in ("nodes", "node_processes") and not k.endswith("cpu_s")
+        if k not in ("nodes", "node_processes", "process_nice") and not k.endswith("cpu_s")
     } | {"nodes": nodes}
 
 
@@ -82,3 +83,43 @@ def test_a_factory_that_cannot_travel_is_refused_with_the_fix() -> None:
             assessor_factory=lambda s, n: national_assessor(s, n),
             node_processes=True,
         )
+
+
+def test_a_node_failing_mid_run_is_named_not_the_partners_left_waiting() -> None:
+    # AUS and USA wait for JPN's next frames and see its worker end; the error names
+    # JPN and carries JPN's traceback, not their complaint.
+    loaded = network_scenario(duration_s=30.0)
+    run = NetworkRun(loaded, simulate(loaded).plots, assessor_factory=jpn_fails_after_10s,
+                     node_processes=True)  # fmt: skip
+    procs = list(run.workers._procs) if run.workers is not None else []
+    with pytest.raises(NodeProcessError) as caught:
+        run.advance(30.0)
+    assert caught.value.nation == "JPN"
+    assert "ArithmeticError: JPN's assessor broke at 15 s" in caught.value.detail
+    assert all(p.poll() is not None for p in procs)  # every worker has ended
+
+
+def test_the_stages_run_in_the_order_that_lets_a_fused_node_track_on() -> None:
+    order = [(s.index, s.kind, s.cycle) for s in stages(0, 2)]
+    assert order == [(0, "plots", 0), (1, "tracks", 0), (2, "plots", 1), (3, "fuse", 0),
+                     (4, "tracks", 1), (5, "plots", 2), (6, "fuse", 1)]  # fmt: skip
+    assert [s.index for s in stages(2, 3)] == [7, 8, 9]
+    assert [s.receives for s in stages(0, 1)] == [False, True, False, True]
+    assert [s.publishes for s in stages(0, 1)] == [True, True, True, False]
+
+
+def test_makespan_follows_the_stage_dependencies() -> None:
+    # Stages 0..6 of two nodes. A fuse stage (3, 6) waits for both nodes' plots stage
+    # before it (2, 5); a tracks stage (1, 4) for the plots stages 0 and 2.
+    a = [0.1, 1.0, 0.1, 1.0, 1.0, 0.1, 1.0]
+    b = [0.1, 2.0, 0.1, 0.5, 2.0, 0.1, 0.5]
+    # a: 0.1, 1.1, 1.2 | fuse waits for b's 2.2: 3.2 | 4.2, 4.3 | fuse waits for b's 4.8: 5.8
+    assert makespan_s({"a": a, "b": b}) == pytest.approx(5.8)
+    assert makespan_s({"a": a, "b": b}, cores=2) == pytest.approx(5.8)
+    assert makespan_s({"a": a, "b": b}, cores=1) == pytest.approx(sum(a) + sum(b))
+    # Three nodes on two cores: never below the CPU over two cores, nor the critical path.
+    c = [0.1, 1.5, 0.1, 0.2, 1.5, 0.1, 0.2]
+    three = {"a": a, "b": b, "c": c}
+    shared = makespan_s(three, cores=2)
+    assert shared >= max(makespan_s(three), (sum(a) + sum(b) + sum(c)) / 2) - 1e-12
+    assert shared <= sum(a) + sum(b) + sum(c)

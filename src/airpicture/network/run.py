@@ -1,11 +1,11 @@
 """Running the allied network over a simulation: steppable (`NetworkRun`) or in one go.
 
 `NetworkRun.advance(to_time_s)` takes every picture time up to `to_time_s`:
-feeds each node the reports its own sensors made since the last one, runs the
-node phases (see `node.py`) in a fixed order, and returns one
-`NetworkSnapshot` per picture time — each viewer's picture rows and the
-warnings issued. The live server calls it in real time; `run_network` calls
-it once for the whole scenario and gathers `picture.parquet` and the warnings.
+feeds each node the reports its own sensors made, runs the node stages in the
+run's order (`schedule.py`), and returns one `NetworkSnapshot` per picture
+time — each viewer's picture rows and the warnings issued. The live server
+calls it in real time; `run_network` calls it once for the whole scenario and
+gathers `picture.parquet` and the warnings.
 
 Distributed (the scenario's default): one `NationalNode` per nation on a bus.
 Centralized (`fusion: centralized`, the accuracy reference): one tracker over
@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,9 +27,10 @@ from numpy.typing import NDArray
 
 from airpicture.fusion import FusionSettings
 from airpicture.network.assessor import AssessorFactory, national_assessor
-from airpicture.network.bus import Bus, InProcessBus, LinkQuality, scenario_links
-from airpicture.network.node import PLOT_COLUMNS, NationalNode, NodeSettings
-from airpicture.network.processes import NodeProcesses, Publication
+from airpicture.network.bus import Bus, Envelope, InProcessBus, LinkQuality, scenario_links
+from airpicture.network.node import PLOT_COLUMNS, NationalNode, NodeSettings, NodeSnapshot
+from airpicture.network.processes import NodeProcesses
+from airpicture.network.schedule import Stage, picture_times_s, stages
 from airpicture.policy import ReleasePolicy, poolable_sensors
 from airpicture.scenario import LoadedScenario
 from airpicture.tables import PICTURE_SCHEMA, Table, concat_tables
@@ -115,8 +116,35 @@ def start_node_processes(
         assessor_factory,
         settings.node(),
         {nation: hold_s(policy, links, settings, nation) for nation in nations},
+        links,
+        picture_times_s(scenario),
         wait=False,
     )
+
+
+class _StagedBus:
+    """A node's bus in one process: what it publishes while it fuses waits for its next
+    stage that publishes, as in worker processes (`schedule.py`)."""
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+        self.holding = False
+        self.held: list[tuple[str, str, bytes, float]] = []
+
+    def publish(self, sender: str, receiver: str, payload: bytes, sent_s: float) -> None:
+        if self.holding:
+            self.held.append((sender, receiver, payload, sent_s))
+        else:
+            self.bus.publish(sender, receiver, payload, sent_s)
+
+    def receive(self, receiver: str, until_s: float) -> list[Envelope]:
+        return self.bus.receive(receiver, until_s)
+
+    def release(self) -> None:
+        """What was held, onto the bus in the order it was published."""
+        for publication in self.held:
+            self.bus.publish(*publication)
+        self.held = []
 
 
 class _CentralNode:
@@ -189,9 +217,7 @@ class NetworkRun:
         self.fusion: Fusion = fusion or scenario.fusion
         self.interval_s = scenario.picture_interval_s
         self.end_s = scenario.duration_s
-        self.times_s = self.interval_s * np.arange(
-            1, math.floor(self.end_s / self.interval_s + 1e-9) + 1
-        )
+        self.times_s = picture_times_s(scenario)
         self._step = 0
         # Reports in time order; `target_id` (truth) never enters the network.
         n = len(plots["time_s"]) if "time_s" in plots else 0
@@ -211,7 +237,13 @@ class NetworkRun:
         self.nodes: dict[str, NationalNode] = {}
         self.central: _CentralNode | None = None
         self.workers: NodeProcesses | None = None
+        self._staged: dict[str, _StagedBus] = {}
         nations = sorted(scenario.nations)
+        if bus is not None and node_processes and self.fusion == "distributed":
+            raise ValueError(
+                "a bus of your own cannot reach nodes in worker processes (they are linked to "
+                "each other): pass node_processes=False with it"
+            )
         if self.fusion == "centralized":
             self.central = _CentralNode(loaded, self.settings, assessor_factory(scenario, "ALL"))
         elif isinstance(node_processes, NodeProcesses):
@@ -231,15 +263,18 @@ class NetworkRun:
                 assessor_factory,
                 self.settings.node(),
                 {n: hold_s(self.policy, self.links, self.settings, n) for n in nations},
+                self.links,
+                self.times_s,
             )
         else:
             node_settings = self.settings.node()
             for nation in nations:
+                self._staged[nation] = _StagedBus(self.bus)
                 self.nodes[nation] = NationalNode(
                     nation,
                     scenario,
                     self.policy,
-                    self.bus,
+                    self._staged[nation],
                     assessor_factory(scenario, nation),
                     node_settings,
                     hold_s=hold_s(self.policy, self.links, self.settings, nation),
@@ -274,11 +309,34 @@ class NetworkRun:
 
     def advance(self, to_time_s: float) -> list[NetworkSnapshot]:
         """Take every picture time up to `to_time_s`; one snapshot per picture time."""
-        out: list[NetworkSnapshot] = []
-        while not self.done and self.times_s[self._step] <= to_time_s + 1e-9:
-            out.append(self._take(float(self.times_s[self._step])))
-            self._step += 1
-        return out
+        return list(self.snapshots_until(to_time_s))
+
+    def snapshots_until(self, to_time_s: float) -> Iterator[NetworkSnapshot]:
+        """`advance`, yielding each picture time's snapshot as soon as it is done.
+        Take it to the end before calling anything else on the run."""
+        first = self._step
+        end = int(np.searchsorted(self.times_s, to_time_s + 1e-9, side="right"))
+        if end <= first:
+            return
+        if self.central is not None:
+            for k in range(first, end):
+                now_s = float(self.times_s[k])
+                rows, _ = self._new_plots(now_s)
+                self._step = k + 1
+                yield self.central.step(rows, now_s)
+        elif self.workers is not None:
+            last_plots_s = float(self.times_s[min(end, self.times_s.size - 1)])
+            rows, nations = self._new_plots(last_plots_s)
+            own = {n: self._rows_of(rows, nations, n) for n in self.workers.nations}
+            for k, snapshots in self.workers.cycles(first, end, own):
+                self._step = k + 1
+                yield _network_snapshot(float(self.times_s[k]), snapshots)
+        else:
+            for stage in stages(first, end):
+                snapshot = self._one_process_stage(stage)
+                if snapshot is not None:
+                    self._step = stage.cycle + 1
+                    yield snapshot
 
     def _new_plots(self, now_s: float) -> tuple[Table, NDArray[np.object_]]:
         stop = int(np.searchsorted(self._plot_times, now_s, side="right"))
@@ -287,59 +345,42 @@ class NetworkRun:
         self._cursor = stop
         return rows, nations
 
-    def _take(self, now_s: float) -> NetworkSnapshot:
-        rows, nations = self._new_plots(now_s)
-        if self.central is not None:
-            return self.central.step(rows, now_s)
-        if self.workers is not None:
-            return self._take_in_processes(rows, nations, now_s)
+    @staticmethod
+    def _rows_of(rows: Table, nations: NDArray[np.object_], nation: str) -> Table | None:
+        mine = nations == nation
+        return {c: v[mine] for c, v in rows.items()} if mine.any() else None
+
+    def _one_process_stage(self, stage: Stage) -> NetworkSnapshot | None:
+        """One stage of every node, in the nations' order; the snapshot at `fuse`.
+
+        Every node receives before any publishes, so that what a stage receives is
+        what the stages before it published — as in worker processes."""
+        if stage.cycle >= self.times_s.size:
+            return None  # the plots stage after the last picture time: no reports
+        now_s = float(self.times_s[stage.cycle])
         nodes = list(self.nodes.values())
-        for node in nodes:
-            mine = nations == node.nation
-            if mine.any():
-                node.ingest_own({c: v[mine] for c, v in rows.items()})
-            node.publish_plots(now_s)
-        for node in nodes:
-            node.receive(now_s)
-        for node in nodes:
-            node.publish_tracks(now_s)
-        pictures: dict[str, Table] = {}
-        warnings: list[dict[str, Any]] = []
+        if stage.kind == "plots":
+            rows, nations = self._new_plots(now_s)
+            for node in nodes:
+                self._staged[node.nation].release()
+                mine = self._rows_of(rows, nations, node.nation)
+                if mine is not None:
+                    node.ingest_own(mine)
+                node.publish_plots(now_s)
+            return None
         for node in nodes:
             node.receive(now_s)
-        for node in nodes:
-            snapshot = node.fuse(now_s)
-            pictures[node.nation] = snapshot.picture
-            warnings.extend(snapshot.warnings)
-        return NetworkSnapshot(now_s, pictures, warnings)
-
-    def _take_in_processes(
-        self, rows: Table, nations: NDArray[np.object_], now_s: float
-    ) -> NetworkSnapshot:
-        """`_take` with every node in its worker: the same phases, the same bus order."""
-        assert self.workers is not None
-        own = {}
-        for nation in self.workers.nations:
-            mine = nations == nation
-            own[nation] = ({c: v[mine] for c, v in rows.items()} if mine.any() else None, now_s)
-        self._publish(self.workers.round("plots", own))
-        inboxes = {n: (self.bus.receive(n, now_s), now_s) for n in self.workers.nations}
-        self._publish(self.workers.round("tracks", inboxes))
-        inboxes = {n: (self.bus.receive(n, now_s), now_s) for n in self.workers.nations}
-        fused = self.workers.round("fuse", inboxes)
-        self._publish(fused)
-        pictures: dict[str, Table] = {}
-        warnings: list[dict[str, Any]] = []
-        for nation, (snapshot, _) in fused.items():
-            pictures[nation] = snapshot.picture
-            warnings.extend(snapshot.warnings)
-        return NetworkSnapshot(now_s, pictures, warnings)
-
-    def _publish(self, rounds: Mapping[str, tuple[Any, list[Publication]]]) -> None:
-        """Every node's outbox onto the bus, in the nations' order (as in one process)."""
-        for nation in sorted(rounds):
-            for sender, receiver, payload, sent_s in rounds[nation][1]:
-                self.bus.publish(sender, receiver, payload, sent_s)
+        if stage.kind == "tracks":
+            for node in nodes:
+                self._staged[node.nation].release()
+                node.publish_tracks(now_s)
+            return None
+        for staged in self._staged.values():
+            staged.holding = True
+        snapshot = _network_snapshot(now_s, {node.nation: node.fuse(now_s) for node in nodes})
+        for staged in self._staged.values():
+            staged.holding = False
+        return snapshot
 
     def threat_log(self) -> list[dict[str, Any]]:
         """Every node's ranked threat rows so far (for assessors that keep them), by time."""
@@ -347,7 +388,7 @@ class NetworkRun:
         rows = [row for a in assessors for row in getattr(a, "threat_log", [])]
         rows += [row for node in self.nodes.values() for row in node.threat_log()]
         if self.workers is not None:
-            for log, _ in self.workers.round("threat_log", {}).values():
+            for log in self.workers.call("threat_log").values():
                 rows += log
         return sorted(rows, key=lambda r: (r.get("time_s", 0.0), r.get("nation", "")))
 
@@ -364,14 +405,29 @@ class NetworkRun:
         if self.workers is not None:
             out["node_processes"] = True
             out["process_cpu_s"] = dict(self.workers.cpu_s)
+            out["process_nice"] = dict(self.workers.nice)
             out["critical_path_cpu_s"] = self.workers.makespan_cpu_s()
             out["two_core_makespan_cpu_s"] = self.workers.makespan_cpu_s(2)
-            for nation, (node_stats, _) in self.workers.round("stats", {}).items():
+            links: dict[str, Any] = {}
+            for nation, node_stats in self.workers.call("stats").items():
+                links |= node_stats.pop("links")  # each link counted where it arrives
                 out["nodes"][nation] = node_stats
+            out["links"] = dict(sorted(links.items()))
+            return out
         counts = getattr(self.bus, "counts", None)
         if counts is not None and hasattr(counts, "as_dict"):
             out["links"] = counts.as_dict()
         return out
+
+
+def _network_snapshot(now_s: float, snapshots: Mapping[str, NodeSnapshot]) -> NetworkSnapshot:
+    """The nodes' snapshots of one picture time as the network's (warnings in nations' order)."""
+    nations = sorted(snapshots)
+    return NetworkSnapshot(
+        now_s,
+        {n: snapshots[n].picture for n in nations},
+        [w for n in nations for w in snapshots[n].warnings],
+    )
 
 
 def wants_node_processes(loaded: LoadedScenario, fusion: Fusion | None = None) -> bool:
@@ -407,12 +463,13 @@ def run_network(
         loaded, plots, settings, assessor_factory, fusion, node_processes=node_processes
     ) as run:
         step = max(run.interval_s, progress_step_s)
-        while not run.done:
-            for snapshot in run.advance(run.time_s + step):
-                pictures.extend(snapshot.pictures[v] for v in sorted(snapshot.pictures))
-                warnings.extend(snapshot.warnings)
-            if on_progress is not None:
+        reported_s = 0.0
+        for snapshot in run.snapshots_until(math.inf):
+            pictures.extend(snapshot.pictures[v] for v in sorted(snapshot.pictures))
+            warnings.extend(snapshot.warnings)
+            if on_progress is not None and (run.done or run.time_s >= reported_s + step - 1e-9):
                 on_progress(run)
+                reported_s = run.time_s
         stats, threats = run.stats(), run.threat_log()
     picture = concat_tables(pictures, PICTURE_SCHEMA)
     for name in pictures[0] if pictures else ():
