@@ -12,6 +12,10 @@ with zero latency every node sees every partner's tracks of the same cycle):
 4. `receive(T)` again, then `fuse(T)`: its own and the received tracks fused
    into system tracks, assessed, turned into picture rows; warnings issued.
 
+`NetworkRun` takes these as the stages of `schedule.py` (plots, tracks, fuse),
+in an order that lets a node track the next cycle as soon as it has fused; the
+node itself only publishes and receives on whatever bus it was given.
+
 **Trackers per marking.** The node tracks its own sensors and the sensors whose
 plots are released to it, with one tracker per distinct track marking among
 them. Each tracker's tracks then carry only sources of one marking, so every

@@ -8,15 +8,17 @@ hands each worker its own sensors' reports and collects the pictures; the
 messages between nations go from worker to worker.
 
 Each worker takes the stages of `schedule.py` in the run's order. After every
-stage it sends each partner one frame: the stage's index and what it published
-to that partner (often nothing — the frame then only says the stage is done).
-Before a stage that receives, it reads every partner's frames up to the stage
-before, in stage order and the nations' sorted order, onto the links into its
-node (an `InProcessBus` with the scenario's latency and loss, whose random
-streams are per link). That is the order in which the one-process run puts the
-same messages on its bus, so the pictures, warnings and counts are identical to
-it (`tests/network/test_node_processes.py`), and a node waits only for the
-partners whose messages it needs, never for a round of all nodes.
+stage that publishes (plots, tracks) it sends each partner one frame: the
+stage's index and what it published to that partner, often nothing (the frame
+then only says the stage is done); what its node published while fusing joins
+the next frame. Before a stage that receives, it reads every partner's frames
+up to that stage, in stage order and the nations' sorted order, onto the links
+into its node (an `InProcessBus` with the scenario's latency and loss, whose
+random streams are per link). That is the order in which the one-process run
+puts the same messages on its bus, so the pictures, warnings and counts are
+identical to it (`tests/network/test_node_processes.py`). A node waits only
+for the frames it needs — before fusing, its partners' tracks — never for a
+round of all nodes, and the coordinator is not on the way.
 
 Sends go through a thread per worker, so a worker never blocks on a partner
 that is not reading; a worker can run at most about a cycle ahead of the
@@ -251,9 +253,13 @@ def serve(fds: Sequence[int]) -> None:
             if command == "advance":
                 first, end, plots = args
                 worker.take_plots(plots)
+                spent: list[float] = []
                 for stage in stages(first, end):
                     snapshot, cpu_s = worker.run(stage)
-                    sender.send(control, ("stage", stage.index, snapshot, cpu_s))
+                    spent.append(cpu_s)
+                    if stage.kind == "fuse":  # a cycle ends: its picture, its stages' CPU
+                        sender.send(control, ("cycle", stage.cycle, snapshot, spent))
+                        spent = []
             elif command == "stats":
                 t0 = time.process_time()
                 worker.feed(worker.next_stage)  # what partners sent is counted as sent
@@ -368,20 +374,18 @@ class NodeProcesses:
         self.ready()
         for nation in self.nations:
             self._send(nation, ("advance", (first, end, plots.get(nation))))
-        pending: dict[int, dict[str, NodeSnapshot]] = {}
-        for stage in stages(first, end):
+        for cycle in range(first, end):
+            snapshots: dict[str, NodeSnapshot] = {}
             for nation in self.nations:
-                _, index, snapshot, cpu_s = self._expect(nation, "stage")
-                if index != stage.index:
-                    self._fail(nation, f"sent stage {index}, expected {stage.index}")
-                self.stage_cpu_s[nation].append(cpu_s)
-                self.cpu_s[nation] += cpu_s
-                if stage.kind == "fuse":
-                    pending.setdefault(stage.cycle, {})[nation] = snapshot
-            if stage.kind == "fuse":
-                if stage.cycle + 1 == _BALANCE_AFTER_CYCLES:
-                    self._share_cores()
-                yield stage.cycle, pending.pop(stage.cycle)
+                _, done, snapshot, spent = self._expect(nation, "cycle")
+                if done != cycle:
+                    self._fail(nation, f"sent cycle {done}, expected {cycle}")
+                self.stage_cpu_s[nation] += spent
+                self.cpu_s[nation] += sum(spent)
+                snapshots[nation] = snapshot
+            if cycle + 1 == _BALANCE_AFTER_CYCLES:
+                self._share_cores()
+            yield cycle, snapshots
 
     def _share_cores(self) -> None:
         """When the nodes outnumber the cores, weight each worker's share of the CPU by
