@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from airpicture.geo import geodetic_to_ecef
+from airpicture.geo import WGS84_A_M, WGS84_FLATTENING, ecef_to_geodetic, geodetic_to_ecef
 from airpicture.tracking.association import pregate_pairs
 from airpicture.tracking.imm import combine, mix
+from airpicture.tracking.kernels import ellipsoidal_height
 from airpicture.tracking.linalg import kalman_update, spd_inverse
 from airpicture.tracking.motion import (
     STATE_DIM,
@@ -118,3 +119,38 @@ def test_grid_pregate_finds_exactly_the_pairs_within_each_radius(dim: int) -> No
     expected = {(i, j) for i, found in enumerate(lists) for j in found}
     assert set(zip(t.tolist(), m.tolist(), strict=True)) == expected
     assert t.size == len(expected)
+
+
+def heights(xyz: np.ndarray) -> np.ndarray:
+    return np.array([ellipsoidal_height(*p, WGS84_A_M, WGS84_FLATTENING) for p in xyz])
+
+
+@pytest.mark.parametrize(
+    ("lat_deg", "lon_deg", "alt_m"),
+    [
+        (0.0, 0.0, 0.0),
+        (0.0, 180.0, -1e3),
+        (90.0, 0.0, 0.0),
+        (-90.0, 45.0, 5e5),
+        (89.99999, 10.0, 100.0),  # inside PROJ's polar branch (cos φ < 1e-6)
+        (-89.9999, -170.0, -100.0),  # just outside it
+        (45.0, -179.999, 35_786e3),  # geostationary height
+        (30.0, 120.0, -6e6),  # deep under the ellipsoid
+    ],
+)
+def test_ellipsoidal_height_is_projs(lat_deg: float, lon_deg: float, alt_m: float) -> None:
+    xyz = geodetic_to_ecef(lat_deg, lon_deg, alt_m)[None]
+    np.testing.assert_allclose(heights(xyz), ecef_to_geodetic(xyz, refine=False)[2], atol=1e-8)
+
+
+def test_ellipsoidal_height_is_projs_everywhere_and_at_the_centre() -> None:
+    rng = np.random.default_rng(6)
+    xyz = geodetic_to_ecef(
+        rng.uniform(-90, 90, 3000), rng.uniform(-180, 180, 3000), rng.uniform(-2e4, 4e7, 3000)
+    )
+    xyz = np.vstack([xyz, np.zeros((1, 3)), [[0.0, 0.0, -1.0]], [[np.nan, 0.0, 0.0]]])
+    h, h_proj = heights(xyz), ecef_to_geodetic(xyz, refine=False)[2]
+    # The same operations: most heights to the bit, the rest within rounding.
+    assert np.mean(h[:-1] == h_proj[:-1]) > 0.99
+    np.testing.assert_allclose(h[:-1], h_proj[:-1], rtol=0.0, atol=1e-8)
+    assert np.isnan(h[-1])

@@ -21,6 +21,8 @@ GEOD: Final = pyproj.Geod(ellps="WGS84")
 #: Semi-major and semi-minor axes of WGS-84, metres.
 WGS84_A_M: Final[float] = float(GEOD.a)
 WGS84_B_M: Final[float] = float(GEOD.b)
+#: Flattening of WGS-84, f = 1 / 298.257223563 (PROJ's, bit for bit).
+WGS84_FLATTENING: Final[float] = float(GEOD.f)
 #: Earth's rotation rate (WGS-84), radians per second.
 EARTH_ROTATION_RAD_S: Final[float] = 7.292115e-5
 

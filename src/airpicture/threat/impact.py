@@ -33,9 +33,17 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from airpicture.geo import ecef_to_enu, ecef_to_geodetic, enu_basis, enu_to_ecef, geodetic_to_ecef
+from airpicture.geo import (
+    WGS84_FLATTENING,
+    ecef_to_enu,
+    ecef_to_geodetic,
+    enu_basis,
+    enu_to_ecef,
+    geodetic_to_ecef,
+)
 from airpicture.threat.ellipse import covariance_to_ellipse
-from airpicture.tracking.motion import STATE_DIM, ballistic_propagate
+from airpicture.tracking.kernels import fly_to_ground_kernel
+from airpicture.tracking.motion import BALLISTIC_CONSTANTS, STATE_DIM
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -138,52 +146,31 @@ def fly_to_ground(
 
     Returns impact ECEF `(M, 3)`, flight time `(M,)` (NaN if it never lands),
     which states landed, and the recorded positions (ECEF) and times of the
-    states flagged in `record`, one array per step.
+    states flagged in `record`, one array per step of the longest flight
+    (positions NaN from the step on which a state stops).
     Steps: Δt = clip(h / (2 · descent rate), min_step, max_step) while descending,
     the largest step while climbing, so that the crossing falls in a short step.
+    A state that is not finite, or whose height is not, never lands; one at or
+    under the ground lands at t = 0.
     """
-    m = x.shape[0]
-    state = x.copy()
-    t = np.zeros(m)
-    impact = np.full((m, 3), np.nan)
-    t_hit = np.full(m, np.nan)
-    flying = np.asarray(np.isfinite(state).all(axis=1), dtype=np.bool_)
-    _, _, alt = ecef_to_geodetic(state[:, :3], refine=False)
-    # Already at or under the ground: it has landed now.
-    under = flying & (alt <= 0.0)
-    impact[under], t_hit[under] = state[under, :3], 0.0
-    flying &= ~under
+    # One compiled loop per state over its ~50 steps (`fly_to_ground_kernel`): a
+    # NumPy loop over the steps spent ~4 ms per prediction in per-step NumPy and
+    # PROJ calls, the kernel ~0.4 ms.
+    states = np.ascontiguousarray(x, dtype=np.float64).reshape(-1, STATE_DIM)
+    beta = np.ascontiguousarray(np.broadcast_to(beta_kg_m2, states.shape[:1]), dtype=np.float64)
+    steps_s = np.array([settings.min_step_s, settings.max_step_s, settings.max_flight_s])
+    impact, t_hit, n_steps, _, _ = fly_to_ground_kernel(
+        states, beta, steps_s, BALLISTIC_CONSTANTS, WGS84_FLATTENING, 0
+    )
     rec_idx = np.flatnonzero(record) if record is not None else np.empty(0, np.intp)
-    path: list[FloatArray] = [state[rec_idx, :3].copy()]
-    path_t: list[FloatArray] = [t[rec_idx].copy()]
-    while flying.any():
-        idx = np.flatnonzero(flying)
-        s = state[idx]
-        up = np.einsum("ij,ij->i", s[:, :3], s[:, 3:]) / np.linalg.norm(s[:, :3], axis=1)
-        descent = np.maximum(-up, 1e-3)
-        dt = np.where(
-            up < 0.0,
-            np.clip(alt[idx] / (2.0 * descent), settings.min_step_s, settings.max_step_s),
-            settings.max_step_s,
-        )
-        new = ballistic_propagate(s, dt, beta_kg_m2[idx], settings.max_step_s, alt[idx])
-        _, _, alt_new = ecef_to_geodetic(new[:, :3], refine=False)
-        bad = ~np.isfinite(new).all(axis=1) | ~np.isfinite(alt_new)
-        hit = ~bad & (alt_new <= 0.0)
-        if hit.any():
-            # Linear interpolation of h = 0 inside the step: f = h₀ / (h₀ − h₁).
-            h0, h1 = alt[idx[hit]], alt_new[hit]
-            frac = np.clip(h0 / np.maximum(h0 - h1, 1e-9), 0.0, 1.0)
-            impact[idx[hit]] = s[hit, :3] + frac[:, None] * (new[hit, :3] - s[hit, :3])
-            t_hit[idx[hit]] = t[idx[hit]] + frac * dt[hit]
-        state[idx], alt[idx], t[idx] = new, alt_new, t[idx] + dt
-        flying[idx[hit | bad]] = False
-        flying &= t < settings.max_flight_s
-        if rec_idx.size:
-            path.append(np.where(flying[rec_idx, None], state[rec_idx, :3], np.nan))
-            path_t.append(t[rec_idx].copy())
-    landed = np.isfinite(t_hit)
-    return impact, t_hit, landed, path, path_t
+    if rec_idx.size == 0:
+        return impact, t_hit, np.isfinite(t_hit), [states[rec_idx, :3]], [np.zeros(0)]
+    # The path is as long as the longest flight: fly the recorded states again, recording.
+    n_path = int(n_steps.max(initial=0)) + 1
+    _, _, _, path, path_t = fly_to_ground_kernel(
+        states[rec_idx], beta[rec_idx], steps_s, BALLISTIC_CONSTANTS, WGS84_FLATTENING, n_path
+    )
+    return impact, t_hit, np.isfinite(t_hit), list(path), list(path_t)
 
 
 def predict_impact(

@@ -43,8 +43,8 @@ _OMEGA_X: Final = np.array(
 
 MotionKind = Literal["cv", "ballistic"]
 
-#: (μ, J2, a, ω, ρ0, H) for `kernels.ballistic_propagate_kernel`.
-_BALLISTIC_CONSTANTS: Final = np.array(
+#: (μ, J2, a, ω, ρ0, H) for the ballistic kernels in `kernels`.
+BALLISTIC_CONSTANTS: Final = np.array(
     [GM_M3_S2, J2, WGS84_A_M, EARTH_ROTATION_RAD_S, RHO0_KG_M3, SCALE_HEIGHT_M]
 )
 
@@ -168,7 +168,7 @@ def ballistic_propagate(
         -1
     )
     n_steps = max(1, int(np.ceil(np.max(np.abs(flat_dt), initial=0.0) / max_step_s)))
-    y = ballistic_propagate_kernel(flat_x, flat_dt, alt0, n_steps, beta, _BALLISTIC_CONSTANTS)
+    y = ballistic_propagate_kernel(flat_x, flat_dt, alt0, n_steps, beta, BALLISTIC_CONSTANTS)
     result: FloatArray = y.reshape(shape)
     return result
 
