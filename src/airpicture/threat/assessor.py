@@ -151,6 +151,8 @@ class NationalAssessor:
         self._cruise_warned: dict[str, dict[str, Any]] = {}
         self._next_threat = 1
         self._launch_warned: set[str] = set()
+        #: Country code of each launch point looked up (a threat's launch is asked every cycle).
+        self._country_of: dict[tuple[float, float], str] = {}
         #: Everything the assessor could not do as asked, counted by reason.
         self.notes: dict[str, int] = {}
         #: The ranked threat list of the last call, and every call's list.
@@ -258,11 +260,16 @@ class NationalAssessor:
     def _thrust(self, ids: Sequence[str], x: FloatArray, time_s: float) -> FloatArray:
         """|Δv/Δt − a_grav| since the previous call: the non-gravitational acceleration."""
         out = np.full(len(ids), np.nan)
+        rows, last_vel, last_time = [], [], []
         for k, tid in enumerate(ids):
             mem = self._tracks.get(tid)
             if mem is not None and time_s - mem.last_time_s > 0.5:
-                dv = (x[k, 3:] - mem.last_vel) / (time_s - mem.last_time_s)
-                out[k] = float(np.linalg.norm(dv - frame_acceleration(x[k])))
+                rows.append(k)
+                last_vel.append(mem.last_vel)
+                last_time.append(mem.last_time_s)
+        if rows:
+            dv = (x[rows, 3:] - np.asarray(last_vel)) / (time_s - np.asarray(last_time))[:, None]
+            out[rows] = np.linalg.norm(dv - frame_acceleration(x[rows]), axis=1)
         return out
 
     def _identity(
@@ -281,16 +288,21 @@ class NationalAssessor:
             allied_origin = mem.origin_code in self.allied_codes
             threat = self._threats.get(self._track_threat.get(tid, ""))
             if threat is not None and threat.launch is not None:
-                code = str(
-                    self.geography.country_codes_at(threat.launch.lat_deg, threat.launch.lon_deg)[0]
+                allied_origin = self._country_at(threat.launch.lat_deg, threat.launch.lon_deg) in (
+                    self.allied_codes
                 )
-                allied_origin = code in self.allied_codes
             if cls[k] in ("ballistic_missile", "cruise_missile"):
                 out[k] = "unknown" if allied_origin else "hostile"
             elif has_ident[k]:
                 friendly = bool(prefixes) and str(idents[k]).strip().startswith(prefixes)
                 out[k] = "friend" if friendly else "neutral"
         return out
+
+    def _country_at(self, lat_deg: float, lon_deg: float) -> str:
+        key = (lat_deg, lon_deg)
+        if key not in self._country_of:
+            self._country_of[key] = str(self.geography.country_codes_at(lat_deg, lon_deg)[0])
+        return self._country_of[key]
 
     def _clock(self, time_s: float) -> str:
         return (self.epoch + timedelta(seconds=float(time_s))).strftime("%H:%M UTC")
