@@ -54,7 +54,7 @@ from numpy.typing import NDArray
 from airpicture.network.assessor import AssessorFactory
 from airpicture.network.bus import Envelope, InProcessBus, LinkQuality
 from airpicture.network.node import NationalNode, NodeSettings, NodeSnapshot
-from airpicture.network.schedule import Stage, makespan_s, publishes, stages
+from airpicture.network.schedule import Stage, makespan_s, publishes, receives, stages
 from airpicture.policy import ReleasePolicy
 from airpicture.scenario import Scenario
 from airpicture.tables import Table
@@ -155,6 +155,13 @@ class _Worker:
         self.own: Table = {}
         #: What the node published in a stage that does not publish (fuse), for the next.
         self.held: list[Publication] = []
+        #: Frames not sent yet, per partner (`run`), and frames read but not fed (`feed`).
+        self.unsent: dict[str, list[tuple[int, list[tuple[bytes, float]]]]] = {
+            p: [] for p in self.partners
+        }
+        self.received: dict[str, list[tuple[int, list[tuple[bytes, float]]]]] = {
+            p: [] for p in self.partners
+        }
         #: Partners' frames of every stage before this one are on the links.
         self.fed = 0
         self.next_stage = 0
@@ -204,10 +211,17 @@ class _Worker:
         if strays:
             raise ValueError(f"{node.nation} published to {sorted(strays)}, not partners")
         if stage.publishes:
-            for partner, conn in self.partners.items():
+            for partner in self.partners:
                 frame = [(payload, sent_s) for _, to, payload, sent_s in self.held if to == partner]
-                self.sender.send(conn, (stage.index, frame))
+                self.unsent[partner].append((stage.index, frame))
             self.held = []
+        if receives(stage.index + 1) or stage.cycle >= self.times_s.size:
+            # Frames go out when a partner may need them: before a stage that receives
+            # (the tracks frame waits for the next plots frame: one wake-up, not two).
+            for partner, conn in self.partners.items():
+                if self.unsent[partner]:
+                    self.sender.send(conn, self.unsent[partner])
+                    self.unsent[partner] = []
         self.next_stage += 1
         return result, time.process_time() - t0
 
@@ -217,10 +231,12 @@ class _Worker:
         nation = self.node.nation
         while self.fed < before:
             for partner, conn in self.partners.items() if publishes(self.fed) else ():
-                try:
-                    index, frame = pickle.loads(conn.recv_bytes())
-                except (EOFError, OSError) as exc:
-                    raise _PartnerGoneError(f"the {partner} node's worker ended") from exc
+                if not self.received[partner]:
+                    try:
+                        self.received[partner] = pickle.loads(conn.recv_bytes())[::-1]
+                    except (EOFError, OSError) as exc:
+                        raise _PartnerGoneError(f"the {partner} node's worker ended") from exc
+                index, frame = self.received[partner].pop()
                 if index != self.fed:
                     raise RuntimeError(f"{partner} sent stage {index}, expected {self.fed}")
                 for payload, sent_s in frame:
