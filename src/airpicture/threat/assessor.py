@@ -204,7 +204,12 @@ class NationalAssessor:
         best = post.argmax(axis=1) if n else np.zeros(0, np.intp)
         cls = np.array([CLASSES[int(k)] for k in best], dtype=object)
         conf = post[np.arange(n), best] if n else np.zeros(0)
-        codes = self.geography.country_codes_at(lat, lon) if n else np.zeros(0, object)
+        is_bm = (cls == "ballistic_missile") & (conf >= self.settings.threat_confidence) & finite
+        # The country under a track: for a new track (its origin) and a ballistic threat.
+        codes = np.full(n, "", dtype=object)
+        need = np.array([tid not in self._tracks for tid in ids], dtype=bool) | is_bm
+        if need.any():
+            codes[need] = self.geography.country_codes_at(lat[need], lon[need])
         for k, tid in enumerate(ids):
             mem = self._tracks.get(tid)
             if mem is None:
@@ -231,7 +236,6 @@ class NationalAssessor:
                 self._launch_warned.add(ev.event_id)
                 warnings.append(self._launch_warning(ev, time_s))
         # Ballistic threats.
-        is_bm = (cls == "ballistic_missile") & (conf >= self.settings.threat_confidence) & finite
         for k in np.flatnonzero(is_bm).tolist():
             self._update_threat(ids[k], x[k], view.P[k], time_s, str(codes[k]), alt[k], warnings)
         for threat in list(self._threats.values()):
