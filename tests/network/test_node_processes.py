@@ -50,6 +50,39 @@ def test_pacific_shield_in_processes_is_identical_to_one_process() -> None:
     assert _without_seconds(one.stats) == _without_seconds(apart.stats)
 
 
+def test_links_with_latency_and_loss_and_steps_are_identical_in_processes() -> None:
+    # Lossy, late links (per-link random streams drawn in each worker) and a run
+    # advanced in uneven steps: the same pictures, warnings and counts as one process.
+    links = [
+        {"from_nation": "USA", "latency_s": 1.5, "loss_probability": 0.3},
+        {"from_nation": "JPN", "to_nations": ["AUS"], "latency_s": 0.5},
+        {"from_nation": "AUS", "latency_s": 7.0, "loss_probability": 0.1},
+    ]
+    loaded = network_scenario(
+        duration_s=60.0,
+        links=links,
+        release={"USA": {"tracks": ["JPN", "AUS"], "plots": ["JPN"]},
+                 "JPN": {"tracks": ["AUS", "USA"], "plots": ["USA"]},
+                 "AUS": {"tracks": ["USA"]}},
+    )  # fmt: skip
+    plots = simulate(loaded).plots
+    one = run_network(loaded, plots, node_processes=False)
+    with NetworkRun(loaded, plots, node_processes=True) as run:
+        snapshots = [*run.advance(12.0), *run.advance(12.0), *run.advance(37.0), *run.advance(60.0)]
+        stats = run.stats()
+    assert [s.time_s for s in snapshots] == [5.0 * k for k in range(1, 13)]
+    pictures = [s.pictures[v] for s in snapshots for v in sorted(s.pictures)]
+    for column, values in one.picture.items():
+        if column in pictures[0]:
+            apart = np.concatenate([p[column] for p in pictures])
+            assert np.array_equal(values, apart, equal_nan=values.dtype.kind == "f"), column
+    assert one.warnings == [w for s in snapshots for w in s.warnings]
+    assert one.stats["links"] == stats["links"]
+    assert one.stats["links"]["USA->JPN"]["lost"] > 0
+    assert one.stats["links"]["AUS->USA"]["delivered"] > 0
+    assert _without_seconds(one.stats) == _without_seconds(stats)
+
+
 def test_workers_started_before_the_simulation_run_it_and_end() -> None:
     loaded = network_scenario(duration_s=20.0)
     workers = start_node_processes(loaded)  # they build their nodes while we simulate
