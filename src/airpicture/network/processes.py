@@ -24,10 +24,12 @@ Sends go through a thread per worker, so a worker never blocks on a partner
 that is not reading; a worker can run at most about a cycle ahead of the
 slowest partner, so the frames in flight stay few.
 
-A worker is a fresh interpreter running `serve` (`python -c ... FDS`), talking
-pickled frames over socket pairs: no inherited threads or locks, and no
-re-import of the caller's main script, so any script may call `run_network`
-without a `__main__` guard. A worker's failure is raised in the coordinator with
+The workers come from one fresh interpreter (`python -c`, `fork_workers`): it
+imports the node code once and forks a worker per nation, each running `serve`
+and talking pickled frames over socket pairs. Nothing is inherited from the
+caller — no threads, no locks, no re-import of the caller's main script, so any
+script may call `run_network` without a `__main__` guard — and the imports are
+paid once, not once per nation. A worker's failure is raised in the coordinator with
 the worker's traceback (not the partners' complaints that it went away); the
 workers end with `close()`, or by themselves when the coordinator's end closes.
 """
@@ -38,6 +40,7 @@ import contextlib
 import os
 import pickle
 import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -67,6 +70,16 @@ _WORKER = (
     "import sys; from airpicture.network.processes import serve; "
     "serve([int(a) for a in sys.argv[1:]])"
 )
+
+#: What the workers' parent runs: one group of descriptors per worker ("3,4,5").
+_PARENT = (
+    "import sys; from airpicture.network.processes import fork_workers; "
+    "fork_workers([[int(f) for f in g.split(',')] for g in sys.argv[1:]])"
+)
+
+#: The parent starts no thread while importing, so that forking it is safe: BLAS's
+#: thread pool (the nodes' matrices are small) and PyArrow's allocator thread stay off.
+_SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "JE_ARROW_MALLOC_CONF": "background_thread:false"}
 
 _PICKLE = pickle.HIGHEST_PROTOCOL
 
@@ -257,7 +270,7 @@ def serve(fds: Sequence[int]) -> None:
         sender.send(control, ("error", traceback.format_exc()))
         sender.close()
         return
-    sender.send(control, ("ready", time.process_time()))  # the interpreter's start included
+    sender.send(control, ("ready", time.process_time(), os.getpid()))
     try:
         while True:
             try:
@@ -294,6 +307,44 @@ def serve(fds: Sequence[int]) -> None:
         sender.close()
         for conn in worker.partners.values():
             conn.close()
+
+
+def fork_workers(groups: Sequence[Sequence[int]]) -> None:
+    """The workers' parent: the node code is imported once, here, then each worker is
+    a fork of this interpreter (`serve` on one group of descriptors); waits for them.
+
+    Forking is safe in this interpreter — it has imported modules and started no
+    thread — unlike in the caller's process. Where it cannot be seen to be single-
+    threaded (no /proc), each worker is a fresh interpreter instead.
+    """
+    try:
+        threads = len(os.listdir("/proc/self/task"))
+    except OSError:
+        threads = 0
+    children: list[int] = []
+    spawned: list[subprocess.Popen[bytes]] = []
+    for group in groups:
+        if threads != 1:
+            cmd = [sys.executable, "-c", _WORKER, *map(str, group)]
+            spawned.append(subprocess.Popen(cmd, pass_fds=group))
+            continue
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 1
+            try:
+                for fd in (f for other in groups if other is not group for f in other):
+                    os.close(fd)
+                serve(group)
+                code = 0
+            finally:
+                os._exit(code)
+        children.append(pid)
+    for fd in (f for group in groups for f in group):
+        os.close(fd)
+    for pid in children:
+        os.waitpid(pid, 0)
+    for proc in spawned:
+        proc.wait()
 
 
 def _build(control: Connection, partner_fds: Sequence[int], sender: _Sender) -> _Worker:
@@ -334,26 +385,33 @@ class NodeProcesses:
         #: Each worker's CPU seconds per stage, by stage index.
         self.stage_cpu_s: dict[str, list[float]] = {n: [] for n in self.nations}
         self._conns: dict[str, Connection] = {}
+        #: The workers' parent (`fork_workers`), and each worker's process id.
         self._procs: list[subprocess.Popen[bytes]] = []
+        self._pids: dict[str, int] = {}
         pairs = {
             (a, b): socket.socketpair()
             for i, a in enumerate(self.nations)
             for b in self.nations[i + 1 :]
         }
+        theirs: list[socket.socket] = []
         try:
+            groups: list[list[int]] = []
             for nation in self.nations:
-                ours, theirs = socket.socketpair()
-                partners = [p for p in self.nations if p != nation]
-                ends = [pairs[(nation, p)][0] if nation < p else pairs[(p, nation)][1]
-                        for p in partners]  # fmt: skip
-                fds = [theirs.fileno(), *(end.fileno() for end in ends)]
-                with theirs:
-                    self._procs.append(
-                        subprocess.Popen(
-                            [sys.executable, "-c", _WORKER, *map(str, fds)], pass_fds=fds
-                        )
-                    )
+                ours, worker_end = socket.socketpair()
+                theirs.append(worker_end)
                 self._conns[nation] = Connection(ours.detach())
+                ends = [pairs[(nation, p)][0] if nation < p else pairs[(p, nation)][1]
+                        for p in self.nations if p != nation]  # fmt: skip
+                groups.append([worker_end.fileno(), *(end.fileno() for end in ends)])
+            self._procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", _PARENT, *(",".join(map(str, g)) for g in groups)],
+                    pass_fds=[fd for g in groups for fd in g],
+                    env={**_SINGLE_THREADED, **os.environ},
+                )
+            )
+            for nation in self.nations:
+                partners = [p for p in self.nations if p != nation]
                 build = (nation, partners, scenario, policy, assessor_factory, settings,
                          hold_s[nation], dict(links), scenario.seed, times_s)  # fmt: skip
                 try:
@@ -371,15 +429,15 @@ class NodeProcesses:
             self.close()
             raise
         finally:
-            for a, b in pairs.values():  # the workers hold their own copies
-                a.close()
-                b.close()
+            for end in [*theirs, *(e for pair in pairs.values() for e in pair)]:
+                end.close()  # the workers hold their own copies
 
     def ready(self) -> None:
         """Wait until every worker has built its node; raise its failure if one could not."""
         if not self._ready:
             for nation in self.nations:
-                self.cpu_s[nation] = float(self._expect(nation, "ready")[1])
+                _, cpu_s, pid = self._expect(nation, "ready")
+                self.cpu_s[nation], self._pids[nation] = float(cpu_s), int(pid)
             self._ready = True
 
     def cycles(
@@ -421,10 +479,10 @@ class NodeProcesses:
         if not (work > 0.0).all():
             return
         nice = np.rint(np.log(work.max() / work) / np.log(1.25)).astype(int).clip(0, 19)
-        for nation, proc, n in zip(self.nations, self._procs, nice.tolist(), strict=True):
+        for nation, n in zip(self.nations, nice.tolist(), strict=True):
             if n > 0:
                 with contextlib.suppress(OSError):  # a worker that already ended
-                    os.setpriority(os.PRIO_PROCESS, proc.pid, n)
+                    os.setpriority(os.PRIO_PROCESS, self._pids[nation], n)
             self.nice[nation] = n
 
     def call(self, command: str) -> dict[str, Any]:
@@ -492,7 +550,10 @@ class NodeProcesses:
         for proc in self._procs:
             try:
                 proc.wait(timeout=5.0)
-            except subprocess.TimeoutExpired:
+            except subprocess.TimeoutExpired:  # a worker stuck: end it, and the parent
+                for pid in self._pids.values():
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
                 proc.kill()
                 proc.wait()
         for conn in self._conns.values():
