@@ -66,6 +66,7 @@ def timed_run(
         "workers_start_wall_s": start_s,
         "coordinator_cpu_s": own_cpu,
         "worker_cpu_s": {n: t - start_cpu.get(n, 0.0) for n, t in cpu.items()},
+        # The workers' CPU to build their nodes (their parent's one import is not in it).
         "workers_start_cpu_s": sum(start_cpu.values()),
         "cpu_s": own_cpu + sum(cpu.values()) - sum(start_cpu.values()),
         "critical_path_cpu_s": own_cpu + stats.get("critical_path_cpu_s", 0.0),
