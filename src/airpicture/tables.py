@@ -19,6 +19,25 @@ from numpy.typing import NDArray
 
 Table = dict[str, NDArray[np.generic]]
 
+
+def kinematic_columns(
+    lat_deg: NDArray[np.float64],
+    lon_deg: NDArray[np.float64],
+    alt_m: NDArray[np.float64],
+    vel_enu_mps: NDArray[np.float64],
+) -> Table:
+    """The position and velocity columns of truth and picture rows, from geodetic
+    positions `(N,)` and local east-north-up velocities `(N, 3)`."""
+    return {
+        "lat_deg": lat_deg,
+        "lon_deg": lon_deg,
+        "alt_m": alt_m,
+        "vel_e_mps": vel_enu_mps[:, 0],
+        "vel_n_mps": vel_enu_mps[:, 1],
+        "vel_u_mps": vel_enu_mps[:, 2],
+    }
+
+
 TRUTH_SCHEMA: Final = pa.schema(
     [
         ("time_s", pa.float64()),

@@ -28,7 +28,7 @@ from airpicture.geo import (
     geodetic_to_ecef,
 )
 from airpicture.metrics.run_data import TRUTH_EVALUATION_SCHEMA
-from airpicture.tables import PICTURE_SCHEMA, Table, write_table
+from airpicture.tables import PICTURE_SCHEMA, Table, kinematic_columns, write_table
 
 FloatArray = NDArray[np.float64]
 
@@ -66,12 +66,7 @@ def table_from_enu(
     vel = frame.velocity_at(np.asarray(velocity_enu_mps, dtype=np.float64).reshape(-1, 3), lat, lon)
     table: Table = {
         "time_s": np.asarray(time_s, dtype=np.float64),
-        "lat_deg": lat,
-        "lon_deg": lon,
-        "alt_m": alt,
-        "vel_e_mps": vel[:, 0],
-        "vel_n_mps": vel[:, 1],
-        "vel_u_mps": vel[:, 2],
+        **kinematic_columns(lat, lon, alt, vel),
     }
     for name, values in columns.items():
         array = np.empty(len(values), dtype=np.object_)

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from airpicture.geo import ecef_to_geodetic, ecef_vector_to_enu, enu_basis
+from airpicture.tables import kinematic_columns
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -143,12 +144,7 @@ class TrajectorySet:
             "time_s": time,
             "target_id": ids[target] if len(ids) else np.empty(0, np.object_),
             "kind": kinds[target] if len(kinds) else np.empty(0, np.object_),
-            "lat_deg": lat,
-            "lon_deg": lon,
-            "alt_m": alt,
-            "vel_e_mps": vel_enu[:, 0],
-            "vel_n_mps": vel_enu[:, 1],
-            "vel_u_mps": vel_enu[:, 2],
+            **kinematic_columns(lat, lon, alt, vel_enu),
             "identity": identities[target] if len(identities) else np.empty(0, np.object_),
             "target_index": target,
         }

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from scipy.special import chdtri
 
 from airpicture.geo import ecef_to_geodetic, ecef_vector_to_enu, enu_basis
+from airpicture.tables import kinematic_columns
 from airpicture.tracking.association import pregate_pairs
 from airpicture.tracking.imm import imm_predict
 from airpicture.tracking.linalg import (
@@ -965,12 +966,7 @@ def picture_rows(
         "time_s": np.full(view.x.shape[0], view.time_s),
         "viewer": np.full(view.x.shape[0], viewer, dtype=object),
         "track_id": view.track_id,
-        "lat_deg": lat,
-        "lon_deg": lon,
-        "alt_m": alt,
-        "vel_e_mps": vel[:, 0],
-        "vel_n_mps": vel[:, 1],
-        "vel_u_mps": vel[:, 2],
+        **kinematic_columns(lat, lon, alt, vel),
         "cls": np.asarray(cls, dtype=object),
         "identity": np.asarray(identity, dtype=object),
         "sources": view.sources,
