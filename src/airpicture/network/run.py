@@ -29,7 +29,7 @@ from airpicture.fusion import FusionSettings
 from airpicture.network.assessor import AssessorFactory, national_assessor
 from airpicture.network.bus import Bus, Envelope, InProcessBus, LinkQuality, scenario_links
 from airpicture.network.node import PLOT_COLUMNS, NationalNode, NodeSettings, NodeSnapshot
-from airpicture.network.processes import NodeProcesses
+from airpicture.network.processes import NodeProcesses, Publication
 from airpicture.network.schedule import Stage, picture_times_s, stages
 from airpicture.policy import ReleasePolicy, poolable_sensors
 from airpicture.scenario import LoadedScenario
@@ -129,7 +129,7 @@ class _StagedBus:
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
         self.holding = False
-        self.held: list[tuple[str, str, bytes, float]] = []
+        self.held: list[Publication] = []
 
     def publish(self, sender: str, receiver: str, payload: bytes, sent_s: float) -> None:
         if self.holding:
