@@ -10,10 +10,9 @@ import pytest
 from airpicture.geo import geodesic_distance_m
 from airpicture.sim.simulate import Simulation, simulate
 from airpicture.threat import AssessRun, BoostReports, NationalAssessor, assess_plots
-from airpicture.tracking.tracker import TrackView
+from airpicture.threat.warning import Warning
+from airpicture.tracking.view import TrackView
 from tests.threat.scenarios import launch_scenario
-
-REQUIRED = {"time_s", "warning_id", "kind", "track_id", "recipients", "text"}
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +22,8 @@ def assessed() -> tuple[Simulation, AssessRun]:
     return sim, assess_plots(sim.plots, loaded.scenario, viewers=sim.run_info()["viewers"])
 
 
-def _rows(run: AssessRun, nation: str) -> list[dict[str, Any]]:
-    return [w for w in run.warnings if w["recipients"] == [nation]]
+def _rows(run: AssessRun, nation: str) -> list[Warning]:
+    return [w for w in run.warnings if w.recipients == (nation,)]
 
 
 def test_life_cycle_order_and_content(assessed: tuple[Simulation, AssessRun]) -> None:
@@ -33,32 +32,35 @@ def test_life_cycle_order_and_content(assessed: tuple[Simulation, AssessRun]) ->
     impact_s = 20.0 + flight.impact_time_s
     for nation in ("JPN", "USA"):
         rows = _rows(run, nation)
-        kinds = [w["kind"] for w in rows]
+        kinds = [w.kind for w in rows]
         assert kinds[0] == "launch"
         assert kinds[1] == "impact_area"
         assert kinds[-1] == "fell_at_sea"
         assert set(kinds) <= {"launch", "impact_area", "update", "fell_at_sea"}
         # One alert: every row of the life cycle carries the launch's warning id.
-        assert {w["warning_id"] for w in rows} == {rows[0]["warning_id"]}
-        assert all(set(w) >= REQUIRED for w in rows)
-        assert rows[0]["time_s"] - 20.0 <= 30.0  # launch notice within 30 s of lift-off
-        assert rows[0]["launch"]["radius_m"] > 0
-        last = [w for w in rows if "predicted_impact" in w and w["kind"] != "fell_at_sea"][-1]
-        pi = last["predicted_impact"]
-        miss = geodesic_distance_m(pi["lat_deg"], pi["lon_deg"], flight.impact_lat_deg,
+        assert {w.warning_id for w in rows} == {rows[0].warning_id}
+        assert [w.sequence for w in rows] == list(range(1, len(rows) + 1))
+        assert rows[0].time_s - 20.0 <= 30.0  # launch notice within 30 s of lift-off
+        assert rows[0].launch is not None and rows[0].launch.radius_m > 0
+        last = [w for w in rows if w.predicted_impact and w.kind != "fell_at_sea"][-1]
+        pi = last.predicted_impact
+        assert pi is not None
+        miss = geodesic_distance_m(pi.lat_deg, pi.lon_deg, flight.impact_lat_deg,
                                    flight.impact_lon_deg)  # fmt: skip
-        assert miss < max(pi["semi_major_m"], 3_000.0)
-        assert pi["confidence"] == 0.95
-        assert abs(pi["time_s"] - impact_s) < 15.0
-        assert "at sea" in last["text"] and "Oki Islands" in last["text"]
-        assert rows[-1]["time_s"] >= pi["time_s"]
+        assert miss < max(pi.semi_major_m, 3_000.0)
+        assert pi.confidence == 0.95
+        assert abs(pi.time_s - impact_s) < 15.0
+        assert "at sea" in last.text and "Oki Islands" in last.text
+        assert rows[-1].time_s >= pi.time_s
+        # Every open row says when it lapses; the closing row ends the alert.
+        assert all(w.expires_s is not None for w in rows[:-1]) and rows[-1].closes
         # Warnings are traceable: impact rows name the track and its position.
-        assert all(w["track_id"] for w in rows)
+        assert all(w.track_id for w in rows)
 
 
 def test_no_warning_for_the_airliner(assessed: tuple[Simulation, AssessRun]) -> None:
     _, run = assessed
-    ids = {w["track_id"] for w in run.warnings if w["kind"] != "launch"}
+    ids = {w.track_id for w in run.warnings if w.kind != "launch"}
     airliner_tracks = {
         r["track_id"] for r in run.classes if r["identity"] == "neutral" and r["viewer"] == "JPN"
     }
@@ -102,7 +104,7 @@ def test_bad_input_is_reported_not_raised() -> None:
     up = pos / np.linalg.norm(pos)
     east = np.cross([0.0, 0.0, 1.0], up)
     vel = 2500.0 * east / np.linalg.norm(east)
-    warnings: list[dict[str, Any]] = []
+    warnings: list[Warning] = []
     for k in range(30):
         t = 5.0 * k
         x = np.stack([np.r_[pos + vel * t, vel], np.full(6, np.nan)])
@@ -115,5 +117,5 @@ def test_bad_input_is_reported_not_raised() -> None:
     assert any("not finite" in n for n in assessor.notes)
     # The (straight-line, hence wrong but ballistic-looking) missile still gets a warning.
     assert warnings, assessor.notes
-    assert all(w["track_id"] == "T1" for w in warnings)
-    assert any("°N" in w["text"] for w in warnings)
+    assert all(w.track_id == "T1" for w in warnings)
+    assert any("°N" in w.text for w in warnings)

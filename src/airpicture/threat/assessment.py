@@ -10,27 +10,13 @@ part (`airpicture.threat`) implements it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-from airpicture.tracking.tracker import TrackView
-
-
-@dataclass(frozen=True)
-class BoostReports:
-    """Space-IR boost detections that no track took, new since the last call."""
-
-    time_s: NDArray[np.float64]
-    sensor_id: NDArray[np.object_]
-    #: Satellite position and unit line of sight, ECEF.
-    origin_ecef_m: NDArray[np.float64]
-    los_ecef: NDArray[np.float64]
-
-    @classmethod
-    def none(cls) -> BoostReports:
-        return cls(np.zeros(0), np.zeros(0, np.object_), np.zeros((0, 3)), np.zeros((0, 3)))
+from airpicture.threat.warning import Warning
+from airpicture.tracking.view import BoostReports, TrackView
 
 
 @dataclass(frozen=True)
@@ -40,9 +26,8 @@ class Assessment:
     cls: NDArray[np.object_]  # aircraft | cruise_missile | ballistic_missile | unknown
     cls_confidence: NDArray[np.float64]
     identity: NDArray[np.object_]  # friend | neutral | hostile | unknown
-    #: warnings.jsonl objects: time_s, warning_id, kind, track_id, recipients, text,
-    #: and where they apply predicted_impact, places, assets.
-    warnings: list[dict[str, Any]] = field(default_factory=list)
+    #: The warning rows to issue (`threat/warning.py`), in the order they were made.
+    warnings: list[Warning] = field(default_factory=list)
 
 
 class Assessor(Protocol):

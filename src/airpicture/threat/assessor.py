@@ -3,8 +3,9 @@
 It keeps, across calls: each track's accumulated class evidence and first
 position (its origin); the launch events found in space-IR boost reports; the
 ballistic threats (a threat outlives the tracks that carry it — a missile's
-track may be dropped and re-initiated several times in flight); and the
-warnings issued with their life cycle. Rules, physics and texts: docs/threat.md.
+track may be dropped and re-initiated several times in flight); and one
+`lifecycle.Alert` per warning, moved only through the transition table of
+`threat/lifecycle.py`. Rules, physics and texts: docs/threat.md.
 """
 
 from __future__ import annotations
@@ -33,8 +34,31 @@ from airpicture.threat.fit import BallisticFit, FitSettings, fit_ballistic
 from airpicture.threat.geography import TERRITORIES, Geography
 from airpicture.threat.impact import ImpactPrediction, ImpactSettings, predict_impact
 from airpicture.threat.launch import LaunchDetector, LaunchEvent, LaunchSettings
+from airpicture.threat.lifecycle import (
+    Alert,
+    AssetThreatened,
+    Cancelled,
+    Event,
+    FellAtSea,
+    ImpactAreaIssued,
+    Impacted,
+    LaunchDeclared,
+    NoPrediction,
+    PassedOver,
+    State,
+    Tracked,
+    UpdateIssued,
+)
+from airpicture.threat.warning import (
+    BoostReport,
+    LaunchFix,
+    PlaceNear,
+    Position,
+    PredictedImpact,
+    Warning,
+)
 from airpicture.tracking.motion import ballistic_propagate, frame_acceleration
-from airpicture.tracking.tracker import TrackView
+from airpicture.tracking.view import TrackView
 
 FloatArray = NDArray[np.float64]
 
@@ -49,8 +73,13 @@ class AssessorSettings:
     launch: LaunchSettings = field(default_factory=LaunchSettings)
     #: Posterior above which a track counts as a missile threat.
     threat_confidence: float = 0.7
-    #: A new ballistic track joins a threat whose predicted position is this close.
-    threat_gate_m: float = 60_000.0
+    #: A new ballistic track takes over a threat whose own track is lost when its
+    #: position lies within this squared Mahalanobis distance of the threat's
+    #: prediction (3 degrees of freedom; 21.1 = χ²₃ at 0.9999).
+    threat_gate_chi2: float = 21.1
+    #: 1σ unmodelled acceleration (thrust, drag) added to a threat's predicted
+    #: position covariance when a track takes over, m/s².
+    threat_gate_accel_mps2: float = 5.0
     #: Track positions kept per threat for the trajectory fit, and the fit window.
     fit_window_s: float = 120.0
     min_fit_points: int = 4
@@ -71,6 +100,11 @@ class AssessorSettings:
     #: A launch event and a ballistic track belong together when the track is no
     #: farther from the launch point than this speed × time since launch.
     launch_link_speed_mps: float = 7_500.0
+    #: Launches whose lift-off times lie this close together form one salvo.
+    salvo_window_s: float = 120.0
+    #: A warning expires this long after the time it announces (the predicted
+    #: impact, a cruise missile's arrival) if no closing row reached its recipient.
+    expiry_margin_s: float = 120.0
     #: Cruise missiles and aircraft reach an asset within this of its radius.
     reach_margin_m: float = 10_000.0
     #: Class and track memories are forgotten this long after a track is last seen.
@@ -92,31 +126,74 @@ class _TrackMemory:
     last_country: str = ""
 
 
+@dataclass(frozen=True)
+class _Prediction:
+    """One accepted impact prediction of a threat, and what it means for the nation."""
+
+    lat_deg: float
+    lon_deg: float
+    time_s: float
+    time_sigma_s: float
+    semi_major_m: float
+    semi_minor_m: float
+    orientation_deg: float
+    confidence: float
+    cov_en_m2: FloatArray
+    assets: tuple[str, ...]
+    #: Country code under the impact point ("" at sea).
+    land: str
+    #: Allied territories under the predicted path.
+    over: tuple[str, ...]
+    made_s: float
+
+    def fields(self) -> PredictedImpact:
+        """The `predicted_impact` of a warning, rounded to what it means."""
+        return PredictedImpact(
+            lat_deg=round(self.lat_deg, 4),
+            lon_deg=round(self.lon_deg, 4),
+            time_s=round(self.time_s, 1),
+            semi_major_m=round(self.semi_major_m),
+            semi_minor_m=round(self.semi_minor_m),
+            orientation_deg=round(self.orientation_deg, 1),
+            confidence=self.confidence,
+        )
+
+
 @dataclass
 class _Threat:
     threat_id: str
-    warning_id: str
     first_seen_s: float
+    #: The alert its rows belong to: its own until it is linked to a launch, then the launch's.
+    alert: Alert
     track_ids: set[str] = field(default_factory=set)
     current_track: str = ""
     times: list[float] = field(default_factory=list)
     pos: list[FloatArray] = field(default_factory=list)
     pos_cov: list[FloatArray] = field(default_factory=list)
     last_x: FloatArray = field(default_factory=lambda: np.zeros(6))
+    last_cov: FloatArray = field(default_factory=lambda: np.eye(6) * 1e10)
     last_seen_s: float = -math.inf
     fit: BallisticFit | None = None
     fit_time_s: float = math.nan
     launch: LaunchEvent | None = None
-    prediction: dict[str, Any] | None = None
-    previous_prediction: dict[str, Any] | None = None
-    warned: bool = False
+    prediction: _Prediction | None = None
+    previous_prediction: _Prediction | None = None
     last_warning_s: float = -math.inf
-    reported: dict[str, Any] | None = None
-    sequence: int = 0
-    closed: bool = False
+    reported: _Prediction | None = None
     country: str = ""
     problem: str = ""
-    reported_problem: bool = False
+
+
+@dataclass
+class _CruiseWatch:
+    """A cruise missile (track) heading for one asset, and its alert."""
+
+    alert: Alert
+    track_id: str
+    asset: str
+    last_s: float = -math.inf
+    eta_s: float = math.nan
+    seen_s: float = -math.inf
 
 
 class NationalAssessor:
@@ -148,9 +225,11 @@ class NationalAssessor:
         self._tracks: dict[str, _TrackMemory] = {}
         self._threats: dict[str, _Threat] = {}
         self._track_threat: dict[str, str] = {}
-        self._cruise_warned: dict[str, dict[str, Any]] = {}
+        self._cruise: dict[str, _CruiseWatch] = {}
         self._next_threat = 1
-        self._launch_warned: set[str] = set()
+        #: The alert of every declared launch, and the threat that holds it (if any).
+        self._launch_alerts: dict[str, Alert] = {}
+        self._launch_holder: dict[str, str] = {}
         #: Country code of each launch point looked up (a threat's launch is asked every cycle).
         self._country_of: dict[tuple[float, float], str] = {}
         #: Everything the assessor could not do as asked, counted by reason.
@@ -175,7 +254,7 @@ class NationalAssessor:
 
     def assess(self, view: TrackView, boost: BoostReports, time_s: float) -> Assessment:
         """Classify and identify every track of `view`; return the warnings due at `time_s`."""
-        warnings: list[dict[str, Any]] = []
+        warnings: list[Warning] = []
         n = int(view.x.shape[0])
         x = np.asarray(view.x, dtype=np.float64).reshape(n, 6)
         finite = np.asarray(np.isfinite(x).all(axis=1), dtype=np.bool_)
@@ -231,22 +310,21 @@ class NationalAssessor:
         identity = self._identity(ids, cls, has_ident, np.asarray(view.ident))
 
         # Launch detection from boost reports.
-        for ev in self.launches.add(boost):
-            if ev.event_id not in self._launch_warned:
-                self._launch_warned.add(ev.event_id)
-                warnings.append(self._launch_warning(ev, time_s))
+        self.launches.add(boost)
+        self._announce_launches(time_s, warnings)
         # Ballistic threats.
+        alive = set(ids)
         for k in np.flatnonzero(is_bm).tolist():
-            self._update_threat(ids[k], x[k], view.P[k], time_s, str(codes[k]), alt[k], warnings)
+            self._update_threat(
+                ids[k], x[k], view.P[k], time_s, str(codes[k]), alt[k], alive, warnings
+            )
         for threat in list(self._threats.values()):
-            if not threat.closed:
+            if not threat.alert.closed:
                 self._advance_threat(threat, time_s, warnings)
         self._close_unconfirmed_launches(time_s, warnings)
         # Cruise missiles and aircraft against assets; the ranked list.
         self._assets_and_list(ids, x_safe, cls, conf, identity, finite, time_s, warnings)
         self._forget(time_s)
-        for w in warnings:
-            w.setdefault("recipients", [self.nation])
         return Assessment(cls=cls, cls_confidence=conf, identity=identity, warnings=warnings)
 
     # ------------------------------------------------------------------ helpers
@@ -311,51 +389,107 @@ class NationalAssessor:
     def _clock(self, time_s: float) -> str:
         return (self.epoch + timedelta(seconds=float(time_s))).strftime("%H:%M UTC")
 
-    def _row(
-        self, time_s: float, warning_id: str, kind: str, track_id: str, text: str, seq: int
-    ) -> dict[str, Any]:
-        return {
-            "time_s": float(time_s),
-            "warning_id": warning_id,
-            "kind": kind,
-            "track_id": track_id,
-            "recipients": [self.nation],
-            "text": text,
-            "sequence": seq,
-        }
+    def _issue(
+        self,
+        alert: Alert,
+        event: type[Event],
+        time_s: float,
+        track_id: str,
+        text: str,
+        *,
+        offered: Sequence[str] = (),
+        expires_s: float | None = None,
+        **fields: Any,
+    ) -> Warning:
+        """Move `alert` on `event` and return the row it issues.
+
+        The row goes to the nation, the allies it is `offered` to, and every nation
+        already told of the alert (so the alert's end reaches every one of them).
+        """
+        alert.apply(event, time_s)
+        assert event.kind is not None, f"{event.__name__} issues no warning row"
+        return Warning(
+            time_s=float(time_s),
+            warning_id=alert.warning_id,
+            kind=event.kind,
+            track_id=track_id,
+            recipients=alert.tell((self.nation, *offered)),
+            text=text,
+            sequence=alert.sequence,
+            expires_s=None if alert.closed else expires_s,
+            **fields,
+        )
+
+    def _open_expiry_s(self, time_s: float) -> float:
+        """When an alert with nothing predicted yet (a launch notice, a missile tracked) lapses."""
+        return time_s + self.settings.launch_unconfirmed_s + self.settings.expiry_margin_s
 
     # ------------------------------------------------------------------ launches
 
-    def _launch_warning(self, ev: LaunchEvent, time_s: float) -> dict[str, Any]:
+    def _announce_launches(self, time_s: float, warnings: list[Warning]) -> None:
+        """A notice for each newly declared launch, saying how many launched together."""
+        declared = [ev for ev in self.launches.events if ev.declared]
+        new = [ev for ev in declared if ev.event_id not in self._launch_alerts]
+        for ev in new:
+            salvo = [
+                other
+                for other in declared
+                if abs(_launch_time_s(other) - _launch_time_s(ev)) <= self.settings.salvo_window_s
+            ]
+            alert = Alert(ev.event_id)
+            self._launch_alerts[ev.event_id] = alert
+            warnings.append(self._launch_warning(ev, alert, salvo, time_s))
+
+    def _launch_warning(
+        self, ev: LaunchEvent, alert: Alert, salvo: list[LaunchEvent], time_s: float
+    ) -> Warning:
         where, places = self.geography.describe(ev.lat_deg, ev.lon_deg)
         heading = f", heading {_compass(ev.heading_deg)}" if math.isfinite(ev.heading_deg) else ""
+        lead = "Missile launch detected"
+        if len(salvo) > 1:
+            times = [_launch_time_s(e) for e in salvo]
+            lead = (
+                f"{len(salvo)} launches detected within {max(times) - min(times):.0f} s "
+                f"({', '.join(e.event_id for e in salvo)}). Missile launch {ev.event_id}"
+            )
         text = (
-            f"Missile launch detected: launched about {self._clock(ev.time_s)} from {where} "
+            f"{lead}: launched about {self._clock(ev.time_s)} from {where} "
             f"(launch point within {ev.radius_m / 1000:.0f} km at 95 %){heading}. "
             "Impact area to follow."
         )
-        row = self._row(time_s, f"{ev.event_id}", "launch", ev.event_id, text, 1)
         # Early warning is shared: only a nation holding space-IR data can issue it,
         # and every ally its sources may go to needs it before its radars see anything.
-        row["recipients"] = [self.nation, *self.allies]
-        row["launch"] = {
-            "lat_deg": round(ev.lat_deg, 4),
-            "lon_deg": round(ev.lon_deg, 4),
-            "time_s": round(ev.time_s, 1),
-            "time_sigma_s": round(ev.time_sigma_s, 1),
-            "radius_m": round(ev.radius_m),
-            "confidence": self.settings.launch.confidence,
-        }
-        row["boost_reports"] = [
-            {"sensor_id": s, "time_s": round(t, 2)}
-            for s, t in zip(ev.sensor_id, ev.report_time_s, strict=True)
-        ]
-        row["places"] = places
-        return row
+        return self._issue(
+            alert,
+            LaunchDeclared,
+            time_s,
+            ev.event_id,
+            text,
+            offered=self.allies,
+            expires_s=self._open_expiry_s(time_s),
+            launch=LaunchFix(
+                lat_deg=round(ev.lat_deg, 4),
+                lon_deg=round(ev.lon_deg, 4),
+                time_s=round(ev.time_s, 1),
+                time_sigma_s=round(ev.time_sigma_s, 1),
+                radius_m=round(ev.radius_m),
+                confidence=self.settings.launch.confidence,
+            ),
+            salvo=tuple(e.event_id for e in salvo) if len(salvo) > 1 else (),
+            boost_reports=tuple(
+                BoostReport(sensor_id=str(s), time_s=round(t, 2))
+                for s, t in zip(ev.sensor_id, ev.report_time_s, strict=True)
+            ),
+            places=_places(places),
+        )
 
-    def _link_launch(self, threat: _Threat, lat: float, lon: float, time_s: float) -> None:
+    def _link_launch(
+        self, threat: _Threat, lat: float, lon: float, time_s: float, warnings: list[Warning]
+    ) -> None:
+        """Give `threat` the earliest free launch it could have come from (a salvo's
+        missiles are detected by radar in the order they left)."""
         best: LaunchEvent | None = None
-        best_d = math.inf
+        best_key = (math.inf, math.inf)
         for ev in self.launches.events:
             if not ev.declared or not math.isfinite(ev.time_s) or not self._launch_free(ev, time_s):
                 continue
@@ -363,43 +497,63 @@ class NationalAssessor:
             if elapsed <= 0 or elapsed > self.settings.launch_unconfirmed_s:
                 continue
             d = float(geodesic_distance_m(ev.lat_deg, ev.lon_deg, lat, lon))
-            if d <= self.settings.launch_link_speed_mps * elapsed and d < best_d:
-                best, best_d = ev, d
-        if best is not None:
-            holder = self._threats.get(best.threat_id)
-            if holder is not None:
-                holder.launch = None
-                holder.warning_id = holder.threat_id
-            best.threat_id = threat.threat_id
-            threat.launch = best
-            threat.warning_id = best.event_id
+            if d <= self.settings.launch_link_speed_mps * elapsed and (ev.time_s, d) < best_key:
+                best, best_key = ev, (ev.time_s, d)
+        if best is None:
+            return
+        holder = self._threats.get(self._launch_holder.get(best.event_id, ""))
+        if holder is not None:
+            # It was never warned and is no longer seen: it goes on under its own alert.
+            holder.launch = None
+            holder.alert = Alert(holder.threat_id)
+            holder.alert.apply(Tracked, time_s)
+        own = threat.alert
+        if own.said_anything and not own.closed:
+            warnings.append(
+                self._issue(
+                    own,
+                    Cancelled,
+                    time_s,
+                    threat.current_track,
+                    f"Superseded: the missile tracked as {own.warning_id} is the launch "
+                    f"{best.event_id}; its warnings follow under {best.event_id}.",
+                )
+            )
+        self._launch_holder[best.event_id] = threat.threat_id
+        threat.launch = best
+        threat.alert = self._launch_alerts[best.event_id]
+        threat.alert.apply(Tracked, time_s)
 
     def _launch_free(self, ev: LaunchEvent, time_s: float) -> bool:
-        """A launch can be (re)linked unless a warned or a recently seen threat holds it."""
-        if ev.threat_id == "-":
+        """A launch can be (re)linked unless its alert is closed, or a warned or a
+        recently seen threat holds it."""
+        alert = self._launch_alerts.get(ev.event_id)
+        if alert is None or alert.closed:
             return False
-        holder = self._threats.get(ev.threat_id)
+        holder = self._threats.get(self._launch_holder.get(ev.event_id, ""))
         if holder is None:
             return True
-        return not holder.warned and (holder.closed or time_s - holder.last_seen_s > 30.0)
+        return not alert.warned and (
+            holder.alert is not alert or time_s - holder.last_seen_s > 30.0
+        )
 
-    def _close_unconfirmed_launches(self, time_s: float, warnings: list[dict[str, Any]]) -> None:
+    def _close_unconfirmed_launches(self, time_s: float, warnings: list[Warning]) -> None:
         for ev in self.launches.events:
+            alert = self._launch_alerts.get(ev.event_id)
             if (
-                ev.declared
-                and not ev.threat_id
+                alert is not None
+                and not alert.closed
+                and ev.event_id not in self._launch_holder
                 and time_s - ev.last_report_s > self.settings.launch_unconfirmed_s
             ):
-                ev.threat_id = "-"
                 warnings.append(
-                    self._row(
+                    self._issue(
+                        alert,
+                        Cancelled,
                         time_s,
-                        ev.event_id,
-                        "cancelled",
                         ev.event_id,
                         f"Launch notice {ev.event_id} closed: no radar track of this launch was "
                         "held, so no impact area can be given.",
-                        2,
                     )
                 )
 
@@ -408,36 +562,77 @@ class NationalAssessor:
     def _new_threat(self, time_s: float) -> _Threat:
         tid = f"{self.nation}-B{self._next_threat:03d}"
         self._next_threat += 1
-        threat = _Threat(threat_id=tid, warning_id=tid, first_seen_s=time_s)
+        threat = _Threat(threat_id=tid, first_seen_s=time_s, alert=Alert(tid))
+        threat.alert.apply(Tracked, time_s)
         self._threats[tid] = threat
         return threat
 
-    def _threat_for(self, track_id: str, x: FloatArray, time_s: float) -> _Threat:
+    def _threat_for(
+        self,
+        track_id: str,
+        x: FloatArray,
+        P: FloatArray,
+        time_s: float,
+        alive: set[str],
+        warnings: list[Warning],
+    ) -> _Threat:
+        """The threat `track_id` carries: its own, or one whose track it takes over, or new.
+
+        A track takes over a threat only when that threat's own track is no longer
+        in the picture (a missile is never two live tracks apart: two live tracks are
+        two missiles, as in a salvo) and when its position is statistically
+        compatible with the threat's prediction: d'(P_pred + P_track)⁻¹d ≤ gate.
+        """
+        cfg = self.settings
         known = self._track_threat.get(track_id)
-        if known is not None and not self._threats[known].closed:
+        if known is not None and not self._threats[known].alert.closed:
             return self._threats[known]
         best: _Threat | None = None
-        best_d = math.inf
+        best_d2 = cfg.threat_gate_chi2
         for threat in self._threats.values():
-            if threat.closed or time_s - threat.last_seen_s > self.settings.lost_after_s * 3:
+            if (
+                threat.alert.closed
+                or threat.current_track in alive
+                or time_s - threat.last_seen_s > cfg.lost_after_s * 3
+            ):
                 continue
-            if threat.fit is not None and threat.fit.ok:
-                dt = np.array([time_s - threat.fit_time_s])
-                pred = ballistic_propagate(threat.fit.x[None], dt, self.settings.fit.beta_kg_m2)[0]
-            else:
-                dt_s = time_s - threat.last_seen_s
-                pred = threat.last_x.copy()
-                pred[:3] += threat.last_x[3:] * dt_s
-            d = float(np.linalg.norm(pred[:3] - x[:3]))
-            if d < self.settings.threat_gate_m and d < best_d:
-                best, best_d = threat, d
+            pred_pos, pred_cov = self._predicted_position(threat, time_s)
+            d = x[:3] - pred_pos
+            S = pred_cov + P[:3, :3]
+            if not (np.isfinite(d).all() and np.isfinite(S).all()):
+                continue
+            # d² = d' S⁻¹ d    squared Mahalanobis distance, S = P_pred + P_track
+            try:
+                d2 = float(d @ np.linalg.solve(S, d))
+            except np.linalg.LinAlgError:
+                continue
+            if d2 <= best_d2:
+                best, best_d2 = threat, d2
         if best is None:
             best = self._new_threat(time_s)
             lat, lon, _ = ecef_to_geodetic(x[:3])
-            self._link_launch(best, float(lat), float(lon), time_s)
+            self._link_launch(best, float(lat), float(lon), time_s, warnings)
         self._track_threat[track_id] = best.threat_id
         best.track_ids.add(track_id)
         return best
+
+    def _predicted_position(self, threat: _Threat, time_s: float) -> tuple[FloatArray, FloatArray]:
+        """The threat's position at `time_s` and its covariance, from its fit (or last track).
+
+        P_pos(t) = P_pp + Δt (P_pv + P_vp) + Δt² P_vv + (½ σ_a Δt²)² I
+        """
+        if threat.fit is not None and threat.fit.ok:
+            dt = time_s - threat.fit_time_s
+            x = ballistic_propagate(
+                threat.fit.x[None], np.array([dt]), self.settings.fit.beta_kg_m2
+            )
+            pos, P = x[0, :3], threat.fit.P
+        else:
+            dt = time_s - threat.last_seen_s
+            pos, P = threat.last_x[:3] + threat.last_x[3:] * dt, threat.last_cov
+        q = 0.5 * self.settings.threat_gate_accel_mps2 * dt**2
+        cov = P[:3, :3] + dt * (P[:3, 3:] + P[3:, :3]) + dt**2 * P[3:, 3:] + q**2 * np.eye(3)
+        return np.asarray(pos, dtype=np.float64), np.asarray(cov, dtype=np.float64)
 
     def _update_threat(
         self,
@@ -447,11 +642,12 @@ class NationalAssessor:
         time_s: float,
         country: str,
         alt_m: float,
-        warnings: list[dict[str, Any]],
+        alive: set[str],
+        warnings: list[Warning],
     ) -> None:
-        threat = self._threat_for(track_id, x, time_s)
+        threat = self._threat_for(track_id, x, P, time_s, alive, warnings)
         if threat.times and threat.times[-1] == time_s:
-            # A second track on the same missile at this snapshot: keep the tighter one.
+            # A second track of this threat at this snapshot: keep the tighter one.
             if np.trace(P[:3, :3]) >= np.trace(threat.pos_cov[-1]):
                 return
             threat.times.pop()
@@ -462,10 +658,11 @@ class NationalAssessor:
         pc = P[:3, :3]
         threat.pos_cov.append(pc if np.isfinite(pc).all() else np.eye(3) * 1e8)
         threat.last_x = x.copy()
+        threat.last_cov = P.copy() if np.isfinite(P).all() else np.eye(6) * 1e10
         threat.last_seen_s = time_s
         threat.current_track = track_id
         # Overflight: the sub-missile point leaves a territory.
-        if threat.country and country != threat.country and threat.warned:
+        if threat.country and country != threat.country and threat.alert.warned:
             self._passed_over(threat, threat.country, time_s, alt_m, warnings)
         threat.country = country
 
@@ -475,26 +672,26 @@ class NationalAssessor:
         code: str,
         time_s: float,
         alt_m: float,
-        warnings: list[dict[str, Any]],
+        warnings: list[Warning],
     ) -> None:
-        if code not in self.allied_codes:
+        if code not in self.allied_codes or threat.prediction is None:
             return
         name = self.geography.country_name(code)
-        threat.sequence += 1
         lat, lon, _ = ecef_to_geodetic(threat.last_x[:3])
         where, places = self.geography.describe(float(lat), float(lon))
-        row = self._row(
-            time_s,
-            threat.warning_id,
-            "passed_over",
-            threat.current_track,
-            f"The missile has passed over {name} at about {self._clock(time_s)}, at an altitude "
-            f"of about {alt_m / 1000:.0f} km; now {where}.",
-            threat.sequence,
+        warnings.append(
+            self._issue(
+                threat.alert,
+                PassedOver,
+                time_s,
+                threat.current_track,
+                f"The missile has passed over {name} at about {self._clock(time_s)}, at an "
+                f"altitude of about {alt_m / 1000:.0f} km; now {where}.",
+                expires_s=threat.prediction.time_s + self.settings.expiry_margin_s,
+                places=_places(places),
+                territory=name,
+            )
         )
-        row["places"] = places
-        row["territory"] = name
-        warnings.append(row)
 
     def _fit_threat(self, threat: _Threat, time_s: float) -> None:
         cfg = self.settings
@@ -531,14 +728,12 @@ class NationalAssessor:
             threat.pos = [p for p, k in zip(threat.pos, keep, strict=True) if k]
             threat.pos_cov = [p for p, k in zip(threat.pos_cov, keep, strict=True) if k]
 
-    def _advance_threat(
-        self, threat: _Threat, time_s: float, warnings: list[dict[str, Any]]
-    ) -> None:
+    def _advance_threat(self, threat: _Threat, time_s: float, warnings: list[Warning]) -> None:
         cfg = self.settings
         pr0 = threat.prediction
         # In its last seconds the missile is in dense air where the track is least
         # trustworthy: the prediction made before then stands.
-        frozen = threat.warned and pr0 is not None and time_s >= pr0["time_s"] - 10.0
+        frozen = threat.alert.warned and pr0 is not None and time_s >= pr0.time_s - 10.0
         if threat.last_seen_s == time_s and not frozen:
             self._fit_threat(threat, time_s)
             if threat.fit is not None and threat.fit.ok:
@@ -552,61 +747,61 @@ class NationalAssessor:
                 )
         # Life-cycle ends.
         pr = threat.prediction
-        if threat.warned and pr is not None and time_s >= pr["time_s"]:
-            self._impact(threat, time_s, warnings)
+        if threat.alert.warned and pr is not None and time_s >= pr.time_s:
+            self._impact(threat, pr, time_s, warnings)
             return
-        if time_s - threat.last_seen_s > cfg.lost_after_s and not threat.warned:
-            threat.closed = True
-            if threat.launch is not None:
-                # The launch may go on in another track: let another threat take it.
-                threat.launch.threat_id = ""
-                threat.launch = None
-                threat.warning_id = threat.threat_id
-            if threat.reported_problem:
-                threat.sequence += 1
-                warnings.append(
-                    self._row(
-                        time_s,
-                        threat.warning_id,
-                        "cancelled",
-                        threat.current_track,
-                        f"Cancelled: the missile track {threat.current_track} was lost at "
-                        f"{self._clock(threat.last_seen_s)} before an impact area could be "
-                        "predicted.",
-                        threat.sequence,
-                    )
-                )
+        if time_s - threat.last_seen_s > cfg.lost_after_s and not threat.alert.warned:
+            self._lost(threat, time_s, warnings)
+
+    def _lost(self, threat: _Threat, time_s: float, warnings: list[Warning]) -> None:
+        """A threat lost before any impact warning ends; a launch it held waits for another."""
+        if threat.launch is not None:
+            # The launch may go on in another track: its alert stays open for one.
+            self._launch_holder.pop(threat.launch.event_id, None)
+            threat.launch = None
+            threat.alert = Alert(threat.threat_id)
+            threat.alert.apply(Tracked, time_s)
+        said = threat.alert.said_anything
+        row = self._issue(
+            threat.alert,
+            Cancelled,
+            time_s,
+            threat.current_track,
+            f"Cancelled: the missile track {threat.current_track} was lost at "
+            f"{self._clock(threat.last_seen_s)} before an impact area could be predicted.",
+        )
+        if said:
+            warnings.append(row)
 
     def _problem(
-        self, threat: _Threat, reason: str, time_s: float, warnings: list[dict[str, Any]]
+        self, threat: _Threat, reason: str, time_s: float, warnings: list[Warning]
     ) -> None:
         self._note(reason)
         threat.problem = reason
         # Never a silent missing warning: a confirmed missile with no usable
         # prediction for 30 s is announced as such.
-        if not threat.warned and not threat.reported_problem and time_s - threat.first_seen_s >= 30:
-            threat.reported_problem = True
-            threat.sequence += 1
+        if threat.alert.state is State.TRACKED and time_s - threat.first_seen_s >= 30:
             lat, lon, alt = ecef_to_geodetic(threat.last_x[:3])
             where, places = self.geography.describe(float(lat), float(lon))
-            row = self._row(
-                time_s,
-                threat.warning_id,
-                "missile_tracked",
-                threat.current_track,
-                f"Ballistic missile tracked {where}, at about {alt / 1000:.0f} km altitude; "
-                f"no impact area can be predicted yet: {reason}.",
-                threat.sequence,
+            warnings.append(
+                self._issue(
+                    threat.alert,
+                    NoPrediction,
+                    time_s,
+                    threat.current_track,
+                    f"Ballistic missile tracked {where}, at about {alt / 1000:.0f} km altitude; "
+                    f"no impact area can be predicted yet: {reason}.",
+                    expires_s=self._open_expiry_s(time_s),
+                    places=_places(places),
+                )
             )
-            row["places"] = places
-            warnings.append(row)
 
     def _take_prediction(
         self,
         threat: _Threat,
         pred: ImpactPrediction,
         time_s: float,
-        warnings: list[dict[str, Any]],
+        warnings: list[Warning],
     ) -> None:
         cfg = self.settings
         if not bool(pred.valid[0]):
@@ -616,123 +811,134 @@ class NationalAssessor:
             self._note(str(pred.status[0]))
         lat, lon = float(pred.lat_deg[0]), float(pred.lon_deg[0])
         at_risk, _ = ellipse_reach(lat, lon, pred.cov_en_m2[0], self.assets, pred.confidence)
-        current = {
-            "lat_deg": lat,
-            "lon_deg": lon,
-            "time_s": float(pred.time_s[0]),
-            "time_sigma_s": float(pred.time_sigma_s[0]),
-            "semi_major_m": float(pred.semi_major_m[0]),
-            "semi_minor_m": float(pred.semi_minor_m[0]),
-            "orientation_deg": float(pred.orientation_deg[0]),
-            "confidence": pred.confidence,
-            "cov_en_m2": pred.cov_en_m2[0],
-            "assets": [self.assets.name[i] for i in np.flatnonzero(at_risk)],
-            "land": str(self.geography.country_codes_at(lat, lon)[0]),
-            "over": self._overflown(pred),
-            "made_s": time_s,
-        }
+        current = _Prediction(
+            lat_deg=lat,
+            lon_deg=lon,
+            time_s=float(pred.time_s[0]),
+            time_sigma_s=float(pred.time_sigma_s[0]),
+            semi_major_m=float(pred.semi_major_m[0]),
+            semi_minor_m=float(pred.semi_minor_m[0]),
+            orientation_deg=float(pred.orientation_deg[0]),
+            confidence=pred.confidence,
+            cov_en_m2=pred.cov_en_m2[0],
+            assets=tuple(self.assets.name[i] for i in np.flatnonzero(at_risk)),
+            land=str(self.geography.country_codes_at(lat, lon)[0]),
+            over=self._overflown(pred),
+            made_s=time_s,
+        )
         threat.previous_prediction, threat.prediction = threat.prediction, current
         self.prediction_log.append(
-            {"threat_id": threat.threat_id, "track_id": threat.current_track, "time_s": time_s}
-            | {k: v for k, v in current.items() if k not in ("over", "land", "assets")}
+            {
+                "threat_id": threat.threat_id,
+                "track_id": threat.current_track,
+                "time_s": current.time_s,
+                "made_s": time_s,
+                "lat_deg": lat,
+                "lon_deg": lon,
+                "time_sigma_s": current.time_sigma_s,
+                "semi_major_m": current.semi_major_m,
+                "semi_minor_m": current.semi_minor_m,
+                "orientation_deg": current.orientation_deg,
+                "confidence": current.confidence,
+                "cov_en_m2": current.cov_en_m2,
+            }
         )
         prev = threat.previous_prediction
-        if not threat.warned:
+        if not threat.alert.warned:
             consistent = (
                 prev is not None
-                and float(geodesic_distance_m(prev["lat_deg"], prev["lon_deg"], lat, lon))
-                <= prev["semi_major_m"] + current["semi_major_m"]
+                and float(geodesic_distance_m(prev.lat_deg, prev.lon_deg, lat, lon))
+                <= prev.semi_major_m + current.semi_major_m
             )
-            if current["semi_major_m"] <= cfg.max_warning_semi_major_m and consistent:
+            if current.semi_major_m <= cfg.max_warning_semi_major_m and consistent:
                 if threat.launch is None:
                     lat0, lon0, _ = ecef_to_geodetic(threat.last_x[:3])
-                    self._link_launch(threat, float(lat0), float(lon0), time_s)
-                threat.warned = True
-                self._impact_warning(threat, "impact_area", time_s, warnings)
+                    self._link_launch(threat, float(lat0), float(lon0), time_s, warnings)
+                self._impact_warning(threat, ImpactAreaIssued, time_s, warnings)
             return
         rep = threat.reported or current
-        moved = float(geodesic_distance_m(rep["lat_deg"], rep["lon_deg"], lat, lon))
+        moved = float(geodesic_distance_m(rep.lat_deg, rep.lon_deg, lat, lon))
         changed = (
-            current["semi_major_m"] <= (1.0 - cfg.update_shrink) * rep["semi_major_m"]
-            or moved > cfg.update_move * rep["semi_major_m"]
-            or current["assets"] != rep["assets"]
-            or current["land"] != rep["land"]
+            current.semi_major_m <= (1.0 - cfg.update_shrink) * rep.semi_major_m
+            or moved > cfg.update_move * rep.semi_major_m
+            or current.assets != rep.assets
+            or current.land != rep.land
         )
         if changed and time_s - threat.last_warning_s >= cfg.min_update_interval_s:
-            self._impact_warning(threat, "update", time_s, warnings)
+            self._impact_warning(threat, UpdateIssued, time_s, warnings)
 
-    def _overflown(self, pred: ImpactPrediction) -> list[str]:
+    def _overflown(self, pred: ImpactPrediction) -> tuple[str, ...]:
         """Allied territories under the predicted path (central sigma point)."""
         lat, lon = pred.path_lat_deg[0], pred.path_lon_deg[0]
         ok = np.isfinite(lat) & np.isfinite(lon)
         if not ok.any():
-            return []
+            return ()
         codes = self.geography.country_codes_at(lat[ok], lon[ok])
         seen: list[str] = []
         for c in codes:
             if c and c in self.allied_codes and c not in seen:
                 seen.append(str(c))
-        return [self.geography.country_name(c) for c in seen]
+        return tuple(self.geography.country_name(c) for c in seen)
 
     def _impact_warning(
-        self, threat: _Threat, kind: str, time_s: float, warnings: list[dict[str, Any]]
+        self, threat: _Threat, event: type[Event], time_s: float, warnings: list[Warning]
     ) -> None:
         pr = threat.prediction
         assert pr is not None
-        where, places = self.geography.describe(pr["lat_deg"], pr["lon_deg"])
-        over = f" It is expected to fly over {', '.join(pr['over'])}." if pr["over"] else ""
-        assets = f" Within the impact area: {', '.join(pr['assets'])}." if pr["assets"] else ""
-        lead = "Impact area warning" if kind == "impact_area" else "Update"
+        where, places = self.geography.describe(pr.lat_deg, pr.lon_deg)
+        over = f" It is expected to fly over {', '.join(pr.over)}." if pr.over else ""
+        assets = f" Within the impact area: {', '.join(pr.assets)}." if pr.assets else ""
+        lead = "Impact area warning" if event is ImpactAreaIssued else "Update"
         text = (
-            f"{lead}: ballistic missile expected to fall {where}, at {self._clock(pr['time_s'])} "
-            f"(95 % area {pr['semi_major_m'] / 1000:.0f} × {pr['semi_minor_m'] / 1000:.0f} km)."
+            f"{lead}: ballistic missile expected to fall {where}, at {self._clock(pr.time_s)} "
+            f"(95 % area {pr.semi_major_m / 1000:.0f} × {pr.semi_minor_m / 1000:.0f} km)."
             f"{over}{assets}"
         )
-        row = self._impact_row(threat, time_s, kind, text, pr, places)
-        row["track_position"] = _position(threat.last_x)
-        row["source_tracks"] = sorted(threat.track_ids)
-        if threat.launch is not None:
-            row["launch_id"] = threat.launch.event_id
-        warnings.append(row)
-        threat.reported = dict(pr)
+        warnings.append(
+            self._issue(
+                threat.alert,
+                event,
+                time_s,
+                threat.current_track,
+                text,
+                expires_s=pr.time_s + self.settings.expiry_margin_s,
+                predicted_impact=pr.fields(),
+                places=_places(places),
+                assets=pr.assets,
+                track_position=_position(threat.last_x),
+                source_tracks=tuple(sorted(threat.track_ids)),
+                launch_id=threat.launch.event_id if threat.launch is not None else "",
+            )
+        )
+        threat.reported = pr
         threat.last_warning_s = time_s
 
-    def _impact(self, threat: _Threat, time_s: float, warnings: list[dict[str, Any]]) -> None:
-        pr = threat.prediction
-        assert pr is not None
-        threat.closed = True
-        where, places = self.geography.describe(pr["lat_deg"], pr["lon_deg"])
+    def _impact(
+        self, threat: _Threat, pr: _Prediction, time_s: float, warnings: list[Warning]
+    ) -> None:
+        where, places = self.geography.describe(pr.lat_deg, pr.lon_deg)
         seen = (
             f"last tracked at {self._clock(threat.last_seen_s)}"
             if time_s - threat.last_seen_s > 10.0
             else "tracked to the end"
         )
-        kind = "impact" if pr["land"] else "fell_at_sea"
-        verb = "has fallen" if kind == "impact" else "has fallen at sea"
+        event, verb = (Impacted, "has fallen") if pr.land else (FellAtSea, "has fallen at sea")
         text = (
             f"The missile {verb} {where.replace(', at sea', '')} at about "
-            f"{self._clock(pr['time_s'])} (predicted; {seen})."
+            f"{self._clock(pr.time_s)} (predicted; {seen})."
         )
-        warnings.append(self._impact_row(threat, time_s, kind, text, pr, places))
-
-    def _impact_row(
-        self,
-        threat: _Threat,
-        time_s: float,
-        kind: str,
-        text: str,
-        prediction: dict[str, Any],
-        places: list[dict[str, object]],
-    ) -> dict[str, Any]:
-        """The next warning of `threat` that reports its predicted impact."""
-        threat.sequence += 1
-        row = self._row(
-            time_s, threat.warning_id, kind, threat.current_track, text, threat.sequence
+        warnings.append(
+            self._issue(
+                threat.alert,
+                event,
+                time_s,
+                threat.current_track,
+                text,
+                predicted_impact=pr.fields(),
+                places=_places(places),
+                assets=pr.assets,
+            )
         )
-        row["predicted_impact"] = _impact_fields(prediction)
-        row["places"] = places
-        row["assets"] = prediction["assets"]
-        return row
 
     # ------------------------------------------------------------------ assets
 
@@ -745,7 +951,7 @@ class NationalAssessor:
         identity: NDArray[np.object_],
         finite: NDArray[np.bool_],
         time_s: float,
-        warnings: list[dict[str, Any]],
+        warnings: list[Warning],
     ) -> None:
         cfg = self.settings
         rows: list[dict[str, Any]] = []
@@ -753,10 +959,10 @@ class NationalAssessor:
         # Ballistic threats, by their predicted impact.
         for threat in self._threats.values():
             pr = threat.prediction
-            if threat.closed or pr is None:
+            if threat.alert.closed or pr is None:
                 continue
             at_risk, dist = ellipse_reach(
-                pr["lat_deg"], pr["lon_deg"], pr["cov_en_m2"], self.assets, pr["confidence"]
+                pr.lat_deg, pr.lon_deg, pr.cov_en_m2, self.assets, pr.confidence
             )
             for a in own:
                 rows.append(
@@ -766,7 +972,7 @@ class NationalAssessor:
                         "cls": "ballistic_missile",
                         "asset": self.assets.name[a],
                         "reachable": bool(at_risk[a]),
-                        "time_to_go_s": round(pr["time_s"] - time_s, 1),
+                        "time_to_go_s": round(pr.time_s - time_s, 1),
                         "miss_distance_m": round(float(dist[a])),
                     }
                 )
@@ -829,67 +1035,68 @@ class NationalAssessor:
         asset: str,
         ttg_s: float,
         time_s: float,
-        warnings: list[dict[str, Any]],
+        warnings: list[Warning],
     ) -> None:
         key = f"{track_id}:{asset}"
-        state = self._cruise_warned.get(key)
+        watch = self._cruise.get(key)
+        if watch is None:
+            watch = _CruiseWatch(
+                Alert(f"{self.nation}-C{len(self._cruise) + 1:03d}"), track_id, asset
+            )
+            self._cruise[key] = watch
+            event: type[Event] = AssetThreatened
+        elif not watch.alert.closed and time_s - watch.last_s >= 60.0:
+            event = UpdateIssued
+        else:
+            watch.eta_s = time_s + ttg_s
+            watch.seen_s = time_s
+            return
+        watch.last_s = time_s
+        watch.eta_s = time_s + ttg_s
+        watch.seen_s = time_s
         lat, lon, _ = ecef_to_geodetic(x[:3])
         where, places = self.geography.describe(float(lat), float(lon))
-        if state is None:
-            wid = f"{self.nation}-C{len(self._cruise_warned) + 1:03d}"
-            state = {"warning_id": wid, "sequence": 0, "track_id": track_id, "asset": asset}
-            self._cruise_warned[key] = state
-            kind = "asset_threat"
-        elif time_s - state["last_s"] >= 60.0:
-            kind = "update"
-        else:
-            state["eta_s"] = time_s + ttg_s
-            state["seen_s"] = time_s
-            return
-        state["sequence"] += 1
-        state["last_s"] = time_s
-        state["eta_s"] = time_s + ttg_s
-        state["seen_s"] = time_s
-        row = self._row(
-            time_s,
-            state["warning_id"],
-            kind,
-            track_id,
-            f"Cruise missile {where}, heading for {asset}: expected in about "
-            f"{max(ttg_s, 0.0) / 60:.0f} min, at {self._clock(time_s + ttg_s)}.",
-            state["sequence"],
+        warnings.append(
+            self._issue(
+                watch.alert,
+                event,
+                time_s,
+                track_id,
+                f"Cruise missile {where}, heading for {asset}: expected in about "
+                f"{max(ttg_s, 0.0) / 60:.0f} min, at {self._clock(time_s + ttg_s)}.",
+                expires_s=watch.eta_s + self.settings.expiry_margin_s,
+                places=_places(places),
+                assets=(asset,),
+                time_to_go_s=round(ttg_s, 1),
+                track_position=_position(x),
+            )
         )
-        row["places"] = places
-        row["assets"] = [asset]
-        row["time_to_go_s"] = round(ttg_s, 1)
-        row["track_position"] = _position(x)
-        warnings.append(row)
 
-    def _close_cruise(
-        self, ids: Sequence[str], time_s: float, warnings: list[dict[str, Any]]
-    ) -> None:
+    def _close_cruise(self, ids: Sequence[str], time_s: float, warnings: list[Warning]) -> None:
         present = set(ids)
-        for state in self._cruise_warned.values():
-            if state.get("closed") or (state["track_id"] in present and state["seen_s"] == time_s):
+        for watch in self._cruise.values():
+            if watch.alert.closed or (watch.track_id in present and watch.seen_s == time_s):
                 continue
-            if time_s - state["seen_s"] < 30.0:
+            if time_s - watch.seen_s < 30.0:
                 continue
-            state["closed"] = True
-            state["sequence"] += 1
-            reached = state["eta_s"] <= time_s + 30.0
-            kind = "impact" if reached else "cancelled"
+            reached = watch.eta_s <= time_s + 30.0
             text = (
-                f"The cruise missile is assessed to have reached {state['asset']} at about "
-                f"{self._clock(state['eta_s'])}."
+                f"The cruise missile is assessed to have reached {watch.asset} at about "
+                f"{self._clock(watch.eta_s)}."
                 if reached
-                else f"Cancelled: the cruise missile track {state['track_id']} heading for "
-                f"{state['asset']} was dropped at {self._clock(state['seen_s'])}."
+                else f"Cancelled: the cruise missile track {watch.track_id} heading for "
+                f"{watch.asset} was dropped at {self._clock(watch.seen_s)}."
             )
-            row = self._row(
-                time_s, state["warning_id"], kind, state["track_id"], text, state["sequence"]
+            warnings.append(
+                self._issue(
+                    watch.alert,
+                    Impacted if reached else Cancelled,
+                    time_s,
+                    watch.track_id,
+                    text,
+                    assets=(watch.asset,),
+                )
             )
-            row["assets"] = [state["asset"]]
-            warnings.append(row)
 
     def _forget(self, time_s: float) -> None:
         old = [
@@ -902,17 +1109,20 @@ class NationalAssessor:
             self._track_threat.pop(t, None)
 
 
-def _impact_fields(prediction: dict[str, Any]) -> dict[str, Any]:
-    """The `predicted_impact` object of a warning row, rounded to what it means."""
-    return {
-        "lat_deg": round(prediction["lat_deg"], 4),
-        "lon_deg": round(prediction["lon_deg"], 4),
-        "time_s": round(prediction["time_s"], 1),
-        "semi_major_m": round(prediction["semi_major_m"]),
-        "semi_minor_m": round(prediction["semi_minor_m"]),
-        "orientation_deg": round(prediction["orientation_deg"], 1),
-        "confidence": prediction["confidence"],
-    }
+def _launch_time_s(ev: LaunchEvent) -> float:
+    """A launch's estimated lift-off time (its first report's until it is fitted)."""
+    return ev.time_s if math.isfinite(ev.time_s) else ev.first_report_s
+
+
+def _places(rows: list[dict[str, object]]) -> tuple[PlaceNear, ...]:
+    return tuple(
+        PlaceNear(
+            name=str(r["name"]),
+            distance_m=float(str(r["distance_m"])),
+            bearing_deg=float(str(r["bearing_deg"])),
+        )
+        for r in rows
+    )
 
 
 def _compass(bearing_deg: float) -> str:
@@ -921,10 +1131,8 @@ def _compass(bearing_deg: float) -> str:
     return compass_point(bearing_deg)
 
 
-def _position(x: FloatArray) -> dict[str, float]:
+def _position(x: FloatArray) -> Position:
     lat, lon, alt = ecef_to_geodetic(x[:3])
-    return {
-        "lat_deg": round(float(lat), 4),
-        "lon_deg": round(float(lon), 4),
-        "alt_m": round(float(alt)),
-    }
+    return Position(
+        lat_deg=round(float(lat), 4), lon_deg=round(float(lon), 4), alt_m=round(float(alt))
+    )

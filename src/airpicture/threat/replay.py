@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
@@ -25,38 +26,19 @@ from airpicture.scenario import Scenario, load_scenario
 from airpicture.tables import PLOTS_SCHEMA, read_table
 from airpicture.threat.assessment import BoostReports
 from airpicture.threat.assessor import AssessorSettings, NationalAssessor
+from airpicture.threat.warning import Warning, write_warnings
 from airpicture.tracking import Tracker, TrackerSettings, sensor_models
-from airpicture.tracking.tracker import TrackView
+from airpicture.tracking.view import TrackView
 
 
 @dataclass
 class AssessRun:
-    warnings: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[Warning] = field(default_factory=list)
     threats: list[dict[str, Any]] = field(default_factory=list)
     #: Class and identity of every track at every snapshot, per nation.
     classes: list[dict[str, Any]] = field(default_factory=list)
     notes: dict[str, dict[str, int]] = field(default_factory=dict)
     assessors: dict[str, NationalAssessor] = field(default_factory=dict)
-
-
-def _new_boost(tracker: Tracker, start: int) -> tuple[BoostReports, int]:
-    b = tracker.boost
-    if b.count() == 0:
-        return BoostReports.none(), 0
-    t = np.concatenate(b.time_s)
-    total = t.size
-    if start >= total:
-        return BoostReports.none(), total
-    sl = slice(start, total)
-    return (
-        BoostReports(
-            time_s=t[sl],
-            sensor_id=np.concatenate(b.sensor_id)[sl],
-            origin_ecef_m=np.concatenate(b.origin_ecef_m)[sl],
-            los_ecef=np.concatenate(b.los_ecef)[sl],
-        ),
-        total,
-    )
 
 
 def _subset(boost: BoostReports, sensors: set[str]) -> BoostReports:
@@ -88,7 +70,7 @@ def assess_plots(
     times = np.asarray(plots["time_s"], dtype=np.float64)
     order = np.argsort(times, kind="stable")
     sorted_t = times[order]
-    consumed = 0
+    boost_after_s = -math.inf
     start = 0
     for k in range(1, math.floor(end / interval + 1e-9) + 1):
         snap = k * interval
@@ -97,8 +79,10 @@ def assess_plots(
             idx = order[start:stop]
             tracker.process({c: np.asarray(v)[idx] for c, v in plots.items()})
             start = stop
+        tracker.advance_to(snap)
         view = tracker.view(snap)
-        boost, consumed = _new_boost(tracker, consumed)
+        boost = tracker.boost.between(boost_after_s, snap)
+        boost_after_s = snap
         if on_snapshot is not None:
             on_snapshot(snap, view)
         for nation, assessor in run.assessors.items():
@@ -106,7 +90,9 @@ def assess_plots(
             result = assessor.assess(view, mine, snap)
             # No network here to share (and to cut) what an assessor offers its allies:
             # every nation has its own assessor, so each warning goes to its nation alone.
-            run.warnings.extend({**w, "recipients": [nation]} for w in result.warnings)
+            run.warnings.extend(
+                msgspec.structs.replace(w, recipients=(nation,)) for w in result.warnings
+            )
             for i in range(len(view.track_id)):
                 run.classes.append(
                     {
@@ -121,12 +107,12 @@ def assess_plots(
     for nation, assessor in run.assessors.items():
         run.threats.extend(assessor.threat_log)
         run.notes[nation] = dict(assessor.notes)
-    run.warnings.sort(key=lambda w: (w["time_s"], w["recipients"][0], w["warning_id"]))
+    run.warnings.sort(key=lambda w: (w.time_s, w.recipients[0], w.warning_id))
     return run
 
 
 def write_jsonl(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
-    """One JSON object a line."""
+    """One JSON object a line (warnings: `threat.warning.write_warnings`)."""
     with path.open("w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
@@ -156,6 +142,6 @@ def assess_run_dir(
         settings=settings,
         end_s=float(info.get("duration_s", loaded.scenario.duration_s)),
     )
-    write_jsonl(run_dir / "warnings.jsonl", run.warnings)
+    write_warnings(run_dir / "warnings.jsonl", run.warnings)
     write_jsonl(run_dir / "threats.jsonl", run.threats)
     return run
