@@ -35,14 +35,30 @@ class Simulation:
     seconds: dict[str, float] = field(default_factory=dict)
     #: The fusion the run's pictures were made with, when it differs from the scenario's.
     fusion_used: str | None = None
+    _plots_per_sensor: dict[str, tuple[int, int]] | None = field(
+        default=None, init=False, repr=False
+    )
 
     def plots_per_sensor(self) -> dict[str, tuple[int, int]]:
-        """(reports of targets, false alarms) for every sensor, in scenario order."""
+        """(reports of targets, false alarms) for every sensor, in scenario order.
+
+        Counted once and remembered: the summary asks once per sensor.
+        """
+        if self._plots_per_sensor is not None:
+            return self._plots_per_sensor
+        # One pass over the reports, however many sensors: the per-sensor string
+        # comparisons this replaces took minutes on a region of 10 million reports.
+        names, sensor_index = np.unique(self.plots["sensor_id"], return_inverse=True)
+        clutter = self.plots["target_id"] == ""
+        reports = np.bincount(sensor_index, minlength=len(names))
+        false_alarms = np.bincount(sensor_index[clutter], minlength=len(names))
+        row = {str(name): i for i, name in enumerate(names)}
         out: dict[str, tuple[int, int]] = {}
         for sensor in self.loaded.scenario.sensors:
-            mine = self.plots["sensor_id"] == sensor.id
-            clutter = mine & (self.plots["target_id"] == "")
-            out[sensor.id] = (int(mine.sum() - clutter.sum()), int(clutter.sum()))
+            i = row.get(sensor.id)
+            hits = 0 if i is None else int(reports[i] - false_alarms[i])
+            out[sensor.id] = (hits, 0 if i is None else int(false_alarms[i]))
+        self._plots_per_sensor = out
         return out
 
     def run_info(self) -> dict[str, Any]:
