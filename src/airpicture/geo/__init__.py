@@ -1,11 +1,17 @@
-"""WGS-84 frames and Earth masking, vectorized over batches (last axis = xyz)."""
+"""WGS-84 frames, Earth masking and the Earth's constants, batch first (last axis = xyz).
 
-from airpicture.geo.frames import (
+The gravity field is `airpicture.geo.gravity` (imported on its own: it compiles numba code).
+"""
+
+from airpicture.geo.constants import (
     EARTH_ROTATION_RAD_S,
-    GEOD,
+    MEAN_EARTH_RADIUS_M,
     WGS84_A_M,
     WGS84_B_M,
     WGS84_FLATTENING,
+)
+from airpicture.geo.frames import (
+    GEOD,
     aer_to_enu,
     ecef_to_enu,
     ecef_to_geodetic,
@@ -21,7 +27,6 @@ from airpicture.geo.frames import (
     geodetic_to_ecef,
 )
 from airpicture.geo.visibility import (
-    MEAN_EARTH_RADIUS_M,
     STANDARD_REFRACTION_K,
     clears_ellipsoid,
     refracted_elevation_and_visibility,

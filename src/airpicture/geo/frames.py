@@ -16,15 +16,9 @@ from numpy.typing import ArrayLike, NDArray
 
 FloatArray = NDArray[np.float64]
 
-#: The WGS-84 ellipsoid, for geodesics (great-circle flight, bearings, distances).
+#: The WGS-84 ellipsoid, for geodesics (great-circle flight, bearings, distances); its
+#: a, b and f equal `geo.constants`' bit for bit (tests/geo/test_gravity.py).
 GEOD: Final = pyproj.Geod(ellps="WGS84")
-#: Semi-major and semi-minor axes of WGS-84, metres.
-WGS84_A_M: Final[float] = float(GEOD.a)
-WGS84_B_M: Final[float] = float(GEOD.b)
-#: Flattening of WGS-84, f = 1 / 298.257223563 (PROJ's, bit for bit).
-WGS84_FLATTENING: Final[float] = float(GEOD.f)
-#: Earth's rotation rate (WGS-84), radians per second.
-EARTH_ROTATION_RAD_S: Final[float] = 7.292115e-5
 
 _TO_ECEF: Final = pyproj.Transformer.from_crs("EPSG:4979", "EPSG:4978", always_xy=True)
 _TO_GEODETIC: Final = pyproj.Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)

@@ -17,13 +17,12 @@ from typing import Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from airpicture.geo.frames import WGS84_A_M, WGS84_B_M, geodesic_distance_m
+from airpicture.geo.constants import MEAN_EARTH_RADIUS_M, WGS84_A_M, WGS84_B_M
+from airpicture.geo.frames import geodesic_distance_m
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
-#: Mean Earth radius used by the radar horizon model (IUGG mean radius), metres.
-MEAN_EARTH_RADIUS_M: Final[float] = 6_371_008.8
 #: Effective Earth radius factor of the standard atmosphere.
 STANDARD_REFRACTION_K: Final[float] = 4.0 / 3.0
 

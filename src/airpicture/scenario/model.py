@@ -431,8 +431,6 @@ class Scenario(Frozen):
 
 # --------------------------------------------------------------------------- feasibility
 
-#: Gravitational parameter of the Earth, m³/s².
-GM_M3_S2 = 3.986004418e14
 #: Above this burnout speed a "ballistic missile" would be a satellite launcher.
 MAX_BURNOUT_SPEED_MPS = 7500.0
 MIN_BALLISTIC_RANGE_M = 50_000.0
@@ -448,6 +446,8 @@ def keplerian_burnout_speed_mps(range_m: float, apogee_m: float) -> float:
         e = (r_a − R) / (r_a − R cos(Φ/2)),  p = r_a (1 − e),  a = p / (1 − e²)
         v² = μ (2/R − 1/a)
     """
+    from airpicture.geo.constants import GM_M3_S2  # the one μ; geo imported late, as below
+
     earth_r = 6_371_000.0
     phi = range_m / earth_r
     r_a = earth_r + apogee_m

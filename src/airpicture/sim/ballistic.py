@@ -3,7 +3,7 @@
 Equations of motion in the Earth-fixed (ECEF) frame, state (r, v):
     dr/dt = v
     dv/dt = g(r) − 2 ω × v − ω × (ω × r) + a_thrust + a_drag
-with g the J2 gravity field, ω the Earth's rotation, and
+with g the Earth's gravity field and ω its rotation (both `airpicture.geo.gravity`), and
     a_drag = −ρ(h) |v| v / (2 β),   ρ(h) = ρ0 exp(−h / H)
 (the atmosphere turns with the Earth, so ECEF velocity is air-relative).
 
@@ -27,8 +27,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from airpicture.geo import (
-    EARTH_ROTATION_RAD_S,
-    WGS84_A_M,
     ecef_to_geodetic,
     ecef_vector_to_enu,
     enu_basis,
@@ -37,14 +35,13 @@ from airpicture.geo import (
     geodesic_distance_m,
     geodetic_to_ecef,
 )
+from airpicture.geo.constants import AIR_DENSITY_SCALE_HEIGHT_M, SEA_LEVEL_AIR_DENSITY_KG_M3
+from airpicture.geo.gravity import rotating_frame_acceleration_mps2
 from airpicture.scenario import BallisticTarget
-from airpicture.scenario.model import GM_M3_S2, keplerian_burnout_speed_mps
+from airpicture.scenario.model import keplerian_burnout_speed_mps
 
 FloatArray = NDArray[np.float64]
 
-J2: Final = 1.08262668e-3
-SEA_LEVEL_DENSITY_KG_M3: Final = 1.225
-SCALE_HEIGHT_M: Final = 7200.0
 PROPELLANT_FRACTION: Final = 0.8
 BOOST_BALLISTIC_COEFFICIENT_KG_M2: Final = 20000.0
 VERTICAL_RISE_S: Final = 8.0
@@ -58,8 +55,6 @@ MAX_FLIGHT_S: Final = 4 * 3600.0
 #: Acceptance of the solved trajectory (the scenario format's promise).
 IMPACT_TOLERANCE_M: Final = 5000.0
 APOGEE_TOLERANCE: Final = 0.05
-
-_OMEGA = np.array([0.0, 0.0, EARTH_ROTATION_RAD_S])
 
 
 class BallisticSolveError(ValueError):
@@ -97,22 +92,6 @@ class BallisticFlight:
     boost: BoostParameters
 
 
-def gravity_mps2(r: FloatArray) -> FloatArray:
-    """J2 gravity in ECEF, `(..., 3)`:
-    g_xy = −μ r_xy / |r|³ (1 − 1.5 J2 (a/|r|)² (5 z²/|r|² − 1))
-    g_z  = −μ z    / |r|³ (1 − 1.5 J2 (a/|r|)² (5 z²/|r|² − 3))
-    """
-    rr = np.einsum("...i,...i->...", r, r)
-    rn = np.sqrt(rr)
-    z2 = r[..., 2] ** 2 / rr
-    k = 1.5 * J2 * WGS84_A_M**2 / rr
-    base = -GM_M3_S2 / (rr * rn)
-    factor_xy = base * (1.0 - k * (5.0 * z2 - 1.0))
-    factor_z = base * (1.0 - k * (5.0 * z2 - 3.0))
-    g: FloatArray = r * np.stack([factor_xy, factor_xy, factor_z], axis=-1)
-    return g
-
-
 def _acceleration(
     t_s: float,
     r: FloatArray,
@@ -124,11 +103,11 @@ def _acceleration(
     """dv/dt for a batch `(B, 3)`, and the altitude of each state."""
     # Centimetres of altitude are nothing to the air density: skip the refinement.
     lat, lon, alt = ecef_to_geodetic(r, refine=False)
-    acc = gravity_mps2(r)
-    # −2 ω × v − ω × (ω × r)
-    acc -= 2.0 * np.cross(_OMEGA, v) + np.cross(_OMEGA, np.cross(_OMEGA, r))
+    # g(r) − 2 ω × v − ω × (ω × r)
+    acc = rotating_frame_acceleration_mps2(r, v)
     speed = np.linalg.norm(v, axis=-1)
-    rho = SEA_LEVEL_DENSITY_KG_M3 * np.exp(-np.maximum(alt, 0.0) / SCALE_HEIGHT_M)
+    # ρ(h) = ρ0 exp(−h / H)
+    rho = SEA_LEVEL_AIR_DENSITY_KG_M3 * np.exp(-np.maximum(alt, 0.0) / AIR_DENSITY_SCALE_HEIGHT_M)
     if t_s < burnout_s:
         beta = BOOST_BALLISTIC_COEFFICIENT_KG_M2
         accel0, pitch_bo, azimuth = params[:, 0], params[:, 1], params[:, 2]

@@ -41,9 +41,10 @@ from airpicture.geo import (
     enu_to_ecef,
     geodetic_to_ecef,
 )
+from airpicture.geo.gravity import BALLISTIC_CONSTANTS
 from airpicture.threat.ellipse import covariance_to_ellipse
 from airpicture.tracking.kernels import fly_to_ground_kernel
-from airpicture.tracking.motion import BALLISTIC_CONSTANTS, STATE_DIM
+from airpicture.tracking.motion import STATE_DIM
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]

@@ -22,6 +22,15 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from airpicture.geo.gravity import (
+    A_INDEX,
+    OMEGA_INDEX,
+    RHO0_INDEX,
+    SCALE_HEIGHT_INDEX,
+    acceleration_gradient_into,
+    frame_acceleration_into,
+)
+
 FloatArray = NDArray[np.float64]
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -158,22 +167,6 @@ def cv_predict_kernel(
 
 
 @_njit
-def _frame_acceleration(
-    y: FloatArray, out: FloatArray, gm: float, j2: float, a_m: float, w: float
-) -> None:
-    """g_J2(r) − 2 Ω×v − Ω×(Ω×r) for one state `y (6,)`; see `motion.frame_acceleration`."""
-    rn = math.sqrt(y[0] ** 2 + y[1] ** 2 + y[2] ** 2)
-    z2 = (y[2] / rn) ** 2
-    kk = 1.5 * j2 * (a_m / rn) ** 2
-    base = -gm / rn**3
-    five_z2 = 5.0 * z2
-    horizontal = 1.0 + kk * (1.0 - five_z2)
-    out[0] = base * y[0] * horizontal + 2.0 * w * y[4] + w**2 * y[0]
-    out[1] = base * y[1] * horizontal - 2.0 * w * y[3] + w**2 * y[1]
-    out[2] = base * y[2] * (1.0 + kk * (3.0 - five_z2))
-
-
-@_njit
 def _drag_half_kick(
     y: FloatArray, alt0_m: float, r0_m: float, h_s: float, beta: float, rho0: float, scale_h: float
 ) -> None:
@@ -206,22 +199,21 @@ def _ballistic_step(
     """y ← the ballistic law over dt in n_steps equal sub-steps, for one state `y (6,)`.
 
     Per sub-step: half an exact drag kick, a Heun step of gravity and the
-    rotating-frame terms, half a drag kick. `alt0_m` is y's ellipsoidal height;
-    `constants` = (μ, J2, a, ω, ρ0, H); `y1`, `a1`, `a2` are work space.
+    rotating-frame terms (`geo.gravity.frame_acceleration_into`), half a drag kick.
+    `alt0_m` is y's ellipsoidal height; `constants` is `geo.gravity.BALLISTIC_CONSTANTS`
+    (the gravity field and the atmosphere); `y1`, `a1`, `a2` are work space.
     """
-    gm, j2, a_m, w, rho0, scale_h = (
-        constants[0], constants[1], constants[2], constants[3], constants[4], constants[5],
-    )  # fmt: skip
+    rho0, scale_h = constants[RHO0_INDEX], constants[SCALE_HEIGHT_INDEX]
     h = dt_s / n_steps
     r0 = math.sqrt(y[0] ** 2 + y[1] ** 2 + y[2] ** 2)
     for _ in range(n_steps):
         _drag_half_kick(y, alt0_m, r0, 0.5 * h, beta_kg_m2, rho0, scale_h)
         # y ← y + h/2 (k1 + k2),  k1 = ẏ(y), k2 = ẏ(y + h k1)
-        _frame_acceleration(y, a1, gm, j2, a_m, w)
+        frame_acceleration_into(y, constants, a1)
         for a in range(3):
             y1[a] = y[a] + h * y[a + 3]
             y1[a + 3] = y[a + 3] + h * a1[a]
-        _frame_acceleration(y1, a2, gm, j2, a_m, w)
+        frame_acceleration_into(y1, constants, a2)
         for a in range(3):
             y[a] = y[a] + 0.5 * h * (y[a + 3] + y1[a + 3])
             y[a + 3] = y[a + 3] + 0.5 * h * (a1[a] + a2[a])
@@ -316,7 +308,7 @@ def fly_to_ground_kernel(
     stops being finite, or once its flight time reaches the limit.
     `steps_s` = (min step, max step, max flight time); `constants` as for
     `ballistic_propagate_kernel`; `flattening` of the ellipsoid whose semi-major
-    axis is constants[2].
+    axis is constants[A_INDEX].
 
     Returns impact ECEF `(M, 3)` and time `(M,)` (NaN if it never lands), the
     steps taken `(M,)`, and the first `n_path` points of every state's path:
@@ -324,7 +316,7 @@ def fly_to_ground_kernel(
     step on which it stopped) and times `(n_path, M)` (the last time once stopped).
     """
     min_step_s, max_step_s, max_flight_s = steps_s[0], steps_s[1], steps_s[2]
-    a_m = constants[2]
+    a_m = constants[A_INDEX]
     M = x.shape[0]
     impact = np.full((M, 3), np.nan)
     t_hit = np.full(M, np.nan)
@@ -396,14 +388,17 @@ def fly_to_ground_kernel(
 
 @_njit
 def ballistic_covariance_kernel(
-    x: FloatArray, P: FloatArray, dt_s: FloatArray, q_m2_s3: float, gm: float, w: float
+    x: FloatArray, P: FloatArray, dt_s: FloatArray, q_m2_s3: float, constants: FloatArray
 ) -> FloatArray:
     """P⁻ = F P F' + Q with the linearised ballistic F ≈ I + A dt + A² dt²/2 about x.
 
-    A = [[0, I], [G, −2[Ω×]]],  G = μ/|r|³ (3 r̂ r̂' − I) − [Ω×][Ω×]   (drag neglected)
+    A = [[0, I], [G, −2[Ω×]]],  G = ∂a/∂r (`geo.gravity.acceleration_gradient_into`;
+    drag neglected); `constants` is `geo.gravity.BALLISTIC_CONSTANTS`.
     """
     N = x.shape[0]
     P_out = np.empty((N, 6, 6))
+    w = constants[OMEGA_INDEX]
+    G = np.empty((3, 3))
     A = np.zeros((6, 6))
     AA = np.empty((6, 6))
     F = np.empty((6, 6))
@@ -414,15 +409,10 @@ def ballistic_covariance_kernel(
     A[3, 4] = 2.0 * w
     A[4, 3] = -2.0 * w
     for k in range(N):
-        rn = math.sqrt(x[k, 0] ** 2 + x[k, 1] ** 2 + x[k, 2] ** 2)
-        g = gm / rn**3
+        acceleration_gradient_into(x[k, :3], constants, G)
         for a in range(3):
             for b in range(3):
-                G = g * (3.0 * (x[k, a] / rn) * (x[k, b] / rn) - (1.0 if a == b else 0.0))
-                # −[Ω×][Ω×] = diag(ω², ω², 0)
-                if a == b and a < 2:
-                    G += w * w
-                A[a + 3, b] = G
+                A[a + 3, b] = G[a, b]
         dt = dt_s[k]
         for a in range(6):
             for b in range(6):

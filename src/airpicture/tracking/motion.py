@@ -1,9 +1,9 @@
 """Motion models in ECEF: state x = [x, y, z, vx, vy, vz] (metres, metres per second).
 
 The ECEF frame rotates with the Earth, so an aircraft holding a constant ground
-velocity has (almost) zero ECEF acceleration, while a ballistic body feels
-gravity (with the J2 oblateness term), the Coriolis and centrifugal
-accelerations of the rotating frame, and air drag.
+velocity has (almost) zero ECEF acceleration, while a ballistic body feels the
+Earth's gravity field, the Coriolis and centrifugal accelerations of the
+rotating frame (all three from `airpicture.geo.gravity`), and air drag.
 
 Every function takes a batch: `x (N, 6)`, `P (N, 6, 6)`, `dt_s (N,)`. A negative
 `dt_s` (a report slightly older than the track, within the ordering tolerance)
@@ -18,7 +18,13 @@ from typing import Final, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from airpicture.geo import EARTH_ROTATION_RAD_S, WGS84_A_M, ecef_to_geodetic
+from airpicture.geo import ecef_to_geodetic
+from airpicture.geo.gravity import (
+    BALLISTIC_CONSTANTS,
+    CORIOLIS_JACOBIAN_PER_S,
+    acceleration_gradient_per_s2,
+    rotating_frame_acceleration_mps2,
+)
 from airpicture.tracking.kernels import (
     ballistic_covariance_kernel,
     ballistic_propagate_kernel,
@@ -28,25 +34,7 @@ from airpicture.tracking.kernels import (
 FloatArray = NDArray[np.float64]
 
 STATE_DIM: Final = 6
-#: Earth's gravitational parameter (WGS-84), m³/s².
-GM_M3_S2: Final[float] = 3.986004418e14
-#: Second zonal harmonic of the Earth's gravity field (EGM-96, unnormalised).
-J2: Final[float] = 1.08262668e-3
-#: Sea-level air density (kg/m³) and scale height (m) of an exponential atmosphere.
-RHO0_KG_M3: Final[float] = 1.225
-SCALE_HEIGHT_M: Final[float] = 7200.0
-
-# [Ω×], the cross-product matrix of the Earth's rotation vector.
-_OMEGA_X: Final = np.array(
-    [[0.0, -EARTH_ROTATION_RAD_S, 0.0], [EARTH_ROTATION_RAD_S, 0.0, 0.0], [0.0, 0.0, 0.0]]
-)
-
 MotionKind = Literal["cv", "ballistic"]
-
-#: (μ, J2, a, ω, ρ0, H) for the ballistic kernels in `kernels`.
-BALLISTIC_CONSTANTS: Final = np.array(
-    [GM_M3_S2, J2, WGS84_A_M, EARTH_ROTATION_RAD_S, RHO0_KG_M3, SCALE_HEIGHT_M]
-)
 
 
 @dataclass(frozen=True)
@@ -62,14 +50,6 @@ class MotionModel:
     q_m2_s3: float
     #: Ballistic coefficient m / (Cd A) in kg/m², used by the ballistic law's drag.
     ballistic_coefficient_kg_m2: float = 3000.0
-
-
-def cv_transition(dt_s: FloatArray) -> FloatArray:
-    """F(dt) of the nearly-constant-velocity model, `(N, 6, 6)`."""
-    F = np.broadcast_to(np.eye(STATE_DIM), (*dt_s.shape, STATE_DIM, STATE_DIM)).copy()
-    for k in range(3):
-        F[..., k, k + 3] = dt_s
-    return F
 
 
 def white_acceleration_noise(dt_s: FloatArray, q_m2_s3: FloatArray | float) -> FloatArray:
@@ -89,53 +69,6 @@ def white_acceleration_noise(dt_s: FloatArray, q_m2_s3: FloatArray | float) -> F
         Q[..., k + 3, k] = qpv
         Q[..., k + 3, k + 3] = qvv
     return Q
-
-
-def gravity_j2(r_m: FloatArray) -> FloatArray:
-    """Gravitational acceleration with the J2 term, ECEF `(..., 3)` → m/s² `(..., 3)`.
-
-    g = −μ r/|r|³ [1 + 3/2 J2 (a/|r|)² (1 − 5 z²/|r|²)]   (x, y)
-    g_z = −μ z/|r|³ [1 + 3/2 J2 (a/|r|)² (3 − 5 z²/|r|²)]
-    """
-    g = np.empty_like(r_m)
-    _gravity_j2_into(r_m, g)
-    return g
-
-
-def _norm3(v: FloatArray) -> FloatArray:
-    """|v| over the last axis of length 3 (np.linalg.norm's sum, without its overhead)."""
-    result: FloatArray = np.sqrt(v[..., 0] ** 2 + v[..., 1] ** 2 + v[..., 2] ** 2)
-    return result
-
-
-def _gravity_j2_into(r_m: FloatArray, out: FloatArray) -> None:
-    """`gravity_j2(r_m)` written into `out` `(..., 3)`."""
-    rn = _norm3(r_m)
-    z2 = (r_m[..., 2] / rn) ** 2
-    k = 1.5 * J2 * (WGS84_A_M / rn) ** 2
-    base = -GM_M3_S2 / rn**3
-    five_z2 = 5.0 * z2
-    horizontal = 1.0 + k * (1.0 - five_z2)
-    np.multiply(base * r_m[..., 0], horizontal, out=out[..., 0])
-    np.multiply(base * r_m[..., 1], horizontal, out=out[..., 1])
-    np.multiply(base * r_m[..., 2], 1.0 + k * (3.0 - five_z2), out=out[..., 2])
-
-
-def ballistic_acceleration(
-    r_m: FloatArray, v_mps: FloatArray, alt_m: FloatArray, beta_kg_m2: float
-) -> FloatArray:
-    """ECEF acceleration of an unpowered body: gravity, Coriolis, centrifugal, drag.
-
-    a = g(r) − 2 Ω×v − Ω×(Ω×r) − ρ(h) |v| v / (2β),   ρ(h) = ρ0 exp(−h/H)
-    The ECEF velocity is the velocity relative to the (co-rotating) air.
-    """
-    coriolis = _coriolis(v_mps)
-    centrifugal = _centrifugal(r_m)
-    rho = RHO0_KG_M3 * np.exp(-np.clip(alt_m, -1000.0, None) / SCALE_HEIGHT_M)
-    speed = np.linalg.norm(v_mps, axis=-1)
-    drag = -(rho * speed / (2.0 * beta_kg_m2))[..., None] * v_mps
-    result: FloatArray = gravity_j2(r_m) + coriolis + centrifugal + drag
-    return result
 
 
 def ballistic_propagate(
@@ -176,18 +109,12 @@ def ballistic_propagate(
 def ballistic_transition(x: FloatArray, dt_s: FloatArray) -> FloatArray:
     """Linearised F(dt) of the ballistic law about x: F ≈ I + A dt + A² dt²/2.
 
-    A = [[0, I], [G, −2[Ω×]]],  G = μ/|r|³ (3 r̂ r̂' − I) − [Ω×][Ω×]   (drag neglected)
+    A = [[0, I], [∂a/∂r, ∂a/∂v]] = [[0, I], [G, −2[Ω×]]]   (drag neglected; `geo.gravity`)
     """
-    r = x[..., :3]
-    rn = np.linalg.norm(r, axis=-1)
-    u = r / rn[..., None]
-    G = (GM_M3_S2 / rn**3)[..., None, None] * (
-        3.0 * np.einsum("...i,...j->...ij", u, u) - np.eye(3)
-    ) - _OMEGA_X @ _OMEGA_X
     A = np.zeros((*dt_s.shape, STATE_DIM, STATE_DIM))
     A[..., :3, 3:] = np.eye(3)
-    A[..., 3:, :3] = G
-    A[..., 3:, 3:] = -2.0 * _OMEGA_X
+    A[..., 3:, :3] = acceleration_gradient_per_s2(x[..., :3])
+    A[..., 3:, 3:] = CORIOLIS_JACOBIAN_PER_S
     dt = dt_s[..., None, None]
     F: FloatArray = np.eye(STATE_DIM) + A * dt + (A @ A) * dt**2 / 2
     return F
@@ -212,7 +139,7 @@ def predict(
         x_pred = ballistic_propagate(flat_x, flat_dt, model.ballistic_coefficient_kg_m2)
         # P⁻ = F P F' + Q,  F = ballistic_transition(x, dt)
         P_pred = ballistic_covariance_kernel(
-            flat_x, flat_P, flat_dt, model.q_m2_s3, GM_M3_S2, EARTH_ROTATION_RAD_S
+            flat_x, flat_P, flat_dt, model.q_m2_s3, BALLISTIC_CONSTANTS
         )
     return x_pred.reshape(shape), P_pred.reshape(P.shape)
 
@@ -233,36 +160,6 @@ def cv_covariance(P: FloatArray, dt_s: FloatArray) -> FloatArray:
 
 
 def frame_acceleration(x: FloatArray) -> FloatArray:
-    """Gravity plus the rotating-frame terms at x (no drag): what a ballistic body feels."""
-    out = np.empty((*x.shape[:-1], 3))
-    _frame_acceleration_into(x, out)
-    return out
-
-
-def _frame_acceleration_into(x: FloatArray, out: FloatArray) -> None:
-    """g(r) − 2 Ω×v − Ω×(Ω×r) written into `out` `(..., 3)`; Ω = (0, 0, ω)."""
-    w = EARTH_ROTATION_RAD_S
-    _gravity_j2_into(x[..., :3], out)
-    # −2 Ω×v = (2ω v_y, −2ω v_x, 0);  −Ω×(Ω×r) = (ω² x, ω² y, 0)
-    out[..., 0] += 2.0 * w * x[..., 4]
-    out[..., 0] += w**2 * x[..., 0]
-    out[..., 1] += -2.0 * w * x[..., 3]
-    out[..., 1] += w**2 * x[..., 1]
-
-
-def _coriolis(v_mps: FloatArray) -> FloatArray:
-    """−2 Ω×v for Ω = (0, 0, ω): (2ω v_y, −2ω v_x, 0)."""
-    w = EARTH_ROTATION_RAD_S
-    out = np.zeros_like(v_mps)
-    out[..., 0] = 2.0 * w * v_mps[..., 1]
-    out[..., 1] = -2.0 * w * v_mps[..., 0]
-    return out
-
-
-def _centrifugal(r_m: FloatArray) -> FloatArray:
-    """−Ω×(Ω×r) for Ω = (0, 0, ω): (ω² x, ω² y, 0)."""
-    w2 = EARTH_ROTATION_RAD_S**2
-    out = np.zeros_like(r_m)
-    out[..., 0] = w2 * r_m[..., 0]
-    out[..., 1] = w2 * r_m[..., 1]
-    return out
+    """Gravity plus the rotating-frame terms at states x `(..., 6)` (no drag): what a
+    ballistic body feels, `(..., 3)`; `geo.gravity.rotating_frame_acceleration_mps2`."""
+    return rotating_frame_acceleration_mps2(x[..., :3], x[..., 3:])
