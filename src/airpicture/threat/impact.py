@@ -12,10 +12,10 @@ turned into a predicted impact point, time and 95 % ellipse:
    prior, integrated by 3-node Gauss–Hermite quadrature (nodes 0, ±√3 σ,
    weights 2/3, 1/6, 1/6). Every sigma point flies with every β node.
 3. Each point is flown with the tracker's own ballistic law
-   (`airpicture.tracking.motion.ballistic_propagate`: J2 gravity, Coriolis and
-   centrifugal terms, exponential-atmosphere drag) until it crosses the
-   ellipsoid (h = 0); the step shrinks as the ground nears, and the crossing
-   is interpolated linearly inside the last (≤ 0.5 s) step.
+   (`airpicture.tracking.motion.ballistic_propagate`: the gravity field and
+   rotating-frame terms of `airpicture.geo.gravity`, exponential-atmosphere
+   drag) until it crosses the ellipsoid (h = 0); the step shrinks as the ground
+   nears, and the crossing is interpolated linearly inside the last (≤ 0.5 s) step.
 4. Impact points are expressed as east/north offsets in the tangent plane at
    the weighted mean impact; their weighted covariance (times a calibrated
    inflation factor) gives the ellipse at the stated confidence.
@@ -101,6 +101,8 @@ class ImpactPrediction:
     path_lat_deg: FloatArray
     path_lon_deg: FloatArray
     path_time_s: FloatArray
+    #: Ellipsoidal height along that path, `(N, K)` (the globe draws the path in 3D).
+    path_alt_m: FloatArray
 
     def __len__(self) -> int:
         return int(self.valid.shape[0])
@@ -251,11 +253,13 @@ def predict_impact(
     plat = np.full((n_tracks, path_arr.shape[1]), np.nan)
     plon = np.full_like(plat, np.nan)
     ptime = np.full_like(plat, np.nan)
+    palt = np.full_like(plat, np.nan)
     centres_of = np.flatnonzero(usable)
     if centres_of.size:
         finite = np.asarray(np.isfinite(path_arr).all(axis=-1), dtype=np.bool_)
-        la, lo, _ = ecef_to_geodetic(np.where(finite[..., None], path_arr, 7e6), refine=False)
+        la, lo, al = ecef_to_geodetic(np.where(finite[..., None], path_arr, 7e6), refine=False)
         plat[centres_of] = np.where(finite, la, np.nan)
+        palt[centres_of] = np.where(finite, al, np.nan)
         plon[centres_of] = np.where(finite, lo, np.nan)
         ptime[centres_of] = time_s + path_times
     return ImpactPrediction(
@@ -273,4 +277,5 @@ def predict_impact(
         path_lat_deg=plat,
         path_lon_deg=plon,
         path_time_s=ptime,
+        path_alt_m=palt,
     )
