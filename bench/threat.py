@@ -167,7 +167,8 @@ def calibrate(seeds: int, settings: AssessorSettings | None = None) -> dict[str,
 
 
 def pacific() -> dict[str, Any]:
-    from airpicture.tracking import replay, sensor_models
+    from airpicture.tracking import sensor_models
+    from airpicture.tracking.replay import replay
 
     loaded = load_scenario(REPO / "scenarios" / "pacific-shield.yaml")
     sim = simulate(loaded)

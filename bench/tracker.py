@@ -130,6 +130,7 @@ def run_airpicture(folder: str, queue: Any) -> None:
     warm = Tracker(sensor_models(scenario.sensors))
     first = t < 30.0
     warm.process({k: v[first] for k, v in plots.items()})
+    warm.advance_to(20.0)
     warm.snapshot(20.0)
     warm.flush()
     del warm
@@ -149,6 +150,7 @@ def run_airpicture(folder: str, queue: Any) -> None:
         t0, c0 = time.perf_counter(), time.process_time()
         tracker.process({k: v[block] for k, v in plots.items()})
         while next_snap <= tracker.processed_until_s:
+            tracker.advance_to(next_snap)
             pictures.append(tracker.snapshot(next_snap))
             next_snap += interval
         scan_times.append(time.perf_counter() - t0)
@@ -156,6 +158,7 @@ def run_airpicture(folder: str, queue: Any) -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     end = float(t.max()) if t.size else 0.0
     while next_snap <= end:
+        tracker.advance_to(next_snap)
         pictures.append(tracker.snapshot(next_snap))
         next_snap += interval
     tracker.flush()

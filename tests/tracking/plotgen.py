@@ -19,7 +19,7 @@ from airpicture.geo import (
     enu_vector_to_ecef,
     geodetic_to_ecef,
 )
-from airpicture.tracking.measurement import SensorModel
+from airpicture.tracking.measurement import Radar2D, Radar3D
 
 FloatArray = NDArray[np.float64]
 
@@ -42,18 +42,22 @@ def radar(
     false_alarms: float = 10.0,
     max_range_m: float = 450_000.0,
     sigma_rr: float = float("nan"),
-) -> SensorModel:
-    return SensorModel(
-        sensor_id=sensor_id,
-        nation="JPN",
-        kind=kind,  # type: ignore[arg-type]
-        lat_deg=lat_deg,
-        lon_deg=lon_deg,
-        alt_m=100.0,
-        pd=pd,
-        revisit_s=period_s,
-        false_alarms_per_scan=false_alarms,
-        max_range_m=max_range_m,
+) -> Radar3D | Radar2D:
+    site = {
+        "sensor_id": sensor_id,
+        "nation": "JPN",
+        "lat_deg": lat_deg,
+        "lon_deg": lon_deg,
+        "alt_m": 100.0,
+        "pd": pd,
+        "revisit_s": period_s,
+        "false_alarms_per_scan": false_alarms,
+        "max_range_m": max_range_m,
+    }
+    if kind == "radar2d":
+        return Radar2D(**site, sigma_range_m=50.0, sigma_az_rad=np.radians(0.1))
+    return Radar3D(
+        **site,
         sigma_range_m=50.0,
         sigma_az_rad=np.radians(0.1),
         sigma_el_rad=np.radians(0.1),
@@ -82,7 +86,7 @@ def aircraft(
 
 def scan_plots(
     rng: np.random.Generator,
-    sensor: SensorModel,
+    sensor: Radar3D | Radar2D,
     pos0: FloatArray,
     vel0: FloatArray,
     duration_s: float,
@@ -102,7 +106,8 @@ def scan_plots(
         k = int(seen.sum())
         meas_r = rng_m[seen] + rng.normal(0, sensor.sigma_range_m, k)
         meas_az = (az[seen] + rng.normal(0, np.degrees(sensor.sigma_az_rad), k)) % 360.0
-        meas_el = el[seen] + rng.normal(0, np.degrees(sensor.sigma_el_rad), k)
+        sigma_el_deg = np.degrees(sensor.sigma_el_rad) if isinstance(sensor, Radar3D) else 0.0
+        meas_el = el[seen] + rng.normal(0, sigma_el_deg, k)
         meas_rr = (
             rr[seen] + rng.normal(0, 1.0, k) if sensor.measures_range_rate else np.full(k, np.nan)
         )
@@ -121,7 +126,7 @@ def scan_plots(
         rows["az_deg"] += [meas_az, fa["az_deg"]]
         el_col = (
             [meas_el, fa["el_deg"]]
-            if sensor.kind == "radar"
+            if isinstance(sensor, Radar3D)
             else [np.full(k, np.nan), np.full(n_fa, np.nan)]
         )
         rows["el_deg"] += el_col

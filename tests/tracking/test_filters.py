@@ -18,7 +18,6 @@ from airpicture.tracking.linalg import (
     packed_mahalanobis_sq,
     small_inverse_det,
 )
-from airpicture.tracking.measurement import jacobian, measure, noise, residual
 from airpicture.tracking.motion import (
     STATE_DIM,
     MotionModel,
@@ -202,11 +201,9 @@ def test_ekf_is_consistent_nees_within_chi_square_bounds() -> None:
     nees = []
     for k in range(1, steps + 1):
         x, P = predict(x, P, np.full(n, dt), model)
-        z = measure(s, truth[k], False) + rng.normal(size=(n, 3)) * sig
-        H = jacobian(s, x, False)
-        x, P, _, _ = kalman_update(
-            x, P, residual(s, z, measure(s, x, False)), H, noise(s, z, False)
-        )
+        z = s.measure(truth[k], False) + rng.normal(size=(n, 3)) * sig
+        H = s.jacobian(x, False)
+        x, P, _, _ = kalman_update(x, P, s.residual(z, s.measure(x, False)), H, s.noise(z, False))
         if k > 10:
             e = x - truth[k]
             nees.append(np.einsum("ki,kij,kj->k", e, np.linalg.inv(P), e).mean())
@@ -231,15 +228,15 @@ def test_imm_picks_the_right_mode_and_stays_credible() -> None:
     nees = []
 
     def measure_fn(xx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return measure(s, xx, False), jacobian(s, xx, False)
+        return s.measure(xx, False), s.jacobian(xx, False)
 
     def residual_fn(z: np.ndarray, zp: np.ndarray) -> np.ndarray:
-        return residual(s, z, zp)
+        return s.residual(z, zp)
 
     for k in range(1, steps + 1):
-        z = measure(s, truth[k], False) + rng.normal(size=(n, 3)) * sig
+        z = s.measure(truth[k], False) + rng.normal(size=(n, 3)) * sig
         step = imm_update(
-            xm, Pm, mu, np.full(n, dt), z, noise(s, z, False), models, DEFAULT_SWITCHING,
+            xm, Pm, mu, np.full(n, dt), z, s.noise(z, False), models, DEFAULT_SWITCHING,
             measure_fn, residual_fn,
         )  # fmt: skip
         xm, Pm, mu = step.xm, step.Pm, step.mu

@@ -44,6 +44,7 @@ def test_every_missile_is_confirmed_within_three_scans_of_its_first_radar_report
         stop = int(np.searchsorted(rows["time_s"], deadline, side="right"))
         tracker.process({c: v[fed:stop] for c, v in rows.items()})
         fed = stop
+        tracker.advance_to(deadline)
         view = tracker.view(deadline)
         truth, _, exists = sim.trajectories.state_at(np.array([target[missile]]), deadline)
         assert exists[0]

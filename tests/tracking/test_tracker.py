@@ -9,15 +9,22 @@ import pytest
 
 from airpicture.geo import ecef_to_sensor, geodetic_to_ecef
 from airpicture.tracking.association import gnn_assign, jpda_weights, pregate_pairs
-from airpicture.tracking.measurement import SensorModel
+from airpicture.tracking.measurement import ADSB, MeasurementModel, SpaceIR
 from airpicture.tracking.settings import TrackerSettings
-from airpicture.tracking.tracker import CONFIRMED, Tracker
+from airpicture.tracking.store import CONFIRMED
+from airpicture.tracking.tracker import Tracker
 from tests.tracking.plotgen import aircraft, radar, scan_plots
 
 PLOT_COLUMNS = (
     "time_s", "sensor_id", "nation", "range_m", "az_deg", "el_deg", "range_rate_mps",
     "lat_deg", "lon_deg", "alt_m", "ident", "target_id",
 )  # fmt: skip
+
+
+def picture(tracker: Tracker, time_s: float) -> dict[str, np.ndarray]:
+    """Advance the tracker to `time_s` and take its picture there."""
+    tracker.advance_to(time_s)
+    return tracker.snapshot(time_s)
 
 
 def empty_plots(n: int) -> dict[str, np.ndarray]:
@@ -30,7 +37,9 @@ def empty_plots(n: int) -> dict[str, np.ndarray]:
     return out
 
 
-def radar_plot_rows(s: SensorModel, pos: np.ndarray, times: np.ndarray) -> dict[str, np.ndarray]:
+def radar_plot_rows(
+    s: MeasurementModel, pos: np.ndarray, times: np.ndarray
+) -> dict[str, np.ndarray]:
     rows = empty_plots(len(times))
     rng_m, az, el, _ = ecef_to_sensor(pos, np.zeros_like(pos), s.ecef_m, s.basis)
     rows["time_s"] = times.astype(float)
@@ -54,7 +63,7 @@ def test_a_target_is_confirmed_then_deleted_when_it_disappears() -> None:
     tracker.flush()
     assert (tracker.tracks.status == CONFIRMED).sum() == 1
     number = int(tracker.tracks.number[0])
-    snap = tracker.snapshot(36.0)
+    snap = picture(tracker, 36.0)
     assert list(snap["track_id"]) == [f"T{number:05d}"]
     assert snap["sources"][0] == [s.sensor_id]
     # Stable number while it keeps being seen.
@@ -62,9 +71,9 @@ def test_a_target_is_confirmed_then_deleted_when_it_disappears() -> None:
     tracker.flush()
     assert list(tracker.tracks.number) == [number]
     # Silence: the confirmed track coasts a few scans then goes.
-    tracker.snapshot(45.0 + 5.0 * 3)
+    picture(tracker, 45.0 + 5.0 * 3)
     assert len(tracker.tracks) == 1
-    tracker.snapshot(45.0 + 5.0 * 8)
+    picture(tracker, 45.0 + 5.0 * 8)
     assert len(tracker.tracks) == 0
 
 
@@ -78,13 +87,13 @@ def test_a_coasting_track_is_hidden_once_its_target_has_likely_ended_then_taken_
     # Last report at 35 s. Two missed scans (45 s): ln(1/0.1²) = 4.6 < ln(1800/10) = 5.2,
     # still more likely there than gone. Three (55 s): 6.9 > ln(1800/20) = 4.5, hidden,
     # but not deleted (9.2 is four misses).
-    assert list(tracker.snapshot(45.0)["track_id"]) == [f"T{number:05d}"]
-    assert len(tracker.snapshot(55.0)["track_id"]) == 0
+    assert list(picture(tracker, 45.0)["track_id"]) == [f"T{number:05d}"]
+    assert len(picture(tracker, 55.0)["track_id"]) == 0
     assert list(tracker.tracks.number) == [number]
     # The target was only missed: its next report takes the same track up, shown again.
     tracker.process(radar_plot_rows(s, pos[12:13], times[12:13]))
     tracker.flush()
-    assert list(tracker.snapshot(60.0)["track_id"]) == [f"T{number:05d}"]
+    assert list(picture(tracker, 60.0)["track_id"]) == [f"T{number:05d}"]
 
 
 def test_confirmation_needs_more_than_one_report() -> None:
@@ -105,7 +114,7 @@ def test_clutter_alone_makes_almost_no_confirmed_tracks() -> None:
     tracker.process(plots)
     picture_ids: set[str] = set()
     for t in np.arange(10.0, 300.0, 10.0):
-        picture_ids |= set(tracker.snapshot(float(t))["track_id"])
+        picture_ids |= set(picture(tracker, float(t))["track_id"])
     assert len(picture_ids) <= 3  # from ~12,000 false alarms
 
 
@@ -116,7 +125,7 @@ def test_many_targets_in_clutter_are_tracked() -> None:
     plots = scan_plots(rng, s, pos0, vel0, 200.0)
     tracker = Tracker([s])
     tracker.process(plots)
-    snap = tracker.snapshot(195.0)
+    snap = picture(tracker, 195.0)
     est = geodetic_to_ecef(snap["lat_deg"], snap["lon_deg"], snap["alt_m"])
     truth = pos0 + vel0 * 195.0
     _, _, el, _ = ecef_to_sensor(truth, vel0, s.ecef_m, s.basis)
@@ -149,7 +158,7 @@ def test_bad_input_is_counted_never_crashes() -> None:
     assert counts["too_late"] == 1
     assert counts["unusable"] == 4
     assert counts["associated"] + counts["initiated"] == 3
-    tracker.snapshot(100.0)  # no exception, whatever is left
+    picture(tracker, 100.0)  # no exception, whatever is left
 
 
 def test_slightly_out_of_order_reports_are_reordered() -> None:
@@ -165,9 +174,9 @@ def test_slightly_out_of_order_reports_are_reordered() -> None:
     assert tracker.tracks.hits[0] == 10
 
 
-def adsb() -> SensorModel:
-    return SensorModel(
-        sensor_id="ADSB", nation="JPN", kind="adsb", lat_deg=36.0, lon_deg=138.0, alt_m=0.0,
+def adsb() -> ADSB:
+    return ADSB(
+        sensor_id="ADSB", nation="JPN", lat_deg=36.0, lon_deg=138.0, alt_m=0.0,
         pd=0.9, revisit_s=5.0, max_range_m=5e5, sigma_pos_m=30.0,
     )  # fmt: skip
 
@@ -198,8 +207,8 @@ def test_adsb_associates_by_identity_first() -> None:
 
 
 def test_space_ir_keeps_boost_detections_without_a_track() -> None:
-    sat = SensorModel(
-        sensor_id="SBIRS", nation="USA", kind="space_ir", lat_deg=0.0, lon_deg=140.0,
+    sat = SpaceIR(
+        sensor_id="SBIRS", nation="USA", lat_deg=0.0, lon_deg=140.0,
         alt_m=35_786_000.0, pd=0.95, revisit_s=10.0, sigma_los_rad=20e-6,
     )  # fmt: skip
     rows = empty_plots(3)
@@ -211,16 +220,16 @@ def test_space_ir_keeps_boost_detections_without_a_track() -> None:
     tracker.process(rows)
     tracker.flush()
     assert len(tracker.tracks) == 0
-    assert tracker.boost.count() == 3
+    assert len(tracker.boost) == 3
     assert tracker.counts.boost_unassociated == 3
-    los = np.concatenate(tracker.boost.los_ecef)
+    los = tracker.boost.los_ecef
     np.testing.assert_allclose(np.linalg.norm(los, axis=1), 1.0)
 
 
 def test_space_ir_updates_an_existing_track() -> None:
     s = radar(false_alarms=0.0)
-    sat = SensorModel(
-        sensor_id="SBIRS", nation="USA", kind="space_ir", lat_deg=0.0, lon_deg=140.0,
+    sat = SpaceIR(
+        sensor_id="SBIRS", nation="USA", lat_deg=0.0, lon_deg=140.0,
         alt_m=35_786_000.0, pd=0.95, revisit_s=10.0, sigma_los_rad=20e-6,
     )  # fmt: skip
     pos, times = straight_target(6)
@@ -234,7 +243,7 @@ def test_space_ir_updates_an_existing_track() -> None:
     rows["az_deg"], rows["el_deg"] = az, el
     tracker.process(rows)
     tracker.flush()
-    assert tracker.boost.count() == 0
+    assert len(tracker.boost) == 0
     assert np.isfinite(tracker.tracks.sensor_last_hit_s[0]).tolist() == [True, True]
 
 
@@ -245,7 +254,7 @@ def test_jpda_option_tracks_too() -> None:
     plots = scan_plots(rng, s, pos0, vel0, 120.0)
     tracker = Tracker([s], TrackerSettings(association="jpda"))
     tracker.process(plots)
-    snap = tracker.snapshot(115.0)
+    snap = picture(tracker, 115.0)
     est = geodetic_to_ecef(snap["lat_deg"], snap["lon_deg"], snap["alt_m"])
     d = np.linalg.norm(est[:, None, :] - (pos0 + vel0 * 115.0)[None], axis=-1)
     assert (d.min(axis=0) < 1500.0).mean() > 0.9

@@ -12,7 +12,8 @@ from rich.table import Table as RichTable
 
 from airpicture.scenario import LoadedScenario, load_scenario
 from airpicture.tables import PICTURE_SCHEMA, PLOTS_SCHEMA, Table, read_table, write_table
-from airpicture.tracking.replay import ReplayResult, replay, sensor_models
+from airpicture.tracking.measurement import sensor_models
+from airpicture.tracking.replay import ReplayResult, replay
 from airpicture.tracking.settings import TrackerSettings
 
 

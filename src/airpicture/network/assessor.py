@@ -10,14 +10,14 @@ from airpicture.geo import ecef_to_geodetic, ecef_vector_to_enu, enu_basis
 from airpicture.scenario import Scenario
 from airpicture.threat import NationalAssessor
 from airpicture.threat.assessment import Assessment, Assessor, BoostReports
-from airpicture.tracking.tracker import TrackView, kinematic_class
+from airpicture.tracking.view import TrackView, kinematic_class
 
 #: Builds a nation's assessor (`nation` is "ALL" for a centralized picture).
 AssessorFactory = Callable[[Scenario, str], Assessor]
 
 
 class KinematicAssessor:
-    """Class from the track's kinematics (`tracking.tracker.kinematic_class`), identity unknown."""
+    """Class from the track's kinematics (`tracking.view.kinematic_class`), identity unknown."""
 
     def __init__(self, nation: str) -> None:
         self.nation = nation

@@ -65,7 +65,7 @@ from airpicture.scenario import Scenario
 from airpicture.tables import Table
 from airpicture.threat.assessment import Assessment, Assessor, BoostReports
 from airpicture.tracking import Tracker, TrackerSettings, TrackView, sensor_models
-from airpicture.tracking.tracker import picture_rows
+from airpicture.tracking.view import picture_rows
 
 log = logging.getLogger(__name__)
 
@@ -400,6 +400,7 @@ class NationalNode:
         parts: list[SourceTracks] = []
         source_parts: list[BoolArray] = []
         for origin, tracker in zip(self.origins, self.trackers, strict=True):
+            tracker.advance_to(at_s)
             view = tracker.view(at_s)
             n = view.x.shape[0]
             parts.append(
@@ -549,31 +550,16 @@ class NationalNode:
 
     def _new_boost(self, until_s: float) -> tuple[BoostReports, BoolArray]:
         """Space-IR boost detections no tracker took, since the last cycle, and their sensors."""
-        parts: list[tuple[FloatArray, NDArray[np.object_], FloatArray, FloatArray]] = []
-        for tracker in self.trackers:
-            b = tracker.boost
-            for t, sid, origin, los in zip(
-                b.time_s, b.sensor_id, b.origin_ecef_m, b.los_ecef, strict=True
-            ):
-                sel = (t > self._boost_after_s) & (t <= until_s)
-                if sel.any():
-                    parts.append((t[sel], sid[sel], origin[sel], los[sel]))
+        boost = BoostReports.concat(
+            [tracker.boost.between(self._boost_after_s, until_s) for tracker in self.trackers]
+        )
         self._boost_after_s = until_s
         mask = np.zeros(len(self.policy.sensor_ids), dtype=bool)
-        if not parts:
+        if len(boost) == 0:
             return BoostReports.none(), mask
-        sensor_id = np.concatenate([p[1] for p in parts])
-        index = self.policy.sensor_index(sorted(set(sensor_id.tolist())))
+        index = self.policy.sensor_index(sorted(set(boost.sensor_id.tolist())))
         mask[index[index >= 0]] = True
-        return (
-            BoostReports(
-                time_s=np.concatenate([p[0] for p in parts]),
-                sensor_id=sensor_id,
-                origin_ecef_m=np.concatenate([p[2] for p in parts]),
-                los_ecef=np.concatenate([p[3] for p in parts]),
-            ),
-            mask,
-        )
+        return boost, mask
 
     def _issue_warnings(
         self,

@@ -168,6 +168,7 @@ class _CentralNode:
         keep = np.isin(plots["sensor_id"], list(self.sensor_ids)) if len(plots["time_s"]) else None
         if keep is not None and keep.any():
             self.tracker.process({c: v[keep] for c, v in plots.items()})
+        self.tracker.advance_to(now_s)
         picture = self.tracker.snapshot(now_s, "ALL")
         view = self.tracker.view(now_s)
         self.seconds["tracking"] += time.process_time() - t0
@@ -181,17 +182,9 @@ class _CentralNode:
         return NetworkSnapshot(now_s, {"ALL": picture}, warnings)
 
     def _new_boost(self, until_s: float) -> BoostReports:
-        b = self.tracker.boost
-        sel = [(t > self._boost_after_s) & (t <= until_s) for t in b.time_s]
+        boost = self.tracker.boost.between(self._boost_after_s, until_s)
         self._boost_after_s = until_s
-        if not any(s.any() for s in sel):
-            return BoostReports.none()
-        return BoostReports(
-            time_s=np.concatenate([t[s] for t, s in zip(b.time_s, sel, strict=True)]),
-            sensor_id=np.concatenate([t[s] for t, s in zip(b.sensor_id, sel, strict=True)]),
-            origin_ecef_m=np.concatenate([t[s] for t, s in zip(b.origin_ecef_m, sel, strict=True)]),
-            los_ecef=np.concatenate([t[s] for t, s in zip(b.los_ecef, sel, strict=True)]),
-        )
+        return boost
 
 
 class NetworkRun:

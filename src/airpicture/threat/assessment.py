@@ -16,7 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from airpicture.threat.warning import Warning
-from airpicture.tracking.view import BoostReports, TrackView
+from airpicture.tracking.view import BoostReports as BoostReports
+from airpicture.tracking.view import TrackView
 
 
 @dataclass(frozen=True)

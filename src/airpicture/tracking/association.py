@@ -1,10 +1,19 @@
-"""Gating and data association, batched: kd-tree pre-gate, Mahalanobis gate, GNN, JPDA.
+"""Data association, batched: the grid pre-gate, identity matching, GNN, JPDA and its PDA update.
 
-Pairs are kept as parallel arrays `(track_index, meas_index)`; nothing here
-builds a Python object per track or per report.
+Two associators fill one role (`roles.Associator`): `GNNAssociator` (one
+report per track, global nearest neighbour) and `JPDAAssociator` (confirmed
+tracks take a β-weighted mixture of all their gated reports, the PDA update
+below). `associator_for` maps `TrackerSettings.association` to one of them
+once, when the tracker is built. Pairs are kept as parallel arrays
+`(track_index, meas_index)`; nothing here builds a Python object per track or
+per report.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -12,10 +21,20 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
 
+from airpicture.tracking.gating import Batch, GatedPairs
+from airpicture.tracking.imm import ModeSwitching, imm_predict
 from airpicture.tracking.kernels import grid_pairs_kernel
+from airpicture.tracking.linalg import spd_inverse, symmetrize
+from airpicture.tracking.motion import MotionModel
+from airpicture.tracking.settings import TrackerSettings
+from airpicture.tracking.store import CONFIRMED, TrackArrays
+
+if TYPE_CHECKING:
+    from airpicture.tracking.roles import Assigner, Associator, SoftAssigner
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
+BoolArray = NDArray[np.bool_]
 
 #: Cells per axis of the pre-gate grid, at most.
 _GRID_MAX_CELLS = 256
@@ -205,3 +224,193 @@ def jpda_weights(
     beta = beta / np.maximum(denom[track_index], 1e-300)
     beta0 = 1.0 - np.bincount(track_index, weights=beta, minlength=n_tracks)
     return beta, np.clip(beta0, 0.0, 1.0)
+
+
+def match_identity(
+    track_ident: NDArray[np.str_], report_ident: NDArray[np.str_]
+) -> tuple[IntArray, IntArray]:
+    """(track, report) pairs of equal, non-empty identity; one report per track (its first).
+
+    A sorted-array lookup: no dictionary per report.
+    """
+    have = np.flatnonzero(track_ident != "")
+    if have.size == 0:
+        return np.empty(0, np.intp), np.empty(0, np.intp)
+    order = have[np.argsort(track_ident[have], kind="stable")]
+    sorted_ids = track_ident[order]
+    pos = np.searchsorted(sorted_ids, report_ident)
+    pos_c = np.minimum(pos, sorted_ids.size - 1)
+    hit = (report_ident != "") & (sorted_ids[pos_c] == report_ident)
+    mj = np.flatnonzero(hit)
+    ti = order[pos_c[mj]]
+    # Two reports of one identity in one batch: keep the first.
+    ti, first = np.unique(ti, return_index=True)
+    return ti.astype(np.intp), mj[first].astype(np.intp)
+
+
+@dataclass(frozen=True)
+class SoftUpdate:
+    """A PDA update of whole tracks: their combined estimate at the mean time of their reports."""
+
+    track: IntArray
+    x: FloatArray
+    P: FloatArray
+    mu: FloatArray
+    time_s: FloatArray
+    #: ln of the likelihood of the β-weighted mixture of reports, for the score.
+    log_likelihood: FloatArray
+    #: Distinct reports that went into the update.
+    n_reports: int
+
+
+@dataclass(frozen=True)
+class Association:
+    """What an associator decided for one batch."""
+
+    #: One-to-one pairs for the IMM update.
+    track: IntArray
+    report: IntArray
+    #: Reports that went to some track (hard or soft).
+    taken: BoolArray
+    #: Reports free to start new tracks.
+    may_initiate: BoolArray
+    soft: SoftUpdate | None = None
+
+
+def _two_stage(
+    assign: Assigner,
+    pairs: GatedPairs,
+    confirmed: BoolArray,
+    gamma: float,
+    taken: BoolArray,
+    stage2: BoolArray | None,
+) -> tuple[IntArray, IntArray]:
+    """Confirmed tracks first (unless `stage2` is given), then tentative ones with what is left."""
+    ti, mj, d2 = pairs.track, pairs.report, pairs.d2
+    out_t: list[IntArray] = []
+    out_m: list[IntArray] = []
+    if stage2 is None:
+        at, am = assign(ti[confirmed], mj[confirmed], d2[confirmed], gamma)
+        out_t.append(at)
+        out_m.append(am)
+        taken[am] = True
+        stage2 = ~confirmed & ~taken[mj]
+    at, am = assign(ti[stage2], mj[stage2], d2[stage2], gamma)
+    out_t.append(at)
+    out_m.append(am)
+    taken[am] = True
+    return np.concatenate(out_t), np.concatenate(out_m)
+
+
+@dataclass(frozen=True)
+class GNNAssociator:
+    """Global nearest neighbour: confirmed tracks first, then tentative ones, one report each."""
+
+    assign: Assigner = gnn_assign
+
+    def associate(
+        self, tracks: TrackArrays, batch: Batch, pairs: GatedPairs, taken: BoolArray
+    ) -> Association:
+        taken = taken.copy()
+        confirmed = tracks.status[pairs.track] == CONFIRMED
+        ti, mj = _two_stage(self.assign, pairs, confirmed, batch.gamma, taken, None)
+        return Association(ti, mj, taken, ~taken)
+
+
+@dataclass(frozen=True)
+class JPDAAssociator:
+    """Cheap JPDA for confirmed tracks (PDA update on all gated reports), GNN for tentative ones.
+
+    A report in a confirmed track's gate never starts a track.
+    """
+
+    models: tuple[MotionModel, ...]
+    switching: ModeSwitching
+    assign: Assigner = gnn_assign
+    weights: SoftAssigner = jpda_weights
+
+    def associate(
+        self, tracks: TrackArrays, batch: Batch, pairs: GatedPairs, taken: BoolArray
+    ) -> Association:
+        taken = taken.copy()
+        ti, mj = pairs.track, pairs.report
+        if ti.size == 0:
+            return Association(ti, mj, taken, ~taken)
+        confirmed = tracks.status[ti] == CONFIRMED
+        soft = pda_update(
+            tracks, batch, ti[confirmed], mj[confirmed], pairs.log_likelihood[confirmed],
+            self.weights, self.models, self.switching,
+        )  # fmt: skip
+        taken[mj[confirmed]] = True
+        stage2 = ~confirmed & ~np.isin(mj, mj[confirmed])
+        at, am = _two_stage(self.assign, pairs, confirmed, batch.gamma, taken, stage2)
+        in_gate = np.zeros(batch.size, bool)
+        in_gate[mj] = True
+        return Association(at, am, taken, ~taken & ~in_gate, soft)
+
+
+def pda_update(
+    tracks: TrackArrays,
+    batch: Batch,
+    ti: IntArray,
+    mj: IntArray,
+    log_lik: FloatArray,
+    weights: SoftAssigner,
+    models: Sequence[MotionModel],
+    switching: ModeSwitching,
+) -> SoftUpdate | None:
+    """PDA update of each track with all its gated reports, weighted by β.
+
+    On the IMM's combined prediction (the modes are then re-seeded from it):
+    ν = Σ β_j ν_j;  x⁺ = x + K ν;
+    P⁺ = β0 P⁻ + (1 − β0)(P⁻ − K S K') + K (Σ β_j ν_j ν_j' − ν ν') K'
+    """
+    if ti.size == 0:
+        return None
+    model, z = batch.model, batch.z
+    lam = model.clutter_density(batch.with_range_rate)
+    beta, beta0 = weights(ti, mj, np.exp(log_lik), model.pd, lam, len(tracks), batch.size)
+    track, first, local = np.unique(ti, return_index=True, return_inverse=True)
+    # Each track is predicted to the mean time of its gated reports.
+    t_ref = np.bincount(local, weights=batch.time_s[mj]) / np.bincount(local)
+    x_p, P_p, mu_p = imm_predict(
+        tracks.xm[track], tracks.Pm[track], tracks.mu[track], t_ref - tracks.time_s[track],
+        models, switching,
+    )  # fmt: skip
+    z_pred, H = model.measure_jacobian(x_p, batch.with_range_rate)
+    R_k = batch.R[mj[first]]
+    PHt = P_p @ np.swapaxes(H, 1, 2)
+    # S = H P H' + R;  K = P H' S⁻¹
+    S = symmetrize(H @ PHt + R_k)
+    K = PHt @ spd_inverse(S)
+    nu = model.residual(z[mj], z_pred[local])
+    dmeas = nu.shape[1]
+    nu_comb = np.zeros((track.size, dmeas))
+    np.add.at(nu_comb, local, beta[:, None] * nu)
+    spread = np.zeros((track.size, dmeas, dmeas))
+    np.add.at(spread, local, beta[:, None, None] * np.einsum("ki,kj->kij", nu, nu))
+    spread -= np.einsum("ki,kj->kij", nu_comb, nu_comb)
+    b0 = beta0[track][:, None, None]
+    Kt = np.swapaxes(K, 1, 2)
+    x_new = x_p + (K @ nu_comb[:, :, None])[:, :, 0]
+    P_new = symmetrize(b0 * P_p + (1.0 - b0) * (P_p - K @ S @ Kt) + K @ spread @ Kt)
+    # Score with the likelihood of the β-weighted mixture of reports.
+    mix_lik = np.bincount(local, weights=beta * np.exp(log_lik))
+    return SoftUpdate(
+        track=track,
+        x=x_new,
+        P=P_new,
+        mu=mu_p,
+        time_s=t_ref,
+        log_likelihood=np.log(np.maximum(mix_lik, 1e-300)),
+        n_reports=int(np.unique(mj).size),
+    )
+
+
+def associator_for(
+    settings: TrackerSettings, assign: Assigner = gnn_assign, weights: SoftAssigner = jpda_weights
+) -> Associator:
+    """The associator that `settings.association` names."""
+    if settings.association == "jpda":
+        return JPDAAssociator(settings.models, settings.switching, assign, weights)
+    return GNNAssociator(assign)

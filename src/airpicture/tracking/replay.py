@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from airpicture.tables import PICTURE_SCHEMA, Table, concat_tables
-from airpicture.tracking.measurement import SensorModel, SensorSpec, sensor_model_from_spec
+from airpicture.tracking.measurement import MeasurementModel
 from airpicture.tracking.settings import TrackerSettings
 from airpicture.tracking.tracker import Tracker
 
@@ -32,14 +32,9 @@ class ReplayResult:
     tracking_s: float
 
 
-def sensor_models(specs: Sequence[SensorSpec]) -> list[SensorModel]:
-    """The tracker's sensor models for a scenario's `sensors` list."""
-    return [sensor_model_from_spec(spec) for spec in specs]
-
-
 def replay(
     plots: Mapping[str, NDArray[Any]],
-    sensors: Sequence[SensorModel],
+    sensors: Sequence[MeasurementModel],
     picture_interval_s: float,
     end_s: float | None = None,
     settings: TrackerSettings | None = None,
@@ -76,6 +71,7 @@ def replay(
                 on_progress(start, n)
         t0 = time.perf_counter()
         if math.isfinite(snap_t):
+            tracker.advance_to(float(snap_t))
             pictures.append(tracker.snapshot(float(snap_t), viewer))
         else:
             tracker.flush()

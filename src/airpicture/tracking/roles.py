@@ -1,9 +1,11 @@
 """The tracker's swappable roles, as Protocols (Stone Soup's decomposition, without its objects).
 
-Each role is a pure batched function; `TrackerRoles` bundles one of each and
-`Tracker` calls only through it, so any role can be replaced (a different gate,
-an auction associator, an unscented updater) without touching the shell. The
-defaults are the functions of `motion`, `imm`, `association` and `measurement`.
+Each role is batched; `TrackerRoles` bundles one of each and `Tracker` calls
+only through it, so any role can be replaced (a different gate, an auction
+assignment, an unscented updater) without touching the shell. The defaults
+are the library's own: `association.pregate_pairs`, `association.gnn_assign`,
+`association.jpda_weights`, `imm.imm_update`, `initiation.initial_states`, and
+the associator that `TrackerSettings.association` names.
 """
 
 from __future__ import annotations
@@ -15,25 +17,22 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from airpicture.tracking.association import gnn_assign, jpda_weights, pregate_pairs
+from airpicture.tracking.association import (
+    Association,
+    gnn_assign,
+    jpda_weights,
+    pregate_pairs,
+)
+from airpicture.tracking.gating import Batch, GatedPairs
 from airpicture.tracking.imm import IMMStep, MeasureFn, ModeSwitching, ResidualFn, imm_update
-from airpicture.tracking.measurement import InitiationPrior, SensorModel, initial_states
+from airpicture.tracking.initiation import InitiationPrior, initial_states
+from airpicture.tracking.measurement import MeasurementModel
 from airpicture.tracking.motion import MotionModel
+from airpicture.tracking.store import TrackArrays
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
-
-
-class Predictor(Protocol):
-    """(x, P) of a batch at t + dt under one motion model.
-
-    `motion.predict` implements it; the IMM updater and `imm.imm_predict`
-    compose it once per mode.
-    """
-
-    def __call__(
-        self, x: FloatArray, P: FloatArray, dt_s: FloatArray, model: MotionModel
-    ) -> tuple[FloatArray, FloatArray]: ...
+BoolArray = NDArray[np.bool_]
 
 
 class Updater(Protocol):
@@ -62,7 +61,7 @@ class PreGater(Protocol):
     ) -> tuple[IntArray, IntArray]: ...
 
 
-class Associator(Protocol):
+class Assigner(Protocol):
     """A one-to-one assignment of gated pairs, given their costs and the cost of a miss."""
 
     def __call__(
@@ -70,7 +69,7 @@ class Associator(Protocol):
     ) -> tuple[IntArray, IntArray]: ...
 
 
-class SoftAssociator(Protocol):
+class SoftAssigner(Protocol):
     """Association probabilities of gated pairs and of "no report" per track (JPDA)."""
 
     def __call__(
@@ -85,11 +84,28 @@ class SoftAssociator(Protocol):
     ) -> tuple[FloatArray, FloatArray]: ...
 
 
+class Associator(Protocol):
+    """Which gated reports of a batch update which tracks (GNN, JPDA).
+
+    `taken` marks the reports already matched by identity; the result lists
+    the one-to-one pairs for the IMM update, any soft (PDA) update, and the
+    reports left free to start tracks.
+    """
+
+    def associate(
+        self, tracks: TrackArrays, batch: Batch, pairs: GatedPairs, taken: BoolArray
+    ) -> Association: ...
+
+
 class Initiator(Protocol):
     """New track states (x, P) from single reports of one sensor."""
 
     def __call__(
-        self, sensor: SensorModel, z: FloatArray, with_range_rate: bool, prior: InitiationPrior
+        self,
+        model: MeasurementModel,
+        z: FloatArray,
+        with_range_rate: bool,
+        prior: InitiationPrior,
     ) -> tuple[FloatArray, FloatArray]: ...
 
 
@@ -97,12 +113,15 @@ class Initiator(Protocol):
 class TrackerRoles:
     """One implementation of every role; the defaults are the library's own.
 
-    The predictor is composed inside the updater (one call per IMM mode); the
-    deleter is the life cycle in `Tracker`, configured by `LifeCycleSettings`.
+    `associator` None: the one `TrackerSettings.association` names, built with
+    `assigner` and `soft_assigner`. The predictor is composed inside the
+    updater (one call per IMM mode); the deleter is `lifecycle.LifeCycle`,
+    configured by `LifeCycleSettings`.
     """
 
     updater: Updater = imm_update
     pregater: PreGater = pregate_pairs
-    associator: Associator = gnn_assign
-    soft_associator: SoftAssociator = jpda_weights
+    assigner: Assigner = gnn_assign
+    soft_assigner: SoftAssigner = jpda_weights
+    associator: Associator | None = None
     initiator: Initiator = initial_states

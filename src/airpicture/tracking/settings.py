@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from airpicture.tracking.imm import ModeSwitching
-from airpicture.tracking.measurement import InitiationPrior
+from airpicture.tracking.initiation import InitiationPrior
 from airpicture.tracking.motion import MotionModel
 
 #: Nearly constant velocity: airliners and cruising aircraft. q = σ_a² τ with

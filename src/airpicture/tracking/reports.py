@@ -1,0 +1,141 @@
+"""Reports on their way in: validation, accounting of every refused row, time ordering.
+
+`ReportBuffer.add` keeps the usable rows of any batch of plot rows (the
+`plots.parquet` columns; `target_id` is never read) and counts the others;
+`ReportBuffer.take_until` hands over, in time order, every buffered row up to a
+time. A row older than what has already been handed over is too late.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from airpicture.tracking.measurement import MeasurementModel
+
+#: The numeric plot columns the tracker reads (a sensor uses those of its model).
+REPORT_COLUMNS = (
+    "time_s", "range_m", "az_deg", "el_deg", "range_rate_mps", "lat_deg", "lon_deg", "alt_m"
+)  # fmt: skip
+
+
+@dataclass
+class ReportCounts:
+    """What happened to every report handed to the tracker. Nothing is dropped silently."""
+
+    received: int = 0
+    unknown_sensor: int = 0
+    bad_time: int = 0
+    missing_values: int = 0
+    too_late: int = 0
+    associated: int = 0
+    initiated: int = 0
+    boost_unassociated: int = 0
+    #: Duplicate tracks removed (reports are not lost: the survivor has them).
+    merged: int = 0
+    pending: int = 0
+
+    @property
+    def unusable(self) -> int:
+        return self.unknown_sensor + self.bad_time + self.missing_values + self.too_late
+
+    def as_dict(self) -> dict[str, int]:
+        out = {f.name: int(getattr(self, f.name)) for f in fields(self)}
+        out["unusable"] = self.unusable
+        return out
+
+
+class ReportBuffer:
+    """Usable report rows (plus `sensor_index`, `ident`) waiting to be processed in time order."""
+
+    def __init__(self, sensors: Sequence[MeasurementModel], counts: ReportCounts) -> None:
+        self.sensors = list(sensors)
+        self.counts = counts
+        self._sensor_index = {s.sensor_id: i for i, s in enumerate(self.sensors)}
+        self._pending: dict[str, NDArray[Any]] = {}
+        #: Every report up to this time has been handed over; an older one now is too late.
+        self.processed_until_s = -math.inf
+        self.newest_s = -math.inf
+
+    def add(self, plots: Mapping[str, NDArray[Any]]) -> None:
+        rows = self._validate(plots)
+        if rows is None:
+            return
+        if not self._pending:
+            self._pending = rows
+        else:
+            self._pending = {k: np.concatenate([self._pending[k], rows[k]]) for k in rows}
+        self.counts.pending = int(self._pending["time_s"].size)
+
+    def take_until(self, until_s: float) -> dict[str, NDArray[Any]] | None:
+        """Every buffered row up to `until_s`, sorted by time (stable); None if there is none."""
+        if not self._pending or self._pending["time_s"].size == 0:
+            self.processed_until_s = max(self.processed_until_s, min(until_s, self.newest_s))
+            return None
+        t = self._pending["time_s"]
+        ready = t <= until_s
+        if not ready.any():
+            return None
+        order = np.flatnonzero(ready)
+        order = order[np.argsort(t[order], kind="stable")]
+        batch = {k: v[order] for k, v in self._pending.items()}
+        self._pending = {k: v[~ready] for k, v in self._pending.items()}
+        self.counts.pending = int(self._pending["time_s"].size)
+        self.processed_until_s = max(
+            self.processed_until_s, min(until_s, float(batch["time_s"][-1]))
+        )
+        return batch
+
+    def _validate(self, plots: Mapping[str, NDArray[Any]]) -> dict[str, NDArray[Any]] | None:
+        n = len(plots["time_s"]) if "time_s" in plots else 0
+        self.counts.received += n
+        if n == 0:
+            return None
+        sensor_ids = np.asarray(plots["sensor_id"], dtype=object)
+        known_ids, inverse = np.unique(sensor_ids, return_inverse=True)
+        index = np.array([self._sensor_index.get(str(s), -1) for s in known_ids])
+        sensor_index = index[inverse]
+        time_s = np.asarray(plots["time_s"], dtype=np.float64)
+        known = sensor_index >= 0
+        good_time = np.isfinite(time_s)
+        usable = known & good_time
+        for k, sensor in enumerate(self.sensors):
+            mine = sensor_index == k
+            if not mine.any():
+                continue
+            for col in sensor.required_columns:
+                values = np.asarray(plots[col], dtype=np.float64) if col in plots else None
+                ok = np.zeros(n, bool) if values is None else np.isfinite(values)
+                bad = mine & usable & ~ok
+                self.counts.missing_values += int(bad.sum())
+                usable &= ~bad
+        self.counts.unknown_sensor += int((~known).sum())
+        self.counts.bad_time += int((known & ~good_time).sum())
+        if not usable.any():
+            return None
+        rows: dict[str, NDArray[Any]] = {"sensor_index": sensor_index[usable]}
+        for col in REPORT_COLUMNS:
+            values = plots.get(col)
+            rows[col] = (
+                np.full(n, np.nan)[usable]
+                if values is None
+                else np.asarray(values, dtype=np.float64)[usable]
+            )
+        ident = plots.get("ident")
+        rows["ident"] = (
+            np.full(int(usable.sum()), "", dtype="U16")
+            if ident is None
+            else np.asarray(ident, dtype=object)[usable].astype("U16")
+        )
+        late = rows["time_s"] < self.processed_until_s
+        if late.any():
+            self.counts.too_late += int(late.sum())
+            rows = {k: v[~late] for k, v in rows.items()}
+        if rows["time_s"].size:
+            self.newest_s = max(self.newest_s, float(rows["time_s"].max()))
+        return rows

@@ -1,0 +1,131 @@
+"""What the tracker gives other parts, without the tracker: `TrackView`, `BoostReports`, rows.
+
+Threat, fusion and the network import this module alone; it does not load
+`airpicture.tracking.tracker` (a test checks it in a fresh interpreter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from airpicture.geo import ecef_to_geodetic, ecef_vector_to_enu, enu_basis
+from airpicture.tables import kinematic_columns
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class TrackView:
+    """Tracks predicted to one time, for output and for downstream parts (threat, fusion)."""
+
+    time_s: float
+    track_id: NDArray[np.object_]
+    number: NDArray[np.int64]
+    confirmed: BoolArray
+    x: FloatArray
+    P: FloatArray
+    mode_probabilities: FloatArray
+    mode_names: tuple[str, ...]
+    ident: NDArray[np.str_]
+    sources: NDArray[np.object_]
+
+
+@dataclass(frozen=True)
+class BoostReports:
+    """Space-IR boost detections that no track took, one row each, in the order they were made."""
+
+    time_s: FloatArray
+    sensor_id: NDArray[np.object_]
+    #: Satellite position and unit line of sight, ECEF.
+    origin_ecef_m: FloatArray
+    los_ecef: FloatArray
+
+    @classmethod
+    def none(cls) -> BoostReports:
+        return cls(np.zeros(0), np.zeros(0, np.object_), np.zeros((0, 3)), np.zeros((0, 3)))
+
+    @classmethod
+    def concat(cls, parts: Sequence[BoostReports]) -> BoostReports:
+        if not parts:
+            return cls.none()
+        return cls(
+            np.concatenate([p.time_s for p in parts]),
+            np.concatenate([p.sensor_id for p in parts]),
+            np.concatenate([p.origin_ecef_m for p in parts]),
+            np.concatenate([p.los_ecef for p in parts]),
+        )
+
+    def __len__(self) -> int:
+        return int(self.time_s.size)
+
+    def take(self, index: BoolArray | slice) -> BoostReports:
+        return BoostReports(
+            self.time_s[index],
+            self.sensor_id[index],
+            self.origin_ecef_m[index],
+            self.los_ecef[index],
+        )
+
+    def between(self, after_s: float, until_s: float) -> BoostReports:
+        """The reports with after_s < time_s ≤ until_s: those new since a cursor, up to a time."""
+        return self.take((self.time_s > after_s) & (self.time_s <= until_s))
+
+    def appended(self, new: BoostReports, max_rows: int) -> BoostReports:
+        """These reports then `new`, keeping the newest `max_rows` rows."""
+        both = BoostReports.concat([self, new]) if len(self) else new
+        return both.take(slice(max(len(both) - max_rows, 0), None))
+
+
+def picture_rows(
+    view: TrackView,
+    viewer: str,
+    cls: NDArray[np.object_] | None,
+    identity: NDArray[np.object_],
+) -> dict[str, NDArray[Any]]:
+    """`picture.parquet` rows of a view (plus `mu_<mode>` columns), one per track.
+
+    `cls` None: the kinematic first guess (`kinematic_class`).
+    """
+    lat, lon, alt = ecef_to_geodetic(view.x[:, :3])
+    vel = ecef_vector_to_enu(view.x[:, 3:], enu_basis(lat, lon))
+    if cls is None:
+        cls = kinematic_class(alt, vel, view.mode_probabilities, view.mode_names)
+    table: dict[str, NDArray[Any]] = {
+        "time_s": np.full(view.x.shape[0], view.time_s),
+        "viewer": np.full(view.x.shape[0], viewer, dtype=object),
+        "track_id": view.track_id,
+        **kinematic_columns(lat, lon, alt, vel),
+        "cls": np.asarray(cls, dtype=object),
+        "identity": np.asarray(identity, dtype=object),
+        "sources": view.sources,
+    }
+    for j, name in enumerate(view.mode_names):
+        table[f"mu_{name}"] = view.mode_probabilities[:, j]
+    return table
+
+
+def kinematic_class(
+    alt_m: FloatArray, vel_enu_mps: FloatArray, mu: FloatArray, mode_names: Sequence[str]
+) -> NDArray[np.object_]:
+    """A first kinematic guess of the class (the threat part refines it).
+
+    ballistic_missile: fast or high and the ballistic mode dominant;
+    cruise_missile: low (< 300 m) and jet speed; aircraft: the usual envelope.
+    """
+    speed = np.linalg.norm(vel_enu_mps, axis=-1)
+    mu_bal = (
+        mu[:, list(mode_names).index("ballistic")]
+        if "ballistic" in mode_names
+        else np.zeros(len(speed))
+    )
+    cls = np.full(speed.shape, "unknown", dtype=object)
+    cls[(alt_m > 300.0) & (alt_m < 20_000.0) & (speed > 40.0) & (speed < 400.0)] = "aircraft"
+    cls[(alt_m <= 300.0) & (speed > 150.0) & (speed < 400.0)] = "cruise_missile"
+    cls[((speed > 900.0) | (alt_m > 30_000.0)) & (mu_bal > 0.3)] = "ballistic_missile"
+    return cls
