@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Final, Literal, get_args
 
 import msgspec
+import numpy as np
+from numpy.typing import ArrayLike
 
 #: Every kind of warning row (docs/threat.md, "Warning life cycle").
 Kind = Literal[
@@ -78,6 +80,50 @@ class PredictedImpact(msgspec.Struct, frozen=True, kw_only=True):
     confidence: float
 
 
+#: Most points of a predicted path a warning carries (a few kB of JSON).
+MAX_PATH_POINTS: Final = 64
+
+
+class PredictedPath(msgspec.Struct, frozen=True, kw_only=True):
+    """The predicted trajectory to the ground (the track's best estimate flown by the impact
+    predictor), as columns, oldest first: what the globe draws, so that it integrates nothing."""
+
+    lat_deg: tuple[float, ...]
+    lon_deg: tuple[float, ...]
+    alt_m: tuple[float, ...]
+    time_s: tuple[float, ...]
+
+
+def predicted_path(
+    lat_deg: ArrayLike,
+    lon_deg: ArrayLike,
+    alt_m: ArrayLike,
+    time_s: ArrayLike,
+    max_points: int = MAX_PATH_POINTS,
+) -> PredictedPath | None:
+    """The finite points of a path's columns `(K,)`, at most `max_points` of them, rounded to
+    what they mean (1e-4° ≈ 11 m, 1 m, 0.1 s); None if fewer than two are finite.
+
+    Thinned evenly by index, the first and last kept: the predictor's steps shorten as
+    the ground nears, so the thinned path keeps most points where it bends most.
+    """
+    columns = [
+        np.asarray(c, dtype=np.float64).reshape(-1) for c in (lat_deg, lon_deg, alt_m, time_s)
+    ]
+    finite = np.flatnonzero(np.logical_and.reduce([np.isfinite(c) for c in columns]))
+    if finite.size < 2:
+        return None
+    picks = np.round(np.linspace(0.0, finite.size - 1, min(finite.size, max_points)))
+    keep = finite[np.unique(picks.astype(np.intp))]
+    lat, lon, alt, t = (c[keep] for c in columns)
+    return PredictedPath(
+        lat_deg=tuple(round(float(v), 4) for v in lat),
+        lon_deg=tuple(round(float(v), 4) for v in lon),
+        alt_m=tuple(round(float(v), 0) for v in alt),
+        time_s=tuple(round(float(v), 1) for v in t),
+    )
+
+
 class Position(msgspec.Struct, frozen=True, kw_only=True):
     """A track's position when the row was issued."""
 
@@ -107,6 +153,8 @@ class Warning(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     boost_reports: tuple[BoostReport, ...] = ()
     places: tuple[PlaceNear, ...] = ()
     predicted_impact: PredictedImpact | None = None
+    #: With `predicted_impact` (impact_area, update): the trajectory to it.
+    predicted_path: PredictedPath | None = None
     assets: tuple[str, ...] = ()
     track_position: Position | None = None
     source_tracks: tuple[str, ...] = ()
