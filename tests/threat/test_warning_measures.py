@@ -9,6 +9,7 @@ import pytest
 from airpicture.metrics.warnings import warning_measures, warnings_section
 from airpicture.sim.simulate import simulate
 from airpicture.threat import assess_plots, write_jsonl
+from airpicture.threat.warning import PredictedImpact, Warning, write_warnings
 from tests.threat.scenarios import launch_scenario
 
 
@@ -18,14 +19,14 @@ def test_measures_from_a_run_folder(tmp_path: Path) -> None:
     sim.write(tmp_path)
     assert warning_measures(tmp_path) is None  # no warnings.jsonl yet
     run = assess_plots(sim.plots, loaded.scenario, viewers=sim.run_info()["viewers"])
-    bogus = {
-        "time_s": 100.0, "warning_id": "X", "kind": "impact_area", "track_id": "T9",
-        "recipients": ["JPN"], "text": "bogus",
-        "predicted_impact": {"lat_deg": 10.0, "lon_deg": 160.0, "time_s": 400.0,
-                             "semi_major_m": 5000, "semi_minor_m": 3000,
-                             "orientation_deg": 0.0, "confidence": 0.95},
-    }  # fmt: skip
-    write_jsonl(tmp_path / "warnings.jsonl", [*run.warnings, bogus])
+    bogus = Warning(
+        time_s=100.0, warning_id="X", kind="impact_area", track_id="T9",
+        recipients=("JPN",), text="bogus",
+        predicted_impact=PredictedImpact(lat_deg=10.0, lon_deg=160.0, time_s=400.0,
+                                         semi_major_m=5000, semi_minor_m=3000,
+                                         orientation_deg=0.0, confidence=0.95),
+    )  # fmt: skip
+    write_warnings(tmp_path / "warnings.jsonl", [*run.warnings, bogus])
     write_jsonl(tmp_path / "threats.jsonl", run.threats)
     m = warning_measures(tmp_path)
     assert m is not None

@@ -12,6 +12,7 @@ import pytest
 
 from airpicture.cli import main as airpicture
 from airpicture.errors import InputError
+from airpicture.threat.warning import Warning
 from airpicture.web.auth import Authenticator, SignInError, load_users, make_account
 from airpicture.web.protocol import Place, SensorSite
 from airpicture.web.sources import PictureFrame, RunInfo, read_warnings
@@ -111,9 +112,7 @@ def test_a_centralized_picture_goes_to_a_nation_only_where_every_source_may_go()
     info = _info(("ALL",))
     rules = view_rules(info)
     assert set(rules) == {"USA", "AUS", "ALL"}
-    warnings = [
-        {"time_s": 1.0, "warning_id": "W", "kind": "launch", "text": "", "recipients": ["USA"]}
-    ]
+    warnings = [Warning(time_s=1.0, warning_id="W", kind="launch", text="", recipients=("USA",))]
     aus = frame_for(rules["AUS"], PictureFrame(5.0, "ALL", picture, warnings))
     assert list(aus.picture["track_id"]) == ["T1", "T3"] and aus.warnings == []
     assert set(aus.picture["viewer"]) == {"AUS"}

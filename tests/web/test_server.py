@@ -5,23 +5,25 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import msgspec
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from airpicture.threat.warning import Warning
 from airpicture.web.app import COOKIE, ServerSettings
 from airpicture.web.session import PlaybackSettings
 from airpicture.web.synthetic import SyntheticSource, visible_to
 from tests.web.helpers import PASSWORDS, make_app, receive, receive_until
 
 N_TRACKS = 30
-WARNINGS = [
+WARNINGS = msgspec.convert([
     {"time_s": 2.0, "warning_id": "W1", "kind": "launch", "track_id": "TN00003",
      "recipients": ["USA", "JPN", "AUS"], "text": "launch for all"},
     {"time_s": 3.0, "warning_id": "W2", "kind": "passed_over", "track_id": "TN00003",
      "recipients": ["JPN"], "text": "for Japan only"},
-]  # fmt: skip
+], list[Warning])  # fmt: skip
 
 
 def _allowed(nation: str) -> set[str]:

@@ -30,6 +30,7 @@ from airpicture.network.processes import NodeProcesses
 from airpicture.network.run import Fusion, start_node_processes, wants_node_processes
 from airpicture.scenario import LoadedScenario, load_scenario
 from airpicture.tables import PICTURE_SCHEMA, Table, write_table
+from airpicture.threat.warning import write_warnings
 from airpicture.tracking.settings import TrackerSettings
 
 
@@ -133,10 +134,10 @@ def write_network_outputs(out: Path, result: NetworkResult) -> None:
     """picture.parquet, warnings.jsonl and threats.jsonl (empty when none), network.json."""
     out.mkdir(parents=True, exist_ok=True)
     write_table(out / "picture.parquet", result.picture, PICTURE_SCHEMA)
-    for name, rows in (("warnings.jsonl", result.warnings), ("threats.jsonl", result.threats)):
-        with (out / name).open("w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, default=_json_default) + "\n")
+    write_warnings(out / "warnings.jsonl", result.warnings)
+    with (out / "threats.jsonl").open("w", encoding="utf-8") as f:
+        for row in result.threats:
+            f.write(json.dumps(row, default=_json_default) + "\n")
     stats = dict(result.stats, seconds=result.seconds)
     (out / "network.json").write_text(json.dumps(stats, indent=2, default=_json_default) + "\n")
 

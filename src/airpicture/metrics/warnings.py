@@ -29,8 +29,7 @@ import pyarrow.parquet as pq
 
 from airpicture.geo import ecef_to_enu, enu_basis, geodesic_distance_m, geodetic_to_ecef
 from airpicture.metrics.report import Section
-
-IMPACT_KINDS = ("impact_area", "update")
+from airpicture.threat.warning import IMPACT_KINDS, PredictedImpact, Warning, read_warnings
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -74,9 +73,8 @@ def _first_detection(run_dir: Path, sensors: set[str], targets: list[str]) -> di
     return out
 
 
-def _impact_error_m(row: dict[str, Any], lat: float, lon: float) -> float:
-    pi = row["predicted_impact"]
-    return float(geodesic_distance_m(pi["lat_deg"], pi["lon_deg"], lat, lon))
+def _impact_error_m(pi: PredictedImpact, lat: float, lon: float) -> float:
+    return float(geodesic_distance_m(pi.lat_deg, pi.lon_deg, lat, lon))
 
 
 def warning_measures(run_dir: Path) -> dict[str, Any] | None:
@@ -85,7 +83,7 @@ def warning_measures(run_dir: Path) -> dict[str, Any] | None:
     path = run_dir / "warnings.jsonl"
     if not path.exists():
         return None
-    rows = _read_jsonl(path)
+    rows = read_warnings(path)
     info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     targets: dict[str, dict[str, str]] = info.get("targets", {})
     ballistic: dict[str, dict[str, float]] = info.get("ballistic", {})
@@ -95,13 +93,11 @@ def warning_measures(run_dir: Path) -> dict[str, Any] | None:
     launch_of = {t: (truth[t]["time_s"][0], truth[t]["lat_deg"][0], truth[t]["lon_deg"][0])
                  for t in hostile_bm if t in truth}  # fmt: skip
     apogee_of = {t: float(truth[t]["time_s"][np.argmax(truth[t]["alt_m"])]) for t in launch_of}
-    nations = sorted(
-        {r for w in rows for r in w.get("recipients", [])} | set(info.get("nations", []))
-    )
+    nations = sorted({r for w in rows for r in w.recipients} | set(info.get("nations", [])))
     viewers: dict[str, list[str]] = info.get("viewers", {})
     result: dict[str, Any] = {"n_warnings": len(rows), "nations": {}}
     for nation in nations:
-        mine = [w for w in rows if nation in w.get("recipients", [])]
+        mine = [w for w in rows if nation in w.recipients]
         owner: list[str | None] = []
         for w in mine:
             owner.append(_owner(w, launch_of, ballistic, truth, cruise))
@@ -115,19 +111,21 @@ def warning_measures(run_dir: Path) -> dict[str, Any] | None:
                 missed.append(t)
                 missiles[t] = {"warned": False}
                 continue
-            first = min(w["time_s"] for w in own)
-            impacts = [w for w in own if w["kind"] in IMPACT_KINDS and "predicted_impact" in w]
-            first_impact = min((w["time_s"] for w in impacts), default=math.nan)
+            first = min(w.time_s for w in own)
+            impacts = [w for w in own if w.kind in IMPACT_KINDS and w.predicted_impact]
+            first_impact = min((w.time_s for w in impacts), default=math.nan)
             truth_impact_s = ballistic[t]["impact_time_s"]
             lat, lon = ballistic[t]["impact_lat_deg"], ballistic[t]["impact_lon_deg"]
 
-            def latest_before(limit_s: float, impacts: list[dict[str, Any]] = impacts) -> Any:
-                before = [w for w in impacts if w["time_s"] <= limit_s]
-                return max(before, key=lambda w: w["time_s"]) if before else None
+            def latest_before(
+                limit_s: float, impacts: list[Warning] = impacts
+            ) -> PredictedImpact | None:
+                before = [w for w in impacts if w.time_s <= limit_s]
+                return max(before, key=lambda w: w.time_s).predicted_impact if before else None
 
             at_apogee = latest_before(apogee_of[t])
             two_min = latest_before(truth_impact_s - 120.0)
-            inside = [_inside(w, lat, lon) for w in impacts]
+            inside = [_inside(w.predicted_impact, lat, lon) for w in impacts if w.predicted_impact]
             missiles[t] = {
                 "warned": True,
                 "launch_s": launch_s,
@@ -145,7 +143,7 @@ def warning_measures(run_dir: Path) -> dict[str, Any] | None:
                     _impact_error_m(two_min, lat, lon) if two_min else None
                 ),
                 "impact_time_error_2min_before_s": (
-                    two_min["predicted_impact"]["time_s"] - truth_impact_s if two_min else None
+                    two_min.time_s - truth_impact_s if two_min else None
                 ),
                 "ellipse_coverage": float(np.mean(inside)) if inside else None,
                 "n_rows": len(own),
@@ -153,29 +151,28 @@ def warning_measures(run_dir: Path) -> dict[str, Any] | None:
         result["nations"][nation] = {
             "missiles": missiles,
             "false_warnings": len(false_rows),
-            "false_warning_ids": sorted({w["warning_id"] for w in false_rows}),
+            "false_warning_ids": sorted({w.warning_id for w in false_rows}),
             "missed_missiles": missed,
             "cruise_time_to_go": _cruise_ttg(run_dir, nation, truth, cruise, "Naha"),
         }
     return result
 
 
-def _inside(row: dict[str, Any], lat: float, lon: float) -> bool:
+def _inside(pi: PredictedImpact, lat: float, lon: float) -> bool:
     """Whether the true impact lies in the row's ellipse: (d·u₁/a)² + (d·u₂/b)² ≤ 1,
     u₁ = (sin θ, cos θ), u₂ = (cos θ, −sin θ) in east/north at the predicted point."""
-    pi = row["predicted_impact"]
-    origin = geodetic_to_ecef(pi["lat_deg"], pi["lon_deg"], 0.0)
-    basis = enu_basis(pi["lat_deg"], pi["lon_deg"])
+    origin = geodetic_to_ecef(pi.lat_deg, pi.lon_deg, 0.0)
+    basis = enu_basis(pi.lat_deg, pi.lon_deg)
     d = ecef_to_enu(geodetic_to_ecef(lat, lon, 0.0), origin, basis)
-    theta = math.radians(pi["orientation_deg"])
+    theta = math.radians(pi.orientation_deg)
     along = d[0] * math.sin(theta) + d[1] * math.cos(theta)
     across = d[0] * math.cos(theta) - d[1] * math.sin(theta)
-    a, b = max(pi["semi_major_m"], 1.0), max(pi["semi_minor_m"], 1.0)
+    a, b = max(pi.semi_major_m, 1.0), max(pi.semi_minor_m, 1.0)
     return bool((along / a) ** 2 + (across / b) ** 2 <= 1.0)
 
 
 def _owner(
-    w: dict[str, Any],
+    w: Warning,
     launch_of: dict[str, tuple[float, float, float]],
     ballistic: dict[str, dict[str, float]],
     truth: dict[str, dict[str, Any]],
@@ -183,30 +180,30 @@ def _owner(
 ) -> str | None:
     best: str | None = None
     best_d = math.inf
-    if "launch" in w:
-        la = w["launch"]
+    if w.launch is not None:
+        la = w.launch
         for t, (ts, lat, lon) in launch_of.items():
-            d = float(geodesic_distance_m(la["lat_deg"], la["lon_deg"], lat, lon))
-            if d < 300_000.0 and abs(la["time_s"] - ts) < 120.0 and d < best_d:
+            d = float(geodesic_distance_m(la.lat_deg, la.lon_deg, lat, lon))
+            if d < 300_000.0 and abs(la.time_s - ts) < 120.0 and d < best_d:
                 best, best_d = t, d
         return best
-    if "predicted_impact" in w:
-        pi = w["predicted_impact"]
+    if w.predicted_impact is not None:
+        pi = w.predicted_impact
         for t in launch_of:
             b = ballistic[t]
-            d = float(geodesic_distance_m(pi["lat_deg"], pi["lon_deg"], b["impact_lat_deg"],
+            d = float(geodesic_distance_m(pi.lat_deg, pi.lon_deg, b["impact_lat_deg"],
                                           b["impact_lon_deg"]))  # fmt: skip
-            if d < 3.0 * pi["semi_major_m"] + 100_000.0 and d < best_d:
+            if d < 3.0 * pi.semi_major_m + 100_000.0 and d < best_d:
                 best, best_d = t, d
         return best
-    if "track_position" in w:
-        tp = w["track_position"]
+    if w.track_position is not None:
+        tp = w.track_position
         for t in cruise:
             tr = truth.get(t)
             if tr is None:
                 continue
-            k = int(np.argmin(np.abs(tr["time_s"] - w["time_s"])))
-            d = float(geodesic_distance_m(tp["lat_deg"], tp["lon_deg"], tr["lat_deg"][k],
+            k = int(np.argmin(np.abs(tr["time_s"] - w.time_s)))
+            d = float(geodesic_distance_m(tp.lat_deg, tp.lon_deg, tr["lat_deg"][k],
                                           tr["lon_deg"][k]))  # fmt: skip
             if d < 30_000.0 and d < best_d:
                 best, best_d = t, d

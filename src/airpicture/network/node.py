@@ -40,6 +40,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
@@ -52,22 +53,19 @@ from airpicture.fusion import (
 )
 from airpicture.network.bus import Bus, Envelope
 from airpicture.network.messages import (
-    PLOT_COLUMNS,
+    TRIANGLE_6,
     MessageError,
     PlotBatch,
     TrackBatch,
     WarningBatch,
     decode,
     encode,
-    plot_batch_from_table,
-    plots_table,
-    track_batch_from_tracks,
-    tracks_of,
 )
 from airpicture.policy import ReleaseGuard, ReleasePolicy
 from airpicture.scenario import Scenario
 from airpicture.tables import Table
 from airpicture.threat.assessment import Assessment, Assessor, BoostReports
+from airpicture.threat.warning import Warning, active_warnings
 from airpicture.tracking import Tracker, TrackerSettings, TrackView, sensor_models
 from airpicture.tracking.view import picture_rows
 
@@ -75,6 +73,12 @@ log = logging.getLogger(__name__)
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+
+#: Report columns a plot batch carries (never `target_id`: that is truth, for evaluation only).
+PLOT_COLUMNS = ("time_s", "sensor_id", "range_m", "az_deg", "el_deg", "range_rate_mps",
+                "lat_deg", "lon_deg", "alt_m", "ident")  # fmt: skip
+_FLOAT_PLOT_COLUMNS = PLOT_COLUMNS[:1] + PLOT_COLUMNS[2:9]
+_UPPER = np.triu_indices(6)
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,18 @@ class _Received:
 class NodeSnapshot:
     time_s: float
     picture: Table
-    warnings: list[dict[str, Any]]
+    warnings: list[Warning]
+
+
+def quality_of(P: FloatArray) -> NDArray[np.int64]:
+    """Link-16-style track quality 0…15 from the 1σ position error σ (m).
+
+    TQ = 15 − 1.5 log2(σ / 10 m), clipped: 10 m → 15, 1 km → 5, ≥ 10 km → 0.
+    """
+    sigma = np.sqrt(np.maximum(np.trace(P[:, :3, :3], axis1=1, axis2=2), 1e-6))
+    tq = np.rint(15.0 - 1.5 * np.log2(np.maximum(sigma, 10.0) / 10.0))
+    result: NDArray[np.int64] = np.clip(tq, 0, 15).astype(np.int64)
+    return result
 
 
 class NationalNode:
@@ -124,6 +139,7 @@ class NationalNode:
         hold_s: float = 0.0,
     ) -> None:
         self.nation = nation
+        self.scenario = scenario
         self.policy = policy
         self.bus = bus
         self.assessor = assessor
@@ -155,6 +171,7 @@ class NationalNode:
                 self._tracker_of_sensor[sid] = g
         self.mode_names = tuple(m.name for m in self.settings.tracker.models)
         self.fusion = SystemPicture(nation, policy.nations, self.mode_names, self.settings.fusion)
+        self._own_sensor = policy.sensor_owner == policy.nation_index(nation)
         self._seq = 0
         self._seen: dict[str, set[int]] = {}
         self._received: dict[str, _Received] = {}
@@ -174,8 +191,11 @@ class NationalNode:
         self._local_new = np.zeros(0, dtype=bool)
         self._pub_marking = np.zeros((0, len(policy.nations)), dtype=bool)
         #: Warnings this node's assessor issued, and those received from partners.
-        self.issued_warnings: list[dict[str, Any]] = []
-        self.received_warnings: list[dict[str, Any]] = []
+        self.issued_warnings: list[Warning] = []
+        self.received_warnings: list[Warning] = []
+        #: Sensors each issued alert (warning id) derives from so far: a row about a track
+        #: no longer held (its closing row) carries its alert's marking.
+        self._alert_sources: dict[str, BoolArray] = {}
 
     # ------------------------------------------------------------------ phase 1
 
@@ -211,11 +231,20 @@ class NationalNode:
     def _send_plots(self, receiver: str, sent_s: float, rows: Table) -> None:
         ids = sorted(set(rows["sensor_id"].tolist()))
         index = self.policy.sensor_index(ids)
-        batch = plot_batch_from_table(
-            rows,
+        batch = PlotBatch(
             sender=self.nation,
             seq=self._next_seq(),
             sent_s=sent_s,
+            time_s=rows["time_s"].astype(float).tolist(),
+            sensor_id=[str(s) for s in rows["sensor_id"]],
+            range_m=rows["range_m"].astype(float).tolist(),
+            az_deg=rows["az_deg"].astype(float).tolist(),
+            el_deg=rows["el_deg"].astype(float).tolist(),
+            range_rate_mps=rows["range_rate_mps"].astype(float).tolist(),
+            lat_deg=rows["lat_deg"].astype(float).tolist(),
+            lon_deg=rows["lon_deg"].astype(float).tolist(),
+            alt_m=rows["alt_m"].astype(float).tolist(),
+            ident=[str(s) for s in rows["ident"]],
             releasable_to={
                 sid: self.policy.nation_names(self.policy.plot_marking[i])
                 for sid, i in zip(ids, index, strict=True)
@@ -283,7 +312,12 @@ class NationalNode:
         self.counts.received["plots"] += int(ok.sum())
         if not ok.any():
             return
-        self._to_trackers({c: v[ok] for c, v in plots_table(batch).items()})
+        rows: Table = {
+            c: np.asarray(getattr(batch, c), dtype=np.float64)[ok] for c in _FLOAT_PLOT_COLUMNS
+        }
+        rows["sensor_id"] = np.asarray(batch.sensor_id, dtype=object)[ok]
+        rows["ident"] = np.asarray(batch.ident, dtype=object)[ok]
+        self._to_trackers(rows)
 
     def _take_tracks(self, batch: TrackBatch, envelope: Envelope) -> None:
         self.counts.received["track_batches"] += 1
@@ -309,14 +343,31 @@ class NationalNode:
         )
         reason = self.guard.check_received_tracks(batch.sender, sources, known, claimed)
         reason[unknown_claim & (reason == "")] = "releasability_claim_unknown_nation"
-        tracks = tracks_of(batch)
-        diag = np.diagonal(tracks.P, axis1=1, axis2=2)
+        P = np.zeros((n, 6, 6))
+        P[:, _UPPER[0], _UPPER[1]] = np.asarray(batch.P_upper).reshape(n, TRIANGLE_6)
+        P = P + np.triu(P, 1).transpose(0, 2, 1)
+        diag = np.diagonal(P, axis1=1, axis2=2)
         reason[((diag <= 0.0).any(axis=1)) & (reason == "")] = "covariance_not_positive"
         for why, count in Counter(reason[reason != ""].tolist()).items():
             self._reject(f"tracks_{why}", envelope, "tracks dropped", count)
         ok = reason == ""
         self.counts.received["tracks"] += int(ok.sum())
-        self._received[batch.origin] = _Received(batch.time_s, tracks.take(ok), sources[ok])
+        m = len(self.mode_names)
+        mu = np.asarray(batch.mode_probabilities, dtype=np.float64).reshape(n, m)
+        ids = np.asarray(batch.track_id, dtype="U48")
+        tracks = SourceTracks(
+            key=np.char.add(f"{batch.origin}/", ids).astype("U64"),
+            origin=np.full(n, batch.origin, dtype="U32"),
+            local=np.zeros(n, dtype=bool),
+            time_s=np.full(n, batch.time_s),
+            x=np.asarray(batch.x_ecef, dtype=np.float64).reshape(n, 6),
+            P=P,
+            mode_probabilities=mu,
+            claim_number=np.asarray(batch.number, dtype=np.int64).reshape(n),
+            claim_created_s=np.asarray(batch.number_created_s, dtype=np.float64).reshape(n),
+            ident=np.asarray(batch.ident, dtype="U16").reshape(n),
+        ).take(ok)
+        self._received[batch.origin] = _Received(batch.time_s, tracks, sources[ok])
 
     def _take_warnings(self, batch: WarningBatch, envelope: Envelope) -> None:
         self.counts.received["warning_batches"] += 1
@@ -335,6 +386,12 @@ class NationalNode:
             if why == "":
                 self.received_warnings.append(warning)
                 self.counts.received["warnings"] += 1
+
+    def active_warnings(self, now_s: float) -> list[Warning]:
+        """The alerts on in this nation's picture at `now_s`, its own and its partners':
+        each alert's latest row, unless that row closed it or it has expired."""
+        mine = [w for w in self.issued_warnings if self.nation in w.recipients]
+        return active_warnings([*mine, *self.received_warnings], now_s)
 
     def _to_trackers(self, rows: Table) -> None:
         t0 = time.process_time()
@@ -420,21 +477,23 @@ class NationalNode:
             str(c) if ok else "unknown"
             for c, ok in zip(self._local_identity[rows], judged, strict=True)
         ]
-        told = replace(
-            local,
-            claim_number=np.where(judged, local.claim_number, 0),
-            claim_created_s=np.where(judged, local.claim_created_s, 0.0),
-        )
-        batch = track_batch_from_tracks(
-            told,
+        batch = TrackBatch(
             sender=self.nation,
             origin=origin,
             seq=self._next_seq(),
             time_s=at_s,
-            mode_names=self.mode_names,
+            mode_names=list(self.mode_names),
+            track_id=[k.split("/", 1)[1] for k in local.key.tolist()],
+            number=np.where(judged, local.claim_number, 0).tolist(),
+            number_created_s=np.where(judged, local.claim_created_s, 0.0).tolist(),
+            x_ecef=local.x.ravel().tolist(),
+            P_upper=local.P[:, _UPPER[0], _UPPER[1]].ravel().tolist(),
+            mode_probabilities=local.mode_probabilities.ravel().tolist(),
             cls=cls,
             identity=identity,
-            sources=self.policy.source_names(sources),
+            ident=local.ident.tolist(),
+            quality=quality_of(local.P).tolist(),
+            sources=[list(s) for s in self.policy.source_names(sources)],
             releasable_to=[self.policy.nation_names(m) for m in marking],
         )
         self.bus.publish(self.nation, receiver, encode(batch), at_s)
@@ -520,32 +579,36 @@ class NationalNode:
         sources: BoolArray,
         boost_sources: BoolArray,
         now_s: float,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Warning]:
         """Collect the assessor's warnings, cut their recipients to their marking, send them."""
         if not assessment.warnings:
             return []
         row_of = {str(tid): i for i, tid in enumerate(view.track_id)}
         own = self.guard.policy.holdable_sensors(self.nation)
-        out: list[dict[str, Any]] = []
-        outbox: dict[str, list[tuple[dict[str, Any], BoolArray]]] = {}
+        out: list[Warning] = []
+        outbox: dict[str, list[tuple[Warning, BoolArray]]] = {}
         for raw in assessment.warnings:
-            warning = dict(raw)
-            row = row_of.get(str(warning.get("track_id") or ""))
+            row = row_of.get(raw.track_id)
+            earlier = self._alert_sources.get(raw.warning_id)
             if row is not None:
-                derived_from = sources[row] | (boost_sources if warning.get("boost") else False)
-            elif boost_sources.any():
+                derived_from = sources[row]
+            elif raw.kind == "launch" and boost_sources.any():
                 derived_from = boost_sources
+            elif earlier is not None:
+                # A row about a track no longer held (a closing row): its alert's sources.
+                derived_from = earlier
             else:
                 # Nothing says what it derives from: treat it as derived from everything held.
                 derived_from = own
-            recipients = [str(r) for r in warning.get("recipients") or [self.nation]]
-            allowed, removed = self.guard.warning_recipients(recipients, derived_from)
+            self._alert_sources[raw.warning_id] = (
+                derived_from if earlier is None else earlier | derived_from
+            )
+            allowed, removed = self.guard.warning_recipients(raw.recipients, derived_from)
             if removed:
-                log.info("%s withheld warning %s from %s", self.nation, warning.get("warning_id"),
-                         removed)  # fmt: skip
-            warning["recipients"] = allowed
-            warning.setdefault("issued_by", self.nation)
-            warning.setdefault("time_s", now_s)
+                log.info("%s withheld warning %s from %s", self.nation, raw.warning_id, removed)
+            warning = msgspec.structs.replace(
+                raw, recipients=tuple(allowed), issued_by=raw.issued_by or self.nation
+            )
             out.append(warning)
             for receiver in allowed:
                 if receiver != self.nation:

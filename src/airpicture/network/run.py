@@ -22,20 +22,21 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
 from airpicture.fusion import FusionSettings
 from airpicture.network.assessor import AssessorFactory, national_assessor
 from airpicture.network.bus import Bus, Envelope, InProcessBus, LinkQuality, scenario_links
-from airpicture.network.messages import PLOT_COLUMNS
-from airpicture.network.node import NationalNode, NodeSettings, NodeSnapshot
+from airpicture.network.node import PLOT_COLUMNS, NationalNode, NodeSettings, NodeSnapshot
 from airpicture.network.processes import NodeProcesses, Publication
 from airpicture.network.schedule import Stage, picture_times_s, stages
 from airpicture.policy import ReleasePolicy, poolable_sensors
 from airpicture.scenario import LoadedScenario
 from airpicture.tables import PICTURE_SCHEMA, Table, concat_tables
 from airpicture.threat.assessment import Assessor, BoostReports
+from airpicture.threat.warning import Warning
 from airpicture.tracking import Tracker, TrackerSettings, sensor_models
 
 Fusion = Literal["distributed", "centralized"]
@@ -60,14 +61,14 @@ class NetworkSnapshot:
     #: Picture rows per viewer (a nation, or `ALL`).
     pictures: dict[str, Table]
     #: Warnings issued at this time, by any node.
-    warnings: list[dict[str, Any]]
+    warnings: list[Warning]
 
 
 @dataclass(frozen=True)
 class NetworkResult:
     fusion_used: Fusion
     picture: Table
-    warnings: list[dict[str, Any]]
+    warnings: list[Warning]
     #: Per node: message counts, refusals, release counts, CPU seconds per phase.
     stats: dict[str, Any]
     #: Wall-clock seconds of the whole network run.
@@ -178,7 +179,7 @@ class _CentralNode:
         assessment = self.assessor.assess(view, boost, now_s)
         picture["cls"] = np.asarray(assessment.cls, dtype=object)
         picture["identity"] = np.asarray(assessment.identity, dtype=object)
-        warnings = [dict(w, issued_by="ALL") for w in assessment.warnings]
+        warnings = [msgspec.structs.replace(w, issued_by="ALL") for w in assessment.warnings]
         self.seconds["assessment"] += time.process_time() - t0
         return NetworkSnapshot(now_s, {"ALL": picture}, warnings)
 
@@ -450,7 +451,7 @@ def run_network(
     """
     start = time.perf_counter()
     pictures: list[Table] = []
-    warnings: list[dict[str, Any]] = []
+    warnings: list[Warning] = []
     if node_processes is None:
         node_processes = wants_node_processes(loaded, fusion)
     with NetworkRun(

@@ -11,9 +11,11 @@ in and out, so the wire format lives in this one module (docs/web.md, "Protocol"
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 import msgspec
+
+from airpicture.threat.warning import Warning
 
 PROTOCOL_VERSION: Final = 1
 #: Largest browser → server message accepted (a control message is ~60 bytes).
@@ -108,7 +110,7 @@ class Warnings(msgspec.Struct, frozen=True, tag="warnings", tag_field="type"):
     """Warnings issued to the session's nation (warnings.jsonl objects), oldest first."""
 
     reset: bool
-    items: list[dict[str, Any]]
+    items: list[Warning]
 
 
 class Clock(msgspec.Struct, frozen=True, tag="clock", tag_field="type"):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airpicture.tables import Table
+from airpicture.threat.warning import Warning, active_warnings
 from airpicture.web.deltas import PictureDelta, picture_delta
 from airpicture.web.protocol import (
     Clock,
@@ -53,17 +54,21 @@ class FrameLog:
     pictures: list[Table] = field(default_factory=list)
     produced_ms: list[float] = field(default_factory=list)
     warning_times: list[float] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[Warning] = field(default_factory=list)
     _deltas: OrderedDict[tuple[int, int], PictureDelta] = field(default_factory=OrderedDict)
     _frames: OrderedDict[tuple[int, int, bool], EncodedFrame] = field(default_factory=OrderedDict)
 
-    def add(self, time_s: float, picture: Table, warnings: list[dict[str, Any]]) -> None:
+    def add(self, time_s: float, picture: Table, warnings: list[Warning]) -> None:
         self.times.append(time_s)
         self.pictures.append(picture)
         self.produced_ms.append(wall_ms())
         for w in warnings:
-            self.warning_times.append(float(w["time_s"]))
+            self.warning_times.append(w.time_s)
             self.warnings.append(w)
+
+    def active_at(self, time_s: float) -> list[Warning]:
+        """The alerts on for this viewer at `time_s`, i.e. its banners (`active_warnings`)."""
+        return active_warnings(self.warnings, time_s)
 
     def index_at(self, time_s: float) -> int:
         """Index of the newest frame at or before `time_s` (-1: none yet)."""

@@ -21,6 +21,8 @@ from numpy.typing import NDArray
 from airpicture.errors import InputError
 from airpicture.scenario import LoadedScenario, load_scenario
 from airpicture.tables import PICTURE_SCHEMA, Table, read_table, take_rows
+from airpicture.threat.warning import Warning, WarningLineError
+from airpicture.threat.warning import read_warnings as read_warning_lines
 from airpicture.web.protocol import Place, SensorSite
 
 
@@ -31,7 +33,7 @@ class PictureFrame:
     time_s: float
     viewer: str
     picture: Table
-    warnings: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[Warning] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -106,49 +108,31 @@ def scenario_geography(
     return sites, assets, places
 
 
-def read_warnings(path: Path) -> list[dict[str, Any]]:
-    """warnings.jsonl as a list of objects sorted by time (no file: no warnings).
+def read_warnings(path: Path) -> list[Warning]:
+    """warnings.jsonl as warnings sorted by time (no file: no warnings).
 
-    A line that is not a JSON object with a finite `time_s`, a `warning_id`, a
-    `kind`, a `text` and a list of `recipients` is an error naming the line.
+    A line that is not a warning (`threat.warning.Warning`: a finite `time_s`, a
+    `warning_id`, a known `kind`, a `text`, a list of `recipients`, …) is an error
+    naming the line.
     """
-    if not path.is_file():
-        return []
-    out: list[dict[str, Any]] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"{path}:{number}",
-                [
-                    f"not JSON ({exc.msg}); each line must be one warning object "
-                    "(ARCHITECTURE.md, 'Run output')"
-                ],
-            ) from exc
-        problem = _warning_problem(item)
-        if problem:
-            raise InputError(f"{path}:{number}", [problem])
-        out.append(item)
-    out.sort(key=lambda w: float(w["time_s"]))
+    try:
+        out = read_warning_lines(path)
+    except WarningLineError as exc:
+        raise InputError(
+            f"{exc.path}:{exc.line}",
+            [f"{exc.reason}; each line must be one warning object (ARCHITECTURE.md, 'Run output')"],
+        ) from None
+    bad = next((w for w in out if not math.isfinite(w.time_s)), None)
+    if bad is not None:
+        raise InputError(
+            str(path),
+            [
+                f"warning {bad.warning_id}: field 'time_s' must be a finite number "
+                "(seconds after the epoch)"
+            ],
+        )
+    out.sort(key=lambda w: w.time_s)
     return out
-
-
-def _warning_problem(item: Any) -> str | None:
-    if not isinstance(item, dict):
-        return "not a JSON object"
-    for key in ("warning_id", "kind", "text"):
-        if not isinstance(item.get(key), str):
-            return f"field '{key}' must be a string"
-    time_s = item.get("time_s")
-    if not isinstance(time_s, int | float) or not math.isfinite(time_s):
-        return "field 'time_s' must be a finite number (seconds after the epoch)"
-    recipients = item.get("recipients")
-    if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
-        return "field 'recipients' must be a list of nation codes"
-    return None
 
 
 def find_scenario_file(run_dir: Path, run_json: Mapping[str, Any]) -> Path | None:
@@ -247,7 +231,7 @@ def _run_info(
     return info
 
 
-def _split_frames(picture: Table, warnings: list[dict[str, Any]]) -> list[PictureFrame]:
+def _split_frames(picture: Table, warnings: list[Warning]) -> list[PictureFrame]:
     """One frame per (time, viewer), each carrying the warnings issued since the previous time."""
     times = np.asarray(picture["time_s"], dtype=np.float64)
     viewers = picture["viewer"]
@@ -255,7 +239,7 @@ def _split_frames(picture: Table, warnings: list[dict[str, Any]]) -> list[Pictur
     frames: list[PictureFrame] = []
     unique_times = np.unique(times)
     viewer_names = sorted({str(v) for v in viewers})
-    warn_times = np.array([float(w["time_s"]) for w in warnings])
+    warn_times = np.array([w.time_s for w in warnings])
     sorted_times = times[order]
     previous = -math.inf
     for t in unique_times:

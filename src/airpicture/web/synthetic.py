@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
+from airpicture.threat.warning import Warning
 from airpicture.web.protocol import SensorSite
 from airpicture.web.sources import PictureFrame, RunInfo
 
@@ -41,7 +42,7 @@ class SyntheticSource:
         nations: Sequence[str] = NATIONS,
         seed: int = 1,
         mode: Literal["live", "replay"] = "live",
-        warnings: Sequence[dict[str, Any]] = (),
+        warnings: Sequence[Warning] = (),
     ) -> None:
         rng = np.random.default_rng(seed)
         self.n_tracks = n_tracks
@@ -62,7 +63,7 @@ class SyntheticSource:
         sources = np.empty(n_tracks, dtype=object)
         sources[:] = [[f"SYN-{nations[i % len(nations)]}"] for i in range(n_tracks)]
         self._sources = sources
-        self._warnings = sorted(warnings, key=lambda w: float(w["time_s"]))
+        self._warnings = sorted(warnings, key=lambda w: w.time_s)
         self._next = 0
         self._warned = 0
         self._info = RunInfo(
@@ -121,7 +122,7 @@ class SyntheticSource:
                 return frames
             new = []
             while self._warned < len(self._warnings) and (
-                float(self._warnings[self._warned]["time_s"]) <= t
+                self._warnings[self._warned].time_s <= t
             ):
                 new.append(self._warnings[self._warned])
                 self._warned += 1

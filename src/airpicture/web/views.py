@@ -16,13 +16,13 @@ This module is the one place the server decides what leaves it for a nation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from airpicture.tables import Table, take_rows
+from airpicture.threat.warning import Warning
 from airpicture.web.protocol import Place, SensorSite
 from airpicture.web.sources import PictureFrame, RunInfo
 
@@ -80,11 +80,9 @@ def frame_for(rule: ViewRule, frame: PictureFrame) -> PictureFrame:
     )
 
 
-def warnings_for(viewer: str, warnings: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def warnings_for(viewer: str, warnings: Iterable[Warning]) -> list[Warning]:
     """The warnings addressed to `viewer`'s nation (every one for `ALL`)."""
-    return [
-        dict(w) for w in warnings if viewer == CENTRAL_VIEWER or viewer in w.get("recipients", ())
-    ]
+    return [w for w in warnings if viewer == CENTRAL_VIEWER or viewer in w.recipients]
 
 
 def sensors_for(viewer: str, info: RunInfo) -> list[SensorSite]:

@@ -220,6 +220,7 @@ function onFrame(f) {
 
 function onClock(c) {
   clock = c;
+  expireAlerts();
   $("top-utc").textContent = hello ? utcLabel(hello.epoch, c.time_s) : "--:--:--Z";
   $("tc-elapsed").textContent = elapsedLabel(c.time_s);
   const state = c.following_live ? "LIVE" : c.paused ? "PAUSED" : `PLAYING ${c.speed}×`;
@@ -248,6 +249,18 @@ function severity(kind) {
   return kind === "launch" || kind === "impact_area" || kind === "asset_threat" || kind === "update" || kind === "passed_over" ? "high" : "info";
 }
 function isClosed(kind) { return CLOSING.has(kind); }
+// An alert is over when its latest row closes it or has expired (threat/warning.py,
+// active_warnings: the same rule): a partner's banner never outlives its threat.
+function isOver(w) { return isClosed(w.kind) || (w.expires_s != null && clock.time_s >= w.expires_s); }
+function expireAlerts() {
+  let changed = false;
+  for (const a of alerts.values()) {
+    const over = isOver(a.latest);
+    if (over && !a.over) { globe.clearImpact(a.key); globe.clearLaunch(a.key); }
+    if (over !== a.over) { a.over = over; changed = true; }
+  }
+  if (changed) { renderAlerts(); renderMarks(); }
+}
 
 function onWarnings(msg) {
   if (msg.reset) { alerts.clear(); globe.clearImpacts(); globe.clearLaunches(); }
@@ -273,11 +286,12 @@ function onWarnings(msg) {
 function renderAlerts(fresh = new Set()) {
   const list = $("alerts");
   const items = [...alerts.values()].sort((a, b) => {
-    const ca = isClosed(a.latest.kind), cb = isClosed(b.latest.kind);
+    const ca = isOver(a.latest), cb = isOver(b.latest);
     if (ca !== cb) return ca ? 1 : -1;
     return b.latest.time_s - a.latest.time_s;
   });
-  const active = items.filter((a) => !isClosed(a.latest.kind));
+  for (const a of items) a.over = isOver(a.latest);
+  const active = items.filter((a) => !a.over);
   $("alerts-count").textContent = String(active.length);
   $("alerts-panel").classList.toggle("has-active", active.length > 0);
   const banner = $("threat-banner");
@@ -289,7 +303,7 @@ function renderAlerts(fresh = new Set()) {
   } else banner.hidden = true;
   if (!items.length) { list.innerHTML = `<div class="empty">No warnings for this nation.</div>`; return; }
   list.replaceChildren(...items.map((a) => {
-    const w = a.latest, sev = severity(w.kind);
+    const w = a.latest, sev = a.over ? "closed" : severity(w.kind);
     const div = document.createElement("div");
     div.className = `alert sev-${sev === "closed" ? "info" : sev}${sev === "closed" ? " closed" : ""}${fresh.has(a.key) ? " fresh" : ""}`;
     div.dataset.track = w.track_id || "";
