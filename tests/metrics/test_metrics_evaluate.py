@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from airpicture import atlas
 from airpicture.cli import evaluate as evaluate_command
 from airpicture.errors import InputError
 from airpicture.geo import land
@@ -166,7 +167,7 @@ def test_land_decoder_on_a_hand_made_topology() -> None:
 
 def test_installed_land_outlines_are_found() -> None:
     try:
-        rings = land.land_rings("110m")
+        rings = atlas.land_rings("110m")
     except InputError as exc:
         pytest.skip(str(exc))
     lon = np.concatenate([r[:, 0] for r in rings])
@@ -178,9 +179,9 @@ def test_installed_land_outlines_are_found() -> None:
 def test_missing_land_data_says_how_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(land.NODE_MODULES_ENV, str(tmp_path))
+    monkeypatch.setenv(atlas.NODE_MODULES_ENV, str(tmp_path))
     with pytest.raises(InputError, match="make setup"):
-        land.world_atlas_dir()
+        atlas.world_atlas_dir()
 
 
 def test_snapshots_after_the_truth_horizon_are_not_judged(tmp_path: Path) -> None:

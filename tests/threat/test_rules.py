@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from airpicture.atlas import country_outlines
 from airpicture.geo import geodetic_to_ecef
 from airpicture.scenario import BallisticTarget
 from airpicture.sim.ballistic import solve_ballistic
@@ -48,12 +49,12 @@ def test_compass_and_rounding() -> None:
 
 
 def test_describe_sea_land_and_no_places() -> None:
-    geo = Geography([("Cape Erimo", 41.93, 143.25)])
+    geo = Geography([("Cape Erimo", 41.93, 143.25)], country_outlines())
     text, places = geo.describe(41.0, 157.0)
     assert text.startswith("about 1,1") and "east of Cape Erimo" in text and text.endswith("at sea")
     assert places[0]["name"] == "Cape Erimo"
     assert geo.describe(35.68, 139.76)[0].endswith("on land in Japan")
-    bare = Geography([])
+    bare = Geography([], country_outlines())
     text, places = bare.describe(41.0, 157.0)
     assert text.startswith("at 41.0°N 157.0°E") and places == []
 

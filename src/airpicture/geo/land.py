@@ -1,9 +1,9 @@
-"""Coastlines from the `world-atlas` TopoJSON files installed by `make setup`.
+"""Land and country outlines decoded from world-atlas TopoJSON: pure, no file reading.
 
-Natural Earth land outlines ship in `node_modules/world-atlas/` (an npm package
-listed in the project's `package.json`), so maps never download anything at run
-time. This module finds that folder and decodes its TopoJSON into rings of
-(lon_deg, lat_deg) — enough to draw land on a report map.
+Natural Earth outlines ship in the `world-atlas` npm package; `airpicture.atlas`
+(the edge) finds and reads those files and hands the parsed TopoJSON to the
+functions here, which turn it into rings of (lon_deg, lat_deg). Numeric code
+(the threat part's `Geography`) takes the result as an argument.
 
 TopoJSON in one paragraph: a topology stores every boundary once, as an *arc*
 (a polyline); a polygon is a list of rings, each ring a list of arc indices,
@@ -15,60 +15,14 @@ A quantized file stores each arc as integer deltas from its previous point;
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from airpicture.errors import InputError
-
 FloatArray = NDArray[np.float64]
-
-#: Environment variable naming a `node_modules` folder to use instead of searching.
-NODE_MODULES_ENV: Final = "AIRPICTURE_NODE_MODULES"
-#: Land outline resolutions shipped by world-atlas (Natural Earth scale 1:N million).
-RESOLUTIONS: Final = ("110m", "50m", "10m")
-
-
-def world_atlas_dir(start: Path | None = None) -> Path:
-    """The installed `node_modules/world-atlas` folder.
-
-    Looks in `$AIRPICTURE_NODE_MODULES` first, then walks up from this package's
-    folder and from `start` (default: the working directory) to the first
-    `node_modules/world-atlas`. Raises `InputError` saying how to install it.
-    """
-    override = os.environ.get(NODE_MODULES_ENV)
-    if override:
-        candidate = Path(override) / "world-atlas"
-        if candidate.is_dir():
-            return candidate
-        raise InputError(
-            NODE_MODULES_ENV,
-            [
-                f"{override!r} has no world-atlas folder; point it at a node_modules folder "
-                "that has one, or unset it and run `make setup`"
-            ],
-        )
-    roots = [Path(__file__).resolve().parent, (start or Path.cwd()).resolve()]
-    for root in roots:
-        for folder in (root, *root.parents):
-            candidate = folder / "node_modules" / "world-atlas"
-            if candidate.is_dir():
-                return candidate
-    raise InputError(
-        "node_modules/world-atlas",
-        [
-            "the coastline data is not installed; run `make setup` in the project folder "
-            f"(it runs `npm ci`), or set {NODE_MODULES_ENV} to a node_modules folder "
-            "with world-atlas"
-        ],
-    )
 
 
 def decode_arcs(
@@ -122,21 +76,6 @@ def topology_rings(topology: dict[str, Any], object_name: str) -> list[FloatArra
     return rings
 
 
-@lru_cache(maxsize=4)
-def land_rings(resolution: str = "50m") -> tuple[FloatArray, ...]:
-    """Natural Earth land outlines at `resolution` ("110m", "50m" or "10m")."""
-    if resolution not in RESOLUTIONS:
-        raise InputError("resolution", [f"{resolution!r} is not one of {', '.join(RESOLUTIONS)}"])
-    path = world_atlas_dir() / f"land-{resolution}.json"
-    try:
-        topology = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(
-            str(path), [f"cannot read the land outlines ({exc}); re-run `make setup`"]
-        ) from exc
-    return tuple(topology_rings(topology, "land"))
-
-
 @dataclass(frozen=True)
 class CountryShape:
     """One country of world-atlas: ISO 3166-1 numeric id, Natural Earth name, outline rings."""
@@ -148,18 +87,8 @@ class CountryShape:
     rings: tuple[FloatArray, ...]
 
 
-@lru_cache(maxsize=4)
-def country_shapes(resolution: str = "50m") -> tuple[CountryShape, ...]:
-    """Natural Earth country outlines with their names (world-atlas `countries-*.json`)."""
-    if resolution not in RESOLUTIONS:
-        raise InputError("resolution", [f"{resolution!r} is not one of {', '.join(RESOLUTIONS)}"])
-    path = world_atlas_dir() / f"countries-{resolution}.json"
-    try:
-        topology = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(
-            str(path), [f"cannot read the country outlines ({exc}); re-run `make setup`"]
-        ) from exc
+def country_shapes_of(topology: dict[str, Any]) -> tuple[CountryShape, ...]:
+    """Every country of a world-atlas `countries-*.json` topology that has an outline."""
     arcs = decode_arcs(topology["arcs"], topology.get("transform"))
     shapes: list[CountryShape] = []
     for geometry in topology["objects"]["countries"].get("geometries", []):
@@ -181,3 +110,13 @@ def country_shapes(resolution: str = "50m") -> tuple[CountryShape, ...]:
                 )
             )
     return tuple(shapes)
+
+
+@dataclass(frozen=True)
+class CountryOutlines:
+    """The country outlines a run has: loaded at the edge (`airpicture.atlas`), or none
+    and why (then land and sea are not told apart, and the assessor notes it)."""
+
+    shapes: tuple[CountryShape, ...] = ()
+    #: Why there are no outlines ("" when they were loaded).
+    problem: str = ""

@@ -25,8 +25,8 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
+from airpicture.atlas import land_rings
 from airpicture.errors import InputError
-from airpicture.geo.land import land_rings
 from airpicture.metrics.evaluation import Evaluation, first_times
 from airpicture.metrics.siap import SIAP_MEASURES
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from airpicture.atlas import country_outlines
 from airpicture.geo import ecef_to_geodetic, ecef_vector_to_enu, enu_basis
 from airpicture.scenario import Scenario
 from airpicture.threat import NationalAssessor
@@ -47,5 +48,7 @@ def national_assessor(scenario: Scenario, nation: str) -> Assessor:
 
     For a centralized picture (`nation` "ALL") every defended asset is its own and
     its warnings go to the `ALL` viewer: the reference picture is for analysis.
+    The country outlines are the installed world-atlas's, read here at the network's
+    edge once per process (`airpicture.atlas`) and passed to the assessor.
     """
-    return NationalAssessor(scenario, nation)
+    return NationalAssessor(scenario, nation, countries=country_outlines())

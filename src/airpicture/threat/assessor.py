@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from airpicture.geo import ecef_to_geodetic, ecef_vector_to_enu, enu_basis, geodesic_distance_m
+from airpicture.geo.land import CountryOutlines
 from airpicture.scenario import Scenario
 from airpicture.threat.assessment import Assessment, BoostReports
 from airpicture.threat.assets import AssetTable, ellipse_reach, motion_reach
@@ -200,15 +201,24 @@ class NationalAssessor:
     """Threat assessment for one nation (implements `airpicture.threat.assessment.Assessor`)."""
 
     def __init__(
-        self, scenario: Scenario, nation: str, settings: AssessorSettings | None = None
+        self,
+        scenario: Scenario,
+        nation: str,
+        settings: AssessorSettings | None = None,
+        countries: CountryOutlines | None = None,
     ) -> None:
+        """`countries`: the country outlines, loaded at the edge (`airpicture.atlas`);
+        without them land and sea are not told apart (noted in `notes`)."""
         self.nation = nation
         #: Allies a launch notice is offered to: the network's release guard cuts the
         #: list to the nations the notice's sources may go to.
         self.allies = [n for n in scenario.nations if n != nation and nation != "ALL"]
         self.settings = settings or AssessorSettings()
         self.epoch: datetime = scenario.epoch
-        self.geography = Geography([(p.name, p.lat_deg, p.lon_deg) for p in scenario.places])
+        self.geography = Geography(
+            [(p.name, p.lat_deg, p.lon_deg) for p in scenario.places],
+            countries or CountryOutlines(),
+        )
         self.ir_sensors = {s.id for s in scenario.sensors if s.type == "space_ir"}
         self.allied_codes = {code for n in scenario.nations for code in TERRITORIES.get(n, ())}
         assets = list(scenario.assets)

@@ -1,8 +1,9 @@
 """Where a point is, in words: land or sea, which country, how far from which named place.
 
-Country outlines come from Natural Earth via the world-atlas package installed
-by `make setup` (`airpicture.geo.land.country_shapes`); named places come from
-the scenario's `places`. Point-in-polygon is matplotlib's `Path.contains_points`
+Country outlines (Natural Earth, from the world-atlas package installed by
+`make setup`) are read at the edge (`airpicture.atlas.country_outlines`) and
+given to `Geography`, which reads no file; named places come from the scenario's
+`places`. Point-in-polygon is matplotlib's `Path.contains_points`
 ring by ring with the even-odd rule (a hole is a ring inside a ring), after a
 bounding-box test.
 """
@@ -17,9 +18,8 @@ import numpy as np
 from matplotlib.path import Path as MplPath
 from numpy.typing import ArrayLike, NDArray
 
-from airpicture.errors import InputError
 from airpicture.geo import geodesic_bearing_deg, geodesic_distance_m
-from airpicture.geo.land import country_shapes
+from airpicture.geo.land import CountryOutlines
 
 FloatArray = NDArray[np.float64]
 
@@ -84,25 +84,23 @@ def _in_boxes(lon: FloatArray, lat: FloatArray, boxes: FloatArray) -> NDArray[np
 
 
 class Geography:
-    """Country lookup (land/sea) and named-place descriptions, loaded once."""
+    """Country lookup (land/sea) and named-place descriptions, from outlines given."""
 
     def __init__(
         self,
         places: Sequence[tuple[str, float, float]],
-        resolution: str = "50m",
+        outlines: CountryOutlines,
     ) -> None:
         self.places = list(places)
         self._place_lat = np.array([p[1] for p in self.places], dtype=np.float64)
         self._place_lon = np.array([p[2] for p in self.places], dtype=np.float64)
         #: Why the land/sea test is unavailable, or "" when it works.
         self.problem = ""
+        if not outlines.shapes:
+            why = outlines.problem or "no country outlines given"
+            self.problem = f"{why}; land and sea not told apart"
         countries: list[_Country] = []
-        try:
-            shapes = country_shapes(resolution)
-        except InputError as exc:
-            shapes = ()
-            self.problem = f"country outlines unavailable ({exc}); land and sea not told apart"
-        for shape in shapes:
+        for shape in outlines.shapes:
             lon_min = min(float(r[:, 0].min()) for r in shape.rings)
             lon_max = max(float(r[:, 0].max()) for r in shape.rings)
             lat_min = min(float(r[:, 1].min()) for r in shape.rings)
@@ -155,13 +153,6 @@ class Geography:
 
     def country_name(self, iso_numeric: str) -> str:
         return self._name_of.get(iso_numeric, "")
-
-    def nation_of_code(self, iso_numeric: str) -> str:
-        """The alpha-3 nation whose territory this numeric code is, '' if none listed."""
-        for nation, codes in TERRITORIES.items():
-            if iso_numeric in codes:
-                return nation
-        return ""
 
     def nearest_place(self, lat_deg: float, lon_deg: float) -> tuple[str, float, float] | None:
         """(name, distance_m, bearing from the place to the point in degrees), or None."""

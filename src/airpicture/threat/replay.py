@@ -22,6 +22,8 @@ import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
+from airpicture.atlas import country_outlines
+from airpicture.geo.land import CountryOutlines
 from airpicture.scenario import Scenario, load_scenario
 from airpicture.tables import PLOTS_SCHEMA, read_table
 from airpicture.threat.assessment import BoostReports
@@ -57,13 +59,19 @@ def assess_plots(
     tracker_settings: TrackerSettings | None = None,
     end_s: float | None = None,
     on_snapshot: Callable[[float, TrackView], None] | None = None,
+    countries: CountryOutlines | None = None,
 ) -> AssessRun:
-    """Track `plots` centrally and assess at every picture time for each nation."""
+    """Track `plots` centrally and assess at every picture time for each nation.
+
+    `countries`: the country outlines the assessors tell land from sea with; by
+    default the installed world-atlas's (`airpicture.atlas`, read once per process).
+    """
     nations = list(nations or scenario.nations)
     all_sensors = {s.id for s in scenario.sensors}
     viewers = viewers or {n: sorted(all_sensors) for n in nations}
     run = AssessRun()
-    run.assessors = {n: NationalAssessor(scenario, n, settings) for n in nations}
+    outlines = country_outlines() if countries is None else countries
+    run.assessors = {n: NationalAssessor(scenario, n, settings, outlines) for n in nations}
     tracker = Tracker(sensor_models(scenario.sensors), tracker_settings)
     interval = scenario.picture_interval_s
     end = float(end_s if end_s is not None else scenario.duration_s)
