@@ -86,9 +86,6 @@ PICTURE_SCHEMA: Final = pa.schema(
     ]
 )
 
-TRACK_CLASSES: Final = ("aircraft", "cruise_missile", "ballistic_missile", "unknown")
-IDENTITIES: Final = ("friend", "neutral", "hostile", "unknown")
-
 
 class TableError(ValueError):
     """A run-output file is missing, unreadable or lacks a required column."""
@@ -162,11 +159,6 @@ def read_table(path: Path, schema: pa.Schema) -> Table:
             out[name] = np.empty(len(pylist), dtype=np.object_)
             out[name][:] = [[] if v is None else v for v in pylist]
     return out
-
-
-def table_length(table: Mapping[str, NDArray[np.generic]]) -> int:
-    """Number of rows (0 for a table with no columns)."""
-    return len(next(iter(table.values()))) if table else 0
 
 
 def take_rows(table: Mapping[str, NDArray[np.generic]], index: NDArray[np.generic]) -> Table:

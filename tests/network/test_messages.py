@@ -5,18 +5,27 @@ from __future__ import annotations
 import math
 
 import msgspec
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
+from airpicture.fusion import SourceTracks
 from airpicture.network.messages import (
+    PLOT_COLUMNS,
     MessageError,
     PlotBatch,
     TrackBatch,
     WarningBatch,
     decode,
     encode,
+    plot_batch_from_table,
+    plots_table,
+    track_batch_from_tracks,
+    tracks_of,
 )
+from airpicture.tables import PLOTS_SCHEMA, Table
 from airpicture.threat.warning import Warning
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
@@ -48,13 +57,13 @@ def track_batches(draw: st.DrawFn) -> TrackBatch:
     )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(track_batches())
 def test_track_batch_round_trip(batch: TrackBatch) -> None:
     assert decode(encode(batch)) == batch
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(st.integers(0, 5), st.floats(allow_nan=True), names)
 def test_plot_batch_round_trip_keeps_nan(n: int, value: float, sid: str) -> None:
     batch = PlotBatch(
@@ -117,3 +126,107 @@ def test_newer_fields_are_ignored() -> None:
     raw = msgspec.msgpack.decode(encode(good))
     raw["priority"] = "flash"  # a field a later version might add
     assert decode(msgspec.msgpack.encode(raw)) == good
+
+
+# ------------------------------------------------ table → message → bytes → message → table
+
+MODES = ("cv", "manoeuvre", "ballistic")
+#: Printable ids without NUL (NumPy's fixed-width strings drop trailing NULs).
+ids = st.text(st.characters(codec="ascii", categories=["L", "N", "P"]), min_size=1, max_size=12)
+
+
+@st.composite
+def source_tracks(draw: st.DrawFn, origin: str, time_s: float) -> SourceTracks:
+    """Received-side tracks of one origin at one time, with symmetric covariances."""
+    n = draw(st.integers(0, 5))
+    floats = st.floats(-1e12, 1e12)  # finite, and (A + Aᵀ) / 2 stays finite
+    A = draw(hnp.arrays(np.float64, (n, 6, 6), elements=floats))
+    track_ids = draw(st.lists(ids, min_size=n, max_size=n, unique=True))
+    return SourceTracks(
+        key=np.asarray([f"{origin}/{t}" for t in track_ids], dtype="U64").reshape(n),
+        origin=np.full(n, origin, dtype="U32"),
+        local=np.zeros(n, dtype=bool),
+        time_s=np.full(n, time_s),
+        x=draw(hnp.arrays(np.float64, (n, 6), elements=floats)),
+        # symmetric in: P = (A + Aᵀ) / 2
+        P=(A + A.transpose(0, 2, 1)) / 2.0,
+        mode_probabilities=draw(
+            hnp.arrays(np.float64, (n, len(MODES)), elements=st.floats(0.0, 1.0))
+        ),
+        claim_number=draw(hnp.arrays(np.int64, n, elements=st.integers(0, 99_999))),
+        claim_created_s=draw(hnp.arrays(np.float64, n, elements=floats)),
+        ident=np.asarray(draw(st.lists(ids, min_size=n, max_size=n)), dtype="U16").reshape(n),
+    )
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(st.data(), st.floats(-1e6, 1e6))
+def test_tracks_survive_message_and_bytes(data: st.DataObject, time_s: float) -> None:
+    tracks = data.draw(source_tracks("USA.0", time_s))
+    n = len(tracks)
+    batch = track_batch_from_tracks(
+        tracks, sender="USA", origin="USA.0", seq=7, time_s=time_s, mode_names=MODES,
+        cls=["aircraft"] * n, identity=["friend"] * n, sources=[["USA-R1"]] * n,
+        releasable_to=[["JPN", "USA"]] * n,
+    )  # fmt: skip
+    back = decode(encode(batch))
+    assert isinstance(back, TrackBatch)
+    assert back == batch
+    again = tracks_of(back)
+    for name in ("key", "origin", "local", "time_s", "x", "P", "mode_probabilities",
+                 "claim_number", "claim_created_s", "ident"):  # fmt: skip
+        np.testing.assert_array_equal(getattr(again, name), getattr(tracks, name), err_msg=name)
+        assert getattr(again, name).dtype == getattr(tracks, name).dtype, name
+
+
+def test_a_track_id_may_hold_the_key_separator() -> None:
+    tracks = SourceTracks.empty(len(MODES))
+    one = SourceTracks(
+        **{**tracks.__dict__, "key": np.array(["JPN.1/T/7"], dtype="U64"),
+           "origin": np.array(["JPN.1"], dtype="U32"), "local": np.zeros(1, bool),
+           "time_s": np.zeros(1), "x": np.zeros((1, 6)), "P": np.eye(6)[None],
+           "mode_probabilities": np.full((1, 3), 1 / 3), "claim_number": np.zeros(1, np.int64),
+           "claim_created_s": np.zeros(1), "ident": np.array([""], dtype="U16")}
+    )  # fmt: skip
+    batch = track_batch_from_tracks(
+        one, sender="JPN", origin="JPN.1", seq=1, time_s=0.0, mode_names=MODES, cls=["unknown"],
+        identity=["unknown"], sources=[["JPN-R"]], releasable_to=[["JPN"]],
+    )  # fmt: skip
+    assert batch.track_id == ["T/7"]
+    assert tracks_of(batch).key.tolist() == ["JPN.1/T/7"]
+
+
+@st.composite
+def plot_tables(draw: st.DrawFn) -> Table:
+    """Rows of the plots table (every column of PLOTS_SCHEMA, NaN where not measured)."""
+    n = draw(st.integers(0, 6))
+    table: Table = {}
+    for field in PLOTS_SCHEMA:
+        if field.name in ("sensor_id", "nation", "ident", "target_id"):
+            table[field.name] = np.asarray(
+                draw(st.lists(st.text(max_size=8), min_size=n, max_size=n)), dtype=object
+            ).reshape(n)
+        else:
+            table[field.name] = draw(
+                hnp.arrays(np.float64, n, elements=st.floats(allow_infinity=False, width=64))
+            )
+    return table
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(plot_tables())
+def test_plots_survive_message_and_bytes(table: Table) -> None:
+    batch = plot_batch_from_table(table, sender="USA", seq=3, sent_s=2.0, releasable_to={})
+    back = decode(encode(batch))
+    assert isinstance(back, PlotBatch)
+    again = plots_table(back)
+    assert list(again) == list(PLOT_COLUMNS)
+    for name in PLOT_COLUMNS:
+        assert again[name].dtype == table[name].dtype, name
+        np.testing.assert_array_equal(again[name], table[name], err_msg=name)
+
+
+def test_plot_batch_carries_the_plots_table_columns_but_truth_and_nation() -> None:
+    header = {"type", "version", "sender", "seq", "sent_s", "releasable_to"}
+    assert set(PlotBatch.__struct_fields__) - header == set(PLOT_COLUMNS)
+    assert set(PLOT_COLUMNS) == {f.name for f in PLOTS_SCHEMA} - {"nation", "target_id"}

@@ -16,11 +16,15 @@ that would mislead an older reader bumps the version.
 from __future__ import annotations
 
 import math
-from typing import Final
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
 
 import msgspec
 import numpy as np
+from numpy.typing import NDArray
 
+from airpicture.fusion import SourceTracks
+from airpicture.tables import PLOTS_SCHEMA, Table, empty_table
 from airpicture.threat.warning import Warning
 
 #: Version written by this code, and versions it can read.
@@ -29,6 +33,16 @@ READABLE_VERSIONS: Final = frozenset({1})
 
 #: Number of values of one 6×6 covariance's upper triangle.
 TRIANGLE_6: Final = 21
+_UPPER: Final = np.triu_indices(6)
+
+#: Report columns a plot batch carries: the plots table's (`tables.PLOTS_SCHEMA`) but
+#: `nation` (the batch's sender, said once) and `target_id` (truth, for evaluation only:
+#: never sent to a partner).
+PLOT_COLUMNS: Final = tuple(f.name for f in PLOTS_SCHEMA if f.name not in ("nation", "target_id"))
+#: The array type of each of them (float64, or object for strings), as the plots table has it.
+_PLOT_DTYPES: Final = {c: v.dtype for c, v in empty_table(PLOTS_SCHEMA).items()}
+
+FloatArray = NDArray[np.float64]
 
 
 class TrackBatch(msgspec.Struct, frozen=True, kw_only=True, tag="tracks"):
@@ -171,8 +185,7 @@ def _shape_problem(message: Message) -> str | None:
         return None
     if isinstance(message, PlotBatch):
         n = len(message.time_s)
-        for name in ("sensor_id", "range_m", "az_deg", "el_deg", "range_rate_mps", "lat_deg",
-                     "lon_deg", "alt_m", "ident"):  # fmt: skip
+        for name in PLOT_COLUMNS:
             if len(getattr(message, name)) != n:
                 return f"{name} has {len(getattr(message, name))} values for {n} plots"
         return None
@@ -180,3 +193,124 @@ def _shape_problem(message: Message) -> str | None:
     if len(message.sources) != n or len(message.releasable_to) != n:
         return f"sources/releasable_to do not match the {n} warnings"
     return None
+
+
+# ---------------------------------------------------------------- tables ⇄ messages
+# The node holds tracks and plots as arrays (batch axis first); the wire holds them as
+# one flat list per field. These pure functions are the only place that converts.
+
+
+def quality_of(P: FloatArray) -> NDArray[np.int64]:
+    """Link-16-style track quality 0…15 from the 1σ position error σ (m) of `P (N, 6, 6)`.
+
+    TQ = 15 − 1.5 log2(σ / 10 m), clipped: 10 m → 15, 1 km → 5, ≥ 10 km → 0.
+    """
+    # σ = √(trace of the position block)
+    sigma = np.sqrt(np.maximum(np.trace(P[:, :3, :3], axis1=1, axis2=2), 1e-6))
+    tq = np.rint(15.0 - 1.5 * np.log2(np.maximum(sigma, 10.0) / 10.0))
+    result: NDArray[np.int64] = np.clip(tq, 0, 15).astype(np.int64)
+    return result
+
+
+def upper_triangle(P: FloatArray) -> FloatArray:
+    """`(N, 21)`: each 6×6 covariance's upper triangle, row by row (`TrackBatch.P_upper`)."""
+    return P[:, _UPPER[0], _UPPER[1]]
+
+
+def from_upper_triangle(P_upper: FloatArray) -> FloatArray:
+    """`(N, 6, 6)` symmetric covariances from their upper triangles `(N, 21)`.
+
+    P = U + triu(U, 1)ᵀ, U the upper triangle filled in (the diagonal taken once).
+    """
+    n = P_upper.shape[0]
+    U = np.zeros((n, 6, 6))
+    U[:, _UPPER[0], _UPPER[1]] = P_upper
+    # P = U + (strictly upper part of U)ᵀ
+    P: FloatArray = U + np.triu(U, 1).transpose(0, 2, 1)
+    return P
+
+
+def track_batch_from_tracks(
+    tracks: SourceTracks,
+    *,
+    sender: str,
+    origin: str,
+    seq: int,
+    time_s: float,
+    mode_names: Sequence[str],
+    cls: Iterable[str],
+    identity: Iterable[str],
+    sources: Iterable[Iterable[str]],
+    releasable_to: Iterable[Iterable[str]],
+) -> TrackBatch:
+    """The message of one tracker's tracks (`tracks.key` is "origin/track id").
+
+    The claimed network numbers are `tracks.claim_number` / `claim_created_s` as given
+    (the sender zeroes those it may not tell the receiver); quality comes from `P`.
+    """
+    prefix = len(origin) + 1
+    return TrackBatch(
+        sender=sender,
+        origin=origin,
+        seq=seq,
+        time_s=time_s,
+        mode_names=list(mode_names),
+        track_id=[k[prefix:] for k in tracks.key.tolist()],
+        number=tracks.claim_number.tolist(),
+        number_created_s=tracks.claim_created_s.tolist(),
+        x_ecef=tracks.x.ravel().tolist(),
+        P_upper=upper_triangle(tracks.P).ravel().tolist(),
+        mode_probabilities=tracks.mode_probabilities.ravel().tolist(),
+        cls=[str(c) for c in cls],
+        identity=[str(i) for i in identity],
+        ident=tracks.ident.tolist(),
+        quality=quality_of(tracks.P).tolist(),
+        sources=[list(s) for s in sources],
+        releasable_to=[list(r) for r in releasable_to],
+    )
+
+
+def tracks_of(batch: TrackBatch) -> SourceTracks:
+    """Every track of a (decoded, hence well-shaped) batch, as received source tracks.
+
+    Keys are "origin/track id"; covariances are made whole from their upper triangles.
+    """
+    n = len(batch.track_id)
+    ids = np.asarray(batch.track_id, dtype="U48").reshape(n)
+    return SourceTracks(
+        key=np.char.add(f"{batch.origin}/", ids).astype("U64"),
+        origin=np.full(n, batch.origin, dtype="U32"),
+        local=np.zeros(n, dtype=bool),
+        time_s=np.full(n, batch.time_s),
+        x=np.asarray(batch.x_ecef, dtype=np.float64).reshape(n, 6),
+        P=from_upper_triangle(np.asarray(batch.P_upper, dtype=np.float64).reshape(n, TRIANGLE_6)),
+        mode_probabilities=np.asarray(batch.mode_probabilities, dtype=np.float64).reshape(
+            n, len(batch.mode_names)
+        ),
+        claim_number=np.asarray(batch.number, dtype=np.int64).reshape(n),
+        claim_created_s=np.asarray(batch.number_created_s, dtype=np.float64).reshape(n),
+        ident=np.asarray(batch.ident, dtype="U16").reshape(n),
+    )
+
+
+def plot_batch_from_table(
+    rows: Table,
+    *,
+    sender: str,
+    seq: int,
+    sent_s: float,
+    releasable_to: dict[str, list[str]],
+) -> PlotBatch:
+    """The message of plots-table rows (the `PLOT_COLUMNS` of `rows`; others are not sent)."""
+    columns: dict[str, Any] = {
+        c: np.asarray(rows[c], dtype=np.float64).tolist()
+        if _PLOT_DTYPES[c] == np.float64
+        else [str(v) for v in rows[c]]
+        for c in PLOT_COLUMNS
+    }
+    return PlotBatch(sender=sender, seq=seq, sent_s=sent_s, releasable_to=releasable_to, **columns)
+
+
+def plots_table(batch: PlotBatch) -> Table:
+    """The plots-table columns of a batch (float64, strings as object arrays)."""
+    return {c: np.asarray(getattr(batch, c), dtype=_PLOT_DTYPES[c]) for c in PLOT_COLUMNS}

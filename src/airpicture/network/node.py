@@ -53,13 +53,17 @@ from airpicture.fusion import (
 )
 from airpicture.network.bus import Bus, Envelope
 from airpicture.network.messages import (
-    TRIANGLE_6,
+    PLOT_COLUMNS,
     MessageError,
     PlotBatch,
     TrackBatch,
     WarningBatch,
     decode,
     encode,
+    plot_batch_from_table,
+    plots_table,
+    track_batch_from_tracks,
+    tracks_of,
 )
 from airpicture.policy import ReleaseGuard, ReleasePolicy
 from airpicture.scenario import Scenario
@@ -73,12 +77,6 @@ log = logging.getLogger(__name__)
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
-
-#: Report columns a plot batch carries (never `target_id`: that is truth, for evaluation only).
-PLOT_COLUMNS = ("time_s", "sensor_id", "range_m", "az_deg", "el_deg", "range_rate_mps",
-                "lat_deg", "lon_deg", "alt_m", "ident")  # fmt: skip
-_FLOAT_PLOT_COLUMNS = PLOT_COLUMNS[:1] + PLOT_COLUMNS[2:9]
-_UPPER = np.triu_indices(6)
 
 
 @dataclass(frozen=True)
@@ -116,17 +114,6 @@ class NodeSnapshot:
     warnings: list[Warning]
 
 
-def quality_of(P: FloatArray) -> NDArray[np.int64]:
-    """Link-16-style track quality 0…15 from the 1σ position error σ (m).
-
-    TQ = 15 − 1.5 log2(σ / 10 m), clipped: 10 m → 15, 1 km → 5, ≥ 10 km → 0.
-    """
-    sigma = np.sqrt(np.maximum(np.trace(P[:, :3, :3], axis1=1, axis2=2), 1e-6))
-    tq = np.rint(15.0 - 1.5 * np.log2(np.maximum(sigma, 10.0) / 10.0))
-    result: NDArray[np.int64] = np.clip(tq, 0, 15).astype(np.int64)
-    return result
-
-
 class NationalNode:
     def __init__(
         self,
@@ -139,7 +126,6 @@ class NationalNode:
         hold_s: float = 0.0,
     ) -> None:
         self.nation = nation
-        self.scenario = scenario
         self.policy = policy
         self.bus = bus
         self.assessor = assessor
@@ -171,7 +157,6 @@ class NationalNode:
                 self._tracker_of_sensor[sid] = g
         self.mode_names = tuple(m.name for m in self.settings.tracker.models)
         self.fusion = SystemPicture(nation, policy.nations, self.mode_names, self.settings.fusion)
-        self._own_sensor = policy.sensor_owner == policy.nation_index(nation)
         self._seq = 0
         self._seen: dict[str, set[int]] = {}
         self._received: dict[str, _Received] = {}
@@ -231,20 +216,11 @@ class NationalNode:
     def _send_plots(self, receiver: str, sent_s: float, rows: Table) -> None:
         ids = sorted(set(rows["sensor_id"].tolist()))
         index = self.policy.sensor_index(ids)
-        batch = PlotBatch(
+        batch = plot_batch_from_table(
+            rows,
             sender=self.nation,
             seq=self._next_seq(),
             sent_s=sent_s,
-            time_s=rows["time_s"].astype(float).tolist(),
-            sensor_id=[str(s) for s in rows["sensor_id"]],
-            range_m=rows["range_m"].astype(float).tolist(),
-            az_deg=rows["az_deg"].astype(float).tolist(),
-            el_deg=rows["el_deg"].astype(float).tolist(),
-            range_rate_mps=rows["range_rate_mps"].astype(float).tolist(),
-            lat_deg=rows["lat_deg"].astype(float).tolist(),
-            lon_deg=rows["lon_deg"].astype(float).tolist(),
-            alt_m=rows["alt_m"].astype(float).tolist(),
-            ident=[str(s) for s in rows["ident"]],
             releasable_to={
                 sid: self.policy.nation_names(self.policy.plot_marking[i])
                 for sid, i in zip(ids, index, strict=True)
@@ -312,12 +288,7 @@ class NationalNode:
         self.counts.received["plots"] += int(ok.sum())
         if not ok.any():
             return
-        rows: Table = {
-            c: np.asarray(getattr(batch, c), dtype=np.float64)[ok] for c in _FLOAT_PLOT_COLUMNS
-        }
-        rows["sensor_id"] = np.asarray(batch.sensor_id, dtype=object)[ok]
-        rows["ident"] = np.asarray(batch.ident, dtype=object)[ok]
-        self._to_trackers(rows)
+        self._to_trackers({c: v[ok] for c, v in plots_table(batch).items()})
 
     def _take_tracks(self, batch: TrackBatch, envelope: Envelope) -> None:
         self.counts.received["track_batches"] += 1
@@ -343,31 +314,14 @@ class NationalNode:
         )
         reason = self.guard.check_received_tracks(batch.sender, sources, known, claimed)
         reason[unknown_claim & (reason == "")] = "releasability_claim_unknown_nation"
-        P = np.zeros((n, 6, 6))
-        P[:, _UPPER[0], _UPPER[1]] = np.asarray(batch.P_upper).reshape(n, TRIANGLE_6)
-        P = P + np.triu(P, 1).transpose(0, 2, 1)
-        diag = np.diagonal(P, axis1=1, axis2=2)
+        tracks = tracks_of(batch)
+        diag = np.diagonal(tracks.P, axis1=1, axis2=2)
         reason[((diag <= 0.0).any(axis=1)) & (reason == "")] = "covariance_not_positive"
         for why, count in Counter(reason[reason != ""].tolist()).items():
             self._reject(f"tracks_{why}", envelope, "tracks dropped", count)
         ok = reason == ""
         self.counts.received["tracks"] += int(ok.sum())
-        m = len(self.mode_names)
-        mu = np.asarray(batch.mode_probabilities, dtype=np.float64).reshape(n, m)
-        ids = np.asarray(batch.track_id, dtype="U48")
-        tracks = SourceTracks(
-            key=np.char.add(f"{batch.origin}/", ids).astype("U64"),
-            origin=np.full(n, batch.origin, dtype="U32"),
-            local=np.zeros(n, dtype=bool),
-            time_s=np.full(n, batch.time_s),
-            x=np.asarray(batch.x_ecef, dtype=np.float64).reshape(n, 6),
-            P=P,
-            mode_probabilities=mu,
-            claim_number=np.asarray(batch.number, dtype=np.int64).reshape(n),
-            claim_created_s=np.asarray(batch.number_created_s, dtype=np.float64).reshape(n),
-            ident=np.asarray(batch.ident, dtype="U16").reshape(n),
-        ).take(ok)
-        self._received[batch.origin] = _Received(batch.time_s, tracks, sources[ok])
+        self._received[batch.origin] = _Received(batch.time_s, tracks.take(ok), sources[ok])
 
     def _take_warnings(self, batch: WarningBatch, envelope: Envelope) -> None:
         self.counts.received["warning_batches"] += 1
@@ -477,23 +431,21 @@ class NationalNode:
             str(c) if ok else "unknown"
             for c, ok in zip(self._local_identity[rows], judged, strict=True)
         ]
-        batch = TrackBatch(
+        told = replace(
+            local,
+            claim_number=np.where(judged, local.claim_number, 0),
+            claim_created_s=np.where(judged, local.claim_created_s, 0.0),
+        )
+        batch = track_batch_from_tracks(
+            told,
             sender=self.nation,
             origin=origin,
             seq=self._next_seq(),
             time_s=at_s,
-            mode_names=list(self.mode_names),
-            track_id=[k.split("/", 1)[1] for k in local.key.tolist()],
-            number=np.where(judged, local.claim_number, 0).tolist(),
-            number_created_s=np.where(judged, local.claim_created_s, 0.0).tolist(),
-            x_ecef=local.x.ravel().tolist(),
-            P_upper=local.P[:, _UPPER[0], _UPPER[1]].ravel().tolist(),
-            mode_probabilities=local.mode_probabilities.ravel().tolist(),
+            mode_names=self.mode_names,
             cls=cls,
             identity=identity,
-            ident=local.ident.tolist(),
-            quality=quality_of(local.P).tolist(),
-            sources=[list(s) for s in self.policy.source_names(sources)],
+            sources=self.policy.source_names(sources),
             releasable_to=[self.policy.nation_names(m) for m in marking],
         )
         self.bus.publish(self.nation, receiver, encode(batch), at_s)

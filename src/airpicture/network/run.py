@@ -29,7 +29,8 @@ from numpy.typing import NDArray
 from airpicture.fusion import FusionSettings
 from airpicture.network.assessor import AssessorFactory, national_assessor
 from airpicture.network.bus import Bus, Envelope, InProcessBus, LinkQuality, scenario_links
-from airpicture.network.node import PLOT_COLUMNS, NationalNode, NodeSettings, NodeSnapshot
+from airpicture.network.messages import PLOT_COLUMNS
+from airpicture.network.node import NationalNode, NodeSettings, NodeSnapshot
 from airpicture.network.processes import NodeProcesses, Publication
 from airpicture.network.schedule import Stage, picture_times_s, stages
 from airpicture.policy import ReleasePolicy, poolable_sensors
