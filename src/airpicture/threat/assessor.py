@@ -56,7 +56,9 @@ from airpicture.threat.warning import (
     PlaceNear,
     Position,
     PredictedImpact,
+    PredictedPath,
     Warning,
+    predicted_path,
 )
 from airpicture.tracking.motion import ballistic_propagate, frame_acceleration
 from airpicture.tracking.view import TrackView
@@ -146,6 +148,8 @@ class _Prediction:
     #: Allied territories under the predicted path.
     over: tuple[str, ...]
     made_s: float
+    #: The predicted trajectory to the ground, for the globe (None: too short to draw).
+    path: PredictedPath | None = None
 
     def fields(self) -> PredictedImpact:
         """The `predicted_impact` of a warning, rounded to what it means."""
@@ -835,6 +839,9 @@ class NationalAssessor:
             land=str(self.geography.country_codes_at(lat, lon)[0]),
             over=self._overflown(pred),
             made_s=time_s,
+            path=predicted_path(
+                pred.path_lat_deg[0], pred.path_lon_deg[0], pred.path_alt_m[0], pred.path_time_s[0]
+            ),
         )
         threat.previous_prediction, threat.prediction = threat.prediction, current
         self.prediction_log.append(
@@ -913,6 +920,7 @@ class NationalAssessor:
                 text,
                 expires_s=pr.time_s + self.settings.expiry_margin_s,
                 predicted_impact=pr.fields(),
+                predicted_path=pr.path,
                 places=_places(places),
                 assets=pr.assets,
                 track_position=_position(threat.last_x),
