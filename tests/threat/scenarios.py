@@ -51,3 +51,28 @@ def launch_scenario(duration_s: float = 480.0, seed: int = 3, **extra: Any) -> L
         **extra,
     }  # fmt: skip
     return LoadedScenario(Scenario.model_validate(data), Path("threat-test.yaml"))
+
+
+#: Salvos: three missiles 5 s apart from one site, to three aim points tens of km apart.
+SALVO_GEOMETRIES: dict[str, dict[str, Any]] = {
+    "east": {"launch": {"lat_deg": 40.0, "lon_deg": 127.5}, "apogee_m": 150000,
+             "duration_s": 540, "aims": [
+        {"lat_deg": 39.0, "lon_deg": 134.5}, {"lat_deg": 39.4, "lon_deg": 135.0},
+        {"lat_deg": 38.6, "lon_deg": 134.1}]},
+    "lofted": {"launch": {"lat_deg": 39.0, "lon_deg": 125.8}, "apogee_m": 400000,
+               "duration_s": 780, "aims": [
+        {"lat_deg": 40.0, "lon_deg": 132.0}, {"lat_deg": 40.4, "lon_deg": 132.6},
+        {"lat_deg": 39.6, "lon_deg": 131.5}]},
+}  # fmt: skip
+
+
+def salvo_scenario(geometry: str = "east", seed: int = 3) -> LoadedScenario:
+    """`launch_scenario` with a salvo of three instead of one missile, launched 5 s apart
+    (run until every missile has fallen)."""
+    g = SALVO_GEOMETRIES[geometry]
+    missiles = [
+        {**MISSILE, "id": f"BM{k + 1}", "launch_s": 20 + 5 * k, "launch": g["launch"],
+         "impact": aim, "apogee_m": g["apogee_m"]}
+        for k, aim in enumerate(g["aims"])
+    ]  # fmt: skip
+    return launch_scenario(duration_s=g["duration_s"], seed=seed, targets=[*missiles, AIRLINER])

@@ -244,6 +244,8 @@ class NationalAssessor:
         #: The alert of every declared launch, and the threat that holds it (if any).
         self._launch_alerts: dict[str, Alert] = {}
         self._launch_holder: dict[str, str] = {}
+        #: The track ids in the picture at the current call.
+        self._alive: set[str] = set()
         #: Country code of each launch point looked up (a threat's launch is asked every cycle).
         self._country_of: dict[tuple[float, float], str] = {}
         #: Everything the assessor could not do as asked, counted by reason.
@@ -327,7 +329,7 @@ class NationalAssessor:
         self.launches.add(boost)
         self._announce_launches(time_s, warnings)
         # Ballistic threats.
-        alive = set(ids)
+        alive = self._alive = set(ids)
         for k in np.flatnonzero(is_bm).tolist():
             self._update_threat(
                 ids[k], x[k], view.P[k], time_s, str(codes[k]), alt[k], alive, warnings
@@ -498,14 +500,26 @@ class NationalAssessor:
         )
 
     def _link_launch(
-        self, threat: _Threat, lat: float, lon: float, time_s: float, warnings: list[Warning]
+        self,
+        threat: _Threat,
+        lat: float,
+        lon: float,
+        time_s: float,
+        warnings: list[Warning],
+        *,
+        confirmed: bool = False,
     ) -> None:
         """Give `threat` the earliest free launch it could have come from (a salvo's
-        missiles are detected by radar in the order they left)."""
+        missiles are detected by radar in the order they left). A `confirmed` threat
+        (about to issue its impact area) may take a launch from any threat not yet warned."""
         best: LaunchEvent | None = None
         best_key = (math.inf, math.inf)
         for ev in self.launches.events:
-            if not ev.declared or not math.isfinite(ev.time_s) or not self._launch_free(ev, time_s):
+            if (
+                not ev.declared
+                or not math.isfinite(ev.time_s)
+                or not self._launch_free(ev, time_s, confirmed)
+            ):
                 continue
             elapsed = time_s - ev.time_s
             if elapsed <= 0 or elapsed > self.settings.launch_unconfirmed_s:
@@ -538,17 +552,20 @@ class NationalAssessor:
         threat.alert = self._launch_alerts[best.event_id]
         threat.alert.apply(Tracked, time_s)
 
-    def _launch_free(self, ev: LaunchEvent, time_s: float) -> bool:
-        """A launch can be (re)linked unless its alert is closed, or a warned or a
-        recently seen threat holds it."""
+    def _launch_free(self, ev: LaunchEvent, time_s: float, confirmed: bool = False) -> bool:
+        """A launch can be (re)linked unless its alert is closed, or a warned threat
+        holds it, or (unless the taker is `confirmed`) one whose track is still in the
+        picture and was seen recently."""
         alert = self._launch_alerts.get(ev.event_id)
         if alert is None or alert.closed:
             return False
         holder = self._threats.get(self._launch_holder.get(ev.event_id, ""))
-        if holder is None:
+        if holder is None or holder.alert is not alert:
             return True
         return not alert.warned and (
-            holder.alert is not alert or time_s - holder.last_seen_s > 30.0
+            confirmed
+            or holder.current_track not in self._alive
+            or time_s - holder.last_seen_s > 30.0
         )
 
     def _close_unconfirmed_launches(self, time_s: float, warnings: list[Warning]) -> None:
@@ -870,7 +887,9 @@ class NationalAssessor:
             if current.semi_major_m <= cfg.max_warning_semi_major_m and consistent:
                 if threat.launch is None:
                     lat0, lon0, _ = ecef_to_geodetic(threat.last_x[:3])
-                    self._link_launch(threat, float(lat0), float(lon0), time_s, warnings)
+                    self._link_launch(
+                        threat, float(lat0), float(lon0), time_s, warnings, confirmed=True
+                    )
                 self._impact_warning(threat, ImpactAreaIssued, time_s, warnings)
             return
         rep = threat.reported or current
