@@ -7,6 +7,7 @@ from collections import defaultdict
 import pytest
 
 from airpicture.geo import geodesic_distance_m
+from airpicture.scenario import BallisticTarget
 from airpicture.sim.simulate import Simulation, simulate
 from airpicture.threat import AssessRun, assess_plots
 from airpicture.threat.warning import PredictedImpact, Warning, active_warnings
@@ -50,7 +51,7 @@ def test_every_missile_of_the_salvo_is_warned_of_on_its_own(
     launch_s = {
         t.id: float(t.launch_s)
         for t in sim.loaded.scenario.targets
-        if t.kind == "ballistic_missile"
+        if isinstance(t, BallisticTarget)
     }
     missile_of: dict[str, str] = {}
     for wid, ws in warned.items():
