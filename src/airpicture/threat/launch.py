@@ -22,8 +22,11 @@ Honesty: the covariance of the fit, (J'J)⁻¹, measures the noise and the
 priors only; real boosts pitch over and their thrust grows as propellant
 burns, so a model-error floor (`model_error_m`, 1σ) is added in quadrature to
 the launch point's uncertainty. Reports are grouped into launch events by
-their ground points (the ray meeting the ellipsoid): within
-`cluster_distance_m` and `cluster_gap_s` of an event's latest report.
+their ground points (the ray meeting the ellipsoid), frame by frame: the
+reports of one frame go to distinct events (a frame sees each missile once),
+each to the event whose extrapolated ground point is nearest (a least-cost
+assignment), so that a salvo launched seconds apart from one site gives one
+event per missile.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import least_squares
+from scipy.optimize import least_squares, linear_sum_assignment
 
 from airpicture.geo import (
     WGS84_A_M,
@@ -54,10 +57,20 @@ FloatArray = NDArray[np.float64]
 class LaunchSettings:
     #: LOS noise assumed for the fit (1σ, radians) when the sensor's is unknown.
     los_sigma_rad: float = 30e-6
-    #: Reports whose ground points lie this close to an event's latest (and
-    #: within the gap in time) belong to that event.
+    #: A report may continue an event only this close to its latest ground point and
+    #: within this gap of its latest report (else the event has burnt out).
     cluster_distance_m: float = 400_000.0
     cluster_gap_s: float = 45.0
+    #: A report continues an event when its ground point lies near the event's ground
+    #: point extrapolated to the report's time: within this margin (noise, and the
+    #: early frames of a salvo) plus ½ `max_ground_accel_mps2` Δt² once the event has
+    #: two frames (a velocity), or `max_ground_speed_mps` Δt with one. The ray's ground
+    #: point moves at the missile's horizontal speed plus its climb rate over
+    #: tan(elevation of the satellite): up to ~6 km/s at burnout, accelerating by up
+    #: to ~100 m/s², seen from geostationary orbit.
+    ground_gate_m: float = 30_000.0
+    max_ground_speed_mps: float = 6_000.0
+    max_ground_accel_mps2: float = 100.0
     #: A launch is declared on this many reports from distinct frames.
     min_reports: int = 2
     #: Only reports this soon after the first feed the constant-acceleration fit.
@@ -83,8 +96,10 @@ class LaunchEvent:
     origin_ecef_m: list[FloatArray] = field(default_factory=list)
     los_ecef: list[FloatArray] = field(default_factory=list)
     sensor_id: list[str] = field(default_factory=list)
+    #: Where the latest report's ray meets the ellipsoid, and every report's such point.
     ground_lat_deg: float = math.nan
     ground_lon_deg: float = math.nan
+    ground_track_deg: list[tuple[float, float]] = field(default_factory=list)
     #: The estimate (NaN until fitted).
     lat_deg: float = math.nan
     lon_deg: float = math.nan
@@ -108,6 +123,21 @@ class LaunchEvent:
 
     def n_frames(self) -> int:
         return int(np.unique(np.round(np.asarray(self.report_time_s), 3)).size)
+
+    def has_ground_velocity(self) -> bool:
+        """Whether the last two reports are from distinct frames (a ground-point velocity)."""
+        t = self.report_time_s
+        return len(t) >= 2 and t[-1] - t[-2] >= 0.5
+
+    def ground_point_at(self, time_s: float) -> tuple[float, float]:
+        """The ground point extrapolated linearly from the last two frames' (or the last)."""
+        if not self.has_ground_velocity():
+            return self.ground_lat_deg, self.ground_lon_deg
+        (lat1, lon1), (lat2, lon2) = self.ground_track_deg[-2], self.ground_track_deg[-1]
+        # p(t) = p₂ + (p₂ − p₁) (t − t₂) / (t₂ − t₁)
+        t = self.report_time_s
+        f = (time_s - t[-1]) / (t[-1] - t[-2])
+        return lat2 + (lat2 - lat1) * f, lon2 + (lon2 - lon1) * f
 
 
 def ray_ellipsoid(origin_ecef_m: FloatArray, los: FloatArray, alt_m: float = 0.0) -> FloatArray:
@@ -144,7 +174,16 @@ class LaunchDetector:
         self.rejected_reports = 0
 
     def add(self, boost: BoostReports) -> list[LaunchEvent]:
-        """Take new reports; return the events that were declared or refined by them."""
+        """Take new reports; return the events that were declared or refined by them.
+
+        One frame (a sensor's reports at one time) holds at most one report of each
+        missile, so a frame's reports go to distinct events: the reports and the
+        events still burning are paired by the least total squared distance between
+        each report's ground point and the event's ground point extrapolated to the
+        frame (`scipy.optimize.linear_sum_assignment`), within the event's gate;
+        a report left over starts an event. A salvo's missiles, launched seconds
+        apart from nearly one point, thus stay apart from their first shared frame.
+        """
         n = int(boost.time_s.shape[0])
         if n == 0:
             return []
@@ -153,40 +192,78 @@ class LaunchDetector:
         ok = np.asarray(np.isfinite(ground).all(axis=1), dtype=np.bool_)
         self.rejected_reports += int((~ok).sum())
         glat, glon, _ = ecef_to_geodetic(np.where(ok[:, None], ground, WGS84_A_M), refine=False)
+        sensor = np.asarray(boost.sensor_id, dtype=object)[order]
+        times = np.asarray(boost.time_s, dtype=np.float64)[order]
+        frame_key = [(str(s), round(float(t), 3)) for s, t in zip(sensor, times, strict=True)]
         touched: dict[str, LaunchEvent] = {}
-        cfg = self.settings
-        for i, k in enumerate(order):
-            if not ok[i]:
-                continue
-            t = float(boost.time_s[k])
-            best: LaunchEvent | None = None
-            best_d = math.inf
-            for ev in self.events:
-                if t - ev.last_report_s > cfg.cluster_gap_s or t < ev.first_report_s - 1.0:
-                    continue
-                d = float(
-                    geodesic_distance_m(ev.ground_lat_deg, ev.ground_lon_deg, glat[i], glon[i])
-                )
-                if d < cfg.cluster_distance_m and d < best_d:
-                    best, best_d = ev, d
-            if best is None:
-                best = LaunchEvent(event_id=f"{self._prefix}{self._next:03d}")
-                self._next += 1
-                self.events.append(best)
-            best.report_time_s.append(t)
-            best.origin_ecef_m.append(boost.origin_ecef_m[k].astype(np.float64))
-            best.los_ecef.append(boost.los_ecef[k].astype(np.float64))
-            best.sensor_id.append(str(boost.sensor_id[k]))
-            best.ground_lat_deg, best.ground_lon_deg = float(glat[i]), float(glon[i])
-            touched[best.event_id] = best
+        rows = np.flatnonzero(ok)
+        for key in dict.fromkeys(frame_key[i] for i in rows):
+            frame = np.array([i for i in rows if frame_key[i] == key], dtype=np.intp)
+            t = key[1]
+            events = [ev for ev in self.events if self._may_continue(ev, key)]
+            assigned = self._assign(events, t, glat[frame], glon[frame])
+            for j, i in enumerate(frame.tolist()):
+                ev = assigned[j]
+                if ev is None:
+                    ev = LaunchEvent(event_id=f"{self._prefix}{self._next:03d}")
+                    self._next += 1
+                    self.events.append(ev)
+                k = int(order[i])
+                ev.report_time_s.append(float(boost.time_s[k]))
+                ev.origin_ecef_m.append(boost.origin_ecef_m[k].astype(np.float64))
+                ev.los_ecef.append(boost.los_ecef[k].astype(np.float64))
+                ev.sensor_id.append(str(boost.sensor_id[k]))
+                ev.ground_lat_deg, ev.ground_lon_deg = float(glat[i]), float(glon[i])
+                ev.ground_track_deg.append((ev.ground_lat_deg, ev.ground_lon_deg))
+                touched[ev.event_id] = ev
         changed: list[LaunchEvent] = []
         for ev in touched.values():
-            if ev.n_frames() >= cfg.min_reports:
+            if ev.n_frames() >= self.settings.min_reports:
                 self._fit(ev)
                 ev.declared = ev.declared or bool(np.isfinite(ev.lat_deg))
                 if ev.declared:
                     changed.append(ev)
         return changed
+
+    def _may_continue(self, ev: LaunchEvent, frame: tuple[str, float]) -> bool:
+        """Whether `ev` is still burning at this frame and has no report from it yet."""
+        sensor, t = frame
+        if t - ev.last_report_s > self.settings.cluster_gap_s or t < ev.first_report_s - 1.0:
+            return False
+        return not any(
+            s == sensor and round(tr, 3) == t
+            for s, tr in zip(ev.sensor_id, ev.report_time_s, strict=True)
+        )
+
+    def _assign(
+        self, events: list[LaunchEvent], time_s: float, lat_deg: FloatArray, lon_deg: FloatArray
+    ) -> list[LaunchEvent | None]:
+        """The event each report of one frame continues (None: a new event)."""
+        out: list[LaunchEvent | None] = [None] * lat_deg.size
+        if not events:
+            return out
+        cfg = self.settings
+        cost = np.full((lat_deg.size, len(events)), np.inf)
+        for j, ev in enumerate(events):
+            plat, plon = ev.ground_point_at(time_s)
+            d = geodesic_distance_m(plat, plon, lat_deg, lon_deg)
+            gap_s = time_s - ev.last_report_s
+            # gate = margin + ½ a_max Δt² (extrapolated with a velocity) or v_max Δt (without)
+            moved_m = (
+                0.5 * cfg.max_ground_accel_mps2 * gap_s**2
+                if ev.has_ground_velocity()
+                else cfg.max_ground_speed_mps * gap_s
+            )
+            gate = min(cfg.cluster_distance_m, cfg.ground_gate_m + moved_m)
+            cost[:, j] = np.where(d <= gate, (d / 1000.0) ** 2, np.inf)
+        finite = np.isfinite(cost)
+        if not finite.any():
+            return out
+        rows, cols = linear_sum_assignment(np.where(finite, cost, 1e18))
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+            if finite[r, c]:
+                out[r] = events[c]
+        return out
 
     def burnt_out(self, ev: LaunchEvent, time_s: float) -> bool:
         return time_s - ev.last_report_s > self.settings.burnout_after_s
