@@ -247,3 +247,39 @@ def test_an_alert_appears_when_red_bm_1_launches(page: Page, run_dir: Path) -> N
     page.page.wait_for_timeout(1500)
     page.screenshot(f"{user}-launch-alert.png")
     assert time.monotonic() - started < 60
+
+
+def test_the_globe_draws_the_servers_predicted_path(page: Page, run_dir: Path) -> None:
+    # The page integrates no trajectory of its own: the dashed path of a ballistic threat is
+    # the one its impact warning carried, point for point.
+    lines = (run_dir / "warnings.jsonl").read_text().splitlines()
+    rows = [w for w in map(json.loads, lines) if w.get("predicted_path")]
+    assert rows, "the run to 420 s warns of RED-BM-1's impact area, with its path"
+    nation = rows[0]["recipients"][0]
+    key = rows[0]["warning_id"]
+    # The newest path of that alert for that nation (the run ends at 420 s, in flight).
+    sent = [w for w in rows if w["warning_id"] == key and nation in w["recipients"]][-1]
+    path = sent["predicted_path"]
+    assert 2 <= len(path["lat_deg"]) <= 64
+    assert len({len(path[c]) for c in ("lat_deg", "lon_deg", "alt_m", "time_s")}) == 1
+    assert path["time_s"] == sorted(path["time_s"]) and path["time_s"][0] >= sent["time_s"] - 5
+    page.sign_in(nation.lower())
+    page.seek(sent["time_s"] - 5)
+    page.page.wait_for_function(f"window.__cop.stats.lastTime >= {sent['time_s']}", timeout=60_000)
+    drawn_js = """(key) => {
+        const g = window.__cop.globe(), C = g.constructor.C, line = g.paths.get(key);
+        return line ? line.positions.map((p) => {
+            const c = C.Cartographic.fromCartesian(p);
+            return [C.Math.toDegrees(c.latitude), C.Math.toDegrees(c.longitude), c.height];
+        }) : null;
+    }"""
+    page.page.wait_for_function(
+        f"(({drawn_js})({key!r}) || []).length === {len(path['lat_deg'])}", timeout=30_000
+    )
+    drawn = page.page.evaluate(drawn_js, key)
+    expected = list(zip(path["lat_deg"], path["lon_deg"], path["alt_m"], strict=True))
+    for (lat, lon, alt), (lat0, lon0, alt0) in zip(drawn, expected, strict=True):
+        assert lat == pytest.approx(lat0, abs=1e-9)
+        assert lon == pytest.approx(lon0, abs=1e-9)
+        assert alt == pytest.approx(alt0, abs=1e-3)
+    page.screenshot(f"{nation.lower()}-predicted-path.png")

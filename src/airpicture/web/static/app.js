@@ -272,11 +272,12 @@ function onWarnings(msg) {
     a.items.push(w);
     a.latest = w;
     if (!msg.reset) fresh.add(key);
-    if (w.predicted_impact) a.impact = w.predicted_impact;
+    // The path (when sent) belongs to the prediction it came with: the server's, drawn as is.
+    if (w.predicted_impact) { a.impact = w.predicted_impact; a.path = w.predicted_path || null; }
     if (w.launch) globe.setLaunch(key, w.launch);
     if (isClosed(w.kind)) { globe.clearImpact(key); globe.clearLaunch(key); }
     else if (a.impact && hello) {
-      globe.setImpact(key, a.impact, `IMPACT ${utcLabel(hello.epoch, a.impact.time_s)} · ${Math.round((a.impact.confidence || 0.95) * 100)}%`);
+      globe.setImpact(key, a.impact, `IMPACT ${utcLabel(hello.epoch, a.impact.time_s)} · ${Math.round((a.impact.confidence || 0.95) * 100)}%`, a.path);
     }
   }
   renderAlerts(fresh);

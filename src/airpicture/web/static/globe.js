@@ -29,8 +29,6 @@ const DENSE_SYMBOL_SCALE = 0.7;  // ... and the symbols smaller, so that what li
 const MOVING_RESOLUTION = 0.5;
 const MOVING_TILE_ERROR_PX = 8;  // globe.maximumScreenSpaceError in motion (default 2): ~15 % less
 const NATION_CSS = { USA: "#5aa9ff", JPN: "#ff8fb1", AUS: "#ffc15a" };
-const OMEGA_EARTH = 7.2921159e-5;
-const GM = 3.986004418e14;
 
 const identityColor = {};
 for (const [k, v] of Object.entries(IDENTITY_CSS)) identityColor[k] = C.Color.fromCssColorString(v);
@@ -105,6 +103,7 @@ export class Globe {
     this.selectedId = null;
     this.onSelect = () => {};
     this.impacts = new Map();   // warning id → entities of its impact ellipse
+    this.paths = new Map();     // warning id → the dashed polyline of its predicted path
     this.launches = new Map();  // warning id → entity of its launch point
     this.frameTime = 0;
 
@@ -377,33 +376,38 @@ export class Globe {
     t.label.show = true;
   }
 
-  // Ballistic missile: its flown 3D trajectory, a drop line to the ground, and a dashed
-  // extrapolation to the ground (free flight under gravity on the rotating Earth, no drag:
-  // a display aid; the warning's predicted impact ellipse is the authoritative one).
+  // Ballistic missile: its flown 3D trajectory and a drop line to the ground. Where it is
+  // going is the server's: the predicted path and impact ellipse of its warning (setImpact).
   _ballistic(t, visible) {
     const show = visible && this.layers.ballistic;
     const color = identityColor[t.identity] || C.Color.WHITE;
     if (!t.bal) {
       t.bal = [
         this.ballistic.add({ width: 2.5, material: C.Material.fromType("Color", { color }) }),
-        this.ballistic.add({ width: 2, material: C.Material.fromType("PolylineDash", { color: color.withAlpha(0.9), dashLength: 14 }) }),
         this.ballistic.add({ width: 1, material: C.Material.fromType("Color", { color: color.withAlpha(0.5) }) }),
       ];
     }
-    const [flown, ahead, drop] = t.bal;
+    const [flown, drop] = t.bal;
     const hist = t.hist;
     if (hist.length >= 2) flown.positions = C.Cartesian3.fromDegreesArrayHeights(hist.flatMap((h) => [h[2], h[1], h[3]]));
     flown.show = show && hist.length >= 2;
     drop.positions = [t.pos, C.Cartesian3.fromDegrees(t.lon, t.lat, 0)];
     drop.show = show;
-    const path = freeFlight(t.pos, enuToEcef(t.pos, t.ve, t.vn, t.vu));
-    ahead.show = show && path.length >= 2;
-    if (path.length >= 2) ahead.positions = path;
   }
 
-  setImpact(trackId, impact, label) {
+  // A warning's predicted impact: its ellipse, centre and label on the ground, and (when the
+  // warning carries it) the predicted path to it, drawn as sent: `path` holds the columns
+  // lat_deg, lon_deg, alt_m, time_s (threat/warning.py, PredictedPath).
+  setImpact(trackId, impact, label, path) {
     this.clearImpact(trackId);
     if (!impact) return;
+    if (path && path.lat_deg.length >= 2) {
+      const heights = path.lat_deg.flatMap((lat, i) => [path.lon_deg[i], lat, path.alt_m[i]]);
+      this.paths.set(trackId, this.ballistic.add({
+        positions: C.Cartesian3.fromDegreesArrayHeights(heights), width: 2,
+        material: C.Material.fromType("PolylineDash", { color: C.Color.fromCssColorString("#ff3b30").withAlpha(0.9), dashLength: 14 }),
+      }));
+    }
     const ring = ellipseOutline(impact.lat_deg, impact.lon_deg, impact.semi_major_m, impact.semi_minor_m, impact.orientation_deg || 0);
     const flat = ring.flatMap(([la, lo]) => [lo, la]);
     const red = C.Color.fromCssColorString("#ff3b30");
@@ -426,6 +430,9 @@ export class Globe {
   clearImpact(trackId) {
     for (const e of this.impacts.get(trackId) || []) this.widget.entities.remove(e);
     this.impacts.delete(trackId);
+    const path = this.paths.get(trackId);
+    if (path) this.ballistic.remove(path);
+    this.paths.delete(trackId);
   }
 
   clearImpacts() { for (const id of [...this.impacts.keys()]) this.clearImpact(id); }
@@ -741,37 +748,4 @@ function selectionBracket() {
     g.beginPath(); g.moveTo(x, y + dy * L); g.lineTo(x, y); g.lineTo(x + dx * L, y); g.stroke();
   }
   return c;
-}
-
-function enuToEcef(pos, ve, vn, vu) {
-  const m = C.Transforms.eastNorthUpToFixedFrame(pos);
-  const r = C.Matrix4.getMatrix3(m, new C.Matrix3());
-  return C.Matrix3.multiplyByVector(r, new C.Cartesian3(ve, vn, vu), new C.Cartesian3());
-}
-
-// Free flight in the Earth-fixed frame: a = -GM r/|r|^3 - 2 Ω×v - Ω×(Ω×r), RK2 steps of 2 s,
-// until the ground or 40 minutes.
-function freeFlight(p0, v0) {
-  const out = [C.Cartesian3.clone(p0)];
-  let x = p0.x, y = p0.y, z = p0.z, vx = v0.x, vy = v0.y, vz = v0.z;
-  const acc = (x, y, z, vx, vy, vz) => {
-    const r = Math.hypot(x, y, z), k = -GM / (r * r * r), w = OMEGA_EARTH;
-    return [k * x + 2 * w * vy + w * w * x, k * y - 2 * w * vx + w * w * y, k * z];
-  };
-  const dt = 2;
-  const carto = new C.Cartographic();
-  for (let i = 0; i < 1200; i++) {
-    const a1 = acc(x, y, z, vx, vy, vz);
-    const xm = x + vx * dt / 2, ym = y + vy * dt / 2, zm = z + vz * dt / 2;
-    const vxm = vx + a1[0] * dt / 2, vym = vy + a1[1] * dt / 2, vzm = vz + a1[2] * dt / 2;
-    const a2 = acc(xm, ym, zm, vxm, vym, vzm);
-    x += vxm * dt; y += vym * dt; z += vzm * dt;
-    vx += a2[0] * dt; vy += a2[1] * dt; vz += a2[2] * dt;
-    const p = new C.Cartesian3(x, y, z);
-    const g = C.Cartographic.fromCartesian(p, C.Ellipsoid.WGS84, carto);
-    if (!g) break;
-    if (g.height <= 0) { g.height = 0; out.push(C.Cartographic.toCartesian(g)); break; }
-    if (i % 5 === 0) out.push(p);
-  }
-  return out;
 }
