@@ -18,7 +18,7 @@ from airpicture.tracking.motion import MotionModel
 CV = MotionModel(name="cv", kind="cv", q_m2_s3=0.5)
 #: Manoeuvre: turns of up to ~2 g, boost phase, pull-ups. σ_a ≈ 15 m/s², τ ≈ 3 s.
 MANOEUVRE = MotionModel(name="manoeuvre", kind="cv", q_m2_s3=600.0)
-#: Ballistic: J2 gravity on the rotating Earth with drag; small residual noise
+#: Ballistic: the Earth's gravity field (geo.gravity) with drag; small residual noise
 #: for the unknown ballistic coefficient and re-entry.
 BALLISTIC = MotionModel(
     name="ballistic", kind="ballistic", q_m2_s3=2.0, ballistic_coefficient_kg_m2=3000.0
