@@ -10,7 +10,10 @@ turned into a predicted impact point, time and 95 % ellipse:
        W₀ = κ / (n + κ),  Wᵢ = 1 / (2 (n + κ)).
    The ballistic coefficient β is unknown to the defender: ln β is a Gaussian
    prior, integrated by 3-node Gauss–Hermite quadrature (nodes 0, ±√3 σ,
-   weights 2/3, 1/6, 1/6). Every sigma point flies with every β node.
+   weights 2/3, 1/6, 1/6). Every sigma point flies with every β node. When
+   the state carries ln β as a 7th component (a trajectory fit estimated it
+   from drag, `threat.fit`), its sigma points (2·7 + 1 = 15) carry their own β
+   and no quadrature is needed.
 3. Each point is flown with the tracker's own ballistic law
    (`airpicture.tracking.motion.ballistic_propagate`: the gravity field and
    rotating-frame terms of `airpicture.geo.gravity`, exponential-atmosphere
@@ -179,10 +182,18 @@ def fly_to_ground(
 def predict_impact(
     x: FloatArray, P: FloatArray, time_s: float, settings: ImpactSettings | None = None
 ) -> ImpactPrediction:
-    """Impact point, time and ellipse for a batch of ballistic states `x (N, 6)`, `P (N, 6, 6)`."""
+    """Impact point, time and ellipse for a batch of ballistic states `x (N, 6)`, `P (N, 6, 6)`.
+
+    A state of 7 columns carries ln β as its last (a trajectory fit that estimated
+    it, `BallisticFit.state_at`), with `P (N, 7, 7)`: the 15 sigma points of
+    (x, ln β) each fly with their own β, instead of the prior's quadrature.
+    """
     cfg = settings or ImpactSettings()
-    x = np.asarray(x, dtype=np.float64).reshape(-1, STATE_DIM)
-    P = np.asarray(P, dtype=np.float64).reshape(-1, STATE_DIM, STATE_DIM)
+    n_state = np.shape(x)[-1]
+    if n_state not in (STATE_DIM, STATE_DIM + 1):
+        raise ValueError(f"a state has {STATE_DIM} or {STATE_DIM + 1} columns, got {n_state}")
+    x = np.asarray(x, dtype=np.float64).reshape(-1, n_state)
+    P = np.asarray(P, dtype=np.float64).reshape(-1, n_state, n_state)
     n_tracks = x.shape[0]
     status = np.full(n_tracks, STATUS_OK, dtype=object)
     bad_x = np.asarray(~np.isfinite(x).all(axis=1), dtype=np.bool_)
@@ -193,17 +204,24 @@ def predict_impact(
     status[bad_x] = "state not finite: no prediction"
     usable = ~bad_x & ~bad_P
     x_use = np.where(usable[:, None], x, 0.0)
-    P_use = np.where(usable[:, None, None], P_fixed, np.eye(STATE_DIM))
+    P_use = np.where(usable[:, None, None], P_fixed, np.eye(n_state))
     pts, w_sigma, _ = sigma_points(x_use, P_use, cfg.kappa)
     n_sigma = pts.shape[1]
-    betas = cfg.beta_median_kg_m2 * np.exp(cfg.beta_log_sigma * _GH_NODES)
-    n_beta = betas.size
-    # States (N, B, S, 6) flattened; weights W = W_β W_σ.
-    states = np.broadcast_to(pts[:, None], (n_tracks, n_beta, n_sigma, STATE_DIM)).reshape(
-        -1, STATE_DIM
-    )
-    beta_of = np.broadcast_to(betas[None, :, None], (n_tracks, n_beta, n_sigma)).reshape(-1)
-    weights = (_GH_WEIGHTS[:, None] * w_sigma[None, :]).reshape(-1)
+    if n_state == STATE_DIM + 1:
+        # β is part of the state: every sigma point flies with its own, no quadrature.
+        n_beta = 1
+        states = pts[..., :STATE_DIM].reshape(-1, STATE_DIM)
+        beta_of = np.exp(pts[..., STATE_DIM]).reshape(-1)
+        weights = w_sigma
+    else:
+        betas = cfg.beta_median_kg_m2 * np.exp(cfg.beta_log_sigma * _GH_NODES)
+        n_beta = betas.size
+        # States (N, B, S, 6) flattened; weights W = W_β W_σ.
+        states = np.broadcast_to(pts[:, None], (n_tracks, n_beta, n_sigma, STATE_DIM)).reshape(
+            -1, STATE_DIM
+        )
+        beta_of = np.broadcast_to(betas[None, :, None], (n_tracks, n_beta, n_sigma)).reshape(-1)
+        weights = (_GH_WEIGHTS[:, None] * w_sigma[None, :]).reshape(-1)
     active = np.repeat(usable, n_beta * n_sigma)
     center_grid = np.zeros((n_tracks, n_beta, n_sigma), bool)
     center_grid[:, 0, 0] = True
