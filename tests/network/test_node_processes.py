@@ -45,7 +45,7 @@ def test_pacific_shield_in_processes_is_identical_to_one_process() -> None:
         )
     assert len(one.picture["time_s"]) > 1000
     assert one.warnings == apart.warnings
-    assert any(w["kind"] == "launch" for w in one.warnings)
+    assert any(w.kind == "launch" for w in one.warnings)
     assert one.threats == apart.threats
     assert _without_seconds(one.stats) == _without_seconds(apart.stats)
 
