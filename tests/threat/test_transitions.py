@@ -80,6 +80,7 @@ def test_a_ballistic_alert_from_launch_to_fall() -> None:
     assert states == [State.LAUNCH_DETECTED, State.TRACKED, State.REPORTED, State.WARNED,
                       State.UPDATED, State.OVERFLIGHT, State.UPDATED, State.FELL]  # fmt: skip
     assert alert.closed and alert.sequence == 7  # Tracked issues no row
+    assert alert.history == list(enumerate(states))
     with pytest.raises(LifecycleError, match="USA-L001"):
         alert.apply(UpdateIssued, 9.0)
 

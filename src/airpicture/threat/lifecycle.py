@@ -181,6 +181,7 @@ class Alert:
     state: State = State.NEW
     sequence: int = 0
     recipients: tuple[str, ...] = ()
+    #: (time, state) after every event, for analysis and tests.
     history: list[tuple[float, State]] = field(default_factory=list)
 
     @property
@@ -195,9 +196,6 @@ class Alert:
     @property
     def said_anything(self) -> bool:
         return self.sequence > 0
-
-    def can(self, event: type[Event]) -> bool:
-        return (self.state, event) in TRANSITIONS
 
     def apply(self, event: type[Event], time_s: float) -> State:
         """Move the alert on `event`; count the row it issues, if any."""
