@@ -17,14 +17,15 @@ Two forms of the same arithmetic, tested equal to 1e-12 (tests/geo/test_gravity.
 - NumPy, batch first: positions `(..., 3)` → accelerations `(..., 3)`; what the
   simulator, the motion model's linearisation and the assessor call;
 - numba, one state at a time, for the compiled loops of `tracking.kernels`
-  (ballistic propagation and the flight to the ground): `frame_acceleration_into`
-  and `acceleration_gradient_into`. They read the field's constants from
+  (ballistic propagation, its covariance, the flight to the ground):
+  `frame_acceleration_into` and `dynamics_jacobian_into`. They read the field's constants from
   `BALLISTIC_CONSTANTS`, an argument rather than a compiled-in global, so that
   numba's on-disk cache of a kernel (keyed on the kernel's own file only) can
   never hold an old constant.
 
-The gradient (for a filter's linearisation) is the point-mass one: the J2 part of
-∂g/∂r is 1e-3 of it, below what a 5 s prediction of a covariance can tell.
+The linearisation of ẏ = (v, a(r, v)) (a filter's transition matrix) uses the
+point-mass gradient of g: the J2 part of ∂g/∂r is ~5 J2 ≈ 0.5 % of it, below what a
+5 s prediction of a covariance can tell.
 """
 
 from __future__ import annotations
@@ -72,8 +73,6 @@ SCALE_HEIGHT_INDEX: Final = 5
 EARTH_ROTATION_CROSS_RAD_S: Final = np.array(
     [[0.0, -EARTH_ROTATION_RAD_S, 0.0], [EARTH_ROTATION_RAD_S, 0.0, 0.0], [0.0, 0.0, 0.0]]
 )
-#: ∂a/∂v = −2 [Ω×]: the Coriolis term's Jacobian, 1/s.
-CORIOLIS_JACOBIAN_PER_S: Final = -2.0 * EARTH_ROTATION_CROSS_RAD_S
 
 
 def _njit(function: _F) -> _F:
@@ -109,18 +108,21 @@ def rotating_frame_acceleration_mps2(r_m: FloatArray, v_mps: FloatArray) -> Floa
     return out
 
 
-def acceleration_gradient_per_s2(r_m: FloatArray) -> FloatArray:
-    """∂a/∂r of `rotating_frame_acceleration_mps2`, point-mass gravity: `(..., 3)` → `(..., 3, 3)`.
+def dynamics_jacobian(x: FloatArray) -> FloatArray:
+    """A = ∂ẏ/∂y of free flight ẏ = (v, a(r, v)) at ECEF states x `(..., 6)` → `(..., 6, 6)`.
 
-    G = μ/|r|³ (3 r̂ r̂' − I) − [Ω×][Ω×]
+    A = [[0, I], [G, −2[Ω×]]],  G = ∂a/∂r = μ/|r|³ (3 r̂ r̂' − I) − [Ω×][Ω×]  (point-mass g)
     """
-    r = np.asarray(r_m, dtype=np.float64)
+    r = np.asarray(x, dtype=np.float64)[..., :3]
     rn = np.linalg.norm(r, axis=-1)
     u = r / rn[..., None]
-    G: FloatArray = (GM_M3_S2 / rn**3)[..., None, None] * (
+    A = np.zeros((*r.shape[:-1], 6, 6))
+    A[..., :3, 3:] = np.eye(3)
+    A[..., 3:, :3] = (GM_M3_S2 / rn**3)[..., None, None] * (
         3.0 * np.einsum("...i,...j->...ij", u, u) - np.eye(3)
     ) - EARTH_ROTATION_CROSS_RAD_S @ EARTH_ROTATION_CROSS_RAD_S
-    return G
+    A[..., 3:, 3:] = -2.0 * EARTH_ROTATION_CROSS_RAD_S
+    return A
 
 
 def _gravity_j2_into(r_m: FloatArray, out: FloatArray) -> None:
@@ -167,18 +169,25 @@ def frame_acceleration_into(state: FloatArray, constants: FloatArray, out: Float
 
 
 @_njit
-def acceleration_gradient_into(r_m: FloatArray, constants: FloatArray, out: FloatArray) -> None:
-    """∂a/∂r at one ECEF position `(3,)` into `out (3, 3)`; see `acceleration_gradient_per_s2`.
+def dynamics_jacobian_into(state: FloatArray, constants: FloatArray, out: FloatArray) -> None:
+    """A = ∂ẏ/∂y at one ECEF state `(6,)` into `out (6, 6)`; see `dynamics_jacobian`.
 
-    G = μ/|r|³ (3 r̂ r̂' − I) − [Ω×][Ω×],   −[Ω×][Ω×] = diag(ω², ω², 0)
+    A = [[0, I], [G, −2[Ω×]]],  G = μ/|r|³ (3 r̂ r̂' − I) − [Ω×][Ω×]
+    −[Ω×][Ω×] = diag(ω², ω², 0),  −2[Ω×] = [[0, 2ω, 0], [−2ω, 0, 0], [0, 0, 0]]
     """
     gm = constants[GM_INDEX]
     w = constants[OMEGA_INDEX]
-    rn = math.sqrt(r_m[0] ** 2 + r_m[1] ** 2 + r_m[2] ** 2)
+    rn = math.sqrt(state[0] ** 2 + state[1] ** 2 + state[2] ** 2)
     g = gm / rn**3
+    for a in range(6):
+        for b in range(6):
+            out[a, b] = 0.0
     for a in range(3):
+        out[a, a + 3] = 1.0
         for b in range(3):
-            G = g * (3.0 * (r_m[a] / rn) * (r_m[b] / rn) - (1.0 if a == b else 0.0))
+            G = g * (3.0 * (state[a] / rn) * (state[b] / rn) - (1.0 if a == b else 0.0))
             if a == b and a < 2:
                 G += w * w
-            out[a, b] = G
+            out[a + 3, b] = G
+    out[3, 4] = 2.0 * w
+    out[4, 3] = -2.0 * w

@@ -24,10 +24,9 @@ from numpy.typing import NDArray
 
 from airpicture.geo.gravity import (
     A_INDEX,
-    OMEGA_INDEX,
     RHO0_INDEX,
     SCALE_HEIGHT_INDEX,
-    acceleration_gradient_into,
+    dynamics_jacobian_into,
     frame_acceleration_into,
 )
 
@@ -392,27 +391,17 @@ def ballistic_covariance_kernel(
 ) -> FloatArray:
     """P⁻ = F P F' + Q with the linearised ballistic F ≈ I + A dt + A² dt²/2 about x.
 
-    A = [[0, I], [G, −2[Ω×]]],  G = ∂a/∂r (`geo.gravity.acceleration_gradient_into`;
-    drag neglected); `constants` is `geo.gravity.BALLISTIC_CONSTANTS`.
+    A = [[0, I], [G, −2[Ω×]]] (`geo.gravity.dynamics_jacobian_into`; drag neglected);
+    `constants` is `geo.gravity.BALLISTIC_CONSTANTS`.
     """
     N = x.shape[0]
     P_out = np.empty((N, 6, 6))
-    w = constants[OMEGA_INDEX]
-    G = np.empty((3, 3))
-    A = np.zeros((6, 6))
+    A = np.empty((6, 6))
     AA = np.empty((6, 6))
     F = np.empty((6, 6))
     FP = np.empty((6, 6))
-    for a in range(3):
-        A[a, a + 3] = 1.0
-    # −2[Ω×] for Ω = (0, 0, ω)
-    A[3, 4] = 2.0 * w
-    A[4, 3] = -2.0 * w
     for k in range(N):
-        acceleration_gradient_into(x[k, :3], constants, G)
-        for a in range(3):
-            for b in range(3):
-                A[a + 3, b] = G[a, b]
+        dynamics_jacobian_into(x[k], constants, A)
         dt = dt_s[k]
         for a in range(6):
             for b in range(6):

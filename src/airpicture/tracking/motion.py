@@ -21,8 +21,7 @@ from numpy.typing import NDArray
 from airpicture.geo import ecef_to_geodetic
 from airpicture.geo.gravity import (
     BALLISTIC_CONSTANTS,
-    CORIOLIS_JACOBIAN_PER_S,
-    acceleration_gradient_per_s2,
+    dynamics_jacobian,
     rotating_frame_acceleration_mps2,
 )
 from airpicture.tracking.kernels import (
@@ -109,12 +108,9 @@ def ballistic_propagate(
 def ballistic_transition(x: FloatArray, dt_s: FloatArray) -> FloatArray:
     """Linearised F(dt) of the ballistic law about x: F ≈ I + A dt + A² dt²/2.
 
-    A = [[0, I], [∂a/∂r, ∂a/∂v]] = [[0, I], [G, −2[Ω×]]]   (drag neglected; `geo.gravity`)
+    A = ∂ẏ/∂y = [[0, I], [G, −2[Ω×]]]   (drag neglected; `geo.gravity.dynamics_jacobian`)
     """
-    A = np.zeros((*dt_s.shape, STATE_DIM, STATE_DIM))
-    A[..., :3, 3:] = np.eye(3)
-    A[..., 3:, :3] = acceleration_gradient_per_s2(x[..., :3])
-    A[..., 3:, 3:] = CORIOLIS_JACOBIAN_PER_S
+    A = dynamics_jacobian(x)
     dt = dt_s[..., None, None]
     F: FloatArray = np.eye(STATE_DIM) + A * dt + (A @ A) * dt**2 / 2
     return F
