@@ -18,10 +18,12 @@ Two forms of the same arithmetic, tested equal to 1e-12 (tests/geo/test_gravity.
   simulator, the motion model's linearisation and the assessor call;
 - numba, one state at a time, for the compiled loops of `tracking.kernels`
   (ballistic propagation, its covariance, the flight to the ground):
-  `frame_acceleration_into` and `dynamics_jacobian_into`. They read the field's constants from
-  `BALLISTIC_CONSTANTS`, an argument rather than a compiled-in global, so that
-  numba's on-disk cache of a kernel (keyed on the kernel's own file only) can
-  never hold an old constant.
+  `frame_acceleration_into` and `dynamics_jacobian_into`. They read the field's
+  constants from `BALLISTIC_CONSTANTS`, an argument rather than a compiled-in
+  global, so that numba's on-disk cache of a kernel (keyed on the kernel's own
+  file only) can never hold an old constant. The same cache does keep these
+  functions' old code inside the kernels that call them: after editing them,
+  delete `tracking/__pycache__/kernels.*.nb[ci]`.
 
 The linearisation of ẏ = (v, a(r, v)) (a filter's transition matrix) uses the
 point-mass gradient of g: the J2 part of ∂g/∂r is ~5 J2 ≈ 0.5 % of it, below what a
