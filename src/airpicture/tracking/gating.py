@@ -214,8 +214,12 @@ class Gate:
         if ti.size == 0:
             return GatedPairs.none()
         dt = t[mj] - tracks.time_s[ti]
+        # What depends on the track only is computed for the tracks in some pair,
+        # not for every free track: a beam pass of a few reports meets few tracks.
+        used, local = np.unique(pt, return_inverse=True)
+        paired_t = free_t[used]
         if batch.with_range_rate or z.shape[1] > 3:
-            x_g, P_g = self.predict(tracks, free_t, pt, dt, full=batch.with_range_rate)
+            x_g, P_g = self.predict(tracks, paired_t, local, dt, full=batch.with_range_rate)
             z_pred, H = model.measure_jacobian(
                 x_g, batch.with_range_rate, position_only=not batch.with_range_rate
             )
@@ -224,7 +228,7 @@ class Gate:
             S = H @ P_g @ np.swapaxes(H, 1, 2) + batch.R[mj]
             d2, log_det = mahalanobis_sq(nu, symmetrize(S))
         else:
-            x_g, P_pos = self.predict_packed(tracks, free_t, pt, dt)
+            x_g, P_pos = self.predict_packed(tracks, paired_t, local, dt)
             z_pred, H = model.measure_jacobian(x_g, batch.with_range_rate, position_only=True)
             nu = model.residual(z[mj], z_pred)
             d2, log_det = packed_mahalanobis_sq(nu, innovation_packed(H, P_pos, batch.R[mj]))

@@ -57,35 +57,62 @@ class ReportBuffer:
         self.sensors = list(sensors)
         self.counts = counts
         self._sensor_index = {s.sensor_id: i for i, s in enumerate(self.sensors)}
-        self._pending: dict[str, NDArray[Any]] = {}
+        # Waiting rows as the chunks they came in, each with its earliest and latest
+        # time: a live feed adds small batches many times a second, and growing one
+        # array per column would copy every waiting row on every call.
+        self._chunks: list[dict[str, NDArray[Any]]] = []
+        self._earliest_s: list[float] = []
+        self._latest_s: list[float] = []
         #: Every report up to this time has been handed over; an older one now is too late.
         self.processed_until_s = -math.inf
         self.newest_s = -math.inf
 
     def add(self, plots: Mapping[str, NDArray[Any]]) -> None:
         rows = self._validate(plots)
-        if rows is None:
+        if rows is None or rows["time_s"].size == 0:
             return
-        if not self._pending:
-            self._pending = rows
-        else:
-            self._pending = {k: np.concatenate([self._pending[k], rows[k]]) for k in rows}
-        self.counts.pending = int(self._pending["time_s"].size)
+        self._chunks.append(rows)
+        self._earliest_s.append(float(rows["time_s"].min()))
+        self._latest_s.append(float(rows["time_s"].max()))
+        self.counts.pending += int(rows["time_s"].size)
 
     def take_until(self, until_s: float) -> dict[str, NDArray[Any]] | None:
-        """Every buffered row up to `until_s`, sorted by time (stable); None if there is none."""
-        if not self._pending or self._pending["time_s"].size == 0:
+        """Every buffered row up to `until_s`, sorted by time (stable); None if there is none.
+
+        Rows of equal time keep the order they were added in.
+        """
+        if not self._chunks:
             self.processed_until_s = max(self.processed_until_s, min(until_s, self.newest_s))
             return None
-        t = self._pending["time_s"]
-        ready = t <= until_s
-        if not ready.any():
+        touched = np.flatnonzero(np.asarray(self._earliest_s) <= until_s)
+        if touched.size == 0:
             return None
-        order = np.flatnonzero(ready)
-        order = order[np.argsort(t[order], kind="stable")]
-        batch = {k: v[order] for k, v in self._pending.items()}
-        self._pending = {k: v[~ready] for k, v in self._pending.items()}
-        self.counts.pending = int(self._pending["time_s"].size)
+        ready_parts: list[dict[str, NDArray[Any]]] = []
+        emptied: set[int] = set()
+        for c in touched.tolist():
+            rows = self._chunks[c]
+            if self._latest_s[c] <= until_s:
+                ready_parts.append(rows)
+                emptied.add(c)
+                continue
+            ready = rows["time_s"] <= until_s
+            ready_parts.append({k: v[ready] for k, v in rows.items()})
+            rest = {k: v[~ready] for k, v in rows.items()}
+            self._chunks[c] = rest
+            self._earliest_s[c] = float(rest["time_s"].min())
+        if emptied:
+            kept = [c for c in range(len(self._chunks)) if c not in emptied]
+            self._chunks = [self._chunks[c] for c in kept]
+            self._earliest_s = [self._earliest_s[c] for c in kept]
+            self._latest_s = [self._latest_s[c] for c in kept]
+        joined = (
+            ready_parts[0]
+            if len(ready_parts) == 1
+            else {k: np.concatenate([p[k] for p in ready_parts]) for k in ready_parts[0]}
+        )
+        order = np.argsort(joined["time_s"], kind="stable")
+        batch = {k: v[order] for k, v in joined.items()}
+        self.counts.pending -= int(order.size)
         self.processed_until_s = max(
             self.processed_until_s, min(until_s, float(batch["time_s"][-1]))
         )
@@ -104,10 +131,10 @@ class ReportBuffer:
         known = sensor_index >= 0
         good_time = np.isfinite(time_s)
         usable = known & good_time
-        for k, sensor in enumerate(self.sensors):
+        # Only the sensors present: a live batch is usually one sensor's.
+        for k in index[index >= 0].tolist():
+            sensor = self.sensors[k]
             mine = sensor_index == k
-            if not mine.any():
-                continue
             for col in sensor.required_columns:
                 values = np.asarray(plots[col], dtype=np.float64) if col in plots else None
                 ok = np.zeros(n, bool) if values is None else np.isfinite(values)
