@@ -3,6 +3,7 @@
     .venv/bin/python bench/tracker.py            # full run (a few minutes)
     .venv/bin/python bench/tracker.py --quick    # counts 100 and 1000, Stone Soup on 120 s
     .venv/bin/python bench/tracker.py --counts 1000 --no-stonesoup   # one count, ours only
+    .venv/bin/python bench/tracker.py --region   # asia-pacific-region, one core (see below)
 
 For each `count` of the dense-traffic scenario (one 5 s radar, 200 false alarms
 per scan) the plots are simulated once, then each tracker runs in a fresh
@@ -27,6 +28,26 @@ Both trackers are scored by the same GOSPA (c = 5 km, p = 2, α = 2) over their
 confirmed tracks and the truths some sensor could see, every 10 s after the
 first minute. Results are printed, written to bench/results/tracker.json, and
 the growth curve is drawn to bench/results/tracker_growth.png.
+
+`--region` measures instead the region-scale target of issue 12 on
+scenarios/asia-pacific-region.yaml (10,000 aircraft, 24 3D radars, 10 2D
+radars, an ADS-B network; `--region-count`, `--region-duration-s`). The plots
+are simulated once and cached under bench/results/work/. One tracker in a child
+process on one core is fed the reports as a live node receives them: in time
+order, one batch per sensor per second (a beam pass), a snapshot every picture
+interval. It prints CPU seconds per scenario second (≤ 0.2 is 5 × faster than
+real time), reports per CPU second, peak resident memory, and completeness,
+spuriousness and GOSPA computed by `airpicture.metrics` exactly as `airpicture
+evaluate` does. The same reports over `--fit-duration-s` are then fed in three
+batchings (1 s and 10 s per sensor, 60 s of all sensors) and the CPU time is
+fitted as a·batches + b·reports: a is the cost of a batch, b of a report. Side
+by side in the same run, airpicture and Stone Soup track the same region with
+`--stonesoup-region-count` aircraft over `--stonesoup-region-duration-s`,
+Stone Soup in ECEF with its EKF, one measurement model per sensor (its
+elevation-bearing-range model for a 3D radar, a bearing and slant-range model
+for a 2D radar, which updates but cannot start a track, a linear position model
+for ADS-B), GNN with 2-D assignment and 3-report initiation. Results go to
+bench/results/tracker_region.json.
 """
 
 from __future__ import annotations
@@ -59,6 +80,7 @@ from airpicture.tables import (
     PLOTS_SCHEMA,
     TRUTH_SCHEMA,
     Table,
+    empty_table,
     read_table,
     write_table,
 )
@@ -78,12 +100,17 @@ SETTLE_S = 60.0
 # --------------------------------------------------------------------------- data
 
 
-def make_plots(count: int, duration_s: float) -> Path:
-    """Simulate dense-traffic with `count` aircraft (`airpicture simulate`) into a work folder."""
-    folder = WORK / f"dense-{count}-{int(duration_s)}"
+def make_plots(
+    count: int, duration_s: float, scenario: Path = SCENARIO, name: str = "dense"
+) -> Path:
+    """Simulate `scenario` with `count` aircraft (`airpicture simulate`) into a work folder.
+
+    Cached: a folder that holds its plots is not simulated again.
+    """
+    folder = WORK / f"{name}-{count}-{int(duration_s)}"
     if not (folder / "plots.parquet").is_file():
         subprocess.run(
-            [sys.executable, "-m", "airpicture", "simulate", str(SCENARIO), "--out", str(folder),
+            [sys.executable, "-m", "airpicture", "simulate", str(scenario), "--out", str(folder),
              "--count", str(count), "--duration-s", str(duration_s)],
             check=True,
             stdout=subprocess.DEVNULL,
@@ -361,6 +388,485 @@ def gospa_stonesoup(folder: Path, until_s: float) -> float:
     return float(np.mean(values))
 
 
+# --------------------------------------------------------------------------- region
+
+
+REGION_SCENARIO = REPO / "scenarios" / "asia-pacific-region.yaml"
+#: What the tracker reads of a report (a node never sees `target_id`).
+FEED_COLUMNS = (
+    "time_s", "sensor_id", "range_m", "az_deg", "el_deg", "range_rate_mps",
+    "lat_deg", "lon_deg", "alt_m", "ident",
+)  # fmt: skip
+#: A live node's batch: one sensor's reports of one second (a beam pass).
+FEED_SLICE_S = 1.0
+#: The feeds the per-batch/per-report fit compares: (label, slice s, one batch per sensor?).
+FIT_FEEDS = (
+    ("beam pass (1 s per sensor)", 1.0, True),
+    ("10 s per sensor", 10.0, True),
+    ("60 s, all sensors", 60.0, False),
+)
+
+
+def read_feed(path: Path) -> Table:
+    """The tracker's columns of plots.parquet, strings shared per distinct value.
+
+    `read_table` makes one Python string per row and column; at ten million reports
+    that is gigabytes that a node receiving reports over a network never holds.
+    """
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=list(FEED_COLUMNS), read_dictionary=["sensor_id", "ident"])
+    out: Table = {}
+    for name in FEED_COLUMNS:
+        column = table.column(name).combine_chunks()
+        if name in ("sensor_id", "ident"):
+            words = column.dictionary.to_numpy(zero_copy_only=False).astype(np.object_)
+            codes = column.indices.fill_null(0).to_numpy(zero_copy_only=False)
+            values = words[codes] if words.size else np.full(len(column), "", np.object_)
+            if column.null_count:
+                values[column.is_null().to_numpy(zero_copy_only=False)] = ""
+            out[name] = values
+        else:
+            out[name] = column.to_numpy(zero_copy_only=False).astype(np.float64)
+    return out
+
+
+def feed_batches(plots: Table, slice_s: float, per_sensor: bool) -> tuple[Table, NDArray[np.intp]]:
+    """The reports in the order a live node receives them, and where each batch starts.
+
+    Time is cut into slices of `slice_s`; within a slice each sensor's reports are
+    one batch (a beam pass of a rotating radar, a second of ADS-B), the batches in
+    the order of their first report. `per_sensor=False`: one batch per slice.
+    Returns the reordered table (each batch a contiguous run, so a batch is a view)
+    and the batch starts, with the row count appended.
+    """
+    t = plots["time_s"]
+    slice_index = np.floor(t / slice_s).astype(np.int64)
+    if per_sensor:
+        _, sensor = np.unique(plots["sensor_id"], return_inverse=True)
+    else:
+        sensor = np.zeros(t.size, np.int64)
+    order = np.lexsort((t, sensor, slice_index))
+    key_slice, key_sensor = slice_index[order], sensor.reshape(-1)[order]
+    new = np.ones(t.size, bool)
+    new[1:] = (np.diff(key_slice) != 0) | (np.diff(key_sensor) != 0)
+    starts = np.flatnonzero(new)
+    lengths = np.diff(np.append(starts, t.size))
+    # Batches within a slice in the order of their first report.
+    batch_order = np.lexsort((t[order][starts], key_slice[starts]))
+    rows = np.concatenate(
+        [order[s : s + n] for s, n in zip(starts[batch_order], lengths[batch_order], strict=True)]
+    )
+    bounds = np.append(0, np.cumsum(lengths[batch_order]))
+    return {k: v[rows] for k, v in plots.items()}, bounds
+
+
+def run_region(
+    folder: str, slice_s: float, per_sensor: bool, until_s: float, write_picture: bool, queue: Any
+) -> None:
+    """Child process: track the region as a live node would, timing the tracker's CPU."""
+    _one_core()
+    scenario = load_scenario(REGION_SCENARIO).scenario
+    plots = read_feed(Path(folder) / "plots.parquet")
+    keep = plots["time_s"] <= until_s
+    plots = {k: v[keep] for k, v in plots.items()}
+    plots, bounds = feed_batches(plots, slice_s, per_sensor)
+    sensors = sensor_models(scenario.sensors)
+    # The compiled kernels load from numba's cache on first call: paid once at
+    # start-up, measured apart on the first 20 s of reports.
+    c0 = time.process_time()
+    warm = Tracker(sensors)
+    first = bounds[np.searchsorted(plots["time_s"][bounds[:-1]], 20.0)]
+    warm.process({k: v[:first] for k, v in plots.items()})
+    warm.advance_to(10.0)
+    warm.snapshot(10.0)
+    del warm
+    jit_load_cpu_s = time.process_time() - c0
+    rss_before = _peak_rss_mib()
+    parts = Path(folder) / "picture_parts"
+    if write_picture:
+        parts.mkdir(exist_ok=True)
+        for old in parts.glob("*.parquet"):
+            old.unlink()
+    tracker = Tracker(sensors)
+    interval = float(scenario.picture_interval_s)
+    next_snap = interval
+    process_cpu = snapshot_cpu = 0.0
+    batch_cpu = np.empty(bounds.size - 1)
+
+    def snapshot(at_s: float) -> None:
+        """The picture at `at_s`; only the tracker's own calls are timed, not the writing."""
+        nonlocal process_cpu, snapshot_cpu
+        c0 = time.process_time()
+        tracker.advance_to(at_s)
+        c1 = time.process_time()
+        picture = tracker.snapshot(at_s)
+        c2 = time.process_time()
+        process_cpu += c1 - c0
+        snapshot_cpu += c2 - c1
+        if write_picture:
+            write_table(parts / f"{round(at_s * 1000):09d}.parquet", picture, _picture_schema())
+
+    wall0 = time.perf_counter()
+    for b in range(bounds.size - 1):
+        c0 = time.process_time()
+        tracker.process({k: v[bounds[b] : bounds[b + 1]] for k, v in plots.items()})
+        batch_cpu[b] = time.process_time() - c0
+        process_cpu += batch_cpu[b]
+        while next_snap <= tracker.processed_until_s:
+            snapshot(next_snap)
+            next_snap += interval
+    end = min(until_s, float(plots["time_s"].max()))
+    while next_snap <= end + 1e-9:
+        snapshot(next_snap)
+        next_snap += interval
+    wall = time.perf_counter() - wall0
+    span_s = end
+    cpu = process_cpu + snapshot_cpu
+    queue.put(
+        {
+            "slice_s": slice_s,
+            "per_sensor": per_sensor,
+            "reports": int(plots["time_s"].size),
+            "batches": int(bounds.size - 1),
+            "scenario_s": span_s,
+            "cpu_s": cpu,
+            "process_cpu_s": process_cpu,
+            "snapshot_cpu_s": snapshot_cpu,
+            "cpu_s_per_scenario_s": cpu / span_s,
+            "times_real_time": span_s / cpu,
+            "reports_per_cpu_s": plots["time_s"].size / cpu,
+            "batch_cpu_ms_median": 1000 * float(np.median(batch_cpu)),
+            "batch_cpu_ms_max": 1000 * float(np.max(batch_cpu)),
+            "wall_s": wall,
+            "peak_rss_mib": _peak_rss_mib(),
+            "rss_before_tracking_mib": rss_before,
+            "jit_load_cpu_s": jit_load_cpu_s,
+            "counts": tracker.counts.as_dict(),
+            "tracks_at_end": len(tracker.tracks),
+        }
+    )
+
+
+def run_stonesoup_region(folder: str, queue: Any) -> None:
+    """Child process: Stone Soup's GNN tracker on the same region reports, the same feed."""
+    _one_core()
+    from stonesoup.base import Property
+    from stonesoup.dataassociator.neighbour import GNNWith2DAssignment
+    from stonesoup.deleter.time import UpdateTimeDeleter
+    from stonesoup.hypothesiser.distance import DistanceHypothesiser
+    from stonesoup.initiator.simple import MultiMeasurementInitiator
+    from stonesoup.measures import Mahalanobis
+    from stonesoup.models.measurement.linear import LinearGaussian
+    from stonesoup.models.measurement.nonlinear import (
+        CartesianToElevationBearingRange,
+        NonLinearGaussianMeasurement,
+    )
+    from stonesoup.models.transition.linear import (
+        CombinedLinearGaussianTransitionModel,
+        ConstantVelocity,
+    )
+    from stonesoup.predictor.kalman import ExtendedKalmanPredictor
+    from stonesoup.tracker.simple import MultiTargetTracker
+    from stonesoup.types.angle import Bearing
+    from stonesoup.types.array import CovarianceMatrix, StateVector, StateVectors
+    from stonesoup.types.detection import Detection
+    from stonesoup.types.state import GaussianState
+    from stonesoup.updater.kalman import ExtendedKalmanUpdater
+
+    from airpicture.geo import ecef_to_geodetic, ecef_vector_to_enu, enu_basis
+    from airpicture.scenario.model import ADSBSensor, Radar2DSensor
+    from airpicture.tables import kinematic_columns
+
+    class BearingSlantRange(NonLinearGaussianMeasurement):  # type: ignore[misc]
+        """A 2D radar: bearing and slant range in the sensor's local frame (not in Stone Soup)."""
+
+        translation_offset: StateVector = Property(doc="the sensor's position")
+
+        @property
+        def ndim_meas(self) -> int:
+            return 2
+
+        def function(self, state: Any, noise: Any = False, **kwargs: Any) -> Any:
+            xyz = self.rotation_matrix @ (
+                state.state_vector[self.mapping, :] - self.translation_offset
+            )
+            bearing = np.arctan2(xyz[1, :], xyz[0, :])
+            rho = np.sqrt(np.sum(np.asarray(xyz, dtype=np.float64) ** 2, axis=0))
+            out = StateVectors([[Bearing(b) for b in np.ravel(bearing)], list(np.ravel(rho))])
+            return out if noise is False or noise is None else out + noise
+
+    # Stone Soup tracks in ECEF here (one frame for 2,000 km of sensors), state
+    # (x, vx, y, vy, z, vz); each radar's model carries its position and the
+    # rotation from ECEF to its local east-north-up frame (roll 90° − lat, yaw
+    # 90° + lon in Stone Soup's convention), where its bearing is 90° − azimuth.
+    scenario = load_scenario(REGION_SCENARIO).scenario
+    models: dict[str, Any] = {}
+    for sensor in scenario.sensors:
+        where = StateVector(geodetic_to_ecef(sensor.lat_deg, sensor.lon_deg, sensor.alt_m))
+        angles = StateVector(
+            [np.radians(90.0 - sensor.lat_deg), 0.0, np.radians(90.0 + sensor.lon_deg)]
+        )
+        if isinstance(sensor, ADSBSensor):
+            models[sensor.id] = LinearGaussian(
+                6, (0, 2, 4), CovarianceMatrix(np.eye(3) * sensor.sigma_pos_m**2)
+            )
+        elif isinstance(sensor, Radar2DSensor):
+            noise = np.diag([np.radians(sensor.sigma_az_deg) ** 2, sensor.sigma_range_m**2])
+            models[sensor.id] = BearingSlantRange(
+                ndim_state=6, mapping=(0, 2, 4), noise_covar=CovarianceMatrix(noise),
+                translation_offset=where, rotation_offset=angles,
+            )  # fmt: skip
+        elif isinstance(sensor, RadarSensor):
+            sigma = np.radians([sensor.sigma_el_deg, sensor.sigma_az_deg])
+            noise = np.diag([sigma[0] ** 2, sigma[1] ** 2, sensor.sigma_range_m**2])
+            models[sensor.id] = CartesianToElevationBearingRange(
+                ndim_state=6, mapping=(0, 2, 4), noise_covar=CovarianceMatrix(noise),
+                translation_offset=where, rotation_offset=angles,
+            )  # fmt: skip
+    plots = read_feed(Path(folder) / "plots.parquet")
+    plots, bounds = feed_batches(plots, FEED_SLICE_S, True)
+    epoch = datetime(2026, 1, 1, tzinfo=UTC)
+    bearing = np.radians(90.0 - plots["az_deg"])
+    bearing = (bearing + np.pi) % (2 * np.pi) - np.pi
+    elevation = np.radians(plots["el_deg"])
+    ecef = geodetic_to_ecef(plots["lat_deg"], plots["lon_deg"], plots["alt_m"])
+    batches: list[tuple[datetime, set[Detection]]] = []
+    for b in range(bounds.size - 1):
+        detections = set()
+        for i in range(bounds[b], bounds[b + 1]):
+            sensor_id = str(plots["sensor_id"][i])
+            model = models[sensor_id]
+            if isinstance(model, LinearGaussian):
+                vector = StateVector(ecef[i])
+            elif isinstance(model, BearingSlantRange):
+                vector = StateVector([Bearing(bearing[i]), plots["range_m"][i]])
+            else:
+                vector = StateVector([elevation[i], bearing[i], plots["range_m"][i]])
+            when = epoch + timedelta(seconds=float(plots["time_s"][i]))
+            detections.add(Detection(vector, timestamp=when, measurement_model=model))
+        newest = float(plots["time_s"][bounds[b] : bounds[b + 1]].max())
+        batches.append((epoch + timedelta(seconds=newest), detections))
+    batches.sort(key=lambda batch: batch[0])
+    rss_before = _peak_rss_mib()
+
+    # q = 10 m²/s³: one CV model that must also follow turns.
+    transition = CombinedLinearGaussianTransitionModel([ConstantVelocity(10.0)] * 3)
+    predictor = ExtendedKalmanPredictor(transition)
+    updater = ExtendedKalmanUpdater(measurement_model=None)
+    hypothesiser = DistanceHypothesiser(predictor, updater, Mahalanobis(), missed_distance=4.0)
+    prior = GaussianState(
+        StateVector(np.zeros(6)),
+        CovarianceMatrix(np.diag([0.0, 300.0**2, 0.0, 300.0**2, 0.0, 300.0**2])),
+    )
+    initiator = MultiMeasurementInitiator(
+        prior_state=prior,
+        measurement_model=None,
+        deleter=UpdateTimeDeleter(timedelta(seconds=25)),
+        data_associator=GNNWith2DAssignment(
+            DistanceHypothesiser(predictor, updater, Mahalanobis(), missed_distance=4.0)
+        ),
+        updater=updater,
+        min_points=3,
+        # A 2D radar's report does not fix a position: it updates, never starts, a track.
+        skip_non_reversible=True,
+    )
+    tracker = MultiTargetTracker(
+        initiator=initiator,
+        deleter=UpdateTimeDeleter(timedelta(seconds=32)),
+        detector=batches,
+        data_associator=GNNWith2DAssignment(hypothesiser),
+        updater=updater,
+    )
+    interval = float(scenario.picture_interval_s)
+    next_snap = interval
+    numbers: dict[int, int] = {}
+    rows: list[tuple[float, int, NDArray[np.float64]]] = []
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for when, tracks in tracker:
+        now_s = (when - epoch).total_seconds()
+        while next_snap <= now_s:
+            for track in tracks:
+                state = track.state
+                dt = next_snap - (state.timestamp - epoch).total_seconds()
+                sv = np.asarray(state.state_vector, dtype=np.float64).ravel()
+                number = numbers.setdefault(id(track), len(numbers) + 1)
+                rows.append((next_snap, number, sv + np.array([sv[1], 0, sv[3], 0, sv[5], 0]) * dt))
+            next_snap += interval
+    cpu = time.process_time() - cpu0
+    wall = time.perf_counter() - wall0
+    span_s = float(plots["time_s"].max())
+    if rows:
+        states = np.array([r[2] for r in rows])
+        lat, lon, alt = ecef_to_geodetic(states[:, [0, 2, 4]])
+        vel = ecef_vector_to_enu(states[:, [1, 3, 5]], enu_basis(lat, lon))
+        n = len(rows)
+        picture = {
+            "time_s": np.array([r[0] for r in rows]),
+            "viewer": np.full(n, "ALL", np.object_),
+            "track_id": np.array([f"S{r[1]:05d}" for r in rows], np.object_),
+            **kinematic_columns(lat, lon, alt, vel),
+            "cls": np.full(n, "unknown", np.object_),
+            "identity": np.full(n, "unknown", np.object_),
+            "sources": np.array([[] for _ in range(n)] + [None], np.object_)[:-1],
+        }
+        write_table(Path(folder) / "picture_stonesoup.parquet", picture, _picture_schema())
+    reports = int(plots["time_s"].size)
+    queue.put(
+        {
+            "reports": reports,
+            "batches": int(bounds.size - 1),
+            "scenario_s": span_s,
+            "cpu_s": cpu,
+            "cpu_s_per_scenario_s": cpu / span_s,
+            "times_real_time": span_s / cpu,
+            "reports_per_cpu_s": reports / cpu,
+            "wall_s": wall,
+            "peak_rss_mib": _peak_rss_mib(),
+            "rss_before_tracking_mib": rss_before,
+        }
+    )
+
+
+def region_quality(folder: Path, picture_path: Path) -> dict[str, float]:
+    """Completeness, spuriousness, accuracy and GOSPA as `airpicture evaluate` computes them."""
+    from airpicture.metrics.evaluation import EvaluationSettings, evaluate
+    from airpicture.metrics.run_data import (
+        ALL_VIEWER,
+        TRUTH_EVALUATION_SCHEMA,
+        build_run_data,
+        read_run_info,
+    )
+
+    run = build_run_data(
+        read_run_info(folder / "run.json"),
+        read_table(folder / "truth.parquet", TRUTH_EVALUATION_SCHEMA),
+        read_table(picture_path, _picture_schema()),
+        source=str(folder),
+    )
+    viewer = evaluate(run, EvaluationSettings()).viewers[ALL_VIEWER]
+    summary = viewer.siap.summary
+    names = (
+        "completeness",
+        "spuriousness",
+        "ambiguity",
+        "position_accuracy_m",
+        "horizontal_accuracy_m",
+    )
+    out = {k: float(summary[k]) for k in names if summary.get(k) is not None}
+    out["gospa_mean_m"] = float(np.mean(viewer.gospa.distance_m))
+    return out
+
+
+def _fit_batches(runs: list[dict[str, Any]]) -> tuple[float, float]:
+    """Least squares of CPU = a·batches + b·reports over runs fed the same reports.
+
+    The runs share their reports, so b·reports is one intercept: a is the slope
+    over the batch counts, b the intercept over the report count.
+    """
+    batches = np.array([r["batches"] for r in runs], dtype=np.float64)
+    cpu = np.array([r["cpu_s"] for r in runs])
+    a, intercept = np.polyfit(batches, cpu, 1)
+    return float(a), float(intercept / runs[0]["reports"])
+
+
+def main_region(args: argparse.Namespace) -> int:
+    """`--region`: asia-pacific-region on one core, the batching fit, Stone Soup side by side."""
+    results: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "processor": platform.machine()},
+        "children": {"cores": 1, "blas_threads": 1, "allocator_env": ALLOCATOR_ENV},
+        "scenario": REGION_SCENARIO.name,
+        "feed": f"time order, one batch per sensor per {FEED_SLICE_S:g} s (a beam pass)",
+    }
+    big = make_plots(args.region_count, args.region_duration_s, REGION_SCENARIO, "region")
+    print(
+        f"region: {args.region_count} aircraft, {args.region_duration_s:.0f} s ({big.name})",
+        flush=True,
+    )
+    ours = _in_child(run_region, str(big), FEED_SLICE_S, True, args.region_duration_s, True)
+    merge_picture(big)
+    ours.update(region_quality(big, big / "picture.parquet"))
+    results["airpicture"] = ours
+    fit_runs = [ours] if args.fit_duration_s >= args.region_duration_s else []
+    for label, slice_s, per_sensor in FIT_FEEDS:
+        if fit_runs and slice_s == FEED_SLICE_S and per_sensor:
+            continue
+        run = _in_child(run_region, str(big), slice_s, per_sensor, args.fit_duration_s, False)
+        run["feed"] = label
+        fit_runs.append(run)
+    a, b = _fit_batches(fit_runs)
+    results["batching"] = {
+        "runs": fit_runs,
+        "cpu_per_batch_ms": 1000 * a,
+        "cpu_per_report_us": 1e6 * b,
+    }
+    small = make_plots(
+        args.stonesoup_region_count, args.stonesoup_region_duration_s, REGION_SCENARIO, "region"
+    )
+    ours_small = _in_child(
+        run_region, str(small), FEED_SLICE_S, True, args.stonesoup_region_duration_s, True
+    )
+    merge_picture(small)
+    ours_small.update(region_quality(small, small / "picture.parquet"))
+    results["airpicture_subset"] = ours_small
+    if not args.no_stonesoup:
+        ss = _in_child(run_stonesoup_region, str(small))
+        ss.update(region_quality(small, small / "picture_stonesoup.parquet"))
+        ss["cpu_throughput_ratio"] = ours_small["reports_per_cpu_s"] / ss["reports_per_cpu_s"]
+        results["stonesoup_subset"] = ss
+    print_region(results)
+    out = RESULTS / "tracker_region.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+def merge_picture(folder: Path) -> None:
+    """The run's snapshots (one file each, written as the run went) into picture.parquet."""
+    import pyarrow.parquet as pq
+
+    parts = sorted((folder / "picture_parts").glob("*.parquet"))
+    if not parts:
+        write_table(folder / "picture.parquet", empty_table(_picture_schema()), _picture_schema())
+        return
+    pq.write_table(pq.ParquetDataset(parts).read(), folder / "picture.parquet", compression="zstd")
+
+
+def print_region(results: dict[str, Any]) -> None:
+    """The region table: speed, memory and picture quality, then the batching fit."""
+    rows = [
+        ("airpicture, region", results["airpicture"]),
+        ("airpicture, subset", results["airpicture_subset"]),
+    ]
+    if "stonesoup_subset" in results:
+        rows.append(("Stone Soup, subset", results["stonesoup_subset"]))
+    head = ("reports", "scen. s", "CPU s", "CPU/scen.s", "x real", "rep/CPU s", "peak MiB")
+    print(f"{'tracker':<20}" + "".join(f"{h:>11}" for h in head) + "  compl.  spur.  GOSPA m")
+    nan = float("nan")
+    for name, r in rows:
+        print(
+            f"{name:<20}{r['reports']:>11,}{r['scenario_s']:>11.0f}{r['cpu_s']:>11.1f}"
+            f"{r['cpu_s_per_scenario_s']:>11.3f}{r['times_real_time']:>11.1f}"
+            f"{r['reports_per_cpu_s']:>11,.0f}{r['peak_rss_mib']:>11,.0f}"
+            f"{r.get('completeness', nan):>8.3f}{r.get('spuriousness', nan):>7.3f}"
+            f"{r.get('gospa_mean_m', nan):>9,.0f}"
+        )
+    if "stonesoup_subset" in results:
+        ratio = results["stonesoup_subset"]["cpu_throughput_ratio"]
+        print(f"  on the subset: airpicture {ratio:,.0f}x Stone Soup's reports per CPU second")
+    fit = results["batching"]
+    first = fit["runs"][0]
+    print(f"batching (the same {first['reports']:,} reports, {first['scenario_s']:.0f} s):")
+    for r in fit["runs"]:
+        label = r.get("feed", "beam pass (1 s per sensor)")
+        print(f"  {label:<28}{r['batches']:>8,} batches{r['cpu_s']:>9.1f} s CPU")
+    print(
+        f"  CPU = a·batches + b·reports: a = {fit['cpu_per_batch_ms']:.3f} ms per batch, "
+        f"b = {fit['cpu_per_report_us']:.2f} µs per report"
+    )
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -405,7 +911,25 @@ def main(argv: list[str] | None = None) -> int:
         default=RESULTS / "tracker.json",
         help="JSON output (default bench/results/tracker.json); the plot goes next to it",
     )
+    region = parser.add_argument_group("region (--region)")
+    region.add_argument(
+        "--region", action="store_true", help="asia-pacific-region instead of dense-traffic"
+    )
+    region.add_argument("--region-count", type=int, default=10000)
+    region.add_argument("--region-duration-s", type=float, default=900.0)
+    region.add_argument(
+        "--fit-duration-s",
+        type=float,
+        default=120.0,
+        help="span of the runs that split CPU into per-batch and per-report cost",
+    )
+    region.add_argument("--stonesoup-region-count", type=int, default=100)
+    region.add_argument("--stonesoup-region-duration-s", type=float, default=120.0)
     args = parser.parse_args(argv)
+    if args.region:
+        os.environ.update(ALLOCATOR_ENV)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        return main_region(args)
     if args.quick:
         args.counts, args.stonesoup_duration_s = [100, 1000], 120.0
     if args.no_stonesoup:
