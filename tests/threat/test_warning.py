@@ -17,6 +17,7 @@ from airpicture.threat.warning import (
     Warning,
     WarningLineError,
     active_warnings,
+    closing_notice,
     read_warnings,
     write_warnings,
 )
@@ -88,3 +89,14 @@ def test_an_alert_is_on_until_its_latest_row_closes_it_or_expires() -> None:
     assert active_warnings(rows, 400.0) == []
     # The order rows arrive in does not matter: the latest row decides.
     assert active_warnings(rows[::-1], 400.0) == []
+
+
+def test_a_closing_notice_keeps_only_that_the_alert_ended() -> None:
+    fell = msgspec.structs.replace(
+        _row(400.0, "USA-L001", "fell_at_sea", 5), issued_by="USA", predicted_impact=IMPACT
+    )
+    notice = closing_notice(fell, ("AUS",))
+    assert notice.recipients == ("AUS",) and notice.closes
+    assert (notice.warning_id, notice.kind, notice.sequence) == ("USA-L001", "fell_at_sea", 5)
+    assert notice.predicted_impact is None and "USA-L001" in notice.text
+    assert active_warnings([_row(60.0, "USA-L001", "impact_area", 2, 500.0), notice], 400.0) == []

@@ -69,7 +69,7 @@ from airpicture.policy import ReleaseGuard, ReleasePolicy
 from airpicture.scenario import Scenario
 from airpicture.tables import Table
 from airpicture.threat.assessment import Assessment, Assessor, BoostReports
-from airpicture.threat.warning import Warning, active_warnings
+from airpicture.threat.warning import Warning, active_warnings, closing_notice
 from airpicture.tracking import Tracker, TrackerSettings, TrackView, sensor_models
 from airpicture.tracking.view import picture_rows
 
@@ -181,6 +181,8 @@ class NationalNode:
         #: Sensors each issued alert (warning id) derives from so far: a row about a track
         #: no longer held (its closing row) carries its alert's marking.
         self._alert_sources: dict[str, BoolArray] = {}
+        #: Per issued alert, each partner told of it and the sources of what it was given.
+        self._alert_told: dict[str, dict[str, BoolArray]] = {}
 
     # ------------------------------------------------------------------ phase 1
 
@@ -562,9 +564,19 @@ class NationalNode:
                 raw, recipients=tuple(allowed), issued_by=raw.issued_by or self.nation
             )
             out.append(warning)
+            told = self._alert_told.setdefault(raw.warning_id, {})
             for receiver in allowed:
                 if receiver != self.nation:
                     outbox.setdefault(receiver, []).append((warning, derived_from))
+                    held = told.get(receiver)
+                    told[receiver] = derived_from if held is None else held | derived_from
+            if warning.closes:
+                # A partner told of the alert, from whom the release rules keep this closing
+                # row, still learns that it has ended, from sources it was already given.
+                for receiver in (r for r in removed if r in told):
+                    notice = closing_notice(warning, (receiver,))
+                    out.append(notice)
+                    outbox.setdefault(receiver, []).append((notice, told[receiver]))
         t0 = time.process_time()
         for receiver, items in sorted(outbox.items()):
             src = np.stack([d for _, d in items])

@@ -168,6 +168,23 @@ class Warning(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         return self.kind in CLOSING_KINDS
 
 
+def closing_notice(closing: Warning, recipients: tuple[str, ...]) -> Warning:
+    """`closing` stripped to the fact that its alert has ended, for `recipients` that were
+    told of the alert but may not receive the row itself (the release rules keep its
+    latest details from them): no position, prediction, places or assets."""
+    what = closing.kind.replace("_", " ")
+    return Warning(
+        time_s=closing.time_s,
+        warning_id=closing.warning_id,
+        kind=closing.kind,
+        text=f"Alert {closing.warning_id} is closed ({what}).",
+        recipients=recipients,
+        track_id=closing.track_id,
+        sequence=closing.sequence,
+        issued_by=closing.issued_by,
+    )
+
+
 def is_active(latest: Warning, time_s: float) -> bool:
     """Whether an alert whose latest row (at or before `time_s`) is `latest` is still on."""
     return not latest.closes and (latest.expires_s is None or time_s < latest.expires_s)
