@@ -179,22 +179,26 @@ class Gate:
         t_mid = float(0.5 * (t[free_m].min() + t[free_m].max()))
         half_span = float(0.5 * (t[free_m].max() - t[free_m].min()))
         dt_mid = t_mid - tracks.time_s[free_t]
-        x_ext = tracks.x[free_t].copy()
+        # Every free track's rows gathered once (this runs for every batch, on all
+        # tracks): its state, mode probabilities and the diagonal of its covariance.
+        x_t, mu_t = tracks.x[free_t], tracks.mu[free_t]
+        P_diag = np.diagonal(tracks.P, axis1=1, axis2=2)[free_t]
+        x_ext = x_t.copy()
         x_ext[:, :3] += x_ext[:, 3:] * dt_mid[:, None]
         if self.ballistic.any():
             # As the gate predicts: gravity weighted by the ballistic mode. Otherwise a
             # precise track of a missile falls ½ g dt² (80 m over 4 s) out of its pre-gate.
-            mu_bal = tracks.mu[free_t][:, self.ballistic].sum(axis=1)
-            a = frame_acceleration(tracks.x[free_t]) * mu_bal[:, None]
+            mu_bal = mu_t[:, self.ballistic].sum(axis=1)
+            a = frame_acceleration(x_t) * mu_bal[:, None]
             x_ext[:, :3] += 0.5 * a * (dt_mid**2)[:, None]
         pts_x, scale = model.pregate_points_x(x_ext)
-        P = tracks.P[free_t]
-        pos_var = np.trace(P[:, :3, :3], axis1=1, axis2=2)
-        vel_var = np.trace(P[:, 3:, 3:], axis1=1, axis2=2)
+        # tr P_pp and tr P_vv
+        pos_var = P_diag[:, 0] + P_diag[:, 1] + P_diag[:, 2]
+        vel_var = P_diag[:, 3] + P_diag[:, 4] + P_diag[:, 5]
         adt = np.abs(dt_mid) + half_span
-        q_mix = rows_matmul(tracks.mu[free_t], self.q_m2_s3)
+        q_mix = rows_matmul(mu_t, self.q_m2_s3)
         growth_var = pos_var + adt**2 * vel_var + q_mix * adt**3
-        speed = np.linalg.norm(tracks.x[free_t, 3:], axis=1)
+        speed = np.linalg.norm(x_t[:, 3:], axis=1)
         k = self.settings.pregate_sigmas
         # Statistical radius, capped by physics: nothing we track flies faster
         # than max_speed_mps, so the target is within (v_max + |v|)·|dt| of the
