@@ -218,13 +218,15 @@ def run_seed(seed: int, settings: AssessorSettings) -> dict[str, Any]:
         off = ecef_to_enu(
             geodetic_to_ecef(lat, lon, 0.0), origin, enu_basis(p["lat_deg"], p["lon_deg"])
         )[:2]
+        m2 = float(mahalanobis_sq_2d(off, p["cov_en_m2"]))
         predictions.append(
             {
                 "missile": tid,
                 "made_s": float(p["made_s"]),
                 "time_to_go_s": t_imp - float(p["made_s"]),
                 "error_m": float(geodesic_distance_m(p["lat_deg"], p["lon_deg"], lat, lon)),
-                "inside": bool(float(mahalanobis_sq_2d(off, p["cov_en_m2"])) <= k2),
+                "mahalanobis_sq": m2,
+                "inside": bool(m2 <= k2),
                 "semi_major_m": float(p["semi_major_m"]),
                 "time_error_s": float(p["time_s"]) - t_imp,
             }
@@ -410,7 +412,13 @@ def calibrate(seeds: int, settings: AssessorSettings, processes: int = 2) -> dic
     cov = coverage(predictions)
     print_table(missiles, summary, cov)
     plot_errors(predictions, seeds)
-    return {"seeds": seeds, "summary": summary, **cov, "missiles": missiles}
+    return {
+        "seeds": seeds,
+        "summary": summary,
+        **cov,
+        "missiles": missiles,
+        "predictions": predictions,
+    }
 
 
 def pacific() -> dict[str, Any]:
