@@ -6,14 +6,23 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from airpicture.tracking.view import BoostReports
 
 
-def test_importing_the_view_does_not_load_the_tracker() -> None:
-    code = (
-        "import sys, airpicture.tracking.view; print('airpicture.tracking.tracker' in sys.modules)"
-    )
+@pytest.mark.parametrize(
+    "module",
+    [
+        "airpicture.tracking.view",
+        "airpicture.threat",
+        "airpicture.threat.assessor",
+        "airpicture.fusion",
+    ],
+)
+def test_importing_a_reader_of_tracks_does_not_load_the_tracker(module: str) -> None:
+    """The view, and the parts that read it (threat, fusion), import without the tracker."""
+    code = f"import sys, {module}; print('airpicture.tracking.tracker' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
