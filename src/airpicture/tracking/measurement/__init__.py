@@ -9,7 +9,9 @@
 | `adsb` | `ADSB` | `adsb` | ECEF position (and identity) |
 
 Adding a sensor kind is one class (a frozen `SensorSite` subclass that
-satisfies `MeasurementModel`) and one entry in `MEASUREMENT_MODELS`.
+satisfies `MeasurementModel`) and one entry in `MEASUREMENT_MODELS`. The two
+range–azimuth kinds share `range_azimuth.RangeAzimuthSite` (z, R, residual,
+clutter, pre-gate) and add only their geometry.
 """
 
 from __future__ import annotations
