@@ -121,9 +121,7 @@ class SyntheticSource:
             if t > self._info.duration_s + 1e-9 or t > to_time_s:
                 return frames
             new = []
-            while self._warned < len(self._warnings) and (
-                self._warnings[self._warned].time_s <= t
-            ):
+            while self._warned < len(self._warnings) and (self._warnings[self._warned].time_s <= t):
                 new.append(self._warnings[self._warned])
                 self._warned += 1
             for nation in self._nation_rows:
