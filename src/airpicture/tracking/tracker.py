@@ -92,7 +92,12 @@ class Tracker:
     def process(self, plots: Mapping[str, NDArray[Any]]) -> None:
         """Accept report rows; process every one older than newest − order tolerance."""
         self.reports.add(plots)
-        self.flush(self.reports.newest_s - self.settings.order_tolerance_s)
+        until_s = self.reports.newest_s - self.settings.order_tolerance_s
+        if math.isfinite(until_s):
+            # Only whole windows: a window is never split between two calls, so the
+            # batches are the same however finely the reports are fed.
+            until_s = math.floor(until_s / self._window_s) * self._window_s
+        self.flush(until_s)
 
     @property
     def processed_until_s(self) -> float:
@@ -117,8 +122,8 @@ class Tracker:
 
     def _run(self, rows: dict[str, NDArray[Any]]) -> None:
         t = rows["time_s"]
-        # Windows of fixed length from the first report; a loop per window, not per report.
-        window_id = np.floor((t - t[0]) / self._window_s).astype(np.int64)
+        # Windows of fixed length on one grid from time 0; a loop per window, not per report.
+        window_id = np.floor(t / self._window_s).astype(np.int64)
         bounds = np.flatnonzero(np.diff(window_id)) + 1
         for chunk in np.split(np.arange(t.size), bounds):
             sensors = rows["sensor_index"][chunk]
