@@ -58,16 +58,21 @@ class LaunchSettings:
     #: LOS noise assumed for the fit (1σ, radians) when the sensor's is unknown.
     los_sigma_rad: float = 30e-6
     #: A report may continue an event only this close to its latest ground point and
-    #: within this gap of its latest report (else the event has burnt out).
+    #: within this gap of its latest report, else the event has burnt out: two missed
+    #: frames of a 10 s staring sensor (pd 0.95: 1 in 400). At 45 s a burnt-out lofted
+    #: shot's event, extrapolated 40 s, took a salvo launched 41 km away.
     cluster_distance_m: float = 400_000.0
-    cluster_gap_s: float = 45.0
+    cluster_gap_s: float = 35.0
     #: A report continues an event when its ground point lies near the event's ground
-    #: point extrapolated to the report's time: within this margin (noise, and the
-    #: early frames of a salvo) plus ½ `max_ground_accel_mps2` Δt² once the event has
-    #: two frames (a velocity), or `max_ground_speed_mps` Δt with one. The ray's ground
-    #: point moves at the missile's horizontal speed plus its climb rate over
-    #: tan(elevation of the satellite): up to ~6 km/s at burnout, accelerating by up
-    #: to ~100 m/s², seen from geostationary orbit.
+    #: point extrapolated to the report's time: once the event has two frames (a
+    #: velocity), within `extrapolated_gate_m` (the LOS noise, ~0.7 km, over two
+    #: frames) plus ½ `max_ground_accel_mps2` Δt²; with one frame, within
+    #: `ground_gate_m` plus `max_ground_speed_mps` Δt. The ray's ground point moves at
+    #: the missile's horizontal speed plus its climb rate over tan(elevation of the
+    #: satellite): up to ~6 km/s at burnout, accelerating by up to ~100 m/s², seen
+    #: from geostationary orbit. A wider margin with a velocity (30 km) let a salvo
+    #: launched 45 km away continue a lofted shot's event as it burnt out.
+    extrapolated_gate_m: float = 5_000.0
     ground_gate_m: float = 30_000.0
     max_ground_speed_mps: float = 6_000.0
     max_ground_accel_mps2: float = 100.0
@@ -249,12 +254,11 @@ class LaunchDetector:
             d = geodesic_distance_m(plat, plon, lat_deg, lon_deg)
             gap_s = time_s - ev.last_report_s
             # gate = margin + ½ a_max Δt² (extrapolated with a velocity) or v_max Δt (without)
-            moved_m = (
-                0.5 * cfg.max_ground_accel_mps2 * gap_s**2
-                if ev.has_ground_velocity()
-                else cfg.max_ground_speed_mps * gap_s
-            )
-            gate = min(cfg.cluster_distance_m, cfg.ground_gate_m + moved_m)
+            if ev.has_ground_velocity():
+                gate = cfg.extrapolated_gate_m + 0.5 * cfg.max_ground_accel_mps2 * gap_s**2
+            else:
+                gate = cfg.ground_gate_m + cfg.max_ground_speed_mps * gap_s
+            gate = min(cfg.cluster_distance_m, gate)
             cost[:, j] = np.where(d <= gate, (d / 1000.0) ** 2, np.inf)
         finite = np.isfinite(cost)
         if not finite.any():
