@@ -440,7 +440,7 @@ def feed_batches(plots: Table, slice_s: float, per_sensor: bool) -> tuple[Table,
     Returns the reordered table (each batch a contiguous run, so a batch is a view)
     and the batch starts, with the row count appended.
     """
-    t = plots["time_s"]
+    t = np.asarray(plots["time_s"], dtype=np.float64)
     slice_index = np.floor(t / slice_s).astype(np.int64)
     if per_sensor:
         _, sensor = np.unique(plots["sensor_id"], return_inverse=True)
@@ -468,7 +468,7 @@ def run_region(
     _one_core()
     scenario = load_scenario(REGION_SCENARIO).scenario
     plots = read_feed(Path(folder) / "plots.parquet")
-    keep = plots["time_s"] <= until_s
+    keep = np.asarray(plots["time_s"], dtype=np.float64) <= until_s
     plots = {k: v[keep] for k, v in plots.items()}
     plots, bounds = feed_batches(plots, slice_s, per_sensor)
     sensors = sensor_models(scenario.sensors)
@@ -627,7 +627,7 @@ def run_stonesoup_region(folder: str, queue: Any) -> None:
     plots = read_feed(Path(folder) / "plots.parquet")
     plots, bounds = feed_batches(plots, FEED_SLICE_S, True)
     epoch = datetime(2026, 1, 1, tzinfo=UTC)
-    bearing = np.radians(90.0 - plots["az_deg"])
+    bearing = np.radians(90.0 - np.asarray(plots["az_deg"], dtype=np.float64))
     bearing = (bearing + np.pi) % (2 * np.pi) - np.pi
     elevation = np.radians(plots["el_deg"])
     ecef = geodetic_to_ecef(plots["lat_deg"], plots["lon_deg"], plots["alt_m"])
@@ -761,7 +761,7 @@ def region_quality(folder: Path, picture_path: Path, until_s: float) -> dict[str
         "position_accuracy_m",
         "horizontal_accuracy_m",
     )
-    out = {k: float(summary[k]) for k in names if summary.get(k) is not None}
+    out = {k: float(v) for k in names if (v := summary.get(k)) is not None}
     out["gospa_mean_m"] = float(np.mean(viewer.gospa.distance_m))
     return out
 
