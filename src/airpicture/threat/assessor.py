@@ -654,9 +654,7 @@ class NationalAssessor:
         """
         if threat.fit is not None and threat.fit.ok:
             dt = time_s - threat.fit_time_s
-            x = ballistic_propagate(
-                threat.fit.x[None], np.array([dt]), self.settings.fit.beta_kg_m2
-            )
+            x = ballistic_propagate(threat.fit.x[None], np.array([dt]), threat.fit.beta_kg_m2)
             pos, P = x[0, :3], threat.fit.P
         else:
             dt = time_s - threat.last_seen_s
@@ -768,9 +766,11 @@ class NationalAssessor:
         if threat.last_seen_s == time_s and not frozen:
             self._fit_threat(threat, time_s)
             if threat.fit is not None and threat.fit.ok:
-                dt = time_s - threat.fit_time_s
-                x_now = ballistic_propagate(threat.fit.x[None], np.array([dt]), cfg.fit.beta_kg_m2)
-                pred = predict_impact(x_now, threat.fit.P[None], time_s, cfg.impact)
+                # The fitted state and ln β flown to now, with their covariance: every
+                # sigma point falls with its own β (a depressed shot is in the air all
+                # the way, where β decides the impact).
+                x_now, P_now = threat.fit.state_at(time_s - threat.fit_time_s)
+                pred = predict_impact(x_now[None], P_now[None], time_s, cfg.impact)
                 self._take_prediction(threat, pred, time_s, warnings)
             elif threat.fit is not None:
                 self._problem(
