@@ -103,6 +103,19 @@ def test_bad_numbers_in_a_batch(run: NetworkRun) -> None:
     assert node.counts.rejected["tracks_covariance_not_positive"] == 1
 
 
+def test_fields_past_what_the_node_holds_are_refused_at_decoding(run: NetworkRun) -> None:
+    # A track number past int64, a track id or identity longer than the node's arrays
+    # hold: refused and counted, never overflowed or truncated inside the node.
+    node = _node(run, "JPN")
+    _inject(run, "USA", "JPN", encode(_tracks(seq=45_000, number=[2**63])))
+    _inject(run, "USA", "JPN", encode(_tracks(seq=45_001, track_id=["X" * 49])))
+    _inject(run, "USA", "JPN", encode(_tracks(seq=45_002, ident=["I" * 17])))
+    _inject(run, "USA", "JPN", encode(_tracks(seq=45_003, origin="U" * 16)))
+    node.receive(20.0)
+    assert node.counts.rejected["decode_failure"] == 4
+    run.advance(30.0)  # the network carries on
+
+
 def test_plots_from_a_non_owner_are_refused(run: NetworkRun) -> None:
     from airpicture.network import PlotBatch
 

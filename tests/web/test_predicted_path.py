@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 import numpy as np
+import pytest
 
 from airpicture.threat.warning import (
     MAX_PATH_POINTS,
@@ -65,3 +66,15 @@ def test_the_path_travels_in_a_warning_line_and_back() -> None:
     assert decode_line(encode_line(row)) == row
     # Rows without a path keep the wire form they had.
     assert b"predicted_path" not in encode_line(msgspec.structs.replace(row, predicted_path=None))
+
+
+def test_a_path_longer_than_the_bound_is_refused_at_decoding() -> None:
+    # A partner's warning may not carry more points than the page is built to draw.
+    long = [0.0] * (MAX_PATH_POINTS + 1)
+    line = msgspec.json.encode(
+        {"time_s": 1.0, "warning_id": "X", "kind": "update", "track_id": "T1", "text": "",
+         "recipients": ["JPN"],
+         "predicted_path": {"lat_deg": long, "lon_deg": long, "alt_m": long, "time_s": long}}
+    )  # fmt: skip
+    with pytest.raises(msgspec.ValidationError, match="predicted_path"):
+        decode_line(line)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import msgspec
 import numpy as np
@@ -44,6 +44,17 @@ _PLOT_DTYPES: Final = {c: v.dtype for c, v in empty_table(PLOTS_SCHEMA).items()}
 
 FloatArray = NDArray[np.float64]
 
+# What a partner may put in the fields that become fixed-size arrays on receipt
+# (`tracks_of`): anything longer or larger is refused at decoding (a `MessageError`,
+# counted), never truncated or overflowed later in the node.
+#: A tracker's name ("USA.0"): with "/" and a track id it makes a 64-character key.
+Origin = Annotated[str, msgspec.Meta(max_length=15)]
+TrackId = Annotated[str, msgspec.Meta(max_length=48)]
+#: An ADS-B identity (Mode S address or callsign), as the tracker holds it.
+Ident = Annotated[str, msgspec.Meta(max_length=16)]
+#: A network track number: a non-negative int64.
+TrackNumber = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+
 
 class TrackBatch(msgspec.Struct, frozen=True, kw_only=True, tag="tracks"):
     """Every track one tracker of the sender releases to the receiver, at one time.
@@ -55,15 +66,15 @@ class TrackBatch(msgspec.Struct, frozen=True, kw_only=True, tag="tracks"):
     version: int = MESSAGE_VERSION
     sender: str
     #: The sender's tracker ("USA.0"): track ids are unique per origin.
-    origin: str
+    origin: Origin
     seq: int
     #: Time of every state in the batch (seconds since the scenario epoch).
     time_s: float
     mode_names: list[str]
-    track_id: list[str]
+    track_id: list[TrackId]
     #: Network track number the sender holds for each track (0: not numbered yet),
     #: and when that number was first given (for dual-numbering resolution).
-    number: list[int]
+    number: list[TrackNumber]
     number_created_s: list[float]
     #: ECEF state, 6 per track: x, y, z (m), vx, vy, vz (m/s).
     x_ecef: list[float]
@@ -73,7 +84,7 @@ class TrackBatch(msgspec.Struct, frozen=True, kw_only=True, tag="tracks"):
     mode_probabilities: list[float]
     cls: list[str]
     identity: list[str]
-    ident: list[str]
+    ident: list[Ident]
     #: Track quality 0 (worst) … 15 (best), Link 16 style, from the position error.
     quality: list[int]
     #: Sensors that contributed to each track.
@@ -99,7 +110,7 @@ class PlotBatch(msgspec.Struct, frozen=True, kw_only=True, tag="plots"):
     lat_deg: list[float]
     lon_deg: list[float]
     alt_m: list[float]
-    ident: list[str]
+    ident: list[Ident]
     #: Plot marking of each sensor present in the batch.
     releasable_to: dict[str, list[str]]
 

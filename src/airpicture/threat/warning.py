@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Final, Literal, get_args
+from typing import Annotated, Final, Literal, get_args
 
 import msgspec
 import numpy as np
@@ -82,16 +82,19 @@ class PredictedImpact(msgspec.Struct, frozen=True, kw_only=True):
 
 #: Most points of a predicted path a warning carries (a few kB of JSON).
 MAX_PATH_POINTS: Final = 64
+#: One column of a path: at most `MAX_PATH_POINTS` values (a longer one, say from a
+#: partner, is refused at decoding).
+PathColumn = Annotated[tuple[float, ...], msgspec.Meta(max_length=MAX_PATH_POINTS)]
 
 
 class PredictedPath(msgspec.Struct, frozen=True, kw_only=True):
     """The predicted trajectory to the ground (the track's best estimate flown by the impact
     predictor), as columns, oldest first: what the globe draws, so that it integrates nothing."""
 
-    lat_deg: tuple[float, ...]
-    lon_deg: tuple[float, ...]
-    alt_m: tuple[float, ...]
-    time_s: tuple[float, ...]
+    lat_deg: PathColumn
+    lon_deg: PathColumn
+    alt_m: PathColumn
+    time_s: PathColumn
 
 
 def predicted_path(
