@@ -15,7 +15,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from airpicture.geo import geodetic_to_ecef
-from airpicture.tracking.measurement.base import FloatArray, SensorSite, SensorSpec, spec_value
+from airpicture.tracking.measurement.base import (
+    FloatArray,
+    SensorSite,
+    SensorSpec,
+    measure_and_jacobian,
+    spec_value,
+)
 from airpicture.tracking.motion import STATE_DIM
 
 
@@ -60,9 +66,7 @@ class ADSB(SensorSite):
     def measure_jacobian(
         self, x: FloatArray, with_range_rate: bool, position_only: bool = False
     ) -> tuple[FloatArray, FloatArray]:
-        H = self.jacobian(x, with_range_rate)
-        width = 3 if position_only else STATE_DIM
-        return self.measure(x, with_range_rate), np.ascontiguousarray(H[:, :, :width])
+        return measure_and_jacobian(self, x, with_range_rate, position_only)
 
     def residual(self, z: FloatArray, z_pred: FloatArray) -> FloatArray:
         nu: FloatArray = z - z_pred

@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from airpicture.geo import enu_basis, geodetic_to_ecef
 from airpicture.tracking.linalg import rows_matmul
+from airpicture.tracking.motion import STATE_DIM
 from airpicture.tracking.view import BoostReports
 
 FloatArray = NDArray[np.float64]
@@ -253,6 +254,40 @@ def spec_value(spec: Any, name: str, default: float = math.nan) -> float:
     return default if value is None else float(value)
 
 
+@dataclass(frozen=True, kw_only=True)
+class LocalFrameSite(SensorSite):
+    """Kinds whose z is some of (slant range, azimuth, elevation) in the site's ENU frame,
+    without range rate: `local_rows` names which (0 range, 1 azimuth, 2 elevation).
+
+    h(x) and H(x) share one change of frame (`measure_jacobian`), the fast path of the gate.
+    """
+
+    local_rows: ClassVar[tuple[int, ...]]
+
+    def measure(self, x: FloatArray, with_range_rate: bool) -> FloatArray:
+        rae = range_az_el(local_enu(self, x[..., :3]))
+        return np.stack([rae[i] for i in self.local_rows], axis=-1)
+
+    def _jacobian(self, enu: FloatArray, width: int) -> FloatArray:
+        gradients = range_az_el_gradients(self, enu)
+        H = np.zeros((enu.shape[0], len(self.local_rows), width))
+        for row, i in enumerate(self.local_rows):
+            H[:, row, :3] = gradients[i]
+        return H
+
+    def jacobian(self, x: FloatArray, with_range_rate: bool) -> FloatArray:
+        return self._jacobian(local_enu(self, x[:, :3]), STATE_DIM)
+
+    def measure_jacobian(
+        self, x: FloatArray, with_range_rate: bool, position_only: bool = False
+    ) -> tuple[FloatArray, FloatArray]:
+        no_range_rate(self, position_only, with_range_rate)
+        enu = local_enu(self, x[..., :3])
+        rae = range_az_el(enu)
+        z = np.stack([rae[i] for i in self.local_rows], axis=-1)
+        return z, self._jacobian(enu, 3 if position_only else STATE_DIM)
+
+
 # --------------------------------------------------------------------------- shared geometry
 
 
@@ -306,6 +341,16 @@ def no_range_rate(site: SensorSite, position_only: bool, with_range_rate: bool) 
             f"sensor {site.sensor_id}: a range-rate Jacobian has velocity columns; "
             "position_only needs no range rate"
         )
+
+
+def measure_and_jacobian(
+    model: MeasurementModel, x: FloatArray, with_range_rate: bool, position_only: bool
+) -> tuple[FloatArray, FloatArray]:
+    """h(x) and H(x) computed apart, H cut to its position columns if asked: the
+    `measure_jacobian` of kinds with no change of frame to share between the two."""
+    H = model.jacobian(x, with_range_rate)
+    width = 3 if position_only else STATE_DIM
+    return model.measure(x, with_range_rate), np.ascontiguousarray(H[:, :, :width])
 
 
 def diagonal_noise(sigmas: list[float], m: int) -> FloatArray:

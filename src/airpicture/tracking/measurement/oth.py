@@ -20,6 +20,7 @@ from airpicture.geo import (
 )
 from airpicture.tracking.measurement.base import (
     FloatArray,
+    measure_and_jacobian,
     wrap,
 )
 from airpicture.tracking.measurement.range_azimuth import RangeAzimuthSite
@@ -59,9 +60,7 @@ class OTHRadar(RangeAzimuthSite):
     def measure_jacobian(
         self, x: FloatArray, with_range_rate: bool, position_only: bool = False
     ) -> tuple[FloatArray, FloatArray]:
-        H = self.jacobian(x, with_range_rate)
-        width = 3 if position_only else STATE_DIM
-        return self.measure(x, with_range_rate), np.ascontiguousarray(H[:, :, :width])
+        return measure_and_jacobian(self, x, with_range_rate, position_only)
 
     def initial_position(self, z: FloatArray, unobserved_alt_m: float) -> FloatArray:
         lat, lon, _ = geodesic_forward(self.lat_deg, self.lon_deg, np.degrees(z[:, 1]), z[:, 0])

@@ -13,42 +13,18 @@ import numpy as np
 from airpicture.geo import aer_to_enu, enu_to_ecef
 from airpicture.tracking.measurement.base import (
     FloatArray,
-    local_enu,
-    no_range_rate,
-    range_az_el,
-    range_az_el_gradients,
+    LocalFrameSite,
 )
 from airpicture.tracking.measurement.range_azimuth import RangeAzimuthSite
-from airpicture.tracking.motion import STATE_DIM
 
 
 @dataclass(frozen=True, kw_only=True)
-class Radar2D(RangeAzimuthSite):
+class Radar2D(LocalFrameSite, RangeAzimuthSite):
     """A 2D (range, azimuth) surveillance radar."""
 
     sensor_type: ClassVar[str] = "radar2d"
-
-    def measure(self, x: FloatArray, with_range_rate: bool) -> FloatArray:
-        rng, az, _ = range_az_el(local_enu(self, x[..., :3]))
-        return np.stack([rng, az], axis=-1)
-
-    def _jacobian(self, enu: FloatArray, width: int) -> FloatArray:
-        d_range, d_az, _, _ = range_az_el_gradients(self, enu)
-        H = np.zeros((enu.shape[0], 2, width))
-        H[:, 0, :3] = d_range
-        H[:, 1, :3] = d_az
-        return H
-
-    def jacobian(self, x: FloatArray, with_range_rate: bool) -> FloatArray:
-        return self._jacobian(local_enu(self, x[:, :3]), STATE_DIM)
-
-    def measure_jacobian(
-        self, x: FloatArray, with_range_rate: bool, position_only: bool = False
-    ) -> tuple[FloatArray, FloatArray]:
-        no_range_rate(self, position_only, with_range_rate)
-        enu = local_enu(self, x[..., :3])
-        rng, az, _ = range_az_el(enu)
-        return np.stack([rng, az], axis=-1), self._jacobian(enu, 3 if position_only else STATE_DIM)
+    #: Slant range and azimuth in the site's ENU frame.
+    local_rows: ClassVar[tuple[int, ...]] = (0, 1)
 
     def initial_position(self, z: FloatArray, unobserved_alt_m: float) -> FloatArray:
         # The elevation at which slant range r reaches the assumed height over a

@@ -19,24 +19,21 @@ from airpicture.geo import aer_to_enu
 from airpicture.tracking.linalg import rows_matmul
 from airpicture.tracking.measurement.base import (
     FloatArray,
-    SensorSite,
+    LocalFrameSite,
     SensorSpec,
-    local_enu,
-    no_range_rate,
-    range_az_el,
-    range_az_el_gradients,
     spec_value,
     wrap,
 )
-from airpicture.tracking.motion import STATE_DIM
 from airpicture.tracking.view import BoostReports
 
 
 @dataclass(frozen=True, kw_only=True)
-class SpaceIR(SensorSite):
+class SpaceIR(LocalFrameSite):
     """A staring or scanning IR satellite; `sigma_los_rad` the line-of-sight error."""
 
     sensor_type: ClassVar[str] = "space_ir"
+    #: Azimuth and elevation in the satellite's ENU frame.
+    local_rows: ClassVar[tuple[int, ...]] = (1, 2)
     can_initiate: ClassVar[bool] = False
     associates_by_identity: ClassVar[bool] = False
     update_only: ClassVar[bool] = True
@@ -61,28 +58,6 @@ class SpaceIR(SensorSite):
     ) -> FloatArray:
         az = np.radians(np.asarray(reports["az_deg"], dtype=np.float64))
         return np.stack([az, np.radians(np.asarray(reports["el_deg"], dtype=np.float64))], axis=-1)
-
-    def measure(self, x: FloatArray, with_range_rate: bool) -> FloatArray:
-        _, az, el = range_az_el(local_enu(self, x[..., :3]))
-        return np.stack([az, el], axis=-1)
-
-    def _jacobian(self, enu: FloatArray, width: int) -> FloatArray:
-        _, d_az, d_el, _ = range_az_el_gradients(self, enu)
-        H = np.zeros((enu.shape[0], 2, width))
-        H[:, 0, :3] = d_az
-        H[:, 1, :3] = d_el
-        return H
-
-    def jacobian(self, x: FloatArray, with_range_rate: bool) -> FloatArray:
-        return self._jacobian(local_enu(self, x[:, :3]), STATE_DIM)
-
-    def measure_jacobian(
-        self, x: FloatArray, with_range_rate: bool, position_only: bool = False
-    ) -> tuple[FloatArray, FloatArray]:
-        no_range_rate(self, position_only, with_range_rate)
-        enu = local_enu(self, x[..., :3])
-        _, az, el = range_az_el(enu)
-        return np.stack([az, el], axis=-1), self._jacobian(enu, 3 if position_only else STATE_DIM)
 
     def residual(self, z: FloatArray, z_pred: FloatArray) -> FloatArray:
         nu = z - z_pred
