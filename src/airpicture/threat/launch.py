@@ -202,8 +202,12 @@ class LaunchDetector:
         frame_key = [(str(s), round(float(t), 3)) for s, t in zip(sensor, times, strict=True)]
         touched: dict[str, LaunchEvent] = {}
         rows = np.flatnonzero(ok)
-        for key in dict.fromkeys(frame_key[i] for i in rows):
-            frame = np.array([i for i in rows if frame_key[i] == key], dtype=np.intp)
+        # The rows of each satellite frame, frames in order of first appearance (one pass).
+        frames: dict[tuple[str, float], list[int]] = {}
+        for i in rows.tolist():
+            frames.setdefault(frame_key[i], []).append(i)
+        for key, members in frames.items():
+            frame = np.array(members, dtype=np.intp)
             t = key[1]
             events = [ev for ev in self.events if self._may_continue(ev, key)]
             assigned = self._assign(events, t, glat[frame], glon[frame])
