@@ -1,8 +1,4 @@
-"""The network end to end on a small scenario: pictures, numbers, determinism, links, modes.
-
-Worker processes (`run_network`'s default on a multi-core machine) give the same pictures
-(tests/network/test_node_processes.py); these tests keep the nodes in one process, faster.
-"""
+"""The network end to end on a small scenario: pictures, numbers, determinism, links, modes."""
 
 from __future__ import annotations
 
@@ -27,7 +23,7 @@ def _rows_at(picture: dict[str, np.ndarray], viewer: str, time_s: float) -> dict
 
 def test_every_nation_holds_the_same_numbers_when_all_is_shared(shared) -> None:
     loaded, plots = shared
-    result = run_network(loaded, plots, node_processes=False)
+    result = run_network(loaded, plots)
     assert result.fusion_used == "distributed"
     last = _rows_at(result.picture, "USA", 60.0)
     assert len(last["track_id"]) == 4  # the four aircraft, no false track at the end
@@ -44,7 +40,7 @@ def test_every_nation_holds_the_same_numbers_when_all_is_shared(shared) -> None:
 
 def test_numbers_are_stable_and_from_nation_blocks(shared) -> None:
     loaded, plots = shared
-    result = run_network(loaded, plots, node_processes=False)
+    result = run_network(loaded, plots)
     pic = result.picture
     late = pic["time_s"] >= 30.0
     # After the first exchanges no track changes its number: one number per object.
@@ -57,8 +53,8 @@ def test_numbers_are_stable_and_from_nation_blocks(shared) -> None:
 
 def test_run_is_deterministic(shared) -> None:
     loaded, plots = shared
-    a = run_network(loaded, plots, node_processes=False).picture
-    b = run_network(loaded, plots, node_processes=False).picture
+    a = run_network(loaded, plots).picture
+    b = run_network(loaded, plots).picture
     for column in ("track_id", "lat_deg", "lon_deg", "alt_m", "viewer"):
         assert np.array_equal(a[column], b[column])
 
@@ -68,14 +64,14 @@ def test_advance_in_steps_equals_one_go(shared) -> None:
     run = NetworkRun(loaded, plots)
     snapshots = run.advance(22.0) + run.advance(22.0) + run.advance(1e9)
     assert [s.time_s for s in snapshots] == [5.0 * k for k in range(1, 13)]
-    whole = run_network(loaded, plots, node_processes=False).picture
+    whole = run_network(loaded, plots).picture
     stepped = np.concatenate([s.pictures["USA"]["lat_deg"] for s in snapshots])
     assert np.array_equal(stepped, whole["lat_deg"][whole["viewer"] == "USA"])
 
 
 def test_centralized_has_one_viewer(shared) -> None:
     loaded, plots = shared
-    result = run_network(loaded, plots, fusion="centralized", node_processes=False)
+    result = run_network(loaded, plots, fusion="centralized")
     assert result.fusion_used == "centralized"
     assert set(result.picture["viewer"]) == {"ALL"}
 
@@ -91,8 +87,8 @@ def test_latency_and_loss_are_applied_and_repeatable() -> None:
         release={"USA": {"tracks": ["JPN", "AUS"], "plots": ["JPN"]}, "JPN": {"tracks": ["AUS"]}},
     )
     plots = simulate(loaded).plots
-    a = run_network(loaded, plots, node_processes=False)
-    b = run_network(loaded, plots, node_processes=False)
+    a = run_network(loaded, plots)
+    b = run_network(loaded, plots)
     assert np.array_equal(a.picture["lat_deg"], b.picture["lat_deg"])
     usa_jpn = a.stats["links"]["USA->JPN"]
     # Every message sent was lost, delivered, or is still on its way at the end.

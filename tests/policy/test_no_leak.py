@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from airpicture.network import InProcessBus, NetworkRun, PlotBatch, TrackBatch, decode
 from airpicture.network.bus import scenario_links
+from airpicture.network.messages import MessageKind
 from airpicture.policy.release import (
     plot_receivers_of_sensor,
     receivers_of_sensor,
@@ -36,9 +37,11 @@ class RecordingBus(InProcessBus):
         super().__init__(*args, **kw)  # type: ignore[arg-type]
         self.log: list[tuple[str, str, bytes]] = []
 
-    def publish(self, sender: str, receiver: str, payload: bytes, sent_s: float) -> None:
+    def publish(
+        self, sender: str, receiver: str, payload: bytes, sent_s: float, kind: MessageKind
+    ) -> None:
         self.log.append((sender, receiver, payload))
-        super().publish(sender, receiver, payload, sent_s)
+        super().publish(sender, receiver, payload, sent_s, kind)
 
 
 @st.composite

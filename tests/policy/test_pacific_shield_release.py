@@ -13,6 +13,7 @@ import pytest
 
 from airpicture.network import InProcessBus, NetworkRun, TrackBatch, WarningBatch, decode
 from airpicture.network.bus import scenario_links
+from airpicture.network.messages import MessageKind
 from airpicture.scenario import ScenarioOverrides, load_scenario
 from airpicture.sim.simulate import simulate
 from tests.conftest import REPO
@@ -23,10 +24,12 @@ class RecordingBus(InProcessBus):
         super().__init__(*args, **kw)  # type: ignore[arg-type]
         self.to_aus: list[bytes] = []
 
-    def publish(self, sender: str, receiver: str, payload: bytes, sent_s: float) -> None:
+    def publish(
+        self, sender: str, receiver: str, payload: bytes, sent_s: float, kind: MessageKind
+    ) -> None:
         if receiver == "AUS":
             self.to_aus.append(payload)
-        super().publish(sender, receiver, payload, sent_s)
+        super().publish(sender, receiver, payload, sent_s, kind)
 
 
 def _aus_picture(loaded, plots) -> tuple[list[dict], RecordingBus]:  # type: ignore[no-untyped-def]

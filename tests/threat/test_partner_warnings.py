@@ -25,7 +25,7 @@ def network() -> NetworkRun:
         nations={"USA": {"release": {"tracks": ["JPN"], "plots": ["JPN"]}},
                  "JPN": {"release": {"tracks": ["USA"]}}},
     )  # fmt: skip
-    run = NetworkRun(loaded, simulate(loaded).plots, node_processes=False)
+    run = NetworkRun(loaded, simulate(loaded).plots)
     run.advance(math.inf)
     return run
 

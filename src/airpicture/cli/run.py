@@ -26,8 +26,7 @@ from airpicture.cli.simulate import run_simulation
 from airpicture.metrics import EvaluationSettings
 from airpicture.network import NetworkResult, NetworkSettings, run_network
 from airpicture.network.assessor import AssessorFactory, national_assessor
-from airpicture.network.processes import NodeProcesses
-from airpicture.network.run import Fusion, start_node_processes, wants_node_processes
+from airpicture.network.run import Fusion
 from airpicture.scenario import LoadedScenario, load_scenario
 from airpicture.tables import PICTURE_SCHEMA, Table, write_table
 from airpicture.threat.warning import write_warnings
@@ -58,12 +57,6 @@ def register(subparsers: Any) -> None:
         help="report-to-track association in every tracker (default: gnn)",
     )
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
-    parser.add_argument(
-        "--one-process",
-        action="store_true",
-        help="run every nation's node in this process, one after the other (default: a worker "
-        "process per node when the machine has more than one CPU; the pictures are the same)",
-    )
     add_scenario_overrides(parser)
     parser.set_defaults(func=run)
 
@@ -73,23 +66,8 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     loaded = load_scenario(args.scenario, scenario_overrides(args))
     settings = NetworkSettings(tracker=TrackerSettings(association=args.association))
-    # The nodes' worker processes start now: they import and build while this one
-    # simulates (on one core).
-    workers = (
-        start_node_processes(loaded, settings)
-        if not args.one_process and wants_node_processes(loaded, args.fusion)
-        else None
-    )
-    try:
-        sim = run_simulation(args, console, loaded)
-    except BaseException:
-        if workers is not None:
-            workers.close()
-        raise
-    result = network_with_progress(
-        sim.loaded, sim.plots, settings, args.fusion, console,
-        node_processes=workers if workers is not None else False,
-    )  # fmt: skip
+    sim = run_simulation(args, console, loaded)
+    result = network_with_progress(sim.loaded, sim.plots, settings, args.fusion, console)
     sim.fusion_used = result.fusion_used
     sim.write(out)
     print_simulation(sim, out, console)
@@ -111,7 +89,6 @@ def network_with_progress(
     fusion: Fusion | None,
     console: Console,
     assessor_factory: AssessorFactory = national_assessor,
-    node_processes: bool | NodeProcesses | None = None,
 ) -> NetworkResult:
     """`network.run_network` with a progress bar over scenario time."""
     with Progress(
@@ -126,7 +103,6 @@ def network_with_progress(
         return run_network(
             loaded, plots, settings, assessor_factory, fusion,
             on_progress=lambda run: progress.update(task, completed=run.time_s),
-            node_processes=node_processes,
         )  # fmt: skip
 
 

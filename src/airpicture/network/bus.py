@@ -32,6 +32,7 @@ from typing import Protocol
 
 import numpy as np
 
+from airpicture.network.messages import MessageKind
 from airpicture.scenario import Scenario
 from airpicture.sim.targets import stream_rng
 
@@ -51,7 +52,9 @@ class Envelope:
 class Bus(Protocol):
     """What a node needs of the network."""
 
-    def publish(self, sender: str, receiver: str, payload: bytes, sent_s: float) -> None: ...
+    def publish(
+        self, sender: str, receiver: str, payload: bytes, sent_s: float, kind: MessageKind
+    ) -> None: ...
 
     def receive(self, receiver: str, until_s: float) -> list[Envelope]:
         """Every message for `receiver` that has arrived by `until_s`, in arrival order."""
@@ -106,7 +109,9 @@ class InProcessBus:
         self._order = 0
         self._rngs: dict[tuple[str, str], np.random.Generator] = {}
 
-    def publish(self, sender: str, receiver: str, payload: bytes, sent_s: float) -> None:
+    def publish(
+        self, sender: str, receiver: str, payload: bytes, sent_s: float, kind: MessageKind
+    ) -> None:
         name = f"{sender}->{receiver}"
         quality = self.links.get((sender, receiver), LinkQuality())
         self.counts.sent[name] += 1

@@ -15,6 +15,7 @@ that would mislead an older reader bumps the version.
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any, Final
@@ -131,6 +132,26 @@ class WarningBatch(msgspec.Struct, frozen=True, kw_only=True, tag="warnings"):
 
 
 Message = TrackBatch | PlotBatch | WarningBatch
+
+
+class MessageKind(enum.StrEnum):
+    """What a message carries: its `type` tag, and the last token of its NATS subject."""
+
+    TRACKS = "tracks"
+    PLOTS = "plots"
+    WARNINGS = "warnings"
+
+
+_KIND_OF: Final[dict[type[Any], MessageKind]] = {
+    TrackBatch: MessageKind.TRACKS,
+    PlotBatch: MessageKind.PLOTS,
+    WarningBatch: MessageKind.WARNINGS,
+}
+
+
+def kind_of(message: Message) -> MessageKind:
+    return _KIND_OF[type(message)]
+
 
 _ENCODER: Final = msgspec.msgpack.Encoder()
 _DECODER: Final = msgspec.msgpack.Decoder(Message)

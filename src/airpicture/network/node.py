@@ -54,12 +54,14 @@ from airpicture.fusion import (
 from airpicture.network.bus import Bus, Envelope
 from airpicture.network.messages import (
     PLOT_COLUMNS,
+    Message,
     MessageError,
     PlotBatch,
     TrackBatch,
     WarningBatch,
     decode,
     encode,
+    kind_of,
     plot_batch_from_table,
     plots_table,
     track_batch_from_tracks,
@@ -157,7 +159,7 @@ class NationalNode:
                 self._tracker_of_sensor[sid] = g
         self.mode_names = tuple(m.name for m in self.settings.tracker.models)
         self.fusion = SystemPicture(nation, policy.nations, self.mode_names, self.settings.fusion)
-        self._seq = 0
+        self._seq: Counter[str] = Counter()
         self._seen: dict[str, set[int]] = {}
         self._received: dict[str, _Received] = {}
         self._unsent_plots: list[Table] = []
@@ -221,14 +223,14 @@ class NationalNode:
         batch = plot_batch_from_table(
             rows,
             sender=self.nation,
-            seq=self._next_seq(),
+            seq=self._next_seq(receiver),
             sent_s=sent_s,
             releasable_to={
                 sid: self.policy.nation_names(self.policy.plot_marking[i])
                 for sid, i in zip(ids, index, strict=True)
             },
         )
-        self.bus.publish(self.nation, receiver, encode(batch), sent_s)
+        self._publish(receiver, batch, sent_s)
 
     # ------------------------------------------------------------------ phase 2
 
@@ -442,7 +444,7 @@ class NationalNode:
             told,
             sender=self.nation,
             origin=origin,
-            seq=self._next_seq(),
+            seq=self._next_seq(receiver),
             time_s=at_s,
             mode_names=self.mode_names,
             cls=cls,
@@ -450,7 +452,7 @@ class NationalNode:
             sources=self.policy.source_names(sources),
             releasable_to=[self.policy.nation_names(m) for m in marking],
         )
-        self.bus.publish(self.nation, receiver, encode(batch), at_s)
+        self._publish(receiver, batch, at_s)
 
     def _published_labels(
         self, keys: NDArray[np.str_]
@@ -582,7 +584,7 @@ class NationalNode:
             src = np.stack([d for _, d in items])
             batch = WarningBatch(
                 sender=self.nation,
-                seq=self._next_seq(),
+                seq=self._next_seq(receiver),
                 sent_s=now_s,
                 warnings=[w for w, _ in items],
                 sources=[list(s) for s in self.policy.source_names(src)],
@@ -590,7 +592,7 @@ class NationalNode:
                     self.policy.nation_names(m) for m in self.policy.derived_marking(src)
                 ],
             )
-            self.bus.publish(self.nation, receiver, encode(batch), now_s)
+            self._publish(receiver, batch, now_s)
         self.seconds["bus"] += time.process_time() - t0
         self.issued_warnings.extend(out)
         return out
@@ -641,6 +643,14 @@ class NationalNode:
         """The assessor's ranked threat rows so far (for assessors that keep them)."""
         return list(getattr(self.assessor, "threat_log", []))
 
-    def _next_seq(self) -> int:
-        self._seq += 1
-        return self._seq
+    def _publish(self, receiver: str, batch: Message, sent_s: float) -> None:
+        self.bus.publish(self.nation, receiver, encode(batch), sent_s, kind_of(batch))
+
+    def _next_seq(self, receiver: str) -> int:
+        """The next sequence number of the messages to `receiver`.
+
+        One counter per receiver: a counter shared by all receivers would tell each
+        of them, by its jumps, how many messages the others were sent.
+        """
+        self._seq[receiver] += 1
+        return self._seq[receiver]

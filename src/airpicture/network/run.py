@@ -16,7 +16,6 @@ every plot the policies allow to pool (`policy.poolable_sensors`), one viewer
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,10 +28,9 @@ from numpy.typing import NDArray
 from airpicture.fusion import FusionSettings
 from airpicture.network.assessor import AssessorFactory, national_assessor
 from airpicture.network.bus import Bus, Envelope, InProcessBus, LinkQuality, scenario_links
-from airpicture.network.messages import PLOT_COLUMNS
+from airpicture.network.messages import PLOT_COLUMNS, MessageKind
 from airpicture.network.node import NationalNode, NodeSettings, NodeSnapshot
-from airpicture.network.processes import NodeProcesses, Publication
-from airpicture.network.schedule import Stage, picture_times_s, stages
+from airpicture.network.schedule import Stage, StageKind, picture_times_s, stages
 from airpicture.policy import ReleasePolicy, poolable_sensors
 from airpicture.scenario import LoadedScenario
 from airpicture.tables import PICTURE_SCHEMA, Table, concat_tables
@@ -99,46 +97,26 @@ def hold_s(
     return latency + settings.plot_batch_s if latency > 0.0 else 0.0
 
 
-def start_node_processes(
-    loaded: LoadedScenario,
-    settings: NetworkSettings | None = None,
-    assessor_factory: AssessorFactory = national_assessor,
-) -> NodeProcesses:
-    """Start every nation's worker process now, without waiting for them: they import
-    and build their nodes while the caller works (simulates, say); then hand them to
-    `run_network(..., node_processes=...)` or `NetworkRun`."""
-    scenario = loaded.scenario
-    settings = settings or NetworkSettings()
-    policy = ReleasePolicy.from_scenario(scenario)
-    links = scenario_links(scenario)
-    nations = sorted(scenario.nations)
-    return NodeProcesses(
-        nations,
-        scenario,
-        policy,
-        assessor_factory,
-        settings.node(),
-        {nation: hold_s(policy, links, settings, nation) for nation in nations},
-        links,
-        picture_times_s(scenario),
-        wait=False,
-    )
+#: One publication a staged bus holds: `Bus.publish`'s arguments.
+Publication = tuple[str, str, bytes, float, MessageKind]
 
 
 class _StagedBus:
-    """A node's bus in one process: what it publishes while it fuses waits for its next
-    stage that publishes, as in worker processes (`schedule.py`)."""
+    """A node's bus: what it publishes while it fuses waits for its next stage that
+    publishes (`schedule.py`)."""
 
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
         self.holding = False
         self.held: list[Publication] = []
 
-    def publish(self, sender: str, receiver: str, payload: bytes, sent_s: float) -> None:
+    def publish(
+        self, sender: str, receiver: str, payload: bytes, sent_s: float, kind: MessageKind
+    ) -> None:
         if self.holding:
-            self.held.append((sender, receiver, payload, sent_s))
+            self.held.append((sender, receiver, payload, sent_s, kind))
         else:
-            self.bus.publish(sender, receiver, payload, sent_s)
+            self.bus.publish(sender, receiver, payload, sent_s, kind)
 
     def receive(self, receiver: str, until_s: float) -> list[Envelope]:
         return self.bus.receive(receiver, until_s)
@@ -201,12 +179,7 @@ class NetworkRun:
         assessor_factory: AssessorFactory = national_assessor,
         fusion: Fusion | None = None,
         bus: Bus | None = None,
-        node_processes: bool | NodeProcesses = False,
     ) -> None:
-        """`node_processes`: each nation's node in a worker process of its own
-        (`network.processes`), computing at the same time as on its own machine; the
-        pictures are the same either way. True starts them; or pass those that
-        `start_node_processes` started. Call `close()` (or use `with`) to end them."""
         self.loaded = loaded
         scenario = loaded.scenario
         self.settings = settings or NetworkSettings()
@@ -232,36 +205,10 @@ class NetworkRun:
         self.bus: Bus = bus or InProcessBus(self.links, scenario.seed)
         self.nodes: dict[str, NationalNode] = {}
         self.central: _CentralNode | None = None
-        self.workers: NodeProcesses | None = None
         self._staged: dict[str, _StagedBus] = {}
         nations = sorted(scenario.nations)
-        if bus is not None and node_processes and self.fusion == "distributed":
-            raise ValueError(
-                "a bus of your own cannot reach nodes in worker processes (they are linked to "
-                "each other): pass node_processes=False with it"
-            )
         if self.fusion == "centralized":
             self.central = _CentralNode(loaded, self.settings, assessor_factory(scenario, "ALL"))
-        elif isinstance(node_processes, NodeProcesses):
-            if node_processes.nations != nations:
-                node_processes.close()
-                raise ValueError(
-                    f"the worker processes hold nodes {node_processes.nations}, the scenario "
-                    f"has nations {nations}: start them for this scenario"
-                )
-            self.workers = node_processes
-            self.workers.ready()
-        elif node_processes:
-            self.workers = NodeProcesses(
-                nations,
-                scenario,
-                self.policy,
-                assessor_factory,
-                self.settings.node(),
-                {n: hold_s(self.policy, self.links, self.settings, n) for n in nations},
-                self.links,
-                self.times_s,
-            )
         else:
             node_settings = self.settings.node()
             for nation in nations:
@@ -281,18 +228,7 @@ class NetworkRun:
         """The pictures' viewers: every nation, or `ALL` for the centralized reference."""
         if self.central is not None:
             return ["ALL"]
-        return self.workers.nations if self.workers is not None else list(self.nodes)
-
-    def close(self) -> None:
-        """End the nodes' worker processes, if any (idempotent)."""
-        if self.workers is not None:
-            self.workers.close()
-
-    def __enter__(self) -> NetworkRun:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        return list(self.nodes)
 
     @property
     def time_s(self) -> float:
@@ -320,13 +256,6 @@ class NetworkRun:
                 rows, _ = self._new_plots(now_s)
                 self._step = k + 1
                 yield self.central.step(rows, now_s)
-        elif self.workers is not None:
-            last_plots_s = float(self.times_s[min(end, self.times_s.size - 1)])
-            rows, nations = self._new_plots(last_plots_s)
-            own = {n: self._rows_of(rows, nations, n) for n in self.workers.nations}
-            for k, snapshots in self.workers.cycles(first, end, own):
-                self._step = k + 1
-                yield _network_snapshot(float(self.times_s[k]), snapshots)
         else:
             for stage in stages(first, end):
                 snapshot = self._one_process_stage(stage)
@@ -350,12 +279,12 @@ class NetworkRun:
         """One stage of every node, in the nations' order; the snapshot at `fuse`.
 
         Every node receives before any publishes, so that what a stage receives is
-        what the stages before it published — as in worker processes."""
+        what the stages before it published, whatever order the nodes run in."""
         if stage.cycle >= self.times_s.size:
             return None  # the plots stage after the last picture time: no reports
         now_s = float(self.times_s[stage.cycle])
         nodes = list(self.nodes.values())
-        if stage.kind == "plots":
+        if stage.kind is StageKind.PLOTS:
             rows, nations = self._new_plots(now_s)
             for node in nodes:
                 self._staged[node.nation].release()
@@ -366,7 +295,7 @@ class NetworkRun:
             return None
         for node in nodes:
             node.receive(now_s)
-        if stage.kind == "tracks":
+        if stage.kind is StageKind.TRACKS:
             for node in nodes:
                 self._staged[node.nation].release()
                 node.publish_tracks(now_s)
@@ -383,9 +312,6 @@ class NetworkRun:
         assessors = [self.central.assessor] if self.central is not None else []
         rows = [row for a in assessors for row in getattr(a, "threat_log", [])]
         rows += [row for node in self.nodes.values() for row in node.threat_log()]
-        if self.workers is not None:
-            for log in self.workers.call("threat_log").values():
-                rows += log
         return sorted(rows, key=lambda r: (r.get("time_s", 0.0), r.get("nation", "")))
 
     def stats(self) -> dict[str, Any]:
@@ -398,18 +324,6 @@ class NetworkRun:
             }
         for nation, node in self.nodes.items():
             out["nodes"][nation] = node.stats()
-        if self.workers is not None:
-            out["node_processes"] = True
-            out["process_cpu_s"] = dict(self.workers.cpu_s)
-            out["process_nice"] = dict(self.workers.nice)
-            out["critical_path_cpu_s"] = self.workers.makespan_cpu_s()
-            out["two_core_makespan_cpu_s"] = self.workers.makespan_cpu_s(2)
-            links: dict[str, Any] = {}
-            for nation, node_stats in self.workers.call("stats").items():
-                links |= node_stats.pop("links")  # each link counted where it arrives
-                out["nodes"][nation] = node_stats
-            out["links"] = dict(sorted(links.items()))
-            return out
         counts = getattr(self.bus, "counts", None)
         if counts is not None and hasattr(counts, "as_dict"):
             out["links"] = counts.as_dict()
@@ -426,13 +340,6 @@ def _network_snapshot(now_s: float, snapshots: Mapping[str, NodeSnapshot]) -> Ne
     )
 
 
-def wants_node_processes(loaded: LoadedScenario, fusion: Fusion | None = None) -> bool:
-    """Whether a whole run keeps nodes in worker processes by default: when it is
-    distributed over two nations or more and the machine has more than one CPU."""
-    distributed = (fusion or loaded.scenario.fusion) == "distributed"
-    return distributed and len(loaded.scenario.nations) >= 2 and (os.cpu_count() or 1) >= 2
-
-
 def run_network(
     loaded: LoadedScenario,
     plots: Mapping[str, NDArray[Any]],
@@ -441,11 +348,8 @@ def run_network(
     fusion: Fusion | None = None,
     on_progress: Callable[[NetworkRun], None] | None = None,
     progress_step_s: float = 60.0,
-    node_processes: bool | NodeProcesses | None = None,
 ) -> NetworkResult:
     """The whole scenario in one go: every viewer's picture and every warning issued.
-
-    `node_processes` (see `NetworkRun`); None: when `wants_node_processes`.
 
     `on_progress(run)` is called every `progress_step_s` of scenario time. Extra
     picture columns every snapshot has (the trackers' mode probabilities) are kept.
@@ -453,20 +357,16 @@ def run_network(
     start = time.perf_counter()
     pictures: list[Table] = []
     warnings: list[Warning] = []
-    if node_processes is None:
-        node_processes = wants_node_processes(loaded, fusion)
-    with NetworkRun(
-        loaded, plots, settings, assessor_factory, fusion, node_processes=node_processes
-    ) as run:
-        step = max(run.interval_s, progress_step_s)
-        reported_s = 0.0
-        for snapshot in run.snapshots_until(math.inf):
-            pictures.extend(snapshot.pictures[v] for v in sorted(snapshot.pictures))
-            warnings.extend(snapshot.warnings)
-            if on_progress is not None and (run.done or run.time_s >= reported_s + step - 1e-9):
-                on_progress(run)
-                reported_s = run.time_s
-        stats, threats = run.stats(), run.threat_log()
+    run = NetworkRun(loaded, plots, settings, assessor_factory, fusion)
+    step = max(run.interval_s, progress_step_s)
+    reported_s = 0.0
+    for snapshot in run.snapshots_until(math.inf):
+        pictures.extend(snapshot.pictures[v] for v in sorted(snapshot.pictures))
+        warnings.extend(snapshot.warnings)
+        if on_progress is not None and (run.done or run.time_s >= reported_s + step - 1e-9):
+            on_progress(run)
+            reported_s = run.time_s
+    stats, threats = run.stats(), run.threat_log()
     picture = concat_tables(pictures, PICTURE_SCHEMA)
     for name in pictures[0] if pictures else ():
         if name not in picture and all(name in p for p in pictures):
