@@ -99,3 +99,19 @@ def test_latency_and_loss_are_applied_and_repeatable() -> None:
     assert a.stats["nodes"]["JPN"]["hold_s"] == pytest.approx(2.5)
     reports = a.stats["nodes"]["JPN"]["trackers"]
     assert sum(t["reports"]["too_late"] for t in reports.values()) == 0
+
+
+def test_the_stage_order_tracks_the_next_cycle_before_fusing() -> None:
+    from airpicture.network.schedule import StageKind, stages
+
+    order = [(s.index, s.kind, s.cycle) for s in stages(0, 2)]
+    assert order == [
+        (0, StageKind.PLOTS, 0),
+        (1, StageKind.TRACKS, 0),
+        (2, StageKind.PLOTS, 1),
+        (3, StageKind.FUSE, 0),
+        (4, StageKind.TRACKS, 1),
+        (5, StageKind.PLOTS, 2),
+        (6, StageKind.FUSE, 1),
+    ]
+    assert [s.index for s in stages(1, 2)] == [4, 5, 6]
