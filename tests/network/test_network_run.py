@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from airpicture.network import NetworkRun, run_network
+from airpicture.network.schedule import StageKind, stages
 from airpicture.sim.simulate import simulate
 from tests.network.netscen import network_scenario
 
@@ -102,8 +103,6 @@ def test_latency_and_loss_are_applied_and_repeatable() -> None:
 
 
 def test_the_stage_order_tracks_the_next_cycle_before_fusing() -> None:
-    from airpicture.network.schedule import StageKind, stages
-
     order = [(s.index, s.kind, s.cycle) for s in stages(0, 2)]
     assert order == [
         (0, StageKind.PLOTS, 0),
