@@ -150,24 +150,30 @@ def account_block(
     all_routes: list[Route],
     *,
     jetstream: bool = True,
+    links: bool = True,
     extra_users: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """One account of the server configuration: its users (by NKey), exports and imports."""
-    return {
+    """One account of the server configuration: its users (by NKey), exports and imports.
+
+    `links=False` leaves out the exports/imports (a nation's own server in the
+    multi-server form, where they live at the hub).
+    """
+    block: dict[str, Any] = {
         "jetstream": "enabled" if jetstream else "disabled",
         "users": [
             {"nkey": users[role], "permissions": user_permissions(nation, role, all_routes)}
             for role in ROLES
         ]
         + (extra_users or []),
-        "exports": [
-            {"service": r.subject, "accounts": [r.sender]}
-            for r in all_routes
-            if r.receiver == nation
-        ],
-        "imports": [
-            {"service": {"account": r.receiver, "subject": r.subject}}
-            for r in all_routes
-            if r.sender == nation
-        ],
     }
+    if not links:
+        return block
+    block["exports"] = [
+        {"service": r.subject, "accounts": [r.sender]} for r in all_routes if r.receiver == nation
+    ]
+    block["imports"] = [
+        {"service": {"account": r.receiver, "subject": r.subject}}
+        for r in all_routes
+        if r.sender == nation
+    ]
+    return block

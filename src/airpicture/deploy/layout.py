@@ -324,7 +324,8 @@ def init_exercise(
                 "port": leaf.client_port,
                 "tls": tls,
                 "jetstream": {"store_dir": leaf.jetstream_dir, "domain": n},
-                "accounts": {n: account_block(n, users[n], all_routes)},
+                # Only its own account: the exports/imports between accounts live at the hub.
+                "accounts": {n: account_block(n, users[n], all_routes, links=False)},
                 "leafnodes": {
                     "remotes": [
                         {
@@ -463,10 +464,8 @@ def start_servers(deployment: Deployment, timeout_s: float = 30.0) -> ServerGrou
             client_port=s.client_port,
             host=s.host,
             log_file=Path(s.log_file),
-            ready_lines=(
-                "Server is ready",
-                *("Leafnode connection created" for _ in s.leaf_of[:1]),
-            ),
+            # A hub is ready once every nation server's leaf connection is up.
+            ready_lines={"Server is ready": 1, "Leafnode connection created": len(s.leaf_of)},
         )
         for s in deployment.server_specs
     ]

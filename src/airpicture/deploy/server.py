@@ -87,8 +87,8 @@ class ServerProcess:
     client_port: int
     host: str
     log_file: Path
-    #: Log lines that say the server is fully up (each must appear once since the start).
-    ready_lines: tuple[str, ...] = ("Server is ready",)
+    #: Log lines that say the server is fully up, and how often each must appear since the start.
+    ready_lines: dict[str, int] = field(default_factory=lambda: {"Server is ready": 1})
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
     _log_start: int = 0
@@ -112,21 +112,17 @@ class ServerProcess:
             f.seek(self._log_start)
             return f.read().decode(errors="replace")
 
+    def check_ready(self, lines: dict[str, int] | None = None) -> bool:
+        """Whether the server has logged its ready lines; raises if it has exited."""
+        assert self.process is not None
+        log = self.log_since_start()
+        if self.process.poll() is not None:
+            raise ServerStartError(self.name, self.log_file, log)
+        wanted = self.ready_lines if lines is None else lines
+        return all(log.count(line) >= n for line, n in wanted.items())
+
     def wait_ready(self, timeout_s: float) -> None:
-        """Until the server accepts TCP connections and has logged its ready lines."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise ServerStartError(self.name, self.log_file, self.log_since_start())
-            log = self.log_since_start()
-            if all(line in log for line in self.ready_lines):
-                return
-            if time.monotonic() > deadline:
-                raise ServerStartError(
-                    self.name, self.log_file, log, f"not ready within {timeout_s:.0f} s"
-                )
-            time.sleep(0.05)
+        wait_ready([self], timeout_s)
 
     def stop(self, timeout_s: float = 10.0) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -140,6 +136,20 @@ class ServerProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def wait_ready(
+    servers: list[ServerProcess], timeout_s: float, lines: dict[str, int] | None = None
+) -> None:
+    """Until every server is ready; the first that exits or stays unready is reported."""
+    deadline = time.monotonic() + timeout_s
+    while not all([server.check_ready(lines) for server in servers]):
+        if time.monotonic() > deadline:
+            late = next(s for s in servers if not s.check_ready(lines))
+            raise ServerStartError(
+                late.name, late.log_file, late.log_since_start(), f"not ready in {timeout_s:.0f} s"
+            )
+        time.sleep(0.05)
 
 
 class ServerStartError(InputError):
@@ -171,10 +181,14 @@ class ServerGroup:
 
     def start(self) -> ServerGroup:
         try:
-            for server in self.servers:
+            # The first server is the hub in the multi-server form: its leaf nodes dial it, so
+            # it is up before they start (they would otherwise retry a second later).
+            first, rest = self.servers[0], self.servers[1:]
+            first.start()
+            wait_ready([first], self.timeout_s, lines={"Server is ready": 1})
+            for server in rest:
                 server.start()
-            for server in self.servers:
-                server.wait_ready(self.timeout_s)
+            wait_ready(self.servers, self.timeout_s)
         except BaseException:
             self.stop()
             raise
