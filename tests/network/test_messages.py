@@ -13,6 +13,7 @@ from hypothesis.extra import numpy as hnp
 
 from airpicture.fusion import SourceTracks
 from airpicture.network.messages import (
+    MAX_MESSAGE_BYTES,
     PLOT_COLUMNS,
     MessageError,
     PlotBatch,
@@ -105,6 +106,18 @@ def test_malformed_bytes_raise_message_error_only(payload: bytes, reason: str) -
     with pytest.raises(MessageError) as info:
         decode(payload)
     assert info.value.reason == reason
+
+
+def test_deep_nesting_and_oversize_raise_message_error_only() -> None:
+    # {"type": "tracks", "version": 1, "newer": [[[...]]]}, 5000 lists deep (0x91: a list of one)
+    head = msgspec.msgpack.encode({"type": "tracks", "version": 1, "newer": None})[:-1]
+    deep = head + b"\x91" * 5000 + b"\x90"
+    with pytest.raises(MessageError) as info:
+        decode(deep)
+    assert info.value.reason == "too_deep"
+    with pytest.raises(MessageError) as info:
+        decode(b"\x00" * (MAX_MESSAGE_BYTES + 1))
+    assert info.value.reason == "too_large"
 
 
 def test_unknown_version_and_mismatched_columns_are_refused() -> None:

@@ -32,6 +32,10 @@ from airpicture.threat.warning import Warning
 MESSAGE_VERSION: Final = 1
 READABLE_VERSIONS: Final = frozenset({1})
 
+#: The largest message a node decodes, bytes: far above a region's track batch (about
+#: 300 bytes a track), far below what would strain a node's memory.
+MAX_MESSAGE_BYTES: Final = 64 * 2**20
+
 #: Number of values of one 6×6 covariance's upper triangle.
 TRIANGLE_6: Final = 21
 _UPPER: Final = np.triu_indices(6)
@@ -172,10 +176,17 @@ def encode(message: Message) -> bytes:
 
 def decode(payload: bytes) -> Message:
     """Decode and check one message; raise `MessageError` on anything malformed."""
+    if len(payload) > MAX_MESSAGE_BYTES:
+        raise MessageError(
+            "too_large", f"{len(payload):,} bytes; a message is at most {MAX_MESSAGE_BYTES:,}"
+        )
     try:
         message: Message = _DECODER.decode(payload)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise MessageError("decode_failure", str(exc)) from None
+    except RecursionError:
+        # An unknown field is skipped recursively: nesting deep enough exhausts the stack.
+        raise MessageError("too_deep", "values nested deeper than the stack allows") from None
     if message.version not in READABLE_VERSIONS:
         raise MessageError(
             "unknown_version",
