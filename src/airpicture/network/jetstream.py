@@ -1,0 +1,599 @@
+"""The bus on NATS JetStream: one nation's node publishes and receives through it.
+
+Subjects, streams and consumers (docs/exercise.md, "The NATS contract"):
+
+* `ap.link.RECEIVER.SENDER.KIND` — a partner message (KIND: plots, tracks,
+  warnings), payload exactly `messages.encode(batch)`, header `Nats-Msg-Id`
+  `SENDER.RECEIVER.KIND.<seq>` (JetStream drops a re-publication within its
+  duplicate window) and `Ap-Sent-S` (the publication's time, exercise seconds).
+  The receiver's stream `RECEIVER_LINK` holds them; its node reads them with the
+  durable pull consumer `node`, acknowledging each only once processed.
+* `ap.sensor.NATION.SENSOR_ID` — a nation's own sensor reports (a `PlotBatch`),
+  in the stream `NATION_SENSORS`, read with its durable consumer `node`.
+
+The node calls `publish` and `receive` synchronously inside its stages (as on
+the in-process bus); the service's asyncio driver (`network/service.py`) does
+the I/O around them: `flush` sends what the stage published (awaiting every
+PubAck, retrying on timeout with the same message id), `pump` fetches what has
+arrived, `settle` acknowledges what the stage took once it has finished. So a
+node killed mid-stage gets those messages again from JetStream after restart;
+a ledger of processed stream sequence numbers (a file the driver keeps) makes
+sure a message processed before a kill but not yet acknowledged is not
+processed twice.
+
+**Stage-end markers.** After each stage that publishes plots or tracks, the bus
+also sends each partner allowed that kind an empty message with the header
+`Ap-Stage-End: <cycle>` on the same subject. A receiving node waits (with a
+timeout) for them before the stage that takes those messages, so what each
+stage receives is what the deterministic run's stage would have received
+(`schedule.py`), whatever the nodes' speeds. The node never sees markers.
+
+**What arrives when.** `receive(receiver, until_s)` returns the messages whose
+logical arrival — sent time plus the scenario's link latency, as on the
+in-process bus — is at or before `until_s`; `Envelope.arrival_s` is the
+exercise-clock time the message really arrived. A link's loss probability is
+drawn at publication from the same random stream as the in-process bus's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import msgspec
+import nats.errors
+import nats.js.errors
+import numpy as np
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+
+from airpicture.network.bus import Envelope, LinkQuality
+from airpicture.network.messages import MessageError, MessageKind, PlotBatch, decode, plots_table
+from airpicture.policy import ReleasePolicy
+from airpicture.sim.targets import stream_rng
+from airpicture.tables import Table
+
+log = logging.getLogger(__name__)
+
+HEADER_MSG_ID: Final = "Nats-Msg-Id"
+HEADER_SENT_S: Final = "Ap-Sent-S"
+HEADER_STAGE_END: Final = "Ap-Stage-End"
+#: The durable pull consumers' name, on the link stream and on the sensor stream.
+CONSUMER: Final = "node"
+#: JetStream's duplicate window on the link stream, s.
+DUPLICATE_WINDOW_S: Final = 120.0
+#: A message fetched but not acknowledged within this is delivered again, s (wall).
+ACK_WAIT_S: Final = 5.0
+MAX_ACK_PENDING: Final = 50_000
+#: Publication attempts per message in one flush (then it waits for the next flush).
+PUBLISH_ATTEMPTS: Final = 4
+PUBLISH_TIMEOUT_S: Final = 2.0
+
+
+def link_subject(receiver: str, sender: str, kind: str) -> str:
+    return f"ap.link.{receiver}.{sender}.{kind}"
+
+
+def sensor_subject(nation: str, sensor_id: str) -> str:
+    return f"ap.sensor.{nation}.{sensor_id}"
+
+
+def link_stream(nation: str) -> str:
+    return f"{nation}_LINK"
+
+
+def sensor_stream(nation: str) -> str:
+    return f"{nation}_SENSORS"
+
+
+def message_id(sender: str, receiver: str, kind: str, seq: int | str) -> str:
+    return f"{sender}.{receiver}.{kind}.{seq}"
+
+
+def sends_to(policy: ReleasePolicy, sender: str, kind: MessageKind) -> list[str]:
+    """The partners `sender`'s node may send plots or tracks to (release rules).
+
+    Plots: a sensor of the sender's is plot-releasable to them. Tracks: a sensor
+    whose plots the sender holds is track-releasable to them (a node tracks every
+    sensor whose plots it holds, one tracker per track marking: `node.py`).
+    """
+    col_of = {n: policy.nation_index(n) for n in policy.nations}
+    if kind == MessageKind.PLOTS:
+        owned = policy.sensor_owner == policy.nation_index(sender)
+        marking = policy.plot_marking[owned]
+    elif kind == MessageKind.TRACKS:
+        marking = policy.track_marking[policy.plot_sensors_of(sender)]
+    else:
+        raise ValueError(f"no stage-end markers for {kind}")
+    return [n for n in policy.nations if n != sender and bool(marking[:, col_of[n]].any())]
+
+
+def senders_to(policy: ReleasePolicy, receiver: str, kind: MessageKind) -> list[str]:
+    """The partners that may send `receiver` plots or tracks (`sends_to`, the other way)."""
+    return [n for n in policy.nations if n != receiver and receiver in sends_to(policy, n, kind)]
+
+
+class _SeqOnly(msgspec.Struct):
+    seq: int
+
+
+_SEQ_DECODER: Final = msgspec.msgpack.Decoder(_SeqOnly)
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    subject: str
+    payload: bytes
+    headers: dict[str, str]
+    link: str
+
+
+@dataclass
+class _Incoming:
+    msg: Msg
+    stream_seq: int
+    envelope: Envelope
+    #: Sent time plus the link's latency: when the in-process bus would deliver it.
+    due_s: float
+
+
+@dataclass
+class BusCounts:
+    """What went over this node's links, and what the at-least-once machinery did."""
+
+    #: Per link "SENDER->RECEIVER": messages published (PubAck received), lost by the
+    #: link's loss probability, bytes published.
+    published: Counter[str] = field(default_factory=Counter)
+    lost: Counter[str] = field(default_factory=Counter)
+    bytes_published: Counter[str] = field(default_factory=Counter)
+    #: Per link: messages handed to the node.
+    delivered: Counter[str] = field(default_factory=Counter)
+    #: Publications JetStream recognised as already stored (a retry after a lost PubAck).
+    duplicate_publications: int = 0
+    #: Publication attempts that timed out or found no stream, and were tried again.
+    publish_retries: int = 0
+    #: Messages JetStream delivered again after a restart (delivered before, never
+    #: acknowledged), and of those the ones the ledger showed processed: skipped.
+    redelivered_after_restart: int = 0
+    deduplicated_after_restart: int = 0
+    #: Redeliveries of a message this process still held (its ack wait ran out): ignored.
+    redelivered_in_flight: int = 0
+    #: Messages on a subject this node must not take (wrong receiver, kind or sender).
+    refused: Counter[str] = field(default_factory=Counter)
+    markers_sent: int = 0
+    markers_received: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        links = sorted(set(self.published) | set(self.delivered) | set(self.lost))
+        return {
+            "links": {
+                name: {
+                    "sent": self.published[name],
+                    "lost": self.lost[name],
+                    "delivered": self.delivered[name],
+                    "bytes_sent": self.bytes_published[name],
+                }
+                for name in links
+            },
+            "duplicate_publications": self.duplicate_publications,
+            "publish_retries": self.publish_retries,
+            "redelivered_after_restart": self.redelivered_after_restart,
+            "deduplicated_after_restart": self.deduplicated_after_restart,
+            "redelivered_in_flight": self.redelivered_in_flight,
+            "refused": dict(self.refused),
+            "markers_sent": self.markers_sent,
+            "markers_received": self.markers_received,
+        }
+
+
+class ProcessedLedger:
+    """Stream sequence numbers of the messages a node has processed, kept in a file.
+
+    Appended (and flushed to the OS) after each stage, before the acknowledgements:
+    a node killed between the two finds, after restart, that JetStream's
+    redeliveries were already processed.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.seqs: set[int] = set()
+        if path is not None and path.is_file():
+            for line in path.read_text(encoding="ascii").split():
+                if line.isdigit():
+                    self.seqs.add(int(line))
+        self._file = None if path is None else path.open("a", encoding="ascii")
+
+    def __contains__(self, seq: int) -> bool:
+        return seq in self.seqs
+
+    def add(self, seqs: Iterable[int]) -> None:
+        new = [s for s in seqs if s not in self.seqs]
+        if not new:
+            return
+        self.seqs.update(new)
+        if self._file is not None:
+            self._file.write("".join(f"{s}\n" for s in new))
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+async def ensure_stream(js: JetStreamContext, name: str, subjects: list[str]) -> None:
+    """Create the stream if it does not exist (a restarted node finds it there)."""
+    try:
+        await js.stream_info(name)
+    except nats.js.errors.NotFoundError:
+        await js.add_stream(
+            StreamConfig(
+                name=name,
+                subjects=subjects,
+                storage=StorageType.FILE,
+                duplicate_window=DUPLICATE_WINDOW_S,
+            )
+        )
+
+
+async def pull_consumer(
+    js: JetStreamContext, stream: str, subject: str
+) -> JetStreamContext.PullSubscription:
+    """The stream's durable pull consumer `node` (created at the first start)."""
+    config = ConsumerConfig(
+        durable_name=CONSUMER,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=ACK_WAIT_S,
+        max_deliver=-1,
+        max_ack_pending=MAX_ACK_PENDING,
+    )
+    return await js.pull_subscribe(subject, durable=CONSUMER, stream=stream, config=config)
+
+
+async def fetch_some(
+    sub: JetStreamContext.PullSubscription, batch: int = 256, timeout_s: float = 0.2
+) -> list[Msg]:
+    """What the consumer has, up to `batch` messages; none after `timeout_s` of nothing."""
+    try:
+        return await sub.fetch(batch, timeout=timeout_s)
+    except (nats.errors.TimeoutError, TimeoutError):
+        return []
+
+
+class JetStreamBus:
+    """One nation's `Bus` on JetStream (see the module doc)."""
+
+    def __init__(
+        self,
+        nation: str,
+        policy: ReleasePolicy,
+        clock_s: Callable[[], float],
+        links: Mapping[tuple[str, str], LinkQuality] | None = None,
+        seed: int = 0,
+        ledger: ProcessedLedger | None = None,
+    ) -> None:
+        self.nation = nation
+        self.policy = policy
+        self.clock_s = clock_s
+        self.links = dict(links or {})
+        self.seed = seed
+        self.ledger = ledger or ProcessedLedger(None)
+        self.counts = BusCounts()
+        self.partners = [n for n in policy.nations if n != nation]
+        self._outbox: list[_Outgoing] = []
+        #: Fetched, not yet handed to the node; during a stage, what the stage may take.
+        self._pending: list[_Incoming] = []
+        self._staged: list[_Incoming] = []
+        self._taken: list[_Incoming] = []
+        self._in_flight: set[int] = set()
+        #: Highest stage-end marker's cycle received per (sender, kind).
+        self.marker_cycle: dict[tuple[str, str], int] = {}
+        self._rngs: dict[str, np.random.Generator] = {}
+        self.js: JetStreamContext | None = None
+        self._sub: JetStreamContext.PullSubscription | None = None
+
+    # ------------------------------------------------------------ the Bus protocol
+
+    def publish(
+        self, sender: str, receiver: str, payload: bytes, sent_s: float, kind: MessageKind
+    ) -> None:
+        if sender != self.nation:
+            raise ValueError(f"the {self.nation} node's bus cannot publish as {sender}")
+        link = f"{sender}->{receiver}"
+        quality = self.links.get((sender, receiver), LinkQuality())
+        if quality.loss_probability > 0.0 and self._rng(link).random() < quality.loss_probability:
+            self.counts.lost[link] += 1
+            return
+        try:
+            seq: int | str = _SEQ_DECODER.decode(payload).seq
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            seq = f"x{len(self._outbox)}-{os.getpid()}"
+        self._outbox.append(
+            _Outgoing(
+                link_subject(receiver, sender, kind),
+                payload,
+                {
+                    HEADER_MSG_ID: message_id(sender, receiver, kind, seq),
+                    HEADER_SENT_S: repr(float(sent_s)),
+                },
+                link,
+            )
+        )
+
+    def receive(self, receiver: str, until_s: float) -> list[Envelope]:
+        if receiver != self.nation:
+            return []
+        due = [m for m in self._staged if m.due_s <= until_s]
+        self._staged = [m for m in self._staged if m.due_s > until_s]
+        due.sort(key=lambda m: (m.due_s, m.stream_seq))
+        self._taken.extend(due)
+        for m in due:
+            self.counts.delivered[f"{m.envelope.sender}->{receiver}"] += 1
+        return [m.envelope for m in due]
+
+    # ------------------------------------------------------------ the driver's side
+
+    async def start(self, js: JetStreamContext) -> None:
+        """The node's link stream and its durable consumer (created if absent)."""
+        self.js = js
+        stream = link_stream(self.nation)
+        await ensure_stream(js, stream, [f"ap.link.{self.nation}.>"])
+        self._sub = await pull_consumer(js, stream, f"ap.link.{self.nation}.>")
+
+    def end_stage(self, kind: MessageKind, cycle: int) -> None:
+        """Queue the stage-end markers of a stage that published `kind` for `cycle`."""
+        for receiver in sends_to(self.policy, self.nation, kind):
+            self._outbox.append(
+                _Outgoing(
+                    link_subject(receiver, self.nation, kind),
+                    b"",
+                    {
+                        HEADER_MSG_ID: message_id(
+                            self.nation, receiver, kind, f"end{cycle}-{os.getpid()}"
+                        ),
+                        HEADER_STAGE_END: str(cycle),
+                    },
+                    "",
+                )
+            )
+
+    @property
+    def unsent(self) -> int:
+        return len(self._outbox)
+
+    async def flush(self) -> None:
+        """Publish the outbox in order, each message until its PubAck (or give up for now)."""
+        js = self._require_js()
+        while self._outbox:
+            out = self._outbox[0]
+            if not await self._publish_one(js, out):
+                return  # the rest waits for the next flush, in order
+            self._outbox.pop(0)
+
+    async def _publish_one(self, js: JetStreamContext, out: _Outgoing) -> bool:
+        delay_s = 0.05
+        for attempt in range(PUBLISH_ATTEMPTS):
+            try:
+                ack = await js.publish(
+                    out.subject, out.payload, timeout=PUBLISH_TIMEOUT_S, headers=out.headers
+                )
+            except (nats.errors.TimeoutError, nats.js.errors.NoStreamResponseError) as exc:
+                self.counts.publish_retries += 1
+                if attempt == PUBLISH_ATTEMPTS - 1:
+                    log.warning("%s: %s not acknowledged yet (%r)", self.nation, out.subject, exc)
+                    return False
+                await asyncio.sleep(delay_s)
+                delay_s *= 2
+                continue
+            if ack.duplicate:
+                self.counts.duplicate_publications += 1
+            if out.link:
+                self.counts.published[out.link] += 1
+                self.counts.bytes_published[out.link] += len(out.payload)
+            else:
+                self.counts.markers_sent += 1
+            return True
+        return False
+
+    async def pump(self, batch: int = 256, timeout_s: float = 0.2) -> int:
+        """Fetch what has arrived on the link stream; the number of messages fetched."""
+        if self._sub is None:
+            raise RuntimeError("JetStreamBus.start first")
+        msgs = await fetch_some(self._sub, batch, timeout_s)
+        for msg in msgs:
+            await self._arrived(msg)
+        return len(msgs)
+
+    async def _arrived(self, msg: Msg) -> None:
+        meta = msg.metadata
+        seq = int(meta.sequence.stream)
+        if seq in self._in_flight:
+            self.counts.redelivered_in_flight += 1
+            return
+        if meta.num_delivered > 1:
+            self.counts.redelivered_after_restart += 1
+        if seq in self.ledger:
+            self.counts.deduplicated_after_restart += 1
+            await msg.ack()
+            return
+        parts = msg.subject.split(".")
+        kinds = {k.value for k in MessageKind}
+        if (
+            len(parts) != 5
+            or parts[:2] != ["ap", "link"]
+            or parts[2] != self.nation
+            or parts[3] not in self.partners
+            or parts[4] not in kinds
+        ):
+            self.counts.refused["subject"] += 1
+            log.warning("%s refused a message on %s", self.nation, msg.subject)
+            self.ledger.add([seq])
+            await msg.ack()
+            return
+        sender, kind = parts[3], parts[4]
+        headers = msg.headers or {}
+        if HEADER_STAGE_END in headers:
+            try:
+                cycle = int(headers[HEADER_STAGE_END])
+            except ValueError:
+                cycle = -1
+            key = (sender, kind)
+            self.marker_cycle[key] = max(self.marker_cycle.get(key, -1), cycle)
+            self.counts.markers_received += 1
+            self.ledger.add([seq])
+            await msg.ack()
+            return
+        try:
+            sent_s = float(headers.get(HEADER_SENT_S, "nan"))
+        except ValueError:
+            sent_s = math.nan
+        now_s = self.clock_s()
+        if not math.isfinite(sent_s):
+            sent_s = now_s  # the node reads the stamp inside the payload and judges it
+        latency = self.links.get((sender, self.nation), LinkQuality()).latency_s
+        envelope = Envelope(sender, self.nation, sent_s, now_s, bytes(msg.data))
+        self._in_flight.add(seq)
+        self._pending.append(_Incoming(msg, seq, envelope, sent_s + latency))
+
+    def begin_stage(self) -> None:
+        """What has arrived so far becomes what the stage's `receive` may take: the stage
+        may then run in another thread while `pump` goes on fetching."""
+        self._staged.extend(self._pending)
+        self._pending = []
+
+    async def settle(self) -> int:
+        """Ledger, then acknowledge, every message the node took in the stage just ended."""
+        self._pending[:0] = self._staged
+        self._staged = []
+        taken, self._taken = self._taken, []
+        if not taken:
+            return 0
+        self.ledger.add(m.stream_seq for m in taken)
+        for m in taken:
+            await m.msg.ack()
+            self._in_flight.discard(m.stream_seq)
+        return len(taken)
+
+    def markers_missing(self, kind: MessageKind, cycle: int, senders: Iterable[str]) -> list[str]:
+        """The senders whose stage-end marker for `cycle` (or later) has not arrived."""
+        return [s for s in senders if self.marker_cycle.get((s, kind), -1) < cycle]
+
+    def pending(self) -> int:
+        return len(self._pending) + len(self._staged)
+
+    def _require_js(self) -> JetStreamContext:
+        if self.js is None:
+            raise RuntimeError("JetStreamBus.start first")
+        return self.js
+
+    def _rng(self, link: str) -> np.random.Generator:
+        if link not in self._rngs:
+            self._rngs[link] = stream_rng(self.seed, "link", link)
+        return self._rngs[link]
+
+
+@dataclass
+class _SensorBatch:
+    msg: Msg
+    stream_seq: int
+    rows: Table
+    #: Rows not yet handed to the node (a mask over `rows`).
+    left: np.ndarray
+
+
+class SensorInbox:
+    """The node's own sensors' reports from `NATION_SENSORS`, handed out by report time."""
+
+    def __init__(self, nation: str, sensor_ids: Iterable[str], ledger: ProcessedLedger) -> None:
+        self.nation = nation
+        self.sensor_ids = frozenset(sensor_ids)
+        self.ledger = ledger
+        self.counts: Counter[str] = Counter()
+        self._batches: list[_SensorBatch] = []
+        self._in_flight: set[int] = set()
+        self._done: list[_SensorBatch] = []
+        self._sub: JetStreamContext.PullSubscription | None = None
+
+    async def start(self, js: JetStreamContext) -> None:
+        stream = sensor_stream(self.nation)
+        await ensure_stream(js, stream, [f"ap.sensor.{self.nation}.>"])
+        self._sub = await pull_consumer(js, stream, f"ap.sensor.{self.nation}.>")
+
+    async def pump(self, batch: int = 512, timeout_s: float = 0.2) -> int:
+        if self._sub is None:
+            raise RuntimeError("SensorInbox.start first")
+        msgs = await fetch_some(self._sub, batch, timeout_s)
+        for msg in msgs:
+            await self._arrived(msg)
+        return len(msgs)
+
+    async def _arrived(self, msg: Msg) -> None:
+        seq = int(msg.metadata.sequence.stream)
+        if seq in self._in_flight:
+            return
+        if seq in self.ledger:
+            self.counts["deduplicated_after_restart"] += 1
+            await msg.ack()
+            return
+        parts = msg.subject.split(".")
+        reason = ""
+        rows: Table = {}
+        if len(parts) != 4 or parts[2] != self.nation or parts[3] not in self.sensor_ids:
+            reason = "unknown_sensor"
+        else:
+            try:
+                message = decode(bytes(msg.data))
+            except MessageError as exc:
+                reason = exc.reason
+            else:
+                if not isinstance(message, PlotBatch):
+                    reason = "not_plots"
+                elif any(s != parts[3] for s in message.sensor_id):
+                    reason = "sensor_not_subject"
+                else:
+                    rows = plots_table(message)
+        if reason:
+            self.counts[f"refused_{reason}"] += 1
+            log.warning("%s refused sensor message on %s: %s", self.nation, msg.subject, reason)
+            self.ledger.add([seq])
+            await msg.ack()
+            return
+        self.counts["batches"] += 1
+        n = len(rows["time_s"])
+        self.counts["reports"] += n
+        self._in_flight.add(seq)
+        self._batches.append(_SensorBatch(msg, seq, rows, np.ones(n, dtype=bool)))
+
+    def take(self, until_s: float) -> Table | None:
+        """Every report with a time at or before `until_s` not yet taken, in time order."""
+        parts: list[Table] = []
+        keep: list[_SensorBatch] = []
+        for b in self._batches:
+            sel = b.left & (np.asarray(b.rows["time_s"], dtype=np.float64) <= until_s)
+            if sel.any():
+                parts.append({c: v[sel] for c, v in b.rows.items()})
+                b.left &= ~sel
+            (keep if b.left.any() else self._done).append(b)
+        self._batches = keep
+        if not parts:
+            return None
+        rows = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+        order = np.argsort(rows["time_s"], kind="stable")
+        return {c: v[order] for c, v in rows.items()}
+
+    async def settle(self) -> None:
+        """Ledger and acknowledge the batches whose every report the node has taken."""
+        done, self._done = self._done, []
+        self.ledger.add(b.stream_seq for b in done)
+        for b in done:
+            await b.msg.ack()
+            self._in_flight.discard(b.stream_seq)

@@ -1,0 +1,483 @@
+"""A national node as a service: one nation's `NationalNode` driven by the exercise clock
+over NATS JetStream (`airpicture node CONFIG.yaml`).
+
+The node logic is the deterministic run's (`network/node.py`); only the driver
+differs. At each picture time T_k of the scenario (`schedule.picture_times_s`),
+when the exercise clock reaches it, the service takes the same stages as
+`NetworkRun`:
+
+1. **plots** — its own sensors' reports up to T_k (from `NATION_SENSORS`) into
+   the node, its plots out to the partners allowed them;
+2. **tracks** — once every live partner's plots of cycle k are in (their
+   stage-end markers, `jetstream.py`), partners' messages received, its tracks
+   out;
+3. **fuse** — once every live partner's tracks of cycle k are in, received and
+   fused: the nation's picture, pushed to its web page and written to its part of
+   the exercise's outputs.
+
+What a stage publishes goes out (every PubAck awaited) when it ends; what fuse
+publishes (warnings) waits for the next stage, as in the deterministic run. The
+messages a stage took are acknowledged once it has ended. A partner whose
+markers do not come within `marker_wait_s` is not waited for until they come
+again; a node that falls behind the clock takes its cycles back to back.
+
+**Restart.** The durable consumers keep what the node has not acknowledged; the
+ledgers (`jetstream.ProcessedLedger`) what it processed. A restarted node starts
+at the next picture time, takes every report and partner message it has not
+processed, and numbers its messages from a new base (the start time in µs) so
+that neither its partners' duplicate checks nor JetStream's duplicate window
+mistake them for the old incarnation's.
+
+Outputs, under `out_dir/nodes/NATION/` (merged by `network/exercise.py`):
+`picture-<incarnation>-<chunk>.parquet`, `warnings.jsonl`,
+`stats-<incarnation>.json`, the two ledgers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import os
+import resource
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from airpicture.network.assessor import AssessorFactory, national_assessor
+from airpicture.network.bus import scenario_links
+from airpicture.network.jetstream import JetStreamBus, ProcessedLedger, SensorInbox, senders_to
+from airpicture.network.messages import MessageKind
+from airpicture.network.node import NationalNode, NodeSnapshot
+from airpicture.network.run import NetworkSettings, hold_s
+from airpicture.network.schedule import picture_times_s
+from airpicture.policy import ReleasePolicy
+from airpicture.scenario import LoadedScenario
+from airpicture.tables import PICTURE_SCHEMA, Table, concat_tables, read_table, write_table
+from airpicture.threat.warning import Warning, encode_line, read_warnings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExerciseClock:
+    """Exercise time = (wall − epoch) × speed, in seconds since the scenario's epoch."""
+
+    epoch_unix_s: float
+    speed: float = 1.0
+
+    def now_s(self) -> float:
+        return (time.time() - self.epoch_unix_s) * self.speed
+
+    def wall_of(self, exercise_s: float) -> float:
+        return self.epoch_unix_s + exercise_s / self.speed
+
+    async def sleep_until(self, exercise_s: float, extra_wall_s: float = 0.0) -> None:
+        delay = self.wall_of(exercise_s) + extra_wall_s - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    #: After T_k, how long (wall) the plots stage waits for the feeds' last reports.
+    feed_margin_s: float = 0.05
+    #: Longest wait (wall) for a partner's stage-end marker; None: two picture
+    #: intervals of wall time, at least 0.5 s.
+    marker_wait_s: float | None = None
+    #: Picture parts are written every this many cycles.
+    chunk_cycles: int = 12
+    #: Stop after this exercise time (None: the scenario's end).
+    end_s: float | None = None
+
+
+@dataclass
+class ServiceStats:
+    cycles: int = 0
+    #: Wall seconds from T_k on the clock to the picture of T_k fused, per cycle.
+    fuse_lag_s: list[float] = field(default_factory=list)
+    #: Cycles that started after the next picture time was already due.
+    cycles_behind: int = 0
+    #: Per kind: marker waits that timed out, and the partners not waited for then.
+    marker_timeouts: dict[str, int] = field(default_factory=dict)
+    first_picture_wall_s: float | None = None
+    started_wall_s: float = field(default_factory=time.time)
+    first_cycle: int | None = None
+
+
+Connect = Callable[[], Awaitable[Any]]
+SnapshotSink = Callable[[NodeSnapshot, list[Warning]], None]
+
+
+class NodeService:
+    """One nation's node on JetStream (see the module doc)."""
+
+    def __init__(
+        self,
+        loaded: LoadedScenario,
+        nation: str,
+        clock: ExerciseClock,
+        connect: Connect,
+        out_dir: Path,
+        settings: ServiceSettings | None = None,
+        on_snapshot: SnapshotSink | None = None,
+        assessor_factory: AssessorFactory = national_assessor,
+    ) -> None:
+        scenario = loaded.scenario
+        if nation not in scenario.nations:
+            raise ValueError(f"{nation} is not a nation of {scenario.name}")
+        self.loaded = loaded
+        self.nation = nation
+        self.clock = clock
+        self.connect = connect
+        self.settings = settings or ServiceSettings()
+        self.on_snapshot = on_snapshot
+        self.dir = out_dir / "nodes" / nation
+        self.dir.mkdir(parents=True, exist_ok=True)
+        #: This run of the node: its start in µs; its messages' sequence numbers start there.
+        self.incarnation = time.time_ns() // 1000
+        self.policy = ReleasePolicy.from_scenario(scenario)
+        links = scenario_links(scenario)
+        self.bus = JetStreamBus(
+            nation,
+            self.policy,
+            clock.now_s,
+            links,
+            scenario.seed,
+            ProcessedLedger(self.dir / "processed-link.ledger"),
+        )
+        own = [s.id for s in scenario.sensors if s.nation == nation]
+        self.sensors = SensorInbox(
+            nation, own, ProcessedLedger(self.dir / "processed-sensor.ledger")
+        )
+        network = self.settings.network
+        self.node = NationalNode(
+            nation,
+            scenario,
+            self.policy,
+            self.bus,
+            assessor_factory(scenario, nation),
+            network.node(),
+            hold_s=hold_s(self.policy, links, network, nation),
+        )
+        # Partners keep the sequence numbers they have seen from this node: a new base.
+        for partner in self.node.partners:
+            self.node._seq[partner] = self.incarnation
+        self.times_s = picture_times_s(scenario)
+        interval_wall = scenario.picture_interval_s / clock.speed
+        self.marker_wait_s = (
+            self.settings.marker_wait_s
+            if self.settings.marker_wait_s is not None
+            else max(0.5, 2.0 * interval_wall)
+        )
+        self.plot_senders = senders_to(self.policy, nation, MessageKind.PLOTS)
+        self.track_senders = senders_to(self.policy, nation, MessageKind.TRACKS)
+        self.absent: set[tuple[str, str]] = set()
+        self.stats = ServiceStats()
+        self._pictures: list[Table] = []
+        self._chunk = 0
+        self._received_warnings = 0
+        self._warnings_file = (self.dir / "warnings.jsonl").open("ab")
+        self._cpu0 = _cpu_s()
+        self.nc: Any = None
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Connect, then take every picture time until the end (or `stop`)."""
+        stop = stop or asyncio.Event()
+        self.nc = await self.connect()
+        pumps: list[asyncio.Task[None]] = []
+        try:
+            js = self.nc.jetstream()
+            await self.bus.start(js)
+            await self.sensors.start(js)
+            pumps = [
+                asyncio.create_task(self._pump(self.bus.pump, stop)),
+                asyncio.create_task(self._pump(self.sensors.pump, stop)),
+            ]
+            end_s = self.settings.end_s if self.settings.end_s is not None else math.inf
+            first = int(np.searchsorted(self.times_s, self.clock.now_s() - 1e-9, side="left"))
+            self.stats.first_cycle = first
+            for k in range(first, self.times_s.size):
+                now_s = float(self.times_s[k])
+                if now_s > end_s + 1e-9 or stop.is_set():
+                    break
+                if not await self._wait_or_stop(
+                    self.clock.sleep_until(now_s, self.settings.feed_margin_s), stop
+                ):
+                    break
+                await self._cycle(k, now_s, stop)
+            await self.bus.flush()
+        finally:
+            for task in pumps:
+                task.cancel()
+            for task in pumps:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            self.close()
+            if self.nc is not None:
+                try:
+                    await self.nc.close()
+                except Exception:
+                    log.debug("close failed", exc_info=True)
+
+    async def _pump(self, pump: Callable[[], Awaitable[int]], stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await pump()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s: fetching failed; trying again", self.nation)
+                await asyncio.sleep(0.5)
+
+    async def _wait_or_stop(self, waiting: Awaitable[None], stop: asyncio.Event) -> bool:
+        """Wait for `waiting` unless `stop` is set first; whether it finished."""
+        wait_task = asyncio.ensure_future(waiting)
+        stop_task = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait({wait_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (wait_task, stop_task):
+            if task not in done:
+                task.cancel()
+        return wait_task in done and not stop.is_set()
+
+    async def _cycle(self, k: int, now_s: float, stop: asyncio.Event) -> None:
+        if k + 1 < self.times_s.size and self.clock.now_s() > float(self.times_s[k + 1]):
+            self.stats.cycles_behind += 1
+        node = self.node
+        # plots k
+        own = self.sensors.take(now_s)
+        self.bus.begin_stage()
+        await asyncio.to_thread(self._plots_stage, own, now_s)
+        await self.sensors.settle()
+        await self.bus.settle()
+        self.bus.end_stage(MessageKind.PLOTS, k)
+        await self.bus.flush()
+        # tracks k
+        await self._wait_markers(MessageKind.PLOTS, k, self.plot_senders, stop)
+        self.bus.begin_stage()
+        await asyncio.to_thread(self._tracks_stage, now_s)
+        await self.bus.settle()
+        self.bus.end_stage(MessageKind.TRACKS, k)
+        await self.bus.flush()
+        # fuse k (its warnings go out with the next stage's publications)
+        await self._wait_markers(MessageKind.TRACKS, k, self.track_senders, stop)
+        self.bus.begin_stage()
+        snapshot = await asyncio.to_thread(self._fuse_stage, now_s)
+        await self.bus.settle()
+        lag = time.time() - self.clock.wall_of(now_s)
+        self.stats.fuse_lag_s.append(lag)
+        self.stats.cycles += 1
+        if self.stats.first_picture_wall_s is None:
+            self.stats.first_picture_wall_s = time.time()
+        received = node.received_warnings[self._received_warnings :]
+        self._received_warnings = len(node.received_warnings)
+        self._record(snapshot)
+        if self.on_snapshot is not None:
+            self.on_snapshot(snapshot, list(received))
+        del stop
+
+    def _plots_stage(self, own: Table | None, now_s: float) -> None:
+        if own is not None:
+            self.node.ingest_own(own)
+        self.node.publish_plots(now_s)
+
+    def _tracks_stage(self, now_s: float) -> None:
+        self.node.receive(now_s)
+        self.node.publish_tracks(now_s)
+
+    def _fuse_stage(self, now_s: float) -> NodeSnapshot:
+        self.node.receive(now_s)
+        return self.node.fuse(now_s)
+
+    async def _wait_markers(
+        self, kind: MessageKind, cycle: int, senders: list[str], stop: asyncio.Event
+    ) -> None:
+        """Until every partner not known absent has ended its stage `kind` of `cycle`."""
+        for s in senders:
+            if (s, kind) in self.absent and self.bus.marker_cycle.get((s, kind), -1) >= cycle - 1:
+                self.absent.discard((s, kind))  # it is back
+        expected = [s for s in senders if (s, kind) not in self.absent]
+        deadline = time.monotonic() + self.marker_wait_s
+        while True:
+            missing = self.bus.markers_missing(kind, cycle, expected)
+            if not missing or stop.is_set():
+                return
+            if time.monotonic() >= deadline:
+                key = str(kind)
+                self.stats.marker_timeouts[key] = self.stats.marker_timeouts.get(key, 0) + 1
+                log.warning(
+                    "%s: no end of %s stage %d from %s within %.1f s; not waiting for them",
+                    self.nation,
+                    kind,
+                    cycle,
+                    ", ".join(missing),
+                    self.marker_wait_s,
+                )
+                self.absent.update((s, kind) for s in missing)
+                return
+            await asyncio.sleep(0.005)
+
+    # ------------------------------------------------------------------ outputs
+
+    def _record(self, snapshot: NodeSnapshot) -> None:
+        self._pictures.append(snapshot.picture)
+        for w in snapshot.warnings:
+            self._warnings_file.write(encode_line(w))
+        self._warnings_file.flush()
+        if len(self._pictures) >= self.settings.chunk_cycles:
+            self._write_chunk()
+
+    def _write_chunk(self) -> None:
+        if self._pictures:
+            picture = concat_tables(self._pictures, PICTURE_SCHEMA)
+            name = f"picture-{self.incarnation}-{self._chunk:05d}.parquet"
+            tmp = self.dir / f".{name}.tmp"
+            write_table(tmp, picture, PICTURE_SCHEMA)
+            os.replace(tmp, self.dir / name)
+            self._pictures = []
+            self._chunk += 1
+        self._write_stats()
+
+    def _write_stats(self) -> None:
+        path = self.dir / f"stats-{self.incarnation}.json"
+        tmp = self.dir / f".stats-{self.incarnation}.json.tmp"
+        tmp.write_text(json.dumps(self.node_stats(), indent=2, default=_json_default) + "\n")
+        os.replace(tmp, path)
+
+    def node_stats(self) -> dict[str, Any]:
+        """The node's counts (as the deterministic run's `network.json` has them), the
+        bus's, and the service's: cycles, lag behind the clock, CPU seconds."""
+        lags = np.asarray(self.stats.fuse_lag_s)
+        return {
+            "nation": self.nation,
+            "incarnation": self.incarnation,
+            "pid": os.getpid(),
+            "node": self.node.stats(),
+            "bus": self.bus.counts.as_dict(),
+            "sensors": dict(self.sensors.counts),
+            "service": {
+                "first_cycle": self.stats.first_cycle,
+                "cycles": self.stats.cycles,
+                "cycles_behind": self.stats.cycles_behind,
+                "marker_timeouts": self.stats.marker_timeouts,
+                "fuse_lag_s": {
+                    "p50": float(np.percentile(lags, 50)) if lags.size else None,
+                    "p99": float(np.percentile(lags, 99)) if lags.size else None,
+                    "max": float(lags.max()) if lags.size else None,
+                },
+                "fuse_lag_samples_s": [round(float(x), 4) for x in lags],
+                "started_unix_s": self.stats.started_wall_s,
+                "first_picture_unix_s": self.stats.first_picture_wall_s,
+                "cpu_s": _cpu_s() - self._cpu0,
+                "exercise_s_covered": (
+                    float(self.times_s[self.stats.first_cycle + self.stats.cycles - 1])
+                    - float(self.times_s[self.stats.first_cycle])
+                    + self.loaded.scenario.picture_interval_s
+                    if self.stats.cycles and self.stats.first_cycle is not None
+                    else 0.0
+                ),
+            },
+        }
+
+    def close(self) -> None:
+        """Write what is held (the last picture part, the counts) and close the files."""
+        self._write_chunk()
+        self._warnings_file.close()
+        self.bus.ledger.close()
+        self.sensors.ledger.close()
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+# ---------------------------------------------------------------------- reading the parts
+
+
+@dataclass(frozen=True)
+class NodeOutputs:
+    """What the nodes of an exercise wrote, merged: the run's outputs."""
+
+    picture: Table
+    warnings: list[Warning]
+    #: Per nation: every incarnation's stats (oldest first).
+    stats: dict[str, list[dict[str, Any]]]
+
+
+def read_node_outputs(out_dir: Path, nations: list[str]) -> NodeOutputs:
+    """Merge every node's parts under `out_dir/nodes/`: one picture (time, viewer order),
+    every issued warning (time order), each incarnation's stats."""
+    pictures: list[Table] = []
+    warnings: list[Warning] = []
+    stats: dict[str, list[dict[str, Any]]] = {}
+    for nation in nations:
+        d = out_dir / "nodes" / nation
+        for path in sorted(d.glob("picture-*.parquet")):
+            pictures.append(read_table(path, PICTURE_SCHEMA))
+        warnings.extend(read_warnings(d / "warnings.jsonl"))
+        runs = [json.loads(p.read_text()) for p in sorted(d.glob("stats-*.json"))]
+        stats[nation] = sorted(runs, key=lambda r: int(r.get("incarnation", 0)))
+    picture = concat_tables(pictures, PICTURE_SCHEMA)
+    if len(picture["time_s"]):
+        order = np.lexsort((picture["viewer"].astype(str), picture["time_s"]))
+        picture = {c: v[order] for c, v in picture.items()}
+    warnings.sort(key=lambda w: w.time_s)
+    return NodeOutputs(picture, warnings, stats)
+
+
+def network_json(outputs: NodeOutputs, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`network.json` of an exercise: the deterministic run's layout (`nodes`, `links`) from
+    each node's last incarnation, with every incarnation's bus counts summed (messages
+    redelivered and deduplicated after a restart, among them)."""
+    nodes: dict[str, Any] = {}
+    links: dict[str, dict[str, int]] = {}
+    for nation, runs in outputs.stats.items():
+        if not runs:
+            continue
+        last = dict(runs[-1]["node"])
+        bus_total: dict[str, int] = {}
+        for run in runs:
+            for key, value in run["bus"].items():
+                if isinstance(value, int):
+                    bus_total[key] = bus_total.get(key, 0) + value
+            for name, c in run["bus"]["links"].items():
+                # Each link counted where it starts (sent, lost) and where it arrives.
+                slot = links.setdefault(
+                    name, {"sent": 0, "lost": 0, "delivered": 0, "bytes_sent": 0}
+                )
+                sender, receiver = name.split("->")
+                if sender == nation:
+                    slot["sent"] += c["sent"]
+                    slot["lost"] += c["lost"]
+                    slot["bytes_sent"] += c["bytes_sent"]
+                if receiver == nation:
+                    slot["delivered"] += c["delivered"]
+        last["bus"] = bus_total
+        last["restarts"] = len(runs) - 1
+        last["incarnations"] = [
+            {"incarnation": r["incarnation"], "pid": r["pid"], **r["service"]}
+            | {"sensors": r["sensors"]}
+            for r in runs
+        ]
+        for r in last["incarnations"]:
+            r.pop("fuse_lag_samples_s", None)
+        nodes[nation] = last
+    return {"fusion": "distributed", "nodes": nodes, "links": dict(sorted(links.items()))} | dict(
+        extra or {}
+    )

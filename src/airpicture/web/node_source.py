@@ -1,0 +1,93 @@
+"""The picture source of one national node's own web page (`airpicture node`).
+
+The node service (`network/service.py`) pushes each fused snapshot of its own
+nation here; the COP server (`web/app.py`) takes them as frames. The source
+knows one viewer only — the node's nation — so the server it feeds can serve no
+other nation's picture: `RunInfo.picture_viewers` and `viewable_sensors` name
+that nation alone, and `web/views.py` makes no rule for anyone else.
+
+The server's live clock is the exercise clock (`use_exercise_clock`), so a node
+restarted mid-exercise serves the current exercise time, not its own uptime.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, Literal
+
+from airpicture.policy import viewable_sensors
+from airpicture.scenario import LoadedScenario
+from airpicture.tables import Table
+from airpicture.threat.warning import Warning
+from airpicture.web.sources import PictureFrame, RunInfo, scenario_geography
+
+
+class NodeLiveSource:
+    """One nation's fused pictures as the node makes them (see the module doc)."""
+
+    def __init__(self, loaded: LoadedScenario, nation: str) -> None:
+        scenario = loaded.scenario
+        if nation not in scenario.nations:
+            raise ValueError(f"{nation} is not a nation of {scenario.name}")
+        self.nation = nation
+        sites, assets, places = scenario_geography(loaded)
+        viewable = tuple(viewable_sensors(scenario)[nation])
+        self._info = RunInfo(
+            scenario=scenario.name,
+            epoch=scenario.epoch.isoformat().replace("+00:00", "Z"),
+            duration_s=scenario.duration_s,
+            picture_interval_s=scenario.picture_interval_s,
+            fusion="distributed",
+            nations=(nation,),
+            viewable_sensors={nation: viewable},
+            picture_viewers=(nation,),
+            sensors={sid: sites[sid] for sid in viewable if sid in sites},
+            assets=tuple(a for a in assets if a.nation in (None, nation)),
+            places=places,
+        )
+        self._lock = threading.Lock()
+        self._frames: list[PictureFrame] = []
+        self._finished = False
+
+    @property
+    def mode(self) -> Literal["live"]:
+        return "live"
+
+    @property
+    def info(self) -> RunInfo:
+        return self._info
+
+    @property
+    def lag_s(self) -> float:
+        return 0.0
+
+    def push(self, time_s: float, picture: Table, warnings: list[Warning]) -> None:
+        """The node's picture at `time_s` and the warnings it issued then (any thread)."""
+        mine = [w for w in warnings if self.nation in w.recipients]
+        with self._lock:
+            self._frames.append(PictureFrame(time_s, self.nation, picture, mine))
+
+    def advance(self, to_time_s: float) -> list[PictureFrame]:
+        """Every frame the node has made not yet returned (the node's clock is the truth)."""
+        with self._lock:
+            frames, self._frames = self._frames, []
+        return frames
+
+    def finish(self) -> None:
+        self._finished = True
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+
+def use_exercise_clock(app: Any, clock_s: Callable[[], float]) -> None:
+    """Make the COP server's live clock the exercise clock (`web/app.py`'s Hub keeps its own
+    from when it started; a node restarted mid-exercise must serve the exercise's time)."""
+    hub = app.state.hub
+
+    def live_time_s() -> float:
+        return float(min(max(clock_s(), 0.0), hub.end_s))
+
+    setattr(hub, "live_time_s", live_time_s)  # noqa: B010 - an instance override, see docstring
