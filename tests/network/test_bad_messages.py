@@ -6,7 +6,7 @@ import msgspec
 import numpy as np
 import pytest
 
-from airpicture.network import Envelope, InProcessBus, NetworkRun, TrackBatch, encode
+from airpicture.network import Envelope, InProcessBus, NetworkRun, PlotBatch, TrackBatch, encode
 from airpicture.network.node import NationalNode
 from airpicture.sim.simulate import simulate
 from tests.network.netscen import network_scenario
@@ -117,8 +117,6 @@ def test_fields_past_what_the_node_holds_are_refused_at_decoding(run: NetworkRun
 
 
 def test_plots_from_a_non_owner_are_refused(run: NetworkRun) -> None:
-    from airpicture.network import PlotBatch
-
     node = _node(run, "JPN")
     plots = PlotBatch(
         sender="AUS", seq=50_000, sent_s=20.0, time_s=[19.0], sensor_id=["USA-R1"],
@@ -129,3 +127,22 @@ def test_plots_from_a_non_owner_are_refused(run: NetworkRun) -> None:
     _inject(run, "AUS", "JPN", encode(plots))
     node.receive(20.0)
     assert node.counts.rejected["plots_plot_not_owned_by_sender"] == 1
+
+
+def test_plots_stamped_after_their_batch_was_sent_are_refused(run: NetworkRun) -> None:
+    # An honest `sent_s` with reports stamped 10¹⁸ s would move the trackers' clock there.
+    node = _node(run, "JPN")
+    before = node.counts.received["plots"]
+    nan = float("nan")
+    plots = PlotBatch(
+        sender="USA", seq=60_000, sent_s=20.0, time_s=[19.5, 1e18, nan], sensor_id=["USA-R1"] * 3,
+        range_m=[1e5] * 3, az_deg=[10.0] * 3, el_deg=[1.0] * 3, range_rate_mps=[nan] * 3,
+        lat_deg=[nan] * 3, lon_deg=[nan] * 3, alt_m=[nan] * 3, ident=[""] * 3,
+        releasable_to={"USA-R1": ["USA", "JPN"]},
+    )  # fmt: skip
+    _inject(run, "USA", "JPN", encode(plots))
+    node.receive(20.0)
+    assert node.counts.rejected["plots_from_the_future"] == 2
+    assert node.counts.received["plots"] == before + 1
+    run.advance(30.0)  # the network carries on, its clock where it was
+    assert run.time_s == 30.0

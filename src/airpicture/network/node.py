@@ -289,6 +289,14 @@ class NationalNode:
         for why, n in Counter(reason[reason != ""].tolist()).items():
             self._reject(f"plots_{why}", envelope, "plots dropped", n)
         ok = reason == ""
+        # A report stamped after the batch was sent (or not stamped at all) would move
+        # the trackers' clock to it: refused, however honest the batch's own stamp.
+        times = np.asarray(batch.time_s, dtype=np.float64)
+        timely = np.isfinite(times) & (times <= batch.sent_s + self.settings.max_clock_skew_s)
+        untimely = int((ok & ~timely).sum())
+        if untimely:
+            self._reject("plots_from_the_future", envelope, "plots dropped", untimely)
+            ok &= timely
         self.counts.received["plots"] += int(ok.sum())
         if not ok.any():
             return
