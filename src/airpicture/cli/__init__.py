@@ -17,7 +17,9 @@ from airpicture.tables import TableError
 
 #: Sub-command modules, in the order `--help` lists them. Each defines
 #: `register(subparsers)`, which adds its parser and sets `func(args) -> int`.
-SUBCOMMANDS = ("simulate", "track", "evaluate", "run", "compare", "serve", "users")
+SUBCOMMANDS = (
+    "simulate", "track", "evaluate", "run", "compare", "serve", "users", "node", "exercise",
+)  # fmt: skip
 
 EXIT_INPUT_ERROR = 2
 

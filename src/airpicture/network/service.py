@@ -129,6 +129,7 @@ class NodeService:
         settings: ServiceSettings | None = None,
         on_snapshot: SnapshotSink | None = None,
         assessor_factory: AssessorFactory = national_assessor,
+        jetstream_domain: str | None = None,
     ) -> None:
         scenario = loaded.scenario
         if nation not in scenario.nations:
@@ -139,6 +140,7 @@ class NodeService:
         self.connect = connect
         self.settings = settings or ServiceSettings()
         self.on_snapshot = on_snapshot
+        self.jetstream_domain = jetstream_domain
         self.dir = out_dir / "nodes" / nation
         self.dir.mkdir(parents=True, exist_ok=True)
         #: This run of the node: its start in µs; its messages' sequence numbers start there.
@@ -194,7 +196,11 @@ class NodeService:
         self.nc = await self.connect()
         pumps: list[asyncio.Task[None]] = []
         try:
-            js = self.nc.jetstream()
+            js = (
+                self.nc.jetstream(domain=self.jetstream_domain)
+                if self.jetstream_domain
+                else self.nc.jetstream()
+            )
             await self.bus.start(js)
             await self.sensors.start(js)
             pumps = [

@@ -12,6 +12,7 @@ restarted mid-exercise serves the current exercise time, not its own uptime.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from typing import Any, Literal
@@ -82,12 +83,23 @@ class NodeLiveSource:
         return self._finished
 
 
-def use_exercise_clock(app: Any, clock_s: Callable[[], float]) -> None:
+def use_exercise_clock(app: Any, clock_s: Callable[[], float], every_s: float = 0.2) -> None:
     """Make the COP server's live clock the exercise clock (`web/app.py`'s Hub keeps its own
-    from when it started; a node restarted mid-exercise must serve the exercise's time)."""
+    from when it started; a node restarted mid-exercise must serve the exercise's time),
+    and have it take the node's frames until the node finishes."""
     hub = app.state.hub
+    source = hub.source
 
     def live_time_s() -> float:
         return float(min(max(clock_s(), 0.0), hub.end_s))
 
-    setattr(hub, "live_time_s", live_time_s)  # noqa: B010 - an instance override, see docstring
+    async def produce() -> None:
+        while True:
+            hub.ingest(source.advance(clock_s()))
+            if getattr(source, "finished", False):
+                return
+            await asyncio.sleep(every_s)
+
+    # Instance overrides, read by the Hub's users and its lifespan at call time.
+    setattr(hub, "live_time_s", live_time_s)  # noqa: B010
+    setattr(hub, "produce", produce)  # noqa: B010

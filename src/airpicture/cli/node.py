@@ -1,0 +1,388 @@
+"""`airpicture node CONFIG.yaml`: one nation's node as a long-running service.
+
+The node takes its own sensors' reports from NATS, tracks, shares with its
+partners through JetStream under the release rules, fuses, assesses, and serves
+its own nation's live picture (`network/service.py`, docs/exercise.md). The
+configuration (YAML, every key checked, paths relative to the file):
+
+```yaml
+scenario: pacific-shield.yaml
+nation: JPN
+deployment: exercise-dir        # written by `airpicture exercise init` ...
+# nats: {servers: [nats://127.0.0.1:4222]}   # ... or a server of your own
+clock: {epoch_utc: "2026-12-07T03:00:00Z", speed: 10}
+web: {host: 127.0.0.1, port: 8101, users: users.json}   # port 0: any; web: null: none
+out: exercise-dir               # the node writes its part under out/nodes/JPN/
+```
+
+A configuration error (unknown nation or sensor, a missing or wrong credentials
+file, an expired certificate, a server that stays unreachable) is one
+readable error and exit status 2. SIGTERM or Ctrl-C stops the node cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import ssl
+import time
+from collections.abc import Generator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nats
+import nats.errors
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from rich.console import Console
+
+from airpicture.errors import InputError
+from airpicture.network.node import NodeSnapshot
+from airpicture.network.service import ExerciseClock, NodeService, ServiceSettings
+from airpicture.scenario import LoadedScenario, load_scenario
+from airpicture.threat.warning import Warning
+
+log = logging.getLogger("airpicture.node")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class NatsConfig(_Strict):
+    """A server of one's own (no deployment folder): URLs, and optional credentials."""
+
+    servers: list[str] = Field(min_length=1)
+    #: NKey seed file of the node's user.
+    seed: str | None = None
+    ca_file: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    tls_hostname: str | None = None
+    jetstream_domain: str | None = None
+
+
+class ClockConfig(_Strict):
+    """Exercise time = (wall − epoch) × speed. Give the epoch as UTC text or Unix seconds."""
+
+    epoch_utc: str | None = None
+    epoch_unix_s: float | None = None
+    speed: float = Field(default=1.0, gt=0.0, le=1000.0)
+
+
+class WebConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
+    #: Accounts file from `airpicture users add` (none: a one-time account is printed).
+    users: str | None = None
+
+
+class NodeConfig(_Strict):
+    scenario: str
+    nation: str
+    deployment: str | None = None
+    nats: NatsConfig | None = None
+    clock: ClockConfig
+    web: WebConfig | None = Field(default_factory=WebConfig)
+    out: str
+    #: The own sensors this node takes (default: every sensor of its nation).
+    sensors: list[str] | None = None
+    #: Stop at this exercise time (default: the scenario's end).
+    end_s: float | None = None
+    #: Give up reaching the server after this long, s (retrying with backoff meanwhile).
+    connect_give_up_s: float = Field(default=60.0, gt=0.0)
+
+
+def load_config(path: Path) -> NodeConfig:
+    """The node configuration at `path`, every key checked (an `InputError` naming it)."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(str(path), ["no such node configuration file"]) from None
+    except yaml.YAMLError as exc:
+        raise InputError(str(path), [f"not YAML ({exc})"]) from None
+    if not isinstance(raw, dict):
+        raise InputError(str(path), ["a node configuration is a mapping of keys (see --help)"])
+    try:
+        config = NodeConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
+        ]
+        raise InputError(str(path), problems) from None
+    if (config.deployment is None) == (config.nats is None):
+        raise InputError(str(path), ["give either `deployment` (a folder) or `nats`, not both"])
+    if (config.clock.epoch_utc is None) == (config.clock.epoch_unix_s is None):
+        raise InputError(str(path), ["clock: give either `epoch_utc` or `epoch_unix_s`"])
+    return config
+
+
+def resolve(base: Path, value: str) -> Path:
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else base / p
+
+
+def clock_of(config: NodeConfig, where: str) -> ExerciseClock:
+    c = config.clock
+    if c.epoch_unix_s is not None:
+        return ExerciseClock(c.epoch_unix_s, c.speed)
+    assert c.epoch_utc is not None
+    try:
+        epoch = datetime.fromisoformat(c.epoch_utc.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(where, [f"clock.epoch_utc: {c.epoch_utc!r} is not an ISO time"]) from None
+    if epoch.tzinfo is None:
+        raise InputError(where, ["clock.epoch_utc: give a time zone (e.g. a trailing Z)"])
+    return ExerciseClock(epoch.astimezone(UTC).timestamp(), c.speed)
+
+
+def check_sensors(config: NodeConfig, loaded: LoadedScenario, where: str) -> None:
+    scenario = loaded.scenario
+    if config.nation not in scenario.nations:
+        raise InputError(
+            where,
+            [
+                f"nation: {config.nation!r} is not a nation of {scenario.name} "
+                f"({', '.join(scenario.nations)})"
+            ],
+        )
+    own = {s.id for s in scenario.sensors if s.nation == config.nation}
+    for sid in config.sensors or []:
+        if sid not in own:
+            raise InputError(
+                where,
+                [f"sensors: {sid!r} is not a sensor of {config.nation} ({', '.join(sorted(own))})"],
+            )
+
+
+def connect_options(
+    config: NodeConfig, base: Path, where: str
+) -> tuple[dict[str, Any], str | None]:
+    """`nats.connect` keyword arguments — the deployment's (`airpicture.deploy`), or `nats:`'s —
+    and the JetStream domain, if any. Every credentials file is checked here, first."""
+    if config.deployment is not None:
+        from airpicture.deploy import Deployment
+        from airpicture.deploy import connect_options as deployment_options
+
+        deployment = Deployment.load(resolve(base, config.deployment))
+        options = deployment_options(deployment, config.nation, "node")
+        return options, deployment.nation(config.nation).jetstream_domain
+    n = config.nats
+    assert n is not None
+    options = {
+        "servers": list(n.servers),
+        "name": f"airpicture-{config.nation}-node",
+        "connect_timeout": 5,
+        "allow_reconnect": True,
+        "reconnect_time_wait": 1,
+        "max_reconnect_attempts": -1,
+    }
+    if n.seed is not None:
+        seed = resolve(base, n.seed)
+        text = seed.read_text(encoding="ascii").strip() if seed.is_file() else ""
+        if not seed.is_file():
+            raise InputError(str(seed), ["nats.seed: no such NKey seed file"])
+        if not text.startswith("SU"):
+            raise InputError(str(seed), ["nats.seed: not an NKey user seed (it starts with SU)"])
+        options["nkeys_seed"] = str(seed)
+    if n.ca_file is not None:
+        context = ssl.create_default_context(
+            ssl.Purpose.SERVER_AUTH, cafile=str(resolve(base, n.ca_file))
+        )
+        if n.client_cert is not None and n.client_key is not None:
+            context.load_cert_chain(resolve(base, n.client_cert), resolve(base, n.client_key))
+        options["tls"] = context
+        if n.tls_hostname:
+            options["tls_hostname"] = n.tls_hostname
+    del where
+    return options, n.jetstream_domain
+
+
+async def connect_with_retry(
+    options: dict[str, Any], give_up_s: float, console: Console, where: str
+) -> Any:
+    """`nats.connect`, retried with backoff while the server cannot be reached; refused
+    credentials end it at once. Raises `InputError` when it gives up."""
+    deadline = time.monotonic() + give_up_s
+    delay = 0.5
+    servers = ", ".join(options.get("servers", []))
+    while True:
+        try:
+            nc = await nats.connect(**options)
+        except Exception as exc:  # nats-py raises several kinds for one cause
+            text = str(exc) or type(exc).__name__
+            if "authorization" in text.lower() or "auth" in type(exc).__name__.lower():
+                raise InputError(
+                    where, [f"the server at {servers} refused the node's credentials ({text})"]
+                ) from None
+            if isinstance(exc, ssl.SSLError) and "certificate" in text.lower():
+                raise InputError(
+                    where, [f"TLS with {servers} failed ({text}): check the CA and certificates"]
+                ) from None
+            if time.monotonic() + delay > deadline:
+                raise InputError(
+                    where,
+                    [
+                        f"cannot reach the NATS server at {servers} ({text}); gave up after "
+                        f"{give_up_s:.0f} s: is it running (`airpicture exercise`)?"
+                    ],
+                ) from None
+            console.print(
+                f"[yellow]cannot reach {servers} ({text}); trying again in {delay:.1f} s[/]",
+                highlight=False,
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+            continue
+        return nc
+
+
+class _EmbeddedServer:
+    """uvicorn inside the node's event loop; the node, not uvicorn, handles signals."""
+
+    def __init__(self, app: Any, sock: socket.socket) -> None:
+        import uvicorn
+
+        from airpicture.web.protocol import MAX_CLIENT_MESSAGE_BYTES
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Generator[None, None, None]:
+                yield
+
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            ws="websockets-sansio",
+            ws_max_size=MAX_CLIENT_MESSAGE_BYTES * 4,
+            ws_ping_interval=20.0,
+            ws_ping_timeout=20.0,
+        )
+        self.server = Server(config)
+        self.sock = sock
+
+    async def serve(self) -> None:
+        await self.server.serve(sockets=[self.sock])
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "node",
+        help="run one nation's node as a service on NATS JetStream, with its own web page",
+        description=__doc__.split("\n\n")[1] if __doc__ else None,
+    )
+    parser.add_argument("config", type=Path, help="node configuration (.yaml)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("nats").setLevel(logging.WARNING)
+    return asyncio.run(run_node(args.config))
+
+
+async def run_node(config_path: Path) -> int:
+    console = Console()
+    where = str(config_path)
+    config = load_config(config_path)
+    base = config_path.resolve().parent
+    loaded = load_scenario(resolve(base, config.scenario))
+    check_sensors(config, loaded, where)
+    clock = clock_of(config, where)
+    options, domain = connect_options(config, base, where)
+    out = resolve(base, config.out)
+    nation = config.nation
+
+    web = None
+    source = None
+    if config.web is not None:
+        web, source, address = _web(config, loaded, clock, where, console)
+        console.print(f"[bold]{nation}[/] picture at [bold]{address}[/]")
+
+    def on_snapshot(snapshot: NodeSnapshot, received: list[Warning]) -> None:
+        if source is not None:
+            source.push(snapshot.time_s, snapshot.picture, [*snapshot.warnings, *received])
+
+    async def connect() -> Any:
+        return await connect_with_retry(options, config.connect_give_up_s, console, where)
+
+    service = NodeService(
+        loaded,
+        nation,
+        clock,
+        connect,
+        out,
+        ServiceSettings(end_s=config.end_s),
+        on_snapshot=on_snapshot,
+        jetstream_domain=domain,
+    )
+    if config.sensors is not None:
+        service.sensors.sensor_ids = frozenset(config.sensors)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    web_task = asyncio.create_task(web.serve()) if web is not None else None
+    console.print(
+        f"[bold]{nation}[/] node of {loaded.scenario.name}: exercise time "
+        f"{clock.now_s():.1f} s, speed {clock.speed:g}; writing {out / 'nodes' / nation}"
+    )
+    try:
+        await service.run(stop)
+    finally:
+        if source is not None:
+            source.finish()
+        if web is not None and web_task is not None:
+            web.stop()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(web_task, 5.0)
+    console.print(f"[bold]{nation}[/] node stopped at exercise time {clock.now_s():.1f} s")
+    return 0
+
+
+def _web(
+    config: NodeConfig, loaded: LoadedScenario, clock: ExerciseClock, where: str, console: Console
+) -> tuple[_EmbeddedServer, Any, str]:
+    from airpicture.web.app import ServerSettings, create_app
+    from airpicture.web.auth import Authenticator, load_users, one_time_accounts
+    from airpicture.web.node_source import NodeLiveSource, use_exercise_clock
+    from airpicture.web.session import PlaybackSettings
+
+    assert config.web is not None
+    base = Path(where).resolve().parent
+    source = NodeLiveSource(loaded, config.nation)
+    if config.web.users is not None:
+        accounts = load_users(resolve(base, config.web.users))
+        accounts = {n: a for n, a in accounts.items() if a.nation == config.nation}
+        if not accounts:
+            raise InputError(
+                str(resolve(base, config.web.users)),
+                [f"web.users: no account of {config.nation} (`airpicture users add`)"],
+            )
+    else:
+        accounts, passwords = one_time_accounts([config.nation])
+        for name, password in passwords.items():
+            console.print(f"one-time account: {name}  {password}", markup=False, highlight=False)
+    auth = Authenticator(accounts, frozenset([config.nation]))
+    app = create_app(source, auth, ServerSettings(playback=PlaybackSettings(speed=clock.speed)))
+    use_exercise_clock(app, clock.now_s)
+    host, port = config.web.host, config.web.port
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        raise InputError(
+            where, [f"web: cannot listen on {host}:{port} ({exc.strerror}); pick another port"]
+        ) from exc
+    sock.listen(128)
+    shown = f"[{host}]" if ":" in host else host
+    return _EmbeddedServer(app, sock), source, f"http://{shown}:{sock.getsockname()[1]}"
