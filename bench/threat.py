@@ -3,6 +3,7 @@
     .venv/bin/python bench/threat.py                 # both parts
     .venv/bin/python bench/threat.py --seeds 10      # fewer calibration seeds
     .venv/bin/python bench/threat.py --skip-pacific  # calibration only
+    .venv/bin/python bench/threat.py --skip-pacific --first-seed 1000  # a held-out seed set
 
 Part 1 simulates `scenarios/pacific-shield.yaml`, tracks centrally, runs one
 NationalAssessor per nation, writes the run folder (`bench/results/threat-run/`
@@ -17,7 +18,9 @@ ellipses holding the truth 93–97 % of the time, overall and by time to go.
 Predictions and warnings are matched to missiles by geometry — the track a
 prediction came from against every missile's true position at that snapshot,
 launch notices one-to-one by launch point and time — never by order. It
-writes `bench/results/threat.json` and `bench/results/threat_impact_error.png`.
+writes `bench/results/threat.json` and `bench/results/threat_impact_error.png`
+(`threat-from-N.json` and `threat_impact_error-from-N.png` for `--first-seed N`,
+so that a held-out set never overwrites the calibration set's figures).
 """
 
 from __future__ import annotations
@@ -221,6 +224,7 @@ def run_seed(seed: int, settings: AssessorSettings) -> dict[str, Any]:
         m2 = float(mahalanobis_sq_2d(off, p["cov_en_m2"]))
         predictions.append(
             {
+                "seed": seed,
                 "missile": tid,
                 "made_s": float(p["made_s"]),
                 "time_to_go_s": t_imp - float(p["made_s"]),
@@ -380,7 +384,11 @@ def print_table(
                   f"p95 {b['p95_error_m'] / 1000:.1f} km")  # fmt: skip
 
 
-def plot_errors(predictions: list[dict[str, Any]], seeds: int) -> None:
+def _suffix(first_seed: int) -> str:
+    return f"-from-{first_seed}" if first_seed else ""
+
+
+def plot_errors(predictions: list[dict[str, Any]], seeds: int, first_seed: int = 0) -> None:
     fig, ax = plt.subplots(figsize=(8, 5))
     colours = {"lofted": "#1f77b4", "depressed": "#d62728", "salvo": "#2ca02c"}
     for kind, colour in colours.items():
@@ -393,14 +401,18 @@ def plot_errors(predictions: list[dict[str, Any]], seeds: int) -> None:
     ax.invert_xaxis()
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    ax.set_title(f"Impact prediction error vs time to go, {seeds} seeds")
+    ax.set_title(
+        f"Impact prediction error vs time to go, seeds {first_seed}–{first_seed + seeds - 1}"
+    )
     fig.tight_layout()
-    fig.savefig(RESULTS / "threat_impact_error.png", dpi=110)
+    fig.savefig(RESULTS / f"threat_impact_error{_suffix(first_seed)}.png", dpi=110)
     plt.close(fig)
 
 
-def calibrate(seeds: int, settings: AssessorSettings, processes: int = 2) -> dict[str, Any]:
-    jobs = [(seed, settings) for seed in range(seeds)]
+def calibrate(
+    seeds: int, settings: AssessorSettings, processes: int = 2, first_seed: int = 0
+) -> dict[str, Any]:
+    jobs = [(seed, settings) for seed in range(first_seed, first_seed + seeds)]
     if processes > 1:
         with multiprocessing.get_context("fork").Pool(processes) as pool:
             results = pool.map(_seed_job, jobs, chunksize=1)
@@ -411,9 +423,10 @@ def calibrate(seeds: int, settings: AssessorSettings, processes: int = 2) -> dic
     summary = summarise(missiles)
     cov = coverage(predictions)
     print_table(missiles, summary, cov)
-    plot_errors(predictions, seeds)
+    plot_errors(predictions, seeds, first_seed)
     return {
         "seeds": seeds,
+        "first_seed": first_seed,
         "summary": summary,
         **cov,
         "missiles": missiles,
@@ -453,6 +466,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--skip-pacific", action="store_true")
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="seeds first-seed … first-seed + seeds − 1 (another value: a held-out set)",
+    )
     parser.add_argument("--processes", type=int, default=2, help="seeds run in parallel")
     parser.add_argument(
         "--correlation-factor",
@@ -467,9 +486,11 @@ def main() -> None:
         doc["pacific_shield"] = pacific()
     if args.seeds > 0:
         settings = AssessorSettings(fit=FitSettings(correlation_factor=args.correlation_factor))
-        doc["calibration"] = calibrate(args.seeds, settings, args.processes)
+        doc["calibration"] = calibrate(args.seeds, settings, args.processes, args.first_seed)
         doc["calibration"]["correlation_factor"] = args.correlation_factor
-    (RESULTS / "threat.json").write_text(json.dumps(doc, indent=1, default=float) + "\n")
+    (RESULTS / f"threat{_suffix(args.first_seed)}.json").write_text(
+        json.dumps(doc, indent=1, default=float) + "\n"
+    )
 
 
 if __name__ == "__main__":
