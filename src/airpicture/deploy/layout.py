@@ -5,7 +5,7 @@ DIR/
   nats/SERVER.conf           each server's configuration (0600: a leaf's holds its seed)
   nats/jetstream/SERVER/     each server's JetStream store
   nats/logs/SERVER.log       each server's log
-  pki/ca.pem                 the exercise CA's certificate (its key is not kept)
+  pki/ca.pem                 the exercise CA's certificate (its key, ca-key.pem, only if asked)
   pki/server.pem, server-key.pem
   pki/NATION/client.pem, client-key.pem
   credentials/NATION/node.nk, feed.nk    NKey seeds (0600)
@@ -202,6 +202,7 @@ def init_exercise(
     servers_per_nation: bool = False,
     valid_days: float = 30.0,
     extra_server_names: tuple[str, ...] = (),
+    keep_ca_key: bool = False,
     now: datetime | None = None,
 ) -> Deployment:
     """Write a deployment for the scenario's nations into `out_dir` and return it.
@@ -209,6 +210,8 @@ def init_exercise(
     One server for every nation, or with `servers_per_nation` one per nation
     joined by leaf nodes to the first nation's (the hub). `client_port` is the
     (first) server's client port; free ports are picked for anything not given.
+    The CA's key is kept (pki/ca-key.pem, 0600) only if asked, to issue more
+    certificates later; otherwise a new certificate means a new deployment.
     """
     loaded = load_scenario(scenario_path)
     scenario = loaded.scenario
@@ -222,7 +225,7 @@ def init_exercise(
     not_before, not_after = validity(valid_days, moment)
     ca = Authority(f"airpicture exercise CA {moment:%Y-%m-%dT%H:%MZ}", not_before, not_after)
     pki = root / "pki"
-    ca_file = ca.write(pki / "ca.pem").cert_file
+    ca_file = ca.write(pki / "ca.pem", pki / "ca-key.pem" if keep_ca_key else None).cert_file
     names = tuple(
         dict.fromkeys((host, "localhost", "127.0.0.1", socket.gethostname(), *extra_server_names))
     )

@@ -79,7 +79,7 @@ class Authority:
         self.name = _name(common_name)
         self.not_before = not_before
         self.not_after = not_after
-        self.cert = (
+        self.cert: x509.Certificate = (
             x509.CertificateBuilder()
             .subject_name(self.name)
             .issuer_name(self.name)
@@ -107,6 +107,18 @@ class Authority:
             )
             .sign(self.key, hashes.SHA256())
         )
+
+    @classmethod
+    def load(cls, cert_file: Path, key_file: Path) -> Authority:
+        """A CA kept by `init_exercise(keep_ca_key=True)`, to issue more certificates."""
+        cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
+        key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise InputError(str(key_file), ["not the exercise CA's key (an EC P-256 key)"])
+        ca = cls.__new__(cls)
+        ca.key, ca.cert, ca.name = key, cert, cert.subject
+        ca.not_before, ca.not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
+        return ca
 
     def write(self, cert_file: Path, key_file: Path | None = None) -> Issued:
         """The CA certificate (public); its key only if asked (to issue more certificates later)."""
