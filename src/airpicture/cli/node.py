@@ -25,12 +25,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import signal
 import socket
 import ssl
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,7 +46,7 @@ from rich.console import Console
 from airpicture.errors import InputError
 from airpicture.network.node import NodeSnapshot
 from airpicture.network.service import ExerciseClock, NodeService, ServiceSettings
-from airpicture.scenario import LoadedScenario, load_scenario
+from airpicture.scenario import LoadedScenario, ScenarioOverrides, load_scenario
 from airpicture.threat.warning import Warning
 
 log = logging.getLogger("airpicture.node")
@@ -68,11 +70,22 @@ class NatsConfig(_Strict):
 
 
 class ClockConfig(_Strict):
-    """Exercise time = (wall − epoch) × speed. Give the epoch as UTC text or Unix seconds."""
+    """Exercise time = (wall − epoch) × speed. The epoch as UTC text, as Unix seconds, or
+    in a file (Unix seconds) the node waits for once it is ready — how `airpicture
+    exercise` starts every node's clock at once."""
 
     epoch_utc: str | None = None
     epoch_unix_s: float | None = None
+    epoch_file: str | None = None
     speed: float = Field(default=1.0, gt=0.0, le=1000.0)
+
+
+class OverridesConfig(_Strict):
+    """The scenario overrides the exercise ran with (`--seed`, `--duration-s`, `--count`)."""
+
+    seed: int | None = None
+    duration_s: float | None = None
+    count: int | None = None
 
 
 class WebConfig(_Strict):
@@ -84,6 +97,7 @@ class WebConfig(_Strict):
 
 class NodeConfig(_Strict):
     scenario: str
+    overrides: OverridesConfig | None = None
     nation: str
     deployment: str | None = None
     nats: NatsConfig | None = None
@@ -117,8 +131,11 @@ def load_config(path: Path) -> NodeConfig:
         raise InputError(str(path), problems) from None
     if (config.deployment is None) == (config.nats is None):
         raise InputError(str(path), ["give either `deployment` (a folder) or `nats`, not both"])
-    if (config.clock.epoch_utc is None) == (config.clock.epoch_unix_s is None):
-        raise InputError(str(path), ["clock: give either `epoch_utc` or `epoch_unix_s`"])
+    given = [config.clock.epoch_utc, config.clock.epoch_unix_s, config.clock.epoch_file]
+    if sum(g is not None for g in given) != 1:
+        raise InputError(
+            str(path), ["clock: give one of `epoch_utc`, `epoch_unix_s` or `epoch_file`"]
+        )
     return config
 
 
@@ -128,9 +145,12 @@ def resolve(base: Path, value: str) -> Path:
 
 
 def clock_of(config: NodeConfig, where: str) -> ExerciseClock:
+    """The exercise clock; with `epoch_file`, one that has not started (see `wait_for_epoch`)."""
     c = config.clock
     if c.epoch_unix_s is not None:
         return ExerciseClock(c.epoch_unix_s, c.speed)
+    if c.epoch_file is not None:
+        return ExerciseClock(NOT_STARTED_EPOCH_S, c.speed)
     assert c.epoch_utc is not None
     try:
         epoch = datetime.fromisoformat(c.epoch_utc.replace("Z", "+00:00"))
@@ -139,6 +159,24 @@ def clock_of(config: NodeConfig, where: str) -> ExerciseClock:
     if epoch.tzinfo is None:
         raise InputError(where, ["clock.epoch_utc: give a time zone (e.g. a trailing Z)"])
     return ExerciseClock(epoch.astimezone(UTC).timestamp(), c.speed)
+
+
+#: The epoch of a clock waiting for its epoch file: far in the future.
+NOT_STARTED_EPOCH_S = 1e12
+
+
+async def wait_for_epoch(path: Path, speed: float) -> ExerciseClock:
+    """The clock whose epoch (Unix seconds) `path` holds, once it exists."""
+    while True:
+        try:
+            text = path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            await asyncio.sleep(0.05)
+            continue
+        try:
+            return ExerciseClock(float(text), speed)
+        except ValueError:
+            raise InputError(str(path), [f"not an epoch in Unix seconds: {text!r}"]) from None
 
 
 def check_sensors(config: NodeConfig, loaded: LoadedScenario, where: str) -> None:
@@ -286,6 +324,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("nats").setLevel(logging.WARNING)
+    logging.getLogger("asyncio").setLevel(logging.ERROR)  # TLS close notes from nats-py
     return asyncio.run(run_node(args.config))
 
 
@@ -294,7 +333,10 @@ async def run_node(config_path: Path) -> int:
     where = str(config_path)
     config = load_config(config_path)
     base = config_path.resolve().parent
-    loaded = load_scenario(resolve(base, config.scenario))
+    o = config.overrides or OverridesConfig()
+    loaded = load_scenario(
+        resolve(base, config.scenario), ScenarioOverrides(o.seed, o.duration_s, o.count)
+    )
     check_sensors(config, loaded, where)
     clock = clock_of(config, where)
     options, domain = connect_options(config, base, where)
@@ -303,8 +345,14 @@ async def run_node(config_path: Path) -> int:
 
     web = None
     source = None
+    address = None
+    service: NodeService | None = None
+
+    def clock_s() -> float:
+        return service.clock.now_s() if service is not None else clock.now_s()
+
     if config.web is not None:
-        web, source, address = _web(config, loaded, clock, where, console)
+        web, source, address = _web(config, loaded, clock_s, where, console)
         console.print(f"[bold]{nation}[/] picture at [bold]{address}[/]")
 
     def on_snapshot(snapshot: NodeSnapshot, received: list[Warning]) -> None:
@@ -326,17 +374,28 @@ async def run_node(config_path: Path) -> int:
     )
     if config.sensors is not None:
         service.sensors.sensor_ids = frozenset(config.sensors)
+    node_dir = out / "nodes" / nation
+
+    async def ready() -> None:
+        assert service is not None
+        (node_dir / "ready.json").write_text(
+            json.dumps({"pid": os.getpid(), "web": address, "unix_s": time.time()}) + "\n"
+        )
+        if config.clock.epoch_file is not None:
+            epoch_file = resolve(base, config.clock.epoch_file)
+            service.set_clock(await wait_for_epoch(epoch_file, config.clock.speed))
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     web_task = asyncio.create_task(web.serve()) if web is not None else None
     console.print(
-        f"[bold]{nation}[/] node of {loaded.scenario.name}: exercise time "
-        f"{clock.now_s():.1f} s, speed {clock.speed:g}; writing {out / 'nodes' / nation}"
+        f"[bold]{nation}[/] node of {loaded.scenario.name} at speed {clock.speed:g}; "
+        f"writing {node_dir}"
     )
     try:
-        await service.run(stop)
+        await service.run(stop, ready)
     finally:
         if source is not None:
             source.finish()
@@ -344,12 +403,16 @@ async def run_node(config_path: Path) -> int:
             web.stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(web_task, 5.0)
-    console.print(f"[bold]{nation}[/] node stopped at exercise time {clock.now_s():.1f} s")
+    console.print(f"[bold]{nation}[/] node stopped at exercise time {clock_s():.1f} s")
     return 0
 
 
 def _web(
-    config: NodeConfig, loaded: LoadedScenario, clock: ExerciseClock, where: str, console: Console
+    config: NodeConfig,
+    loaded: LoadedScenario,
+    clock_s: Callable[[], float],
+    where: str,
+    console: Console,
 ) -> tuple[_EmbeddedServer, Any, str]:
     from airpicture.web.app import ServerSettings, create_app
     from airpicture.web.auth import Authenticator, load_users, one_time_accounts
@@ -372,8 +435,9 @@ def _web(
         for name, password in passwords.items():
             console.print(f"one-time account: {name}  {password}", markup=False, highlight=False)
     auth = Authenticator(accounts, frozenset([config.nation]))
-    app = create_app(source, auth, ServerSettings(playback=PlaybackSettings(speed=clock.speed)))
-    use_exercise_clock(app, clock.now_s)
+    speed = config.clock.speed
+    app = create_app(source, auth, ServerSettings(playback=PlaybackSettings(speed=speed)))
+    use_exercise_clock(app, clock_s)
     host, port = config.web.host, config.web.port
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

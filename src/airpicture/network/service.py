@@ -190,8 +190,20 @@ class NodeService:
         self._cpu0 = _cpu_s()
         self.nc: Any = None
 
-    async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Connect, then take every picture time until the end (or `stop`)."""
+    def set_clock(self, clock: ExerciseClock) -> None:
+        """The exercise clock, once known (before `run` takes its first picture time)."""
+        self.clock = clock
+        self.bus.clock_s = clock.now_s
+
+    async def run(
+        self,
+        stop: asyncio.Event | None = None,
+        ready: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Connect, then take every picture time until the end (or `stop`).
+
+        `ready()` is awaited once connected, streams and consumers in place, before
+        the first picture time is chosen (an exercise starts its clock then)."""
         stop = stop or asyncio.Event()
         self.nc = await self.connect()
         pumps: list[asyncio.Task[None]] = []
@@ -207,6 +219,8 @@ class NodeService:
                 asyncio.create_task(self._pump(self.bus.pump, stop)),
                 asyncio.create_task(self._pump(self.sensors.pump, stop)),
             ]
+            if ready is not None and not await self._wait_or_stop(ready(), stop):
+                return
             end_s = self.settings.end_s if self.settings.end_s is not None else math.inf
             first = int(np.searchsorted(self.times_s, self.clock.now_s() - 1e-9, side="left"))
             self.stats.first_cycle = first
