@@ -12,6 +12,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 
 from airpicture.deploy import (
     Deployment,
+    ServerGroup,
     connect_options,
     init_exercise,
     link_stream,
@@ -23,11 +24,16 @@ from tests.deploy.helpers import connect, make_streams, stream_messages
 
 
 @pytest.fixture
-def three_servers(tmp_path: Path) -> Iterator[Deployment]:
+def running(tmp_path: Path) -> Iterator[tuple[Deployment, ServerGroup]]:
     deployment = init_exercise(PACIFIC_SHIELD, tmp_path / "exercise", servers_per_nation=True)
-    with start_servers(deployment):
+    with start_servers(deployment) as servers:
         asyncio.run(make_streams(deployment))
-        yield deployment
+        yield deployment, servers
+
+
+@pytest.fixture
+def three_servers(running: tuple[Deployment, ServerGroup]) -> Deployment:
+    return running[0]
 
 
 def test_each_nation_has_its_own_server(three_servers: Deployment) -> None:
@@ -106,3 +112,31 @@ def test_a_nations_credentials_work_only_on_its_own_server(three_servers: Deploy
             await nats.connect(**options)
 
     asyncio.run(main())
+
+
+def test_a_cut_link_refuses_to_acknowledge_and_a_restored_one_delivers(
+    running: tuple[Deployment, ServerGroup],
+) -> None:
+    """While JPN's server is cut off, USA's publish gets no PubAck (the sender keeps it and
+    retries); once restored, the retry with the same message id lands exactly once."""
+    d, servers = running
+
+    async def publish(timeout_s: float) -> object:
+        usa, _ = await connect(d, "USA")
+        try:
+            return await usa.jetstream().publish(
+                "ap.link.JPN.USA.tracks",
+                b"batch 3",
+                headers={"Nats-Msg-Id": message_id("USA", "JPN", "tracks", 3)},
+                timeout=timeout_s,
+            )
+        finally:
+            await usa.close()
+
+    servers.cut_link("ap-JPN")
+    with pytest.raises(NatsTimeoutError):
+        asyncio.run(publish(1.0))
+    servers.restore_link("ap-JPN")
+    ack = asyncio.run(publish(5.0))
+    assert getattr(ack, "stream", None) == "JPN_LINK"
+    assert asyncio.run(stream_messages(d, "JPN")) == [("ap.link.JPN.USA.tracks", b"batch 3")]

@@ -124,6 +124,32 @@ class ServerProcess:
     def wait_ready(self, timeout_s: float) -> None:
         wait_ready([self], timeout_s)
 
+    def set_leaf_remotes_disabled(self, disabled: bool, timeout_s: float = 30.0) -> None:
+        """Cut (or restore) this server's leaf-node connections by a configuration reload.
+
+        The server keeps running and serving its own clients: what a cut link between
+        two nations' servers looks like to their nodes. Restoring waits until the
+        leaf connection is up again.
+        """
+        path = self.config_file
+        header, _, body = path.read_text().partition("{")
+        config = json.loads("{" + body)
+        remotes = config.get("leafnodes", {}).get("remotes", [])
+        if not remotes:
+            raise ValueError(f"{self.name} has no leaf-node remotes to cut")
+        for remote in remotes:
+            remote["disabled"] = disabled
+        path.write_text(header + json.dumps(config, indent=2) + "\n")
+        log = self.log_since_start()
+        reloads = log.count("Reloaded server configuration")
+        created = log.count("Leafnode connection created")
+        assert self.process is not None
+        self.process.send_signal(signal.SIGHUP)
+        wanted = {"Reloaded server configuration": reloads + 1}
+        if not disabled:
+            wanted["Leafnode connection created"] = created + len(remotes)
+        wait_ready([self], timeout_s, lines=wanted)
+
     def stop(self, timeout_s: float = 10.0) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -203,6 +229,14 @@ class ServerGroup:
         server = self[name]
         server.start()
         server.wait_ready(self.timeout_s)
+
+    def cut_link(self, name: str) -> None:
+        """Cut the leaf-node link of server `name` to the hub (it keeps serving its clients)."""
+        self[name].set_leaf_remotes_disabled(True, self.timeout_s)
+
+    def restore_link(self, name: str) -> None:
+        """Restore a cut link and wait until it is up."""
+        self[name].set_leaf_remotes_disabled(False, self.timeout_s)
 
     def stop(self) -> None:
         for server in reversed(self.servers):
