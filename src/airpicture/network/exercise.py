@@ -11,6 +11,7 @@ end the run's outputs merged from the nodes' parts (`write_exercise_outputs`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 from nats.js import JetStreamContext
 
-from airpicture.network.jetstream import sensor_subject
+from airpicture.network.jetstream import FEED_TICK_TOKEN, HEADER_FEED_TICK, sensor_subject
 from airpicture.network.messages import encode, plot_batch_from_table
 from airpicture.network.service import ExerciseClock, network_json, read_node_outputs
 from airpicture.scenario import LoadedScenario
@@ -124,6 +125,15 @@ async def feed_reports(
                     await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
             counts.batches += 1
             counts.reports += len(rows["time_s"])
+        for nation, js in js_of.items():
+            # Every report up to t is out: the node need not wait for more.
+            with contextlib.suppress(Exception):
+                await js.publish(
+                    sensor_subject(nation, FEED_TICK_TOKEN),
+                    b"",
+                    timeout=2.0,
+                    headers={HEADER_FEED_TICK: repr(float(t)), "Nats-Msg-Id": f"tick.{seq}.{t}"},
+                )
         counts.late_s.append(time.time() - clock.wall_of(t))
     return counts
 

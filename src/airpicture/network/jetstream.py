@@ -41,6 +41,7 @@ import asyncio
 import logging
 import math
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -66,6 +67,10 @@ log = logging.getLogger(__name__)
 HEADER_MSG_ID: Final = "Nats-Msg-Id"
 HEADER_SENT_S: Final = "Ap-Sent-S"
 HEADER_STAGE_END: Final = "Ap-Stage-End"
+#: A feed's tick: every report up to this exercise time has been published.
+HEADER_FEED_TICK: Final = "Ap-Feed-Tick"
+#: The sensor-subject token of a feed's ticks (`ap.sensor.NATION._tick`).
+FEED_TICK_TOKEN: Final = "_tick"
 #: The durable pull consumers' name, on the link stream and on the sensor stream.
 CONSUMER: Final = "node"
 #: JetStream's duplicate window on the link stream, s.
@@ -164,6 +169,9 @@ class BusCounts:
     #: acknowledged), and of those the ones the ledger showed processed: skipped.
     redelivered_after_restart: int = 0
     deduplicated_after_restart: int = 0
+    #: Messages stored before this process started (while the node was down, after a
+    #: restart) and first delivered to it.
+    queued_before_start: int = 0
     #: Redeliveries of a message this process still held (its ack wait ran out): ignored.
     redelivered_in_flight: int = 0
     #: Messages on a subject this node must not take (wrong receiver, kind or sender).
@@ -188,6 +196,7 @@ class BusCounts:
             "redelivered_after_restart": self.redelivered_after_restart,
             "deduplicated_after_restart": self.deduplicated_after_restart,
             "redelivered_in_flight": self.redelivered_in_flight,
+            "queued_before_start": self.queued_before_start,
             "refused": dict(self.refused),
             "markers_sent": self.markers_sent,
             "markers_received": self.markers_received,
@@ -195,21 +204,24 @@ class BusCounts:
 
 
 class ProcessedLedger:
-    """Stream sequence numbers of the messages a node has processed, kept in a file.
+    """Stream sequence numbers of the messages a node has processed, kept in files.
 
     Appended (and flushed to the OS) after each stage, before the acknowledgements:
     a node killed between the two finds, after restart, that JetStream's
-    redeliveries were already processed.
+    redeliveries were already processed. One file per incarnation of the node
+    (`STEM-INCARNATION.ledger`, all read at start), so which run of the node
+    processed each message stays on record.
     """
 
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
+    def __init__(self, folder: Path | None, stem: str = "", incarnation: int = 0) -> None:
         self.seqs: set[int] = set()
-        if path is not None and path.is_file():
-            for line in path.read_text(encoding="ascii").split():
-                if line.isdigit():
-                    self.seqs.add(int(line))
-        self._file = None if path is None else path.open("a", encoding="ascii")
+        self.path = None if folder is None else folder / f"{stem}-{incarnation}.ledger"
+        if folder is not None:
+            for path in sorted(folder.glob(f"{stem}-*.ledger")):
+                for line in path.read_text(encoding="ascii").split():
+                    if line.isdigit():
+                        self.seqs.add(int(line))
+        self._file = None if self.path is None else self.path.open("a", encoding="ascii")
 
     def __contains__(self, seq: int) -> bool:
         return seq in self.seqs
@@ -287,6 +299,8 @@ class JetStreamBus:
         self.links = dict(links or {})
         self.seed = seed
         self.ledger = ledger or ProcessedLedger(None)
+        #: Messages stored before this process started, delivered to it for the first time.
+        self.started_unix_s = time.time()
         self.counts = BusCounts()
         self.partners = [n for n in policy.nations if n != nation]
         self._outbox: list[_Outgoing] = []
@@ -421,6 +435,8 @@ class JetStreamBus:
             return
         if meta.num_delivered > 1:
             self.counts.redelivered_after_restart += 1
+        elif meta.timestamp is not None and meta.timestamp.timestamp() < self.started_unix_s:
+            self.counts.queued_before_start += 1
         if seq in self.ledger:
             self.counts.deduplicated_after_restart += 1
             await msg.ack()
@@ -522,6 +538,8 @@ class SensorInbox:
         self._in_flight: set[int] = set()
         self._done: list[_SensorBatch] = []
         self._sub: JetStreamContext.PullSubscription | None = None
+        #: The latest feed tick: reports up to this time have all been published.
+        self.feed_time_s = -math.inf
 
     async def start(self, js: JetStreamContext) -> None:
         stream = sensor_stream(self.nation)
@@ -545,6 +563,16 @@ class SensorInbox:
             await msg.ack()
             return
         parts = msg.subject.split(".")
+        if len(parts) == 4 and parts[2] == self.nation and parts[3] == FEED_TICK_TOKEN:
+            try:
+                tick_s = float((msg.headers or {}).get(HEADER_FEED_TICK, "nan"))
+            except ValueError:
+                tick_s = math.nan
+            if math.isfinite(tick_s):
+                self.feed_time_s = max(self.feed_time_s, tick_s)
+            self.ledger.add([seq])
+            await msg.ack()
+            return
         reason = ""
         rows: Table = {}
         if len(parts) != 4 or parts[2] != self.nation or parts[3] not in self.sensor_ids:

@@ -153,11 +153,11 @@ class NodeService:
             clock.now_s,
             links,
             scenario.seed,
-            ProcessedLedger(self.dir / "processed-link.ledger"),
+            ProcessedLedger(self.dir, "processed-link", self.incarnation),
         )
         own = [s.id for s in scenario.sensors if s.nation == nation]
         self.sensors = SensorInbox(
-            nation, own, ProcessedLedger(self.dir / "processed-sensor.ledger")
+            nation, own, ProcessedLedger(self.dir, "processed-sensor", self.incarnation)
         )
         network = self.settings.network
         self.node = NationalNode(
@@ -182,6 +182,8 @@ class NodeService:
         self.plot_senders = senders_to(self.policy, nation, MessageKind.PLOTS)
         self.track_senders = senders_to(self.policy, nation, MessageKind.TRACKS)
         self.absent: set[tuple[str, str]] = set()
+        self.feed_absent = False
+        self.interval_s = scenario.picture_interval_s
         self.stats = ServiceStats()
         self._pictures: list[Table] = []
         self._chunk = 0
@@ -271,7 +273,8 @@ class NodeService:
         if k + 1 < self.times_s.size and self.clock.now_s() > float(self.times_s[k + 1]):
             self.stats.cycles_behind += 1
         node = self.node
-        # plots k
+        # plots k, once the feeds have published every report up to T_k
+        await self._wait_feed(now_s, stop)
         own = self.sensors.take(now_s)
         self.bus.begin_stage()
         await asyncio.to_thread(self._plots_stage, own, now_s)
@@ -316,6 +319,20 @@ class NodeService:
         self.node.receive(now_s)
         return self.node.fuse(now_s)
 
+    async def _wait_feed(self, now_s: float, stop: asyncio.Event) -> None:
+        """Until the feeds' tick reaches `now_s` (a feed that sends no ticks — or has stopped
+        sending them — is not waited for until its ticks come again)."""
+        if self.feed_absent and self.sensors.feed_time_s < now_s - 2 * self.interval_s:
+            return
+        self.feed_absent = False
+        deadline = time.monotonic() + self.marker_wait_s
+        while self.sensors.feed_time_s < now_s - 1e-9 and not stop.is_set():
+            if time.monotonic() >= deadline:
+                self.stats.marker_timeouts["feed"] = self.stats.marker_timeouts.get("feed", 0) + 1
+                self.feed_absent = True
+                return
+            await asyncio.sleep(0.005)
+
     async def _wait_markers(
         self, kind: MessageKind, cycle: int, senders: list[str], stop: asyncio.Event
     ) -> None:
@@ -353,6 +370,8 @@ class NodeService:
         self._warnings_file.flush()
         if len(self._pictures) >= self.settings.chunk_cycles:
             self._write_chunk()
+        else:
+            self._write_stats()
 
     def _write_chunk(self) -> None:
         if self._pictures:
