@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -62,6 +62,16 @@ class SensorBase(Frozen):
     false_alarms_per_scan: NonNegative = 0.0
     #: Overrides the nation's default release for this sensor's data.
     release: Release | None = None
+    #: ASTERIX System Area Code and System Identification Code of the sensor's feed
+    #: (I010); absent: derived (`Scenario.asterix_codes`). Give both or neither.
+    sac: Annotated[int, Field(ge=0, le=255)] | None = None
+    sic: Annotated[int, Field(ge=0, le=255)] | None = None
+
+    @model_validator(mode="after")
+    def _sac_sic_together(self) -> SensorBase:
+        if (self.sac is None) != (self.sic is None):
+            raise ValueError("give both sac and sic (the ASTERIX I010 of the feed), or neither")
+        return self
 
 
 class SectorMixin(Frozen):
@@ -374,6 +384,7 @@ class Scenario(Frozen):
                         f"{min_range} is not below max_range_m {max_range}",
                     )
                 )
+        problems += _asterix_code_problems(self.sensors)
         seen_targets: set[str] = set()
         for i, target in enumerate(self.targets):
             if isinstance(target, BallisticTarget | RouteTarget):
@@ -418,6 +429,30 @@ class Scenario(Frozen):
             return list(link.to_nations)
         return [code for code in self.nations if code != link.from_nation]
 
+    def asterix_codes(self) -> dict[str, tuple[int, int]]:
+        """(SAC, SIC) of each radar, 2D radar and ADS-B station's ASTERIX feed, by sensor id.
+
+        A sensor that declares none gets SAC = 1 + the index of its nation among the
+        scenario's nations in alphabetical order, and SIC = the lowest code from 1
+        up that no sensor of that SAC declares or was given before it (in file order).
+        """
+        nations = sorted(self.nations)
+        taken = {(s.sac, s.sic) for s in self.sensors if s.sac is not None}
+        codes: dict[str, tuple[int, int]] = {}
+        for sensor in self.sensors:
+            if sensor.sac is not None and sensor.sic is not None:
+                codes[sensor.id] = (sensor.sac, sensor.sic)
+                continue
+            if sensor.type not in ASTERIX_SENSOR_TYPES:
+                continue
+            sac = 1 + nations.index(sensor.nation)
+            sic = next((c for c in range(1, 256) if (sac, c) not in taken), None)
+            if sic is None:
+                continue  # more than 255 feeds of one nation: give the rest their codes
+            taken.add((sac, sic))
+            codes[sensor.id] = (sac, sic)
+        return codes
+
     @property
     def epoch_utc(self) -> datetime:
         return self.epoch
@@ -427,6 +462,31 @@ class Scenario(Frozen):
             if sensor.id == sensor_id:
                 return sensor
         raise KeyError(sensor_id)
+
+
+#: Sensor kinds that send ASTERIX: CAT048/034 for radars, CAT021 for ADS-B.
+ASTERIX_SENSOR_TYPES: Final = ("radar", "radar2d", "adsb")
+
+
+def _asterix_code_problems(sensors: list[Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Two sensors that declare one SAC/SIC pair: a decoder could not tell their reports apart."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    owner: dict[tuple[int, int], str] = {}
+    for i, sensor in enumerate(sensors):
+        if sensor.sac is None or sensor.sic is None:
+            continue
+        pair = (sensor.sac, sensor.sic)
+        if pair in owner:
+            problems.append(
+                (
+                    ("sensors", i, "sic"),
+                    f"SAC/SIC {pair[0]}/{pair[1]} is already {owner[pair]!r}'s; every ASTERIX "
+                    "feed (a radar's or an ADS-B station's) needs its own pair",
+                )
+            )
+        else:
+            owner[pair] = sensor.id
+    return problems
 
 
 # --------------------------------------------------------------------------- feasibility
