@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import chdtri
 
+from airpicture.tracking.kernels import within_reach_kernel
 from airpicture.tracking.linalg import (
     mahalanobis_sq,
     packed_mahalanobis_sq,
@@ -167,20 +168,77 @@ class Gate:
         x_g, _ = self.predict(tracks, free_t, local, dt_s, full=False, state_only=True)
         return x_g, P_pos
 
+    def spread(
+        self, P_diag: FloatArray, mu: FloatArray, speed: FloatArray, adt: FloatArray
+    ) -> FloatArray:
+        """The pre-gate's spread of tracks over |dt| `adt`: statistical, capped by physics.
+
+        k √(tr Ppp + dt² tr Pvv + q dt³), but nothing we track flies faster than
+        max_speed_mps, so the target is within (v_max + |v|)·|dt| of the
+        extrapolated point whatever the velocity covariance says.
+        """
+        pos_var = P_diag[:, 0] + P_diag[:, 1] + P_diag[:, 2]
+        vel_var = P_diag[:, 3] + P_diag[:, 4] + P_diag[:, 5]
+        q_mix = rows_matmul(mu, self.q_m2_s3)
+        growth_var = pos_var + adt**2 * vel_var + q_mix * adt**3
+        k, v_max = self.settings.pregate_sigmas, self.settings.max_speed_mps
+        spread: FloatArray = np.minimum(
+            k * np.sqrt(growth_var), k * np.sqrt(pos_var) + (v_max + speed) * adt
+        )
+        return spread
+
+    def within_reach(
+        self,
+        tracks: TrackArrays,
+        track_taken: BoolArray,
+        model: MeasurementModel,
+        pts_z: FloatArray,
+        t_mid: float,
+        half_span: float,
+    ) -> IntArray:
+        """The free tracks that may pre-gate with a report of the batch (an exact cut).
+
+        A beam pass covers a small part of a region: most tracks are far from
+        every report, and this finds them before the per-track work of the
+        pre-gate, in one compiled pass over the tracks. With p the track moved
+        linearly to t_mid, the pre-gate's point x_ext is within
+        drift = ½ A μ_bal dt² of p (A bounds the frame acceleration), its radius
+        is at most
+            spread + |v| half_span + 5 adt² + k σ̄(|p − site| + drift)
+        (σ̄ from the kind's `PregateReach`), and the reach's box and range
+        interval give 1-Lipschitz lower bounds L of its distance to every
+        report. A track with L(p) > radius bound + drift cannot pair: it is
+        dropped. Kinds without a reach keep every free track.
+        """
+        reach = model.pregate_reach(pts_z)
+        if reach is None:
+            return np.flatnonzero(~track_taken)
+        kept: IntArray = within_reach_kernel(
+            track_taken, tracks.x, tracks.P, tracks.mu, tracks.time_s,
+            self.q_m2_s3, self.ballistic, t_mid, half_span,
+            self.settings.pregate_sigmas, self.settings.max_speed_mps,
+            reach.box_low_m, reach.box_high_m, model.ecef_m,
+            reach.range_low_m, reach.range_high_m, reach.sigma0_m, reach.sigma_per_m,
+        )  # fmt: skip
+        return kept
+
     def pairs(
         self, tracks: TrackArrays, batch: Batch, taken: BoolArray, track_taken: BoolArray
     ) -> GatedPairs:
         """Candidate pairs of free tracks and free reports that pass the Mahalanobis gate."""
         model, z, t = batch.model, batch.z, batch.time_s
-        free_t = np.flatnonzero(~track_taken)
         free_m = np.flatnonzero(~taken)
-        if free_t.size == 0 or free_m.size == 0:
+        if free_m.size == 0 or track_taken.all():
             return GatedPairs.none()
         t_mid = float(0.5 * (t[free_m].min() + t[free_m].max()))
         half_span = float(0.5 * (t[free_m].max() - t[free_m].min()))
+        pts_z = model.pregate_points_z(z[free_m])
+        free_t = self.within_reach(tracks, track_taken, model, pts_z, t_mid, half_span)
+        if free_t.size == 0:
+            return GatedPairs.none()
         dt_mid = t_mid - tracks.time_s[free_t]
-        # Every free track's rows gathered once (this runs for every batch, on all
-        # tracks): its state, mode probabilities and the diagonal of its covariance.
+        # Every free track's rows gathered once: its state, mode probabilities and
+        # the diagonal of its covariance.
         x_t, mu_t = tracks.x[free_t], tracks.mu[free_t]
         P_diag = np.diagonal(tracks.P, axis1=1, axis2=2)[free_t]
         x_ext = x_t.copy()
@@ -192,23 +250,13 @@ class Gate:
             a = frame_acceleration(x_t) * mu_bal[:, None]
             x_ext[:, :3] += 0.5 * a * (dt_mid**2)[:, None]
         pts_x, scale = model.pregate_points_x(x_ext)
-        # tr P_pp and tr P_vv
-        pos_var = P_diag[:, 0] + P_diag[:, 1] + P_diag[:, 2]
-        vel_var = P_diag[:, 3] + P_diag[:, 4] + P_diag[:, 5]
-        adt = np.abs(dt_mid) + half_span
-        q_mix = rows_matmul(mu_t, self.q_m2_s3)
-        growth_var = pos_var + adt**2 * vel_var + q_mix * adt**3
         speed = np.linalg.norm(x_t[:, 3:], axis=1)
+        adt = np.abs(dt_mid) + half_span
+        spread = self.spread(P_diag, mu_t, speed, adt)
         k = self.settings.pregate_sigmas
-        # Statistical radius, capped by physics: nothing we track flies faster
-        # than max_speed_mps, so the target is within (v_max + |v|)·|dt| of the
-        # extrapolated point whatever the velocity covariance says.
-        v_max = self.settings.max_speed_mps
-        spread = np.minimum(k * np.sqrt(growth_var), k * np.sqrt(pos_var) + (v_max + speed) * adt)
         radius = (spread + speed * half_span + 5.0 * adt**2) * scale + k * model.pregate_sigma(
             x_ext
         )
-        pts_z = model.pregate_points_z(z[free_m])
         pt, pm = self.pregater(pts_x, radius, pts_z)
         ti, mj = free_t[pt], free_m[pm]
         if model.associates_by_identity and ti.size:

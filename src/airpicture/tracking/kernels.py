@@ -22,6 +22,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from airpicture.geo.constants import EARTH_ROTATION_RAD_S, GM_M3_S2, J2, WGS84_A_M
 from airpicture.geo.gravity import (
     A_INDEX,
     RHO0_INDEX,
@@ -32,6 +33,11 @@ from airpicture.geo.gravity import (
 
 FloatArray = NDArray[np.float64]
 _F = TypeVar("_F", bound=Callable[..., Any])
+# The Earth's constants as plain floats: numba freezes module globals at compile time.
+_EARTH_ROTATION_RAD_S = float(EARTH_ROTATION_RAD_S)
+_GM_M3_S2 = float(GM_M3_S2)
+_J2 = float(J2)
+_WGS84_A_M = float(WGS84_A_M)
 
 
 def _njit(function: _F) -> _F:
@@ -662,3 +668,80 @@ def grid_pairs_kernel(
                         n += 1
             counts[k] = n
     return out_t, out_m
+
+
+@_njit
+def within_reach_kernel(
+    track_taken: NDArray[np.bool_],
+    x: FloatArray,
+    P: FloatArray,
+    mu: FloatArray,
+    time_s: FloatArray,
+    q_m2_s3: FloatArray,
+    ballistic: NDArray[np.bool_],
+    t_mid: float,
+    half_span: float,
+    k: float,
+    v_max: float,
+    box_low: FloatArray,
+    box_high: FloatArray,
+    site: FloatArray,
+    range_low: float,
+    range_high: float,
+    sigma0: float,
+    sigma_per: float,
+) -> NDArray[np.intp]:
+    """The free tracks that may pre-gate with a batch's reports (`gating.Gate.within_reach`).
+
+    One pass over the tracks; per free track, p = x + v dt (dt = t_mid − t):
+    reach = spread + |v| half_span + 5 adt² + k σ̄(|p − site| + drift) + drift,
+    spread = min(k √(tr Ppp + adt² tr Pvv + q adt³), k √tr Ppp + (v_max + |v|) adt),
+    drift = ½ A μ_bal dt², A ≥ |g_J2| + 2ω|v| + ω²|r|,  σ̄(r) = √(σ0² + (r σ_per)²);
+    kept when max(dist(p, box), dist(|p − site|, [range_low, range_high])) ≤ reach.
+    """
+    n_tracks, n_modes = mu.shape
+    w = _EARTH_ROTATION_RAD_S
+    out = np.empty(n_tracks, np.intp)
+    n = 0
+    for i in range(n_tracks):
+        if track_taken[i]:
+            continue
+        dt = t_mid - time_s[i]
+        adt = abs(dt) + half_span
+        speed = math.sqrt(x[i, 3] ** 2 + x[i, 4] ** 2 + x[i, 5] ** 2)
+        # tr Ppp, tr Pvv, the mixture's q and the ballistic weight
+        pos_var = P[i, 0, 0] + P[i, 1, 1] + P[i, 2, 2]
+        vel_var = P[i, 3, 3] + P[i, 4, 4] + P[i, 5, 5]
+        q_mix = 0.0
+        mu_bal = 0.0
+        for j in range(n_modes):
+            q_mix += mu[i, j] * q_m2_s3[j]
+            if ballistic[j]:
+                mu_bal += mu[i, j]
+        growth = pos_var + adt * adt * vel_var + q_mix * adt**3
+        spread = min(k * math.sqrt(growth), k * math.sqrt(pos_var) + (v_max + speed) * adt)
+        drift = 0.0
+        if mu_bal > 0.0:
+            r2 = x[i, 0] ** 2 + x[i, 1] ** 2 + x[i, 2] ** 2
+            accel = (
+                _GM_M3_S2 / r2 * (1.0 + 6.0 * _J2 * _WGS84_A_M**2 / r2)
+                + 2.0 * w * speed
+                + w * w * math.sqrt(r2)
+            )
+            drift = 0.5 * accel * mu_bal * dt * dt
+        box2 = 0.0
+        site2 = 0.0
+        for a in range(3):
+            p = x[i, a] + x[i, 3 + a] * dt
+            out_a = max(box_low[a] - p, p - box_high[a], 0.0)
+            box2 += out_a * out_a
+            site2 += (p - site[a]) ** 2
+        site_range = math.sqrt(site2)
+        lower = max(math.sqrt(box2), range_low - site_range, site_range - range_high)
+        sigma = math.sqrt(sigma0**2 + ((site_range + drift) * sigma_per) ** 2)
+        reach = spread + speed * half_span + 5.0 * adt * adt + k * sigma + drift
+        # A metre and a part in 10⁹ for the rounding of the bounds themselves.
+        if lower <= reach * (1.0 + 1e-9) + 1.0:
+            out[n] = i
+            n += 1
+    return out[:n]

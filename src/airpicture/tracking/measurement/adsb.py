@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from airpicture.geo import geodetic_to_ecef
 from airpicture.tracking.measurement.base import (
     FloatArray,
+    PregateReach,
     SensorSite,
     SensorSpec,
     measure_and_jacobian,
@@ -88,6 +89,10 @@ class ADSB(SensorSite):
 
     def pregate_sigma(self, x: FloatArray) -> FloatArray:
         return np.full(x.shape[0], self.sigma_pos_m)
+
+    def pregate_reach(self, points_z: FloatArray) -> PregateReach | None:
+        """The pre-gate space is ECEF: the reports' bounding box."""
+        return PregateReach.box(points_z, self.sigma_pos_m, 0.0)
 
     def initial_position(self, z: FloatArray, unobserved_alt_m: float) -> FloatArray:
         return z

@@ -167,6 +167,11 @@ class MeasurementModel(Protocol):
         """One-sigma size of a measurement's error near states x, in pre-gate units."""
         ...
 
+    def pregate_reach(self, points_z: FloatArray) -> PregateReach | None:
+        """Where in ECEF the pre-gate points `points_z` of a batch's reports lie, for the
+        gate's coverage cut (`PregateReach`); None: the kind has none (no cut)."""
+        ...
+
     def initial_position(self, z: FloatArray, unobserved_alt_m: float) -> FloatArray:
         """A position `(m, 3)` ECEF on each measurement's locus (at `unobserved_alt_m`
         where the sensor does not observe altitude)."""
@@ -218,6 +223,9 @@ class SensorSite:
     @property
     def measures_range_rate(self) -> bool:
         return False
+
+    def pregate_reach(self, points_z: FloatArray) -> PregateReach | None:
+        return None
 
     def boost_reports(self, z: FloatArray, time_s: FloatArray) -> BoostReports:
         raise TypeError(
@@ -327,6 +335,42 @@ def range_az_el_gradients(
     d_az = rows_matmul(np.stack([n / h2, -e / h2, zero], axis=-1), B)
     d_el = rows_matmul(np.stack([-e * u, -n * u, h2], axis=-1) / (r2 * horiz)[:, None], B)
     return d_range, d_az, d_el, rng
+
+
+@dataclass(frozen=True)
+class PregateReach:
+    """What the gate's coverage cut needs to know of a kind's pre-gate for one batch.
+
+    The kind's pre-gate space is metres with scale 1 (`pregate_points_x`), and
+    for a state at ECEF position p:
+    * the distance from its pre-gate point to every report's is at least the
+      distance from p to the box [`box_low_m`, `box_high_m`] (ECEF) and at least
+      the distance from |p − site| to [`range_low_m`, `range_high_m`] (both
+      1-Lipschitz in p; an infinite box or interval bounds nothing);
+    * `pregate_sigma` is at most √(σ0² + (r σ_ang)²) at r = |p − site|, i.e.
+      `sigma0_m` and `sigma_per_m`.
+    """
+
+    box_low_m: FloatArray  # (3,)
+    box_high_m: FloatArray  # (3,)
+    range_low_m: float
+    range_high_m: float
+    sigma0_m: float
+    sigma_per_m: float
+
+    @classmethod
+    def box(cls, points: FloatArray, sigma0_m: float, sigma_per_m: float) -> PregateReach:
+        """Pre-gate points that are ECEF positions: their bounding box."""
+        return cls(points.min(axis=0), points.max(axis=0), 0.0, math.inf, sigma0_m, sigma_per_m)
+
+    @classmethod
+    def range_shell(cls, points: FloatArray, sigma0_m: float, sigma_per_m: float) -> PregateReach:
+        """Pre-gate points whose norm is the slant range |p − site| (a polar plane):
+        | |p| − |q| | ≤ |p − q|, so the interval of their norms."""
+        norm = np.sqrt(np.einsum("ij,ij->i", points, points))
+        everywhere = np.full(3, math.inf)
+        return cls(-everywhere, everywhere, float(norm.min()), float(norm.max()),
+                   sigma0_m, sigma_per_m)  # fmt: skip
 
 
 def polar_plane_points(z: FloatArray) -> FloatArray:

@@ -20,6 +20,7 @@ from airpicture.geo import aer_to_enu, enu_to_ecef
 from airpicture.tracking.measurement.base import (
     CLUTTER_RANGE_RATE_SPAN_MPS,
     FloatArray,
+    PregateReach,
     SensorSite,
     SensorSpec,
     SensorValueError,
@@ -165,6 +166,11 @@ class Radar3D(SensorSite):
             self.sigma_range_m**2 + (rng * self.sigma_az_rad) ** 2 + (rng * self.sigma_el_rad) ** 2
         )
         return sigma
+
+    def pregate_reach(self, points_z: FloatArray) -> PregateReach | None:
+        """The pre-gate space is ECEF: the reports' bounding box."""
+        angular = math.hypot(self.sigma_az_rad, self.sigma_el_rad)
+        return PregateReach.box(points_z, self.sigma_range_m, angular)
 
     def initial_position(self, z: FloatArray, unobserved_alt_m: float) -> FloatArray:
         return self.pregate_points_z(z)

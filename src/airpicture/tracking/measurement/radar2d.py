@@ -14,6 +14,7 @@ from airpicture.geo import aer_to_enu, enu_to_ecef
 from airpicture.tracking.measurement.base import (
     FloatArray,
     LocalFrameSite,
+    PregateReach,
 )
 from airpicture.tracking.measurement.range_azimuth import RangeAzimuthSite
 
@@ -25,6 +26,10 @@ class Radar2D(LocalFrameSite, RangeAzimuthSite):
     sensor_type: ClassVar[str] = "radar2d"
     #: Slant range and azimuth in the site's ENU frame.
     local_rows: ClassVar[tuple[int, ...]] = (0, 1)
+
+    def pregate_reach(self, points_z: FloatArray) -> PregateReach | None:
+        """A polar-plane point's norm is the slant range |p − site|."""
+        return PregateReach.range_shell(points_z, self.sigma_range_m, self.sigma_az_rad)
 
     def initial_position(self, z: FloatArray, unobserved_alt_m: float) -> FloatArray:
         # The elevation at which slant range r reaches the assumed height over a
