@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 import stat
 from pathlib import Path
 
 import nats
 import pytest
 
-from airpicture.deploy import Deployment, connect_options, init_exercise
+from airpicture.deploy import Deployment, connect_options, init_exercise, start_servers
 from airpicture.deploy.credentials import new_user_seed
 from airpicture.errors import InputError
 from tests.deploy.conftest import PACIFIC_SHIELD
@@ -115,3 +116,16 @@ def test_exercise_init_prints_what_it_wrote(
     printed = capsys.readouterr().out
     assert "deployment written" in printed and "links the release rules allow" in printed
     assert (tmp_path / "ex" / "deployment.json").is_file()
+
+
+def test_a_port_already_taken_names_the_servers_log_and_its_reason(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        deployment = init_exercise(PACIFIC_SHIELD, tmp_path / "ex", client_port=port)
+        with pytest.raises(InputError) as refused:
+            start_servers(deployment)
+    message = str(refused.value)
+    assert message.startswith(f"{deployment.server_specs[0].log_file}: nats-server airpicture")
+    assert "address already in use" in message

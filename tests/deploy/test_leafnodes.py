@@ -140,3 +140,20 @@ def test_a_cut_link_refuses_to_acknowledge_and_a_restored_one_delivers(
     ack = asyncio.run(publish(5.0))
     assert getattr(ack, "stream", None) == "JPN_LINK"
     assert asyncio.run(stream_messages(d, "JPN")) == [("ap.link.JPN.USA.tracks", b"batch 3")]
+
+
+def test_a_nation_cannot_reach_another_nations_jetstream_through_its_domain(
+    three_servers: Deployment,
+) -> None:
+    d = three_servers
+
+    async def main() -> None:
+        usa, errors = await connect(d, "USA")
+        own = await usa.jetstream(domain="USA").streams_info()
+        assert sorted(s.config.name for s in own) == ["USA_LINK", "USA_SENSORS"]
+        with pytest.raises(NatsTimeoutError):
+            await usa.jetstream(domain="JPN", timeout=1.0).streams_info()
+        await errors.wait_for('permissions violation for publish to "$js.jpn.api.stream.list"')
+        await usa.close()
+
+    asyncio.run(main())
