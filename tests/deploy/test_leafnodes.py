@@ -157,3 +157,23 @@ def test_a_nation_cannot_reach_another_nations_jetstream_through_its_domain(
         await usa.close()
 
     asyncio.run(main())
+
+
+def test_a_nation_servers_leaf_seed_cannot_log_in_as_a_client_at_the_hub(
+    three_servers: Deployment,
+) -> None:
+    d = three_servers
+    hub = d.nations["AUS"].servers
+    leaf_seed = str(Path(d.directory) / "credentials" / "JPN" / "leaf.nk")
+
+    async def main() -> None:
+        options = connect_options(d, "JPN", "node") | {
+            "servers": hub,
+            "nkeys_seed": leaf_seed,
+            "allow_reconnect": False,
+            "max_reconnect_attempts": 0,
+        }
+        with pytest.raises(Exception, match=r"(?i)authorization violation"):
+            await nats.connect(**options)
+
+    asyncio.run(main())

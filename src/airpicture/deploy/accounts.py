@@ -161,7 +161,13 @@ def account_block(
     block: dict[str, Any] = {
         "jetstream": "enabled" if jetstream else "disabled",
         "users": [
-            {"nkey": users[role], "permissions": user_permissions(nation, role, all_routes)}
+            {
+                "nkey": users[role],
+                "permissions": user_permissions(nation, role, all_routes),
+                # A client only: its seed cannot open a leaf-node connection (which would
+                # carry its account's traffic under leaf rules instead of these permissions).
+                "allowed_connection_types": ["STANDARD"],
+            }
             for role in ROLES
         ]
         + (extra_users or []),

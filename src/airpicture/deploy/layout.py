@@ -300,7 +300,10 @@ def init_exercise(
                 # At the hub, a partner's account has no users but its server's leaf connection,
                 # and no JetStream: its streams live on its own server.
                 block = account_block(n, users[n], all_routes, jetstream=False)
-                block["users"] = [{"nkey": leaf_seeds[n].public_key}]
+                # A leaf connection only: its seed cannot log in as a client at the hub.
+                block["users"] = [
+                    {"nkey": leaf_seeds[n].public_key, "allowed_connection_types": ["LEAFNODE"]}
+                ]
                 hub_accounts[n] = block
         hub_config = {
             "server_name": hub.name,
