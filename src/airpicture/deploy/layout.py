@@ -335,7 +335,7 @@ def init_exercise(
                 "leafnodes": {
                     "remotes": [
                         {
-                            "url": f"nats-leaf://{host}:{hub.leafnode_port}",
+                            "url": f"nats-leaf://{reachable(host)}:{hub.leafnode_port}",
                             "account": n,
                             "nkey": leaf_seeds[n].seed_file.read_text().strip(),
                             "tls": tls_block(
@@ -362,7 +362,7 @@ def init_exercise(
         created_utc=moment.isoformat(timespec="seconds"),
         certificates_expire_utc=not_after.isoformat(timespec="seconds"),
         host=host,
-        tls_hostname=host,
+        tls_hostname=reachable(host),
         servers=[_url(s) for s in specs],
         server_config=[s.config for s in specs],
         jetstream_dir=str(js_root),
@@ -391,7 +391,12 @@ def init_exercise(
 
 
 def _url(spec: ServerSpec) -> str:
-    return f"tls://{spec.host}:{spec.client_port}"
+    return f"tls://{reachable(spec.host)}:{spec.client_port}"
+
+
+def reachable(host: str) -> str:
+    """The address local clients dial for a server listening on `host` (a wildcard: loopback)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
 
 def route_list(deployment: Deployment) -> list[Route]:

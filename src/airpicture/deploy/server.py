@@ -51,9 +51,16 @@ def nats_server_bin() -> Path:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on now (the OS picks it)."""
+    """A TCP port nobody listens on now (the OS picks it).
+
+    On an address this machine does not have (a deployment written for another
+    machine), the port is one free here on every address: the best guess there is.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
+        try:
+            s.bind((host, 0))
+        except OSError:
+            s.bind(("", 0))
         port: int = s.getsockname()[1]
         return port
 

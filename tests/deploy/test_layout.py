@@ -1,0 +1,63 @@
+"""What `init_exercise` writes: addresses, certificates' names, the servers' configurations."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from cryptography import x509
+
+from airpicture.deploy import init_exercise, nats_server_bin
+from tests.deploy.conftest import PACIFIC_SHIELD
+
+
+def test_servers_listening_everywhere_are_dialled_on_loopback(tmp_path: Path) -> None:
+    d = init_exercise(PACIFIC_SHIELD, tmp_path / "ex", host="0.0.0.0", client_port=24222)
+    assert d.servers == ["tls://127.0.0.1:24222"]
+    assert d.tls_hostname == "127.0.0.1"
+    assert d.server_specs[0].host == "0.0.0.0"
+
+
+def test_the_server_certificate_names_every_address_given(tmp_path: Path) -> None:
+    d = init_exercise(
+        PACIFIC_SHIELD, tmp_path / "ex", host="10.1.2.3", extra_server_names=("nats.example.mil",)
+    )
+    cert = x509.load_pem_x509_certificate((Path(d.directory) / "pki" / "server.pem").read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "nats.example.mil" in names.get_values_for_type(x509.DNSName)
+    assert {str(ip) for ip in names.get_values_for_type(x509.IPAddress)} >= {
+        "10.1.2.3",
+        "127.0.0.1",
+    }
+
+
+def test_every_configuration_written_is_one_nats_server_accepts(tmp_path: Path) -> None:
+    for multi in (False, True):
+        d = init_exercise(PACIFIC_SHIELD, tmp_path / f"ex{multi}", servers_per_nation=multi)
+        for config in d.server_config:
+            checked = subprocess.run(
+                [str(nats_server_bin()), "-t", "-c", config], capture_output=True, text=True
+            )
+            assert checked.returncode == 0, checked.stderr + checked.stdout
+
+
+def test_one_server_holds_every_account_with_its_links(tmp_path: Path) -> None:
+    d = init_exercise(PACIFIC_SHIELD, tmp_path / "ex")
+    text = Path(d.server_config[0]).read_text()
+    config = json.loads(text[text.index("{") :])
+    assert sorted(config["accounts"]) == ["AUS", "JPN", "USA"]
+    assert config["tls"]["verify"] is True
+    aus = config["accounts"]["AUS"]
+    assert aus["exports"] == [
+        {"service": "ap.link.AUS.JPN.tracks", "accounts": ["JPN"]},
+        {"service": "ap.link.AUS.JPN.warnings", "accounts": ["JPN"]},
+        {"service": "ap.link.AUS.USA.tracks", "accounts": ["USA"]},
+        {"service": "ap.link.AUS.USA.warnings", "accounts": ["USA"]},
+    ]
+    assert [i["service"]["subject"] for i in aus["imports"]] == [
+        "ap.link.JPN.AUS.tracks",
+        "ap.link.JPN.AUS.warnings",
+        "ap.link.USA.AUS.tracks",
+        "ap.link.USA.AUS.warnings",
+    ]
