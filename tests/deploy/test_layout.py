@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
 from cryptography import x509
 
-from airpicture.deploy import init_exercise, nats_server_bin
+from airpicture.deploy import Deployment, init_exercise, nats_server_bin, start_servers
 from tests.deploy.conftest import PACIFIC_SHIELD
+from tests.deploy.helpers import connect
 
 
 def test_servers_listening_everywhere_are_dialled_on_loopback(tmp_path: Path) -> None:
@@ -37,7 +40,10 @@ def test_every_configuration_written_is_one_nats_server_accepts(tmp_path: Path) 
         d = init_exercise(PACIFIC_SHIELD, tmp_path / f"ex{multi}", servers_per_nation=multi)
         for config in d.server_config:
             checked = subprocess.run(
-                [str(nats_server_bin()), "-t", "-c", config], capture_output=True, text=True
+                [str(nats_server_bin()), "-t", "-c", config],
+                capture_output=True,
+                text=True,
+                cwd=Path(config).parent,
             )
             assert checked.returncode == 0, checked.stderr + checked.stdout
 
@@ -61,3 +67,22 @@ def test_one_server_holds_every_account_with_its_links(tmp_path: Path) -> None:
         "ap.link.USA.AUS.tracks",
         "ap.link.USA.AUS.warnings",
     ]
+
+
+def test_a_moved_folder_still_runs(tmp_path: Path) -> None:
+    """Nothing written names an absolute path: the folder moves (or a nation's part of it)."""
+    first = init_exercise(PACIFIC_SHIELD, tmp_path / "here", servers_per_nation=True)
+    shutil.move(first.directory, tmp_path / "there")
+    moved = Deployment.load(tmp_path / "there")
+    for path in (tmp_path / "there").rglob("*"):
+        if path.is_file():
+            assert str(tmp_path / "here") not in path.read_text(errors="replace"), path
+
+    async def main() -> None:
+        nc, _ = await connect(moved, "JPN")
+        await nc.jetstream().add_stream(name="JPN_LINK", subjects=["ap.link.JPN.>"])
+        await nc.close()
+
+    with start_servers(moved):
+        asyncio.run(main())
+    assert list((tmp_path / "there" / "nats" / "jetstream" / "ap-JPN").glob("**/JPN_LINK"))

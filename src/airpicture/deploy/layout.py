@@ -17,6 +17,7 @@ nation's part copied to its own machine; `Deployment.load` makes them absolute.
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 from datetime import UTC, datetime
@@ -252,7 +253,14 @@ def init_exercise(
 
     nats_dir = root / "nats"
     js_root = nats_dir / "jetstream"
-    tls = tls_block(server_cert.cert_file, server_cert.key_file, ca_file, verify=True)
+
+    # Paths in the configurations are relative to nats/, where the servers are started, so
+    # the folder (or a nation's part of it) can move to another place or machine.
+    def here(path: str | Path) -> str:
+        return os.path.relpath(path, nats_dir)
+
+    server_files = (Path(here(server_cert.cert_file)), Path(here(server_cert.key_file)))
+    tls = tls_block(*server_files, Path(here(ca_file)), verify=True)
     specs: list[ServerSpec] = []
     server_of: dict[str, ServerSpec] = {}
 
@@ -278,7 +286,7 @@ def init_exercise(
             "host": host,
             "port": single.client_port,
             "tls": tls,
-            "jetstream": {"store_dir": single.jetstream_dir},
+            "jetstream": {"store_dir": here(single.jetstream_dir)},
             "accounts": {n: account_block(n, users[n], all_routes) for n in nations},
         }
         write_secret(
@@ -310,7 +318,7 @@ def init_exercise(
             "host": host,
             "port": hub.client_port,
             "tls": tls,
-            "jetstream": {"store_dir": hub.jetstream_dir, "domain": hub_nation},
+            "jetstream": {"store_dir": here(hub.jetstream_dir), "domain": hub_nation},
             "accounts": hub_accounts,
             "leafnodes": {"host": host, "port": hub.leafnode_port, "tls": tls},
         }
@@ -329,7 +337,7 @@ def init_exercise(
                 "host": host,
                 "port": leaf.client_port,
                 "tls": tls,
-                "jetstream": {"store_dir": leaf.jetstream_dir, "domain": n},
+                "jetstream": {"store_dir": here(leaf.jetstream_dir), "domain": n},
                 # Only its own account: the exports/imports between accounts live at the hub.
                 "accounts": {n: account_block(n, users[n], all_routes, links=False)},
                 "leafnodes": {
@@ -338,9 +346,7 @@ def init_exercise(
                             "url": f"nats-leaf://{reachable(host)}:{hub.leafnode_port}",
                             "account": n,
                             "nkey": leaf_seeds[n].seed_file.read_text().strip(),
-                            "tls": tls_block(
-                                server_cert.cert_file, server_cert.key_file, ca_file, verify=False
-                            ),
+                            "tls": tls_block(*server_files, Path(here(ca_file)), verify=False),
                         }
                     ]
                 },

@@ -111,6 +111,8 @@ class ServerProcess:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            # The configuration's paths are relative to its folder.
+            cwd=self.config_file.parent,
             start_new_session=True,
         )
 
