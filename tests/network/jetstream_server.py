@@ -1,15 +1,21 @@
-"""A plain nats-server with JetStream on a free port, in a temporary folder (tests only)."""
+"""A plain nats-server with JetStream on a free port, and node services run in-process (tests)."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from airpicture.deploy import nats_server_bin
+from airpicture.network.exercise import feed_reports
+from airpicture.network.service import ExerciseClock, NodeService, ServiceSettings
+from airpicture.scenario import LoadedScenario
+from airpicture.tables import Table
 
 
 def free_port() -> int:
@@ -45,3 +51,54 @@ def jetstream_server(store: Path) -> Iterator[str]:
         process.terminate()
         process.wait(10)
         log.close()
+
+
+async def run_in_process(
+    loaded: LoadedScenario,
+    plots: Table,
+    out: Path,
+    connect_as: Callable[[str, str], Awaitable[Any]],
+    nations: list[str] | None = None,
+    speed: float = 10.0,
+    settings: ServiceSettings | None = None,
+    during: Callable[[ExerciseClock, asyncio.Event], Coroutine[Any, Any, None]] | None = None,
+) -> list[NodeService]:
+    """Every nation's node service (or those of `nations`) in this process and the feeds,
+    over the scenario; `connect_as(nation, role)` connects. `during(clock, stop)` runs
+    meanwhile (and may stop it all early)."""
+    clock = ExerciseClock(time.time() + 60.0, speed)  # started once every node is up
+    stop = asyncio.Event()
+    names = nations or sorted(loaded.scenario.nations)
+    settings = settings or ServiceSettings(marker_wait_s=10.0)
+
+    def connector(nation: str) -> Callable[[], Awaitable[Any]]:
+        async def connect() -> Any:
+            return await connect_as(nation, "node")
+
+        return connect
+
+    services = [NodeService(loaded, n, clock, connector(n), out, settings) for n in names]
+    ready = asyncio.Event()
+    waiting = len(services)
+
+    async def is_ready() -> None:
+        nonlocal waiting
+        waiting -= 1
+        if waiting == 0:
+            ready.set()
+        await ready.wait()
+
+    tasks = [asyncio.create_task(s.run(stop, is_ready)) for s in services]
+    feeds = {n: await connect_as(n, "feed") for n in sorted(loaded.scenario.nations)}
+    await ready.wait()
+    clock = ExerciseClock(time.time() + 0.5, speed)
+    for s in services:
+        s.set_clock(clock)
+    extra: list[asyncio.Task[None]] = []
+    if during is not None:
+        extra.append(asyncio.create_task(during(clock, stop)))
+    await feed_reports(loaded, plots, clock, {n: nc.jetstream() for n, nc in feeds.items()}, stop)
+    await asyncio.gather(*tasks, *extra)
+    for nc in feeds.values():
+        await nc.close()
+    return services

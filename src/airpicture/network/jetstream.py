@@ -46,7 +46,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TextIO
 
 import msgspec
 import nats.errors
@@ -221,7 +221,7 @@ class ProcessedLedger:
                 for line in path.read_text(encoding="ascii").split():
                     if line.isdigit():
                         self.seqs.add(int(line))
-        self._file = None if self.path is None else self.path.open("a", encoding="ascii")
+        self._file: TextIO | None = None
 
     def __contains__(self, seq: int) -> bool:
         return seq in self.seqs
@@ -231,6 +231,8 @@ class ProcessedLedger:
         if not new:
             return
         self.seqs.update(new)
+        if self._file is None and self.path is not None:
+            self._file = self.path.open("a", encoding="ascii")
         if self._file is not None:
             self._file.write("".join(f"{s}\n" for s in new))
             self._file.flush()
@@ -257,14 +259,14 @@ async def ensure_stream(js: JetStreamContext, name: str, subjects: list[str]) ->
 
 
 async def pull_consumer(
-    js: JetStreamContext, stream: str, subject: str
+    js: JetStreamContext, stream: str, subject: str, ack_wait_s: float = ACK_WAIT_S
 ) -> JetStreamContext.PullSubscription:
     """The stream's durable pull consumer `node` (created at the first start)."""
     config = ConsumerConfig(
         durable_name=CONSUMER,
         ack_policy=AckPolicy.EXPLICIT,
         deliver_policy=DeliverPolicy.ALL,
-        ack_wait=ACK_WAIT_S,
+        ack_wait=ack_wait_s,
         max_deliver=-1,
         max_ack_pending=MAX_ACK_PENDING,
     )
@@ -292,9 +294,11 @@ class JetStreamBus:
         links: Mapping[tuple[str, str], LinkQuality] | None = None,
         seed: int = 0,
         ledger: ProcessedLedger | None = None,
+        ack_wait_s: float = ACK_WAIT_S,
     ) -> None:
         self.nation = nation
         self.policy = policy
+        self.ack_wait_s = ack_wait_s
         self.clock_s = clock_s
         self.links = dict(links or {})
         self.seed = seed
@@ -361,7 +365,7 @@ class JetStreamBus:
         self.js = js
         stream = link_stream(self.nation)
         await ensure_stream(js, stream, [f"ap.link.{self.nation}.>"])
-        self._sub = await pull_consumer(js, stream, f"ap.link.{self.nation}.>")
+        self._sub = await pull_consumer(js, stream, f"ap.link.{self.nation}.>", self.ack_wait_s)
 
     def end_stage(self, kind: MessageKind, cycle: int) -> None:
         """Queue the stage-end markers of a stage that published `kind` for `cycle`."""
@@ -385,13 +389,18 @@ class JetStreamBus:
         return len(self._outbox)
 
     async def flush(self) -> None:
-        """Publish the outbox in order, each message until its PubAck (or give up for now)."""
+        """Publish the outbox, each message until its PubAck, in order per receiver; a
+        receiver that cannot be reached now keeps its rest for the next flush (in order)
+        without holding up the others."""
         js = self._require_js()
-        while self._outbox:
-            out = self._outbox[0]
-            if not await self._publish_one(js, out):
-                return  # the rest waits for the next flush, in order
-            self._outbox.pop(0)
+        blocked: set[str] = set()
+        kept: list[_Outgoing] = []
+        for out in self._outbox:
+            receiver = out.subject.split(".")[2]
+            if receiver in blocked or not await self._publish_one(js, out):
+                blocked.add(receiver)
+                kept.append(out)
+        self._outbox = kept
 
     async def _publish_one(self, js: JetStreamContext, out: _Outgoing) -> bool:
         delay_s = 0.05
