@@ -26,7 +26,9 @@ def test_the_server_certificate_names_every_address_given(tmp_path: Path) -> Non
     d = init_exercise(
         PACIFIC_SHIELD, tmp_path / "ex", host="10.1.2.3", extra_server_names=("nats.example.mil",)
     )
-    cert = x509.load_pem_x509_certificate((Path(d.directory) / "pki" / "server.pem").read_bytes())
+    cert = x509.load_pem_x509_certificate(
+        (Path(d.directory) / "pki" / "servers" / "airpicture.pem").read_bytes()
+    )
     names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert "nats.example.mil" in names.get_values_for_type(x509.DNSName)
     assert {str(ip) for ip in names.get_values_for_type(x509.IPAddress)} >= {
@@ -86,3 +88,16 @@ def test_a_moved_folder_still_runs(tmp_path: Path) -> None:
     with start_servers(moved):
         asyncio.run(main())
     assert list((tmp_path / "there" / "nats" / "jetstream" / "ap-JPN").glob("**/JPN_LINK"))
+
+
+def test_each_server_has_its_own_key(tmp_path: Path) -> None:
+    d = init_exercise(PACIFIC_SHIELD, tmp_path / "ex", servers_per_nation=True)
+    keys = sorted(p.name for p in (Path(d.directory) / "pki" / "servers").glob("*-key.pem"))
+    assert keys == ["ap-AUS-key.pem", "ap-JPN-key.pem", "ap-USA-key.pem"]
+    for spec in d.server_specs[1:]:
+        text = Path(spec.config).read_text()
+        config = json.loads(text[text.index("{") :])
+        [remote] = config["leafnodes"]["remotes"]
+        assert remote["tls"]["key_file"] == config["tls"]["key_file"]
+        assert remote["tls"]["key_file"] == f"../pki/servers/{spec.name}-key.pem"
+        assert list(config["accounts"]) == spec.jetstream_accounts

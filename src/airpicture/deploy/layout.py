@@ -6,7 +6,7 @@ DIR/
   nats/jetstream/SERVER/     each server's JetStream store
   nats/logs/SERVER.log       each server's log
   pki/ca.pem                 the exercise CA's certificate (its key, ca-key.pem, only if asked)
-  pki/server.pem, server-key.pem
+  pki/servers/SERVER.pem, SERVER-key.pem   each server's own certificate and key
   pki/NATION/client.pem, client-key.pem
   credentials/NATION/node.nk, feed.nk    NKey seeds (0600)
   credentials/NATION/leaf.nk             multi-server: the nation server's seed at the hub
@@ -17,6 +17,7 @@ nation's part copied to its own machine; `Deployment.load` makes them absolute.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import ssl
@@ -222,16 +223,14 @@ def init_exercise(
     root.mkdir(parents=True, exist_ok=True)
     moment = now or datetime.now(UTC)
 
-    # --- PKI: one CA, one server certificate for every name used, a client certificate each.
+    # --- PKI: one CA; a certificate per server (below) naming every address used; a client
+    # certificate per nation.
     not_before, not_after = validity(valid_days, moment)
     ca = Authority(f"airpicture exercise CA {moment:%Y-%m-%dT%H:%MZ}", not_before, not_after)
     pki = root / "pki"
     ca_file = ca.write(pki / "ca.pem", pki / "ca-key.pem" if keep_ca_key else None).cert_file
     names = tuple(
         dict.fromkeys((host, "localhost", "127.0.0.1", socket.gethostname(), *extra_server_names))
-    )
-    server_cert = ca.issue(
-        "airpicture nats-server", pki / "server.pem", pki / "server-key.pem", server_names=names
     )
 
     # --- NKey users and client certificates per nation.
@@ -259,8 +258,21 @@ def init_exercise(
     def here(path: str | Path) -> str:
         return os.path.relpath(path, nats_dir)
 
-    server_files = (Path(here(server_cert.cert_file)), Path(here(server_cert.key_file)))
-    tls = tls_block(*server_files, Path(here(ca_file)), verify=True)
+    def server_tls(name: str, *, verify: bool = True) -> dict[str, Any]:
+        """A server's own certificate (no nation holds another's server key)."""
+        cert = ca.issue(
+            f"airpicture {name}",
+            pki / "servers" / f"{name}.pem",
+            pki / "servers" / f"{name}-key.pem",
+            server_names=names,
+        )
+        return tls_block(
+            Path(here(cert.cert_file)),
+            Path(here(cert.key_file)),
+            Path(here(ca_file)),
+            verify=verify,
+        )
+
     specs: list[ServerSpec] = []
     server_of: dict[str, ServerSpec] = {}
 
@@ -285,7 +297,7 @@ def init_exercise(
             "server_name": single.name,
             "host": host,
             "port": single.client_port,
-            "tls": tls,
+            "tls": server_tls(single.name),
             "jetstream": {"store_dir": here(single.jetstream_dir)},
             "accounts": {n: account_block(n, users[n], all_routes) for n in nations},
         }
@@ -317,10 +329,10 @@ def init_exercise(
             "server_name": hub.name,
             "host": host,
             "port": hub.client_port,
-            "tls": tls,
+            "tls": (hub_tls := server_tls(hub.name)),
             "jetstream": {"store_dir": here(hub.jetstream_dir), "domain": hub_nation},
             "accounts": hub_accounts,
-            "leafnodes": {"host": host, "port": hub.leafnode_port, "tls": tls},
+            "leafnodes": {"host": host, "port": hub.leafnode_port, "tls": hub_tls},
         }
         write_secret(
             Path(hub.config),
@@ -336,7 +348,7 @@ def init_exercise(
                 "server_name": leaf.name,
                 "host": host,
                 "port": leaf.client_port,
-                "tls": tls,
+                "tls": (leaf_tls := server_tls(leaf.name)),
                 "jetstream": {"store_dir": here(leaf.jetstream_dir), "domain": n},
                 # Only its own account: the exports/imports between accounts live at the hub.
                 "accounts": {n: account_block(n, users[n], all_routes, links=False)},
@@ -346,7 +358,8 @@ def init_exercise(
                             "url": f"nats-leaf://{reachable(host)}:{hub.leafnode_port}",
                             "account": n,
                             "nkey": leaf_seeds[n].seed_file.read_text().strip(),
-                            "tls": tls_block(*server_files, Path(here(ca_file)), verify=False),
+                            # Its own certificate, presented to the hub as a client's.
+                            "tls": {k: v for k, v in leaf_tls.items() if k != "verify"},
                         }
                     ]
                 },
@@ -398,6 +411,14 @@ def init_exercise(
 
 def _url(spec: ServerSpec) -> str:
     return f"tls://{reachable(spec.host)}:{spec.client_port}"
+
+
+def _tls_of(spec: ServerSpec) -> dict[str, Any]:
+    """The `tls` block of a server's configuration."""
+    text = Path(spec.config).read_text()
+    config: dict[str, Any] = json.loads(text[text.index("{") :])
+    tls: dict[str, Any] = config["tls"]
+    return tls
 
 
 def reachable(host: str) -> str:
@@ -473,7 +494,9 @@ def start_servers(deployment: Deployment, timeout_s: float = 30.0) -> ServerGrou
     Use as a context manager: `with start_servers(d) as servers: ...` stops them on exit.
     """
     check_certificate(Path(deployment.ca_file), "the exercise CA certificate")
-    check_certificate(Path(deployment.directory) / "pki" / "server.pem", "the server certificate")
+    for spec in deployment.server_specs:
+        cert = Path(spec.config).parent / _tls_of(spec)["cert_file"]
+        check_certificate(cert, f"server {spec.name}'s certificate")
     processes = [
         ServerProcess(
             name=s.name,
