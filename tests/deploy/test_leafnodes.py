@@ -177,3 +177,28 @@ def test_a_nation_servers_leaf_seed_cannot_log_in_as_a_client_at_the_hub(
             await nats.connect(**options)
 
     asyncio.run(main())
+
+
+def test_a_restarted_nation_server_keeps_its_stream_and_rejoins(
+    running: tuple[Deployment, ServerGroup],
+) -> None:
+    d, servers = running
+
+    async def publish(seq: int) -> str:
+        usa, _ = await connect(d, "USA")
+        ack = await usa.jetstream().publish(
+            "ap.link.JPN.USA.tracks",
+            f"batch {seq}".encode(),
+            headers={"Nats-Msg-Id": message_id("USA", "JPN", "tracks", seq)},
+        )
+        await usa.close()
+        return ack.stream
+
+    assert asyncio.run(publish(1)) == "JPN_LINK"
+    servers.stop_server("ap-JPN")
+    servers.start_server("ap-JPN")  # ready once its leaf link is up again
+    assert asyncio.run(publish(2)) == "JPN_LINK"
+    assert asyncio.run(stream_messages(d, "JPN")) == [
+        ("ap.link.JPN.USA.tracks", b"batch 1"),
+        ("ap.link.JPN.USA.tracks", b"batch 2"),
+    ]

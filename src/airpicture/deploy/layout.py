@@ -81,6 +81,8 @@ class ServerSpec(msgspec.Struct, frozen=True, kw_only=True):
     jetstream_accounts: list[str]
     #: Nations whose leaf connections must be up before this server counts as ready.
     leaf_of: list[str] = []
+    #: The hub this server dials as a leaf node (multi-server form), else None.
+    hub: str | None = None
 
 
 class RouteSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -277,7 +279,12 @@ def init_exercise(
     server_of: dict[str, ServerSpec] = {}
 
     def spec(
-        name: str, port: int, leaf_port: int | None, js: list[str], leaf_of: list[str]
+        name: str,
+        port: int,
+        leaf_port: int | None,
+        js: list[str],
+        leaf_of: list[str],
+        hub: str | None = None,
     ) -> ServerSpec:
         return ServerSpec(
             name=name,
@@ -289,6 +296,7 @@ def init_exercise(
             log_file=str(nats_dir / "logs" / f"{name}.log"),
             jetstream_accounts=js,
             leaf_of=leaf_of,
+            hub=hub,
         )
 
     if not servers_per_nation:
@@ -343,7 +351,7 @@ def init_exercise(
         specs.append(hub)
         server_of[hub_nation] = hub
         for n, port in zip(others, ports[1:], strict=True):
-            leaf = spec(f"ap-{n}", port, None, [n], [])
+            leaf = spec(f"ap-{n}", port, None, [n], [], hub=hub.name)
             leaf_config = {
                 "server_name": leaf.name,
                 "host": host,
@@ -504,8 +512,12 @@ def start_servers(deployment: Deployment, timeout_s: float = 30.0) -> ServerGrou
             client_port=s.client_port,
             host=s.host,
             log_file=Path(s.log_file),
-            # A hub is ready once every nation server's leaf connection is up.
-            ready_lines={"Server is ready": 1, "Leafnode connection created": len(s.leaf_of)},
+            # A hub is ready once every nation server's leaf connection is up, a nation's
+            # server once its own is.
+            ready_lines={
+                "Server is ready": 1,
+                "Leafnode connection created": len(s.leaf_of) + (s.hub is not None),
+            },
         )
         for s in deployment.server_specs
     ]
