@@ -5,6 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# CroatiaControl's asterix_decoder, the independent check of the ASTERIX codecs (tests
+# only). It installs under the import name `asterix`, as libasterix does: its own venv.
+ASTERIX_DECODER_VENV := .venv-asterix-decoder
+ASTERIX_DECODER_STAMP := $(ASTERIX_DECODER_VENV)/.installed
 # Browser tests drive Debian's Chromium (never a browser downloaded by a tool).
 CHROMIUM ?= /usr/bin/chromium
 SCENARIO ?= scenarios/pacific-shield.yaml
@@ -14,13 +18,18 @@ SPEED ?= 5
 
 .PHONY: setup demo test lint typecheck unit bench clean
 
-setup: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM)
+setup: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM) $(ASTERIX_DECODER_STAMP)
 
 $(PY_STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+$(ASTERIX_DECODER_STAMP): $(PY_STAMP)
+	@test -x $(ASTERIX_DECODER_VENV)/bin/python || $(PYTHON) -m venv $(ASTERIX_DECODER_VENV)
+	$(ASTERIX_DECODER_VENV)/bin/pip install -q --disable-pip-version-check 'asterix_decoder==0.7.11'
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -58,4 +67,4 @@ bench: setup
 	$(BIN)/python bench/web.py
 
 clean:
-	rm -rf $(VENV) node_modules out bench/results .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(ASTERIX_DECODER_VENV) node_modules out bench/results .mypy_cache .ruff_cache .pytest_cache

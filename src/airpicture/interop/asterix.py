@@ -422,6 +422,7 @@ class AsterixDecoder:
                         self._cat062(rec, tracks)
                 else:
                     other[category] += 1
+            self._elevations(reports)
         except AsterixError:
             self.clock.last_s = saved_clock
             raise
@@ -429,6 +430,22 @@ class AsterixDecoder:
             self.clock.last_s = saved_clock
             raise AsterixError(f"unreadable item ({exc!r})") from exc
         return Decoded(_to_table(reports), _to_table(service), _to_table(tracks), unknown, other)
+
+    def _elevations(self, reports: dict[str, list[Any]]) -> None:
+        """CAT048 rows hold I110's height in `el_deg` until here: convert them, per sensor."""
+        heights = np.asarray(reports["el_deg"], dtype=np.float64)
+        has = np.isfinite(heights)
+        if not has.any():
+            return
+        sensor_ids = np.asarray(reports["sensor_id"], dtype=object)
+        rng = np.asarray(reports["range_m"], dtype=np.float64)
+        az = np.asarray(reports["az_deg"], dtype=np.float64)
+        el = np.full(len(heights), math.nan)
+        for sensor_id in set(sensor_ids[has].tolist()):
+            rows = has & (sensor_ids == sensor_id) & np.isfinite(rng)
+            sensor = next(s for s in self.by_code.values() if s.sensor_id == sensor_id)
+            el[rows] = height_to_elevation_deg(sensor, rng[rows], az[rows], heights[rows])
+        reports["el_deg"] = el.tolist()
 
     def _sensor(
         self, record: Any, family: str, category: int, unknown: Counter[tuple[int, int, int]]
@@ -462,12 +479,8 @@ class AsterixDecoder:
         if mode_c is not None and not mode_c >> 15:  # V = 0: code validated
             pressure_alt = _signed(mode_c & 0x3FFF, 14) * QUARTER_FL_M
         height = _item(rec, "110")
-        el = math.nan
-        if height is not None and polar is not None:
-            h = _signed(height & 0x3FFF, 14) * HEIGHT_3D_LSB_M
-            el = float(
-                height_to_elevation_deg(sensor, np.array([rng]), np.array([az]), np.array([h]))[0]
-            )
+        # the height becomes an elevation for the whole datagram at once (`_elevations`)
+        el = _signed(height & 0x3FFF, 14) * HEIGHT_3D_LSB_M if height is not None else math.nan
         doppler = _item_bytes(rec, "120")
         range_rate = math.nan
         if doppler is not None and doppler[0] & 0x80 and len(doppler) >= 3:
@@ -736,6 +749,7 @@ def encode_cat048(
     epoch_tod = seconds_of_day(epoch)
     tod = time_of_day_raw(epoch_tod, np.asarray(reports["time_s"], dtype=np.float64))
     column = _column_getter(reports)
+    heights = _heights_m(reports, sensors)
 
     def record(i: int, sensor: AsterixSensor, skipped: Counter[str]) -> Any:
         rng, az = column("range_m", i), column("az_deg", i)
@@ -770,12 +784,11 @@ def encode_cat048(
             items["070"] = mode3a
         if _finite(pressure_alt):
             items["090"] = _scaled(pressure_alt, QUARTER_FL_M, 14)
-        if _finite(el):
-            height = elevation_to_height_m(sensor, np.array([rng]), np.array([az]), np.array([el]))
-            items["110"] = _scaled(float(height[0]), HEIGHT_3D_LSB_M, 14)
+        if _finite(el) and _finite(heights[i]):
+            items["110"] = _scaled(float(heights[i]), HEIGHT_3D_LSB_M, 14)
         range_rate = column("range_rate_mps", i)
         if _finite(range_rate):
-            items["120"] = {"CAL": (("D", 0), ("CAL", _scaled(range_rate, 1.0, 10)))}
+            items["120"] = {"CAL": _scaled(range_rate, 1.0, 10)}  # D = 0: valid
         if address is not None:
             items["220"] = address
         if callsign is not None:
@@ -783,6 +796,28 @@ def encode_cat048(
         return CAT048.cv_record.create(items)
 
     return _encode_rows(CAT048, reports, sensors, "radar", record, max_bytes)
+
+
+def _heights_m(
+    reports: Mapping[str, NDArray[Any]], sensors: Mapping[str, AsterixSensor]
+) -> FloatArray:
+    """Each row's height above the ellipsoid from its elevation (NaN without one), per sensor."""
+    n = len(reports["time_s"])
+    heights = np.full(n, math.nan)
+    if "el_deg" not in reports:
+        return heights
+    el = np.asarray(reports["el_deg"], dtype=np.float64)
+    rng = np.asarray(reports["range_m"], dtype=np.float64)
+    az = np.asarray(reports["az_deg"], dtype=np.float64)
+    sensor_ids = np.asarray(reports["sensor_id"], dtype=object)
+    usable = np.isfinite(el) & np.isfinite(rng) & np.isfinite(az)
+    for sensor_id in set(sensor_ids[usable].tolist()):
+        sensor = sensors.get(str(sensor_id))
+        if sensor is None:
+            continue
+        rows = usable & (sensor_ids == sensor_id)
+        heights[rows] = elevation_to_height_m(sensor, rng[rows], az[rows], el[rows])
+    return heights
 
 
 def encode_cat021(
