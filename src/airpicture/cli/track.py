@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
@@ -41,12 +43,25 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     console = Console()
     loaded = load_scenario(args.scenario)
-    plots = read_table(args.plots, PLOTS_SCHEMA)
+    plots = read_reports(args.plots)
     result = track_plots(plots, loaded, TrackerSettings(association=args.association), console)
     out = args.out / "picture.parquet"
     write_table(out, result.picture, PICTURE_SCHEMA)
     print_summary(result, out, console)
     return 0
+
+
+#: The reports a tracker reads: every plots column but `target_id`, which recorded data
+#: (`airpicture ingest`) does not have and a tracker never reads.
+REPORT_SCHEMA = pa.schema([f for f in PLOTS_SCHEMA if f.name != "target_id"])
+
+
+def read_reports(path: Path) -> Table:
+    """plots.parquet with or without `target_id` (empty where absent)."""
+    plots = read_table(path, REPORT_SCHEMA)
+    if "target_id" not in plots:
+        plots["target_id"] = np.full(len(plots["time_s"]), "", dtype=object)
+    return plots
 
 
 def track_plots(

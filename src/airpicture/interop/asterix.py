@@ -1003,3 +1003,87 @@ def raw_datablock_count(data: bytes) -> int:
     if isinstance(blocks, ValueError):
         raise AsterixError(str(blocks))
     return len(blocks)
+
+
+# --------------------------------------------------------------------------- recordings
+
+
+#: Categories that start a data block of a recording this codec reads.
+KNOWN_CATEGORIES: Final = frozenset({21, 34, 48, 62, 65, 1, 2, 8, 10, 19, 20, 23, 25, 63})
+
+
+def raw_recording_blocks(data: bytes) -> Iterator[tuple[int, bytes | AsterixError]]:
+    """(offset, one data block) for each block of a raw recording (blocks back to back).
+
+    Where the framing is broken (a length that runs past the end or below 3) an
+    `AsterixError` is yielded in place of a block, and reading resumes at the next
+    octet that starts a plausible block (a known category whose length fits).
+    """
+    offset, n = 0, len(data)
+    while offset < n:
+        length = int.from_bytes(data[offset + 1 : offset + 3], "big") if n - offset >= 3 else 0
+        if 3 <= length <= n - offset:
+            yield offset, data[offset : offset + length]
+            offset += length
+            continue
+        yield offset, AsterixError(f"no data block here (length field {length})", offset)
+        offset += 1
+        while offset < n:
+            length = int.from_bytes(data[offset + 1 : offset + 3], "big")
+            if data[offset] in KNOWN_CATEGORIES and 3 <= length <= n - offset:
+                break
+            offset += 1
+
+
+@dataclass
+class IngestCounts:
+    datagrams: int = 0
+    failed: int = 0
+    reports: int = 0
+    #: Reports without the position their sensor measures (e.g. CAT048 with no I040).
+    no_position: int = 0
+    service_messages: int = 0
+    tracks: int = 0
+    unknown: Counter[tuple[int, int, int]] = field(default_factory=Counter)
+    other_categories: Counter[int] = field(default_factory=Counter)
+
+
+class AsterixIngest:
+    """Datagrams in, one report table out: the sans-I/O core of `airpicture ingest` and of a
+    node's ASTERIX listener. A datagram that fails to decode is counted (and returned to the
+    caller to log); it stops nothing."""
+
+    def __init__(self, sensors: Sequence[AsterixSensor], epoch: datetime) -> None:
+        self.decoder = AsterixDecoder(sensors, epoch)
+        self.counts = IngestCounts()
+        self._parts: list[Table] = []
+
+    def datagram(self, data: bytes) -> AsterixError | None:
+        self.counts.datagrams += 1
+        try:
+            decoded = self.decoder.decode(data)
+        except AsterixError as exc:
+            self.counts.failed += 1
+            return exc
+        reports = decoded.reports
+        has_position = (np.isfinite(reports["range_m"]) & np.isfinite(reports["az_deg"])) | (
+            np.isfinite(reports["lat_deg"]) & np.isfinite(reports["lon_deg"])
+        )
+        keep = has_position & np.isfinite(reports["time_s"])
+        self.counts.no_position += int((~keep).sum())
+        self.counts.reports += int(keep.sum())
+        self.counts.service_messages += len(decoded.service["time_s"])
+        self.counts.tracks += len(decoded.tracks["time_s"])
+        self.counts.unknown.update(decoded.unknown)
+        self.counts.other_categories.update(decoded.other_categories)
+        if keep.any():
+            self._parts.append({k: v[keep] for k, v in reports.items()})
+        return None
+
+    def reports(self) -> Table:
+        """Every kept report so far, in time order."""
+        if not self._parts:
+            return _to_table(_new_rows(REPORT_COLUMNS))
+        table = {k: np.concatenate([p[k] for p in self._parts]) for k in REPORT_COLUMNS}
+        order = np.argsort(table["time_s"], kind="stable")
+        return {k: v[order] for k, v in table.items()}
