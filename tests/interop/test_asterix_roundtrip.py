@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from airpicture.interop.asterix import (
@@ -15,6 +15,7 @@ from airpicture.interop.asterix import (
     HEIGHT_3D_LSB_M,
     LATLON_021_131_LSB_DEG,
     LATLON_062_LSB_DEG,
+    MAX_HEIGHT_3D_M,
     MAX_RHO_M,
     QUARTER_FL_M,
     RHO_LSB_M,
@@ -101,6 +102,10 @@ def test_a_2d_radar_report_survives_cat048(
 def test_a_3d_radar_height_survives_cat048_as_elevation(
     range_m: float, az_deg: float, el_deg: float, range_rate_mps: float
 ) -> None:
+    height = elevation_to_height_m(
+        RADAR, np.array([range_m]), np.array([az_deg]), np.array([el_deg])
+    )
+    assume(abs(height[0]) < MAX_HEIGHT_3D_M)  # beyond, the report is left out (tested below)
     row = {
         "time_s": np.array([12.0]),
         "sensor_id": objects([RADAR.sensor_id]),
@@ -212,10 +217,11 @@ def test_unknown_sac_sic_is_counted_and_no_row_is_made() -> None:
 
 def test_reports_the_encoder_cannot_write_are_counted() -> None:
     rows = {
-        "time_s": np.array([1.0, 2.0, 3.0]),
-        "sensor_id": objects([RADAR.sensor_id, RADAR.sensor_id, "NOT-A-SENSOR"]),
-        "range_m": np.array([MAX_RHO_M + 100.0, np.nan, 5_000.0]),
-        "az_deg": np.array([10.0, 20.0, 30.0]),
+        "time_s": np.array([1.0, 2.0, 3.0, 4.0]),
+        "sensor_id": objects([RADAR.sensor_id, RADAR.sensor_id, "NOT-A-SENSOR", RADAR.sensor_id]),
+        "range_m": np.array([MAX_RHO_M + 100.0, np.nan, 5_000.0, 400_000.0]),
+        "az_deg": np.array([10.0, 20.0, 30.0, 40.0]),
+        "el_deg": np.array([np.nan, np.nan, np.nan, 30.0]),  # the last is 200 km up
     }
     encoded = encode_cat048(rows, SENSORS, EPOCH)
     assert not encoded.datagrams
@@ -223,6 +229,7 @@ def test_reports_the_encoder_cannot_write_are_counted() -> None:
         "slant range beyond 256 NM": 1,
         "no range and azimuth": 1,
         "no SAC/SIC for the sensor": 1,
+        "3D height beyond ±62 km (I048/110)": 1,
     }
 
 

@@ -18,6 +18,7 @@ import math
 import socket
 import struct
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,9 +60,15 @@ class Send:
 
 
 def feed_schedule(
-    plots: Table, scenario: Scenario, sensors: list[AsterixSensor], end_s: float
+    plots: Table,
+    scenario: Scenario,
+    sensors: list[AsterixSensor],
+    end_s: float,
+    skipped: Counter[str],
 ) -> tuple[list[Send], dict[str, int]]:
-    """Every datagram of the feed, in send order, and the reports not sent (by why)."""
+    """Every datagram of the feed, in send order, and the reports of sensors that send no
+    ASTERIX (by sensor). Reports an encoder cannot write are counted in `skipped` as the
+    datagrams are made (e.g. a slant range beyond I048/040's 256 NM)."""
     epoch = scenario.epoch
     by_id = {s.sensor_id: s for s in sensors}
     lookup = {s.id: s for s in scenario.sensors}
@@ -76,23 +83,35 @@ def feed_schedule(
         rows = rows[np.argsort(times[rows], kind="stable")]
         spec = lookup[asterix_sensor.sensor_id]
         if asterix_sensor.family == "adsb":
-            streams.append(_adsb_stream(plots, rows, asterix_sensor, epoch))
+            streams.append(_adsb_stream(plots, rows, asterix_sensor, epoch, skipped))
         else:
             period = float(getattr(spec, "scan_period_s"))  # noqa: B009 - radars only
-            streams.append(_radar_stream(plots, rows, asterix_sensor, epoch, period, end_s))
+            streams.append(
+                _radar_stream(plots, rows, asterix_sensor, epoch, period, end_s, skipped)
+            )
     merged = list(heapq.merge(*streams, key=lambda s: s.time_s))
     return merged, not_sent
 
 
-def _cat021_bytes(rows: Table, sensors: dict[str, AsterixSensor], epoch: datetime) -> bytes:
-    return b"".join(d.data for d in encode_cat021(rows, sensors, epoch).datagrams)
+def _cat021_bytes(
+    rows: Table, sensors: dict[str, AsterixSensor], epoch: datetime, skipped: Counter[str]
+) -> bytes:
+    encoded = encode_cat021(rows, sensors, epoch)
+    skipped.update(encoded.skipped)
+    return b"".join(d.data for d in encoded.datagrams)
 
 
-def _cat048_bytes(rows: Table, sensors: dict[str, AsterixSensor], epoch: datetime) -> bytes:
-    return b"".join(d.data for d in encode_cat048(rows, sensors, epoch).datagrams)
+def _cat048_bytes(
+    rows: Table, sensors: dict[str, AsterixSensor], epoch: datetime, skipped: Counter[str]
+) -> bytes:
+    encoded = encode_cat048(rows, sensors, epoch)
+    skipped.update(encoded.skipped)
+    return b"".join(d.data for d in encoded.datagrams)
 
 
-def _adsb_stream(plots: Table, rows: Any, sensor: AsterixSensor, epoch: datetime) -> list[Send]:
+def _adsb_stream(
+    plots: Table, rows: Any, sensor: AsterixSensor, epoch: datetime, skipped: Counter[str]
+) -> list[Send]:
     sensors = {sensor.sensor_id: sensor}
     out = []
     for i in rows.tolist():
@@ -102,14 +121,20 @@ def _adsb_stream(plots: Table, rows: Any, sensor: AsterixSensor, epoch: datetime
                 float(plots["time_s"][i]),
                 sensor.sensor_id,
                 "CAT021",
-                partial(_cat021_bytes, one, sensors, epoch),
+                partial(_cat021_bytes, one, sensors, epoch, skipped),
             )
         )
     return out
 
 
 def _radar_stream(
-    plots: Table, rows: Any, sensor: AsterixSensor, epoch: datetime, period_s: float, end_s: float
+    plots: Table,
+    rows: Any,
+    sensor: AsterixSensor,
+    epoch: datetime,
+    period_s: float,
+    end_s: float,
+    skipped: Counter[str],
 ) -> list[Send]:
     sensors = {sensor.sensor_id: sensor}
     slot_s = period_s / SECTORS_PER_SCAN
@@ -154,7 +179,7 @@ def _radar_stream(
                     t,
                     sensor.sensor_id,
                     "CAT048",
-                    partial(_cat048_bytes, sector_plots, sensors, epoch),
+                    partial(_cat048_bytes, sector_plots, sensors, epoch, skipped),
                 )
             )
     return out
@@ -225,7 +250,8 @@ def run(args: argparse.Namespace) -> int:
     target = parse_udp_url(args.asterix) if args.asterix else None
     plots, scenario = _plots(args, console)
     sensors = asterix_sensors(scenario)
-    schedule, not_sent = feed_schedule(plots, scenario, sensors, scenario.duration_s)
+    skipped: Counter[str] = Counter()
+    schedule, not_sent = feed_schedule(plots, scenario, sensors, scenario.duration_s, skipped)
     sock: socket.socket | None = None
     if target is not None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -262,6 +288,8 @@ def run(args: argparse.Namespace) -> int:
     for kind, count in sorted(counts.items()):
         console.print(f"  {kind}: {count:,} datagrams")
     for why, count in not_sent.items():
+        console.print(f"  not sent: {count:,} reports ({why})")
+    for why, count in sorted(skipped.items()):
         console.print(f"  not sent: {count:,} reports ({why})")
     console.print(
         f"sent {sum(counts.values()):,} datagrams, {octets:,} octets"

@@ -61,6 +61,8 @@ THETA_LSB_DEG: Final = 360.0 / 2**16
 MAX_RHO_M: Final = (2**16 - 1) * RHO_LSB_M
 #: CAT048 I110 and the ¼ FL of I048/090, I021/145, I062/136.
 HEIGHT_3D_LSB_M: Final = 25.0 * FT_M
+#: The largest height I048/110 carries (14 bits, signed): 204,775 ft.
+MAX_HEIGHT_3D_M: Final = (2**13 - 1) * HEIGHT_3D_LSB_M
 QUARTER_FL_M: Final = FL_M / 4.0
 #: CAT021 I140 and CAT062 I130: 6.25 ft.
 GEO_HEIGHT_LSB_M: Final = 6.25 * FT_M
@@ -743,7 +745,8 @@ def encode_cat048(
     """Radar reports (plots-table rows) → CAT048 datagrams, one sensor per datagram.
 
     Writes I010, I140, I020, I040; I090 from `pressure_alt_m`, I110 from `el_deg`
-    (the height it gives at the report's range), I120 from `range_rate_mps`,
+    (the height it gives at the report's range; a report whose height I110 cannot
+    carry, beyond ±62 km, is left out and counted), I120 from `range_rate_mps`,
     I070 from `mode3a`, I220/I240 from `ident` (and `mode_s_address`).
     """
     epoch_tod = seconds_of_day(epoch)
@@ -784,7 +787,10 @@ def encode_cat048(
             items["070"] = mode3a
         if _finite(pressure_alt):
             items["090"] = _scaled(pressure_alt, QUARTER_FL_M, 14)
-        if _finite(el) and _finite(heights[i]):
+        if _finite(el):
+            if not abs(heights[i]) <= MAX_HEIGHT_3D_M:
+                skipped["3D height beyond ±62 km (I048/110)"] += 1
+                return None
             items["110"] = _scaled(float(heights[i]), HEIGHT_3D_LSB_M, 14)
         range_rate = column("range_rate_mps", i)
         if _finite(range_rate):
