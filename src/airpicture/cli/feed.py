@@ -51,12 +51,12 @@ SECTOR_CROSSING: Final = 2
 
 @dataclass(frozen=True)
 class Send:
-    """One datagram to send at `time_s` (scenario seconds); `encode` makes its bytes."""
+    """Datagrams to send at `time_s` (scenario seconds); `encode` makes them."""
 
     time_s: float
     sensor_id: str
     kind: str
-    encode: Callable[[], bytes]
+    encode: Callable[[], list[bytes]]
 
 
 def feed_schedule(
@@ -95,18 +95,29 @@ def feed_schedule(
 
 def _cat021_bytes(
     rows: Table, sensors: dict[str, AsterixSensor], epoch: datetime, skipped: Counter[str]
-) -> bytes:
+) -> list[bytes]:
     encoded = encode_cat021(rows, sensors, epoch)
     skipped.update(encoded.skipped)
-    return b"".join(d.data for d in encoded.datagrams)
+    return [d.data for d in encoded.datagrams]
 
 
 def _cat048_bytes(
     rows: Table, sensors: dict[str, AsterixSensor], epoch: datetime, skipped: Counter[str]
-) -> bytes:
+) -> list[bytes]:
     encoded = encode_cat048(rows, sensors, epoch)
     skipped.update(encoded.skipped)
-    return b"".join(d.data for d in encoded.datagrams)
+    return [d.data for d in encoded.datagrams]
+
+
+def _cat034(
+    sensor: AsterixSensor,
+    epoch: datetime,
+    time_s: float,
+    message_type: int,
+    sector_az_deg: float | None = None,
+    period_s: float | None = None,
+) -> list[bytes]:
+    return [encode_cat034(sensor, epoch, time_s, message_type, sector_az_deg, period_s)]
 
 
 def _adsb_stream(
@@ -153,7 +164,7 @@ def _radar_stream(
                     t,
                     sensor.sensor_id,
                     "CAT034 north marker",
-                    partial(encode_cat034, sensor, epoch, t, NORTH_MARKER, period_s=period_s),
+                    partial(_cat034, sensor, epoch, t, NORTH_MARKER, period_s=period_s),
                 )
             )
         out.append(
@@ -162,7 +173,7 @@ def _radar_stream(
                 sensor.sensor_id,
                 "CAT034 sector",
                 partial(
-                    encode_cat034,
+                    _cat034,
                     sensor,
                     epoch,
                     t,
@@ -262,23 +273,21 @@ def run(args: argparse.Namespace) -> int:
     counts: dict[str, int] = {}
     octets = 0
     console.print(
-        f"feeding {len(sensors)} ASTERIX sensors, {len(schedule):,} datagrams"
+        f"feeding {len(sensors)} ASTERIX sensors, {len(schedule):,} sends"
         + (f" to {args.asterix}" if target else "")
         + (f" at {args.speed:g}× (Ctrl-C stops)" if args.speed > 0 else "")
     )
     try:
         for send in _paced(schedule, args.speed):
-            data = send.encode()
-            if not data:
-                continue
-            if sock is not None and target is not None:
-                sock.sendto(data, target)
-            if args.record is not None:
-                recorded.append(
-                    UdpDatagram(epoch_unix + send.time_s, "127.0.0.1:8600", destination, data)
-                )
-            counts[send.kind] = counts.get(send.kind, 0) + 1
-            octets += len(data)
+            for data in send.encode():
+                if sock is not None and target is not None:
+                    sock.sendto(data, target)
+                if args.record is not None:
+                    recorded.append(
+                        UdpDatagram(epoch_unix + send.time_s, "127.0.0.1:8600", destination, data)
+                    )
+                counts[send.kind] = counts.get(send.kind, 0) + 1
+                octets += len(data)
     finally:
         if sock is not None:
             sock.close()

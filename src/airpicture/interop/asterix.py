@@ -29,7 +29,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import asterix.generated as spec
@@ -123,7 +123,7 @@ class AsterixSensor:
 
 def seconds_of_day(epoch: datetime) -> float:
     """The epoch's UTC time of day, s."""
-    utc = epoch.astimezone(epoch.tzinfo) - (epoch.utcoffset() or timedelta(0))
+    utc = epoch.astimezone(UTC)
     return utc.hour * 3600.0 + utc.minute * 60.0 + utc.second + utc.microsecond * 1e-6
 
 

@@ -24,7 +24,7 @@ import math
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import numpy as np
@@ -161,7 +161,7 @@ def cot_events(
 
 def cot_time(moment: datetime) -> str:
     """W3C dateTime in UTC with milliseconds, as CoT writes it."""
-    utc = moment.astimezone(moment.tzinfo) - (moment.utcoffset() or timedelta(0))
+    utc = moment.astimezone(UTC)
     millis = round(utc.microsecond / 1000)
     if millis == 1000:
         utc, millis = utc + timedelta(seconds=1), 0
