@@ -265,3 +265,13 @@ def test_elevation_and_height_are_inverse() -> None:
     el = rng.uniform(-1.0, 20.0, 200)
     height = elevation_to_height_m(RADAR, range_m, az, el)
     assert np.allclose(height_to_elevation_deg(RADAR, range_m, az, height), el, atol=1e-7)
+
+
+def test_an_altitude_cat062_cannot_carry_is_left_out_not_clipped() -> None:
+    rows = picture(n_tracks=2, n_snapshots=1, seed=3)
+    rows["alt_m"] = np.array([300_000.0, 10_000.0])  # a ballistic missile near apogee
+    (datagram,) = encode_cat062(rows, SystemCode(9, 9), EPOCH).datagrams
+    tracks = decoder().decode(datagram.data).tracks
+    order = np.argsort(rows["track_id"].astype(str))
+    assert np.isnan(tracks["alt_m"][order == 0][0])
+    assert tracks["alt_m"][order == 1][0] == pytest.approx(10_000.0, abs=GEO_HEIGHT_LSB_M)

@@ -698,6 +698,12 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float | np.floating) and math.isfinite(float(value))
 
 
+def _fits(value: Any, lsb: float, bits: int) -> bool:
+    """A finite value that a signed field of `bits` carries without clipping (an altitude
+    beyond it, e.g. a ballistic missile's 300 km, leaves its item out)."""
+    return _finite(value) and abs(round(float(value) / lsb)) < 2 ** (bits - 1)
+
+
 def _ident_items(ident: str) -> tuple[int | None, int | None]:
     """(Mode S address, callsign bits) for an `ident` value."""
     if _MODE_S_ADDRESS.match(ident):
@@ -785,7 +791,7 @@ def encode_cat048(
         items["020"] = (typ << 4,)
         if mode3a is not None:
             items["070"] = mode3a
-        if _finite(pressure_alt):
+        if _fits(pressure_alt, QUARTER_FL_M, 14):
             items["090"] = _scaled(pressure_alt, QUARTER_FL_M, 14)
         if _finite(el):
             if not abs(heights[i]) <= MAX_HEIGHT_3D_M:
@@ -859,10 +865,10 @@ def encode_cat021(
             ),
         }
         alt = column("alt_m", i)
-        if _finite(alt):
+        if _fits(alt, GEO_HEIGHT_LSB_M, 16):
             items["140"] = _scaled(alt, GEO_HEIGHT_LSB_M, 16)
         pressure_alt = column("pressure_alt_m", i)
-        if _finite(pressure_alt):
+        if _fits(pressure_alt, QUARTER_FL_M, 16):
             items["145"] = _scaled(pressure_alt, QUARTER_FL_M, 16)
         mode3a = mode3a_encode(_string(column("mode3a", i)))
         if mode3a is not None:
@@ -919,7 +925,8 @@ def encode_cat062(
     track's first snapshot, TSE on its last), I290 (TRK: the track's age since it
     first appeared in `picture`, saturating at 63.75 s), I130 from `alt_m`, I220
     from `vel_u_mps`; I136 from `pressure_alt_m`, I060 from `mode3a`, I245 from
-    `ident` where those columns are given.
+    `ident` where those columns are given. An altitude beyond what its item carries
+    (±62 km: a ballistic missile high up) leaves the item out rather than clip it.
     """
     epoch_tod = seconds_of_day(epoch)
     times = np.asarray(picture["time_s"], dtype=np.float64)
@@ -975,13 +982,13 @@ def encode_cat062(
                 ("VY", _scaled(vn, VELOCITY_062_LSB_MPS, 16)),
             )
         alt = column("alt_m", i)
-        if _finite(alt):
+        if _fits(alt, GEO_HEIGHT_LSB_M, 16):
             items["130"] = _scaled(alt, GEO_HEIGHT_LSB_M, 16)
         vu = column("vel_u_mps", i)
         if _finite(vu):
             items["220"] = _scaled(vu, CLIMB_062_LSB_MPS, 16)
         pressure_alt = column("pressure_alt_m", i)
-        if _finite(pressure_alt):
+        if _fits(pressure_alt, QUARTER_FL_M, 16):
             items["136"] = _scaled(pressure_alt, QUARTER_FL_M, 16)
         mode3a = mode3a_encode(_string(column("mode3a", i)))
         if mode3a is not None:
