@@ -85,6 +85,7 @@ from airpicture.tables import (
     write_table,
 )
 from airpicture.tracking import Tracker, sensor_models
+from airpicture.tracking.settings import TrackerSettings
 from tracker_quality import gospa, picture_quality
 
 HERE = Path(__file__).resolve().parent
@@ -462,7 +463,13 @@ def feed_batches(plots: Table, slice_s: float, per_sensor: bool) -> tuple[Table,
 
 
 def run_region(
-    folder: str, slice_s: float, per_sensor: bool, until_s: float, write_picture: bool, queue: Any
+    folder: str,
+    slice_s: float,
+    per_sensor: bool,
+    until_s: float,
+    write_picture: bool,
+    settings: TrackerSettings,
+    queue: Any,
 ) -> None:
     """Child process: track the region as a live node would, timing the tracker's CPU."""
     _one_core()
@@ -475,7 +482,7 @@ def run_region(
     # The compiled kernels load from numba's cache on first call: paid once at
     # start-up, measured apart on the first 20 s of reports.
     c0 = time.process_time()
-    warm = Tracker(sensors)
+    warm = Tracker(sensors, settings)
     first = bounds[np.searchsorted(plots["time_s"][bounds[:-1]], 20.0)]
     warm.process({k: v[:first] for k, v in plots.items()})
     warm.advance_to(10.0)
@@ -488,7 +495,7 @@ def run_region(
         parts.mkdir(exist_ok=True)
         for old in parts.glob("*.parquet"):
             old.unlink()
-    tracker = Tracker(sensors)
+    tracker = Tracker(sensors, settings)
     interval = float(scenario.picture_interval_s)
     next_snap = interval
     process_cpu = snapshot_cpu = 0.0
@@ -806,16 +813,25 @@ def main_region(args: argparse.Namespace) -> int:
         flush=True,
     )
     track_s = min(args.region_track_s or args.region_duration_s, args.region_duration_s)
-    ours = _in_child(run_region, str(big), FEED_SLICE_S, True, track_s, True)
+    settings = TrackerSettings(sensor_windows=args.sensor_windows)
+    results["settings"] = {"sensor_windows": args.sensor_windows}
+    ours = _in_child(run_region, str(big), FEED_SLICE_S, True, track_s, True, settings)
     merge_picture(big)
     ours.update(region_quality(big, big / "picture.parquet", track_s))
     results["airpicture"] = ours
     _say("airpicture, region", ours)
+    if args.no_fit:
+        out = RESULTS / "tracker_region_partial.json"
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"wrote {out}")
+        return 0
     fit_runs = [ours] if args.fit_duration_s >= track_s else []
     for label, slice_s, per_sensor in FIT_FEEDS:
         if fit_runs and slice_s == FEED_SLICE_S and per_sensor:
             continue
-        run = _in_child(run_region, str(big), slice_s, per_sensor, args.fit_duration_s, False)
+        run = _in_child(
+            run_region, str(big), slice_s, per_sensor, args.fit_duration_s, False, settings
+        )
         run["feed"] = label
         fit_runs.append(run)
     a, b = _fit_batches(fit_runs)
@@ -828,7 +844,7 @@ def main_region(args: argparse.Namespace) -> int:
         args.stonesoup_region_count, args.stonesoup_region_duration_s, REGION_SCENARIO, "region"
     )
     ours_small = _in_child(
-        run_region, str(small), FEED_SLICE_S, True, args.stonesoup_region_duration_s, True
+        run_region, str(small), FEED_SLICE_S, True, args.stonesoup_region_duration_s, True, settings
     )
     merge_picture(small)
     ours_small.update(
@@ -965,6 +981,16 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=120.0,
         help="span of the runs that split CPU into per-batch and per-report cost",
+    )
+    region.add_argument(
+        "--sensor-windows",
+        action="store_true",
+        help="each sensor in windows of its own revisit (TrackerSettings.sensor_windows)",
+    )
+    region.add_argument(
+        "--no-fit",
+        action="store_true",
+        help="skip the per-batch/per-report fit and the subset (the region run only)",
     )
     region.add_argument("--stonesoup-region-count", type=int, default=100)
     region.add_argument("--stonesoup-region-duration-s", type=float, default=120.0)

@@ -335,3 +335,57 @@ def test_jpda_weights_are_probabilities() -> None:
     per_track = np.bincount(ti, weights=beta, minlength=3)
     np.testing.assert_allclose(per_track + beta0, 1.0)
     assert np.all(beta >= 0) and np.all(beta0 >= 0)
+
+
+def two_radar_feed(seed: int) -> tuple[list[MeasurementModel], dict[str, np.ndarray]]:
+    """A 10 s 3D radar and a 2 s 2D radar over 40 aircraft for 80 s, in time order."""
+    rng = np.random.default_rng(seed)
+    sensors: list[MeasurementModel] = [
+        radar("R10", period_s=10.0, false_alarms=5.0),
+        radar("A2", 36.3, 138.4, kind="radar2d", period_s=2.0, false_alarms=2.0),
+    ]
+    pos0, vel0 = aircraft(rng, 40, spread_deg=1.5)
+    plots = [scan_plots(rng, s, pos0, vel0, 80.0) for s in sensors]  # type: ignore[arg-type]
+    rows = {k: np.concatenate([p[k] for p in plots]) for k in plots[0]}
+    order = np.argsort(rows["time_s"], kind="stable")
+    return sensors, {k: v[order] for k, v in rows.items()}
+
+
+def batches_per_sensor(tracker: Tracker) -> dict[str, int]:
+    """Count the tracker's association batches by sensor from now on."""
+    counts: dict[str, int] = {}
+    process_batch = tracker._process_batch
+
+    def counting(batch):  # type: ignore[no-untyped-def]
+        sensor_id = batch.model.sensor_id
+        counts[sensor_id] = counts.get(sensor_id, 0) + 1
+        process_batch(batch)
+
+    tracker._process_batch = counting  # type: ignore[method-assign]
+    return counts
+
+
+def test_sensor_windows_batch_a_slow_radar_less_often_however_the_reports_are_fed() -> None:
+    sensors, rows = two_radar_feed(5)
+    n = rows["time_s"].size
+    shared = Tracker(sensors)
+    own = Tracker(sensors, TrackerSettings(sensor_windows=True))
+    fed = Tracker(sensors, TrackerSettings(sensor_windows=True))
+    shared_counts, own_counts = batches_per_sensor(shared), batches_per_sensor(own)
+    shared.process(rows)
+    own.process(rows)
+    for start in range(0, 80):
+        part = (rows["time_s"] >= start) & (rows["time_s"] < start + 1)
+        fed.process({k: v[part] for k, v in rows.items()})
+    for tracker in (shared, own, fed):
+        tracker.flush()
+        assert tracker.counts.too_late == 0
+        assert tracker.counts.associated + tracker.counts.initiated == n
+    # The tracker's window is 0.8 × 2 s; the 10 s radar's own is 2 of them (3.2 s ≤ 4 s).
+    assert own._span.tolist() == [2, 1]
+    assert own_counts["A2"] == shared_counts["A2"]
+    assert own_counts["R10"] <= 0.6 * shared_counts["R10"]
+    # The same batches however finely the reports come.
+    np.testing.assert_array_equal(fed.tracks.number, own.tracks.number)
+    np.testing.assert_array_equal(fed.tracks.x, own.tracks.x)
+    assert (own.tracks.status == CONFIRMED).sum() >= 36

@@ -63,6 +63,8 @@ class ReportBuffer:
         self._chunks: list[dict[str, NDArray[Any]]] = []
         self._earliest_s: list[float] = []
         self._latest_s: list[float] = []
+        #: Each chunk's one sensor, or −1 when it holds several.
+        self._sensor: list[int] = []
         #: Every report up to this time has been handed over; an older one now is too late.
         self.processed_until_s = -math.inf
         self.newest_s = -math.inf
@@ -74,13 +76,20 @@ class ReportBuffer:
         self._chunks.append(rows)
         self._earliest_s.append(float(rows["time_s"].min()))
         self._latest_s.append(float(rows["time_s"].max()))
+        sensors = rows["sensor_index"]
+        self._sensor.append(int(sensors[0]) if sensors.min() == sensors.max() else -1)
         self.counts.pending += int(rows["time_s"].size)
 
-    def take_until(self, until_s: float) -> dict[str, NDArray[Any]] | None:
+    def take_until(
+        self, until_s: float, until_by_sensor: NDArray[np.float64] | None = None
+    ) -> dict[str, NDArray[Any]] | None:
         """Every buffered row up to `until_s`, sorted by time (stable); None if there is none.
 
-        Rows of equal time keep the order they were added in.
+        Rows of equal time keep the order they were added in. `until_by_sensor`:
+        each sensor's rows up to its own time instead (none later than `until_s`).
         """
+        if until_by_sensor is not None:
+            return self._take_by_sensor(until_by_sensor)
         if not self._chunks:
             self.processed_until_s = max(self.processed_until_s, min(until_s, self.newest_s))
             return None
@@ -105,6 +114,52 @@ class ReportBuffer:
             self._chunks = [self._chunks[c] for c in kept]
             self._earliest_s = [self._earliest_s[c] for c in kept]
             self._latest_s = [self._latest_s[c] for c in kept]
+            self._sensor = [self._sensor[c] for c in kept]
+        return self._hand_over(ready_parts, until_s)
+
+    def _take_by_sensor(
+        self, until_by_sensor: NDArray[np.float64]
+    ) -> dict[str, NDArray[Any]] | None:
+        """`take_until` with each sensor's own time; processed until the earliest of them."""
+        low = float(until_by_sensor.min())
+        if not self._chunks:
+            self.processed_until_s = max(self.processed_until_s, min(low, self.newest_s))
+            return None
+        ready_parts: list[dict[str, NDArray[Any]]] = []
+        kept: list[int] = []
+        for c, rows in enumerate(self._chunks):
+            sensor = self._sensor[c]
+            if sensor >= 0:
+                # One sensor's chunk (a live feed's usual batch): its times decide.
+                until_s = float(until_by_sensor[sensor])
+                if self._latest_s[c] <= until_s:
+                    ready_parts.append(rows)
+                    continue
+                if self._earliest_s[c] > until_s:
+                    kept.append(c)
+                    continue
+            ready = rows["time_s"] <= until_by_sensor[rows["sensor_index"]]
+            if ready.all():
+                ready_parts.append(rows)
+                continue
+            kept.append(c)
+            if ready.any():
+                ready_parts.append({k: v[ready] for k, v in rows.items()})
+                rest = {k: v[~ready] for k, v in rows.items()}
+                self._chunks[c] = rest
+                self._earliest_s[c] = float(rest["time_s"].min())
+        self._chunks = [self._chunks[c] for c in kept]
+        self._earliest_s = [self._earliest_s[c] for c in kept]
+        self._latest_s = [self._latest_s[c] for c in kept]
+        self._sensor = [self._sensor[c] for c in kept]
+        if not ready_parts:
+            return None
+        return self._hand_over(ready_parts, low)
+
+    def _hand_over(
+        self, ready_parts: list[dict[str, NDArray[Any]]], until_s: float
+    ) -> dict[str, NDArray[Any]]:
+        """The ready rows joined and sorted by time (stable); counted as processed."""
         joined = (
             ready_parts[0]
             if len(ready_parts) == 1

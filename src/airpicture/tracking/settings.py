@@ -119,6 +119,12 @@ class TrackerSettings:
     #: at most `max_batch_window_s` (longer windows cost less per report).
     batch_window_s: float | None = None
     max_batch_window_s: float = 4.0
+    #: Each sensor in windows of its own: 0.8 × its revisit, a whole number of
+    #: tracker windows, at most `max_batch_window_s` (a 10 s radar's reports in
+    #: 4 s batches instead of 0.8 s ones: fewer, larger batches, at the price of
+    #: updating a track seen by several sensors out of time order by up to a
+    #: window). False: every sensor's batches are the tracker's windows.
+    sensor_windows: bool = False
     #: Track numbers are formatted as `{prefix}{number:05d}`.
     track_prefix: str = "T"
     #: Unassociated space-IR boost detections kept for threat assessment.

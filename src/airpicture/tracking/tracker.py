@@ -81,6 +81,14 @@ class Tracker:
             if self.settings.batch_window_s is not None
             else float(min(max(auto, 0.1), self.settings.max_batch_window_s))
         )
+        #: Each sensor's window in tracker windows (1 unless `sensor_windows`).
+        self._span = np.array([self._sensor_span(s.revisit_s) for s in self.sensors], np.int64)
+
+    def _sensor_span(self, revisit_s: float) -> int:
+        if not self.settings.sensor_windows or not math.isfinite(revisit_s):
+            return 1
+        own_s = min(0.8 * revisit_s, self.settings.max_batch_window_s)
+        return max(1, math.floor(own_s / self._window_s + 1e-9))
 
     @property
     def tracks(self) -> TrackArrays:
@@ -93,11 +101,18 @@ class Tracker:
         """Accept report rows; process every one older than newest − order tolerance."""
         self.reports.add(plots)
         until_s = self.reports.newest_s - self.settings.order_tolerance_s
-        if math.isfinite(until_s):
-            # Only whole windows: a window is never split between two calls, so the
-            # batches are the same however finely the reports are fed.
-            until_s = math.floor(until_s / self._window_s) * self._window_s
-        self.flush(until_s)
+        if not math.isfinite(until_s):
+            return
+        # Only whole windows: a window is never split between two calls, so the
+        # batches are the same however finely the reports are fed.
+        window = math.floor(until_s / self._window_s)
+        until_s = window * self._window_s
+        by_sensor: FloatArray | None = None
+        if self.settings.sensor_windows:
+            by_sensor = ((window // self._span) * self._span * self._window_s).astype(np.float64)
+        rows = self.reports.take_until(until_s, by_sensor)
+        if rows is not None:
+            self._run(rows)
 
     @property
     def processed_until_s(self) -> float:
@@ -124,8 +139,13 @@ class Tracker:
         t = rows["time_s"]
         # Windows of fixed length on one grid from time 0; a loop per window, not per report.
         window_id = np.floor(t / self._window_s).astype(np.int64)
-        bounds = np.flatnonzero(np.diff(window_id)) + 1
-        for chunk in np.split(np.arange(t.size), bounds):
+        # A sensor's window is `span` tracker windows; its batch goes with the
+        # tracker window in which it ends (rows stay in time order within one).
+        span = self._span[rows["sensor_index"]]
+        window_end = (window_id // span + 1) * span
+        rows_in_order = np.argsort(window_end, kind="stable")
+        bounds = np.flatnonzero(np.diff(window_end[rows_in_order])) + 1
+        for chunk in np.split(rows_in_order, bounds):
             sensors = rows["sensor_index"][chunk]
             has_rr = np.isfinite(rows["range_rate_mps"][chunk])
             # Sensors in the order of their first report: a track is updated forward in
@@ -146,7 +166,9 @@ class Tracker:
 
     def _batch(self, k: int, rows: dict[str, NDArray[Any]], sel: IntArray, with_rr: bool) -> Batch:
         model = self.sensors[k]
-        sub = {key: v[sel] for key, v in rows.items()}
+        # Only the columns the batch reads: a beam pass is a few rows of a dozen columns.
+        needed = ("time_s", "ident", "range_rate_mps", *model.required_columns)
+        sub = {key: rows[key][sel] for key in needed}
         z = model.z_from_reports(sub, with_rr)
         ident = sub["ident"] if model.associates_by_identity else np.full(sel.size, "", "U1")
         return Batch(
