@@ -31,7 +31,13 @@ from airpicture.threat.classify import (
     class_memberships,
     posterior,
 )
-from airpicture.threat.fit import BallisticFit, FitSettings, fit_ballistic
+from airpicture.threat.fit import (
+    BallisticFit,
+    FitSettings,
+    LineOfSight,
+    filter_memory_s,
+    fit_ballistic,
+)
 from airpicture.threat.geography import TERRITORIES, Geography
 from airpicture.threat.impact import ImpactPrediction, ImpactSettings, predict_impact
 from airpicture.threat.launch import LaunchDetector, LaunchEvent, LaunchSettings
@@ -175,6 +181,8 @@ class _Threat:
     times: list[float] = field(default_factory=list)
     pos: list[FloatArray] = field(default_factory=list)
     pos_cov: list[FloatArray] = field(default_factory=list)
+    #: The filter's memory at each position, √(tr P_pp / tr P_vv) seconds (`fit_ballistic`).
+    memory_s: list[float] = field(default_factory=list)
     last_x: FloatArray = field(default_factory=lambda: np.zeros(6))
     last_cov: FloatArray = field(default_factory=lambda: np.eye(6) * 1e10)
     last_seen_s: float = -math.inf
@@ -682,10 +690,12 @@ class NationalAssessor:
             threat.times.pop()
             threat.pos.pop()
             threat.pos_cov.pop()
+            threat.memory_s.pop()
         threat.times.append(time_s)
         threat.pos.append(x[:3].copy())
         pc = P[:3, :3]
         threat.pos_cov.append(pc if np.isfinite(pc).all() else np.eye(3) * 1e8)
+        threat.memory_s.append(filter_memory_s(P))
         threat.last_x = x.copy()
         threat.last_cov = P.copy() if np.isfinite(P).all() else np.eye(6) * 1e10
         threat.last_seen_s = time_s
@@ -726,8 +736,12 @@ class NationalAssessor:
         cfg = self.settings
         t = np.asarray(threat.times)
         start = time_s - cfg.fit_window_s
-        if threat.launch is not None and self.launches.burnt_out(threat.launch, time_s):
-            start = max(start, threat.launch.last_report_s + 5.0)
+        los: LineOfSight | None = None
+        ev = threat.launch
+        if ev is not None and self.launches.burnt_out(ev, time_s):
+            start = max(start, ev.last_report_s + 5.0)
+            # The space-IR ray nearest burnout: a position fix long before the radar arc.
+            los = LineOfSight(ev.last_report_s, ev.origin_ecef_m[-1], ev.los_ecef[-1])
         fit: BallisticFit | None = None
         for window_start in (
             start,
@@ -744,6 +758,8 @@ class NationalAssessor:
                 float(t[use][-1]),
                 threat.last_x,
                 cfg.fit,
+                los,
+                memory_s=np.asarray(threat.memory_s)[use],
             )
             if fit.ok and fit.chi2_per_dof <= cfg.max_fit_chi2:
                 break
@@ -756,6 +772,7 @@ class NationalAssessor:
             threat.times = list(t[keep])
             threat.pos = [p for p, k in zip(threat.pos, keep, strict=True) if k]
             threat.pos_cov = [p for p, k in zip(threat.pos_cov, keep, strict=True) if k]
+            threat.memory_s = [m for m, k in zip(threat.memory_s, keep, strict=True) if k]
 
     def _advance_threat(self, threat: _Threat, time_s: float, warnings: list[Warning]) -> None:
         cfg = self.settings

@@ -21,12 +21,53 @@ velocity and misses the impact by kilometres. Above ~80 km the positions say
 nothing of β and the prior (the same as impact prediction's) is what remains.
 The covariance
 
-    P = (J' R⁻¹ J / c + Λ₀)⁻¹,   Λ₀ = diag(0, …, 0, 1/σ_β²)
+    P = (Σ_k J_k' R_k⁻¹ J_k / c_k + Λ₀)⁻¹,   Λ₀ = diag(0, …, 0, 1/σ_β²),
+    c_k = max(χ²/dof, 1) · max(c₀, τ_k / Δt)
 
-deflates the positions' information by c ≥ 1, the χ² of the fit per degree of
-freedom (at least 1) times a factor for the time correlation of filtered
-positions (successive snapshots of one filter are not independent
-measurements); the prior on ln β is not deflated.
+deflates the positions' information: by the χ² of the fit per degree of
+freedom (at least 1), and by the time correlation of filtered positions
+(successive snapshots of one filter are not independent measurements). The
+filter's memory τ_k is read from the track's own covariance at that snapshot,
+τ = √(tr P_pp / tr P_vv) (for a filter with white-acceleration noise q and
+measurement noise density r in steady state, P_pp = √2 q^¼ r^¾ and
+P_vv = √2 q^¾ r^¼, so P_pp / P_vv = √(r/q) = τ², its time constant); Δt is
+the spacing of the snapshots and c₀ a floor. A precise radar (TPY-2, 0.02°
+every 2 s) gives τ ≈ 14 s, about 3 snapshots of 5 s; a coarse one (FPS-5,
+0.1° every 5 s at 900 km) τ ≈ 50 s, 10 snapshots: with one fixed factor of
+2.5 the fit of a track held by FPS-5 alone claimed twice the accuracy it had,
+and its 95 % ellipse missed a depressed shot's impact by 3–4 σ. The same
+weights enter the estimate (the ratio of positions to prior and ray) and its
+covariance; the prior on ln β is not deflated.
+
+Dense air. The tracker's filters model drag with one fixed β (and some of
+their IMM modes with none), so under the tens of m/s² of a re-entry their
+positions lag or lead the missile by about a·τ_lag², a the drag deceleration
+and τ_lag the filter's response time (observed: ~240 m at 21 km and 70 m/s²
+on a 250 km-apogee shot, with the fitted ln β then driven 6 σ off to explain
+it). Each position's covariance gets (τ_lag² a_k)² I added, a_k = ρ(h_k) v_k²
+/ (2 β₀) from its height and the speed between neighbouring positions; above
+~45 km a_k is under a m/s² and the term vanishes.
+
+The burnout line of sight. A threat linked to a launch also has the space-IR
+sensor's last line of sight to the booster, taken at most a frame before
+burnout. Radar may first see a depressed shot (apogee ~50 km) ~100 s after
+launch, leaving ≤ 60 s of 0.1° radar positions two minutes before impact: the
+fitted vertical velocity was then ~100 m/s off, the impact 15–20 km. The ray
+is a position fix 60–100 s before the radar arc, a long lever arm. The
+ballistic trajectory flown back to the ray's time t_r is not where the missile
+was — thrust still acted until burnout, up to ½ a_thrust Δt² ≈ 4 km *along*
+the velocity — so only the component across both the ray u and the velocity
+v̂ is used, one scalar residual:
+
+    r_los = w · (pos(f(x, β, t_r − t_ref)) − o) / σ_los,   w = (u × v̂) / |u × v̂|
+
+(o the satellite; w ⟂ u, so w · (p − o) is p's offset from the ray along w),
+σ_los² = (ρ σ_angle)² + σ_pitch², ρ the range from the satellite and σ_pitch
+the thrust's turn off the velocity in the last frame. It is an independent
+measurement: its information is not deflated by c. It is used only when the
+positions' own fit agrees with it, ν² / (H P H' + σ_los²) ≤ `los_gate` (a
+salvo's missiles are ~15 km apart at burnout and a ray of a sibling's is
+rejected).
 """
 
 from __future__ import annotations
@@ -37,6 +78,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from airpicture.geo import ecef_to_geodetic
+from airpicture.geo.constants import AIR_DENSITY_SCALE_HEIGHT_M, SEA_LEVEL_AIR_DENSITY_KG_M3
 from airpicture.threat.impact import ImpactSettings
 from airpicture.tracking.linalg import symmetrize
 from airpicture.tracking.motion import STATE_DIM, ballistic_propagate
@@ -53,8 +96,9 @@ _MAX_LOG_BETA_STEP = 1.0
 
 @dataclass(frozen=True)
 class FitSettings:
-    #: Snapshots of filtered positions are correlated over about this many
-    #: snapshots: the positions' information is divided by it.
+    #: Snapshots of filtered positions are correlated over at least this many
+    #: snapshots (more when the filter's memory τ says so): the positions'
+    #: information is divided by it.
     correlation_factor: float = 2.5
     iterations: int = 6
     #: Prior on β: median and log-standard deviation, those of impact prediction.
@@ -62,6 +106,23 @@ class FitSettings:
     beta_log_sigma: float = ImpactSettings.beta_log_sigma
     #: Position variance floor (m²) so that one over-confident point cannot dominate.
     min_position_var_m2: float = 50.0**2
+    #: τ_lag² (s²): a filtered position's error per m/s² of drag deceleration.
+    drag_lag_s2: float = 4.0
+    #: The burnout line of sight: angular noise (rad, as launch detection assumes),
+    #: the thrust's turn off the velocity in the last frame (m, 1σ), and the gate
+    #: on its normalised innovation squared (χ²₁ at 0.997).
+    los_sigma_rad: float = 30e-6
+    los_pitch_sigma_m: float = 1000.0
+    los_gate: float = 9.0
+
+
+@dataclass(frozen=True)
+class LineOfSight:
+    """A space-IR sensor's line of sight to the booster: time, sensor position, unit ray (ECEF)."""
+
+    time_s: float
+    origin_ecef_m: FloatArray
+    los_ecef: FloatArray
 
 
 def _nan_cov(n: int) -> FloatArray:
@@ -80,6 +141,8 @@ class BallisticFit:
     log_beta: float = math.nan
     #: Covariance of (x, ln β), (7, 7).
     P_with_log_beta: FloatArray = field(default_factory=lambda: _nan_cov(PARAM_DIM))
+    #: Whether the burnout line of sight was used (given, and within its gate).
+    used_los: bool = False
 
     @property
     def beta_kg_m2(self) -> float:
@@ -114,8 +177,44 @@ def _positions(theta: FloatArray, dt_s: FloatArray) -> FloatArray:
     return out[:, :3].reshape(s, k, 3)
 
 
+def filter_memory_s(P: FloatArray) -> float:
+    """The memory τ = √(tr P_pp / tr P_vv) (s) of a filter with state covariance `P (6, 6)`;
+    0 when P is not finite or has no velocity variance."""
+    pp, vv = float(np.trace(P[:3, :3])), float(np.trace(P[3:, 3:]))
+    if not (math.isfinite(pp) and math.isfinite(vv)) or vv <= 0.0 or pp < 0.0:
+        return 0.0
+    return math.sqrt(pp / vv)
+
+
+def drag_lag_m(times_s: FloatArray, pos_m: FloatArray, cfg: FitSettings) -> FloatArray:
+    """τ_lag² a_k (m) for positions `(K, 3)`: a_k = ρ(h_k) v_k² / (2 β₀), ρ(h) = ρ₀ e^(−h/H),
+    v_k the speed between neighbouring positions (K ≥ 2)."""
+    alt = ecef_to_geodetic(pos_m, refine=False)[2]
+    speed = np.linalg.norm(np.gradient(pos_m, times_s, axis=0), axis=1)
+    rho = SEA_LEVEL_AIR_DENSITY_KG_M3 * np.exp(-np.maximum(alt, 0.0) / AIR_DENSITY_SCALE_HEIGHT_M)
+    lag: FloatArray = cfg.drag_lag_s2 * rho * speed**2 / (2.0 * cfg.beta_kg_m2)
+    return np.where(np.isfinite(lag), lag, 0.0)
+
+
 def _failed(x: FloatArray, chi2: float, k: int, reason: str) -> BallisticFit:
     return BallisticFit(x, _nan_cov(STATE_DIM), chi2, k, False, reason)
+
+
+def _los_row(
+    theta: FloatArray, los: LineOfSight, t_ref_s: float, cfg: FitSettings
+) -> tuple[float, FloatArray, float]:
+    """The line of sight's residual w · (p − o), its gradient ∂/∂θ `(7,)` and σ_los (m)."""
+    batch = np.vstack([theta, theta + np.diag(_STEPS)])
+    flown = ballistic_propagate(batch[:, :STATE_DIM], np.full(PARAM_DIM + 1, los.time_s - t_ref_s),
+                                np.exp(batch[:, STATE_DIM]))  # fmt: skip
+    u = los.los_ecef / np.linalg.norm(los.los_ecef)
+    w = np.cross(u, flown[0, 3:])
+    w /= np.linalg.norm(w)
+    rel = flown[0, :3] - los.origin_ecef_m
+    # σ_los² = (ρ σ_angle)² + σ_pitch²
+    sigma = math.hypot(float(np.linalg.norm(rel)) * cfg.los_sigma_rad, cfg.los_pitch_sigma_m)
+    grad = ((flown[1:, :3] - flown[0, :3]) / _STEPS[:, None]) @ w
+    return float(w @ rel), grad, sigma
 
 
 def fit_ballistic(
@@ -125,10 +224,44 @@ def fit_ballistic(
     t_ref_s: float,
     x0: FloatArray,
     settings: FitSettings | None = None,
+    los: LineOfSight | None = None,
+    memory_s: FloatArray | None = None,
 ) -> BallisticFit:
     """Gauss–Newton fit of the state at `t_ref_s` and ln β to positions `(K, 3)`,
-    covariances `(K, 3, 3)`, starting from the state `x0 (6,)` and the prior's β."""
+    covariances `(K, 3, 3)`, starting from the state `x0 (6,)` and the prior's β;
+    with the burnout line of sight `los` too when the positions' fit agrees with it.
+    `memory_s (K,)`: each position's filter memory τ (`filter_memory_s`), else 0."""
     cfg = settings or FitSettings()
+    k = times_s.shape[0]
+    if k >= 2:
+        pos_cov_m2 = pos_cov_m2 + (drag_lag_m(times_s, pos_m, cfg) ** 2)[:, None, None] * np.eye(3)
+    tau = np.zeros(k) if memory_s is None else np.nan_to_num(np.asarray(memory_s, np.float64))
+    spacing = float(np.median(np.diff(times_s))) if k >= 2 else 0.0
+    # c_k / max(χ²/dof, 1) = max(c₀, τ_k / Δt)
+    corr = np.maximum(cfg.correlation_factor, tau / spacing if spacing > 0 else 0.0)
+    fit = _fit(times_s, pos_m, pos_cov_m2, t_ref_s, x0, None, cfg, None, corr)
+    if los is None or not fit.ok or not math.isfinite(los.time_s):
+        return fit
+    theta = np.r_[fit.x, fit.log_beta]
+    nu, grad, sigma = _los_row(theta, los, t_ref_s, cfg)
+    # ν² / (H P H' + σ²) ≤ gate
+    if nu**2 / (grad @ fit.P_with_log_beta @ grad + sigma**2) > cfg.los_gate:
+        return fit
+    with_los = _fit(times_s, pos_m, pos_cov_m2, t_ref_s, fit.x, fit.log_beta, cfg, los, corr)
+    return with_los if with_los.ok else fit
+
+
+def _fit(
+    times_s: FloatArray,
+    pos_m: FloatArray,
+    pos_cov_m2: FloatArray,
+    t_ref_s: float,
+    x0: FloatArray,
+    log_beta_start: float | None,
+    cfg: FitSettings,
+    los: LineOfSight | None,
+    corr: FloatArray,
+) -> BallisticFit:
     k = times_s.shape[0]
     if k < 3:
         return _failed(x0, np.nan, k, "fewer than 3 points")
@@ -138,13 +271,17 @@ def fit_ballistic(
         Linv = np.linalg.inv(np.linalg.cholesky(R))
     except np.linalg.LinAlgError:
         return _failed(x0, np.nan, k, "singular covariance")
+    # Each position's rows weighted by 1/√(its correlation factor), in the solve too.
+    row_w = np.repeat(1.0 / np.sqrt(corr), 3)
     dt = times_s - t_ref_s
     log_beta0 = math.log(cfg.beta_kg_m2)
     # The prior as one more whitened residual: r₀ = (ln β₀ − ln β) / σ_β, ∂r₀ = e₇ / σ_β
     prior_row = np.zeros(PARAM_DIM)
     prior_row[STATE_DIM] = 1.0 / cfg.beta_log_sigma
-    theta = np.r_[np.asarray(x0, dtype=np.float64), log_beta0]
+    start = log_beta0 if log_beta_start is None else log_beta_start
+    theta = np.r_[np.asarray(x0, dtype=np.float64), start]
     J = np.zeros((3 * k, PARAM_DIM))
+    los_row = np.zeros(PARAM_DIM)
     for _ in range(cfg.iterations):
         batch = np.vstack([theta, theta + np.diag(_STEPS)])
         pred = _positions(batch, dt)
@@ -152,8 +289,15 @@ def fit_ballistic(
         r = np.einsum("kij,kj->ki", Linv, pos_m - pred[0]).reshape(-1)
         dh = (pred[1:] - pred[0]) / _STEPS[:, None, None]  # (7, K, 3)
         J = np.einsum("kij,skj->kis", Linv, dh).reshape(3 * k, PARAM_DIM)
-        r_all = np.r_[r, (log_beta0 - theta[STATE_DIM]) / cfg.beta_log_sigma]
-        step, *_ = np.linalg.lstsq(np.vstack([J, prior_row]), r_all, rcond=None)
+        rows = [J * row_w[:, None], prior_row[None, :]]
+        r_all = np.r_[r * row_w, (log_beta0 - theta[STATE_DIM]) / cfg.beta_log_sigma]
+        if los is not None:
+            # The ray as one whitened residual: 0 − w·(p − o), gradient w·∂p/∂θ, over σ_los
+            off, grad, sigma = _los_row(theta, los, t_ref_s, cfg)
+            los_row = grad / sigma
+            rows.append(los_row[None, :])
+            r_all = np.r_[r_all, -off / sigma]
+        step, *_ = np.linalg.lstsq(np.vstack(rows), r_all, rcond=None)
         if not np.isfinite(step).all():
             return _failed(theta[:STATE_DIM], np.nan, k, "fit diverged")
         step[STATE_DIM] = np.clip(step[STATE_DIM], -_MAX_LOG_BETA_STEP, _MAX_LOG_BETA_STEP)
@@ -164,9 +308,9 @@ def fit_ballistic(
     r = np.einsum("kij,kj->ki", Linv, pos_m - pred).reshape(-1)
     dof = max(3 * k - STATE_DIM, 1)
     chi2 = float(r @ r) / dof
-    c = max(chi2, 1.0) * cfg.correlation_factor
-    # P = (J' R⁻¹ J / c + Λ₀)⁻¹
-    info = J.T @ J / c + np.outer(prior_row, prior_row)
+    Jw = J * row_w[:, None]
+    # P = (Σ J_k' R_k⁻¹ J_k / c_k + Λ₀ + h h')⁻¹,  h the ray's whitened gradient (0 without it)
+    info = Jw.T @ Jw / max(chi2, 1.0) + np.outer(prior_row, prior_row) + np.outer(los_row, los_row)
     try:
         P_full = symmetrize(np.linalg.inv(info))
     except np.linalg.LinAlgError:
@@ -181,4 +325,5 @@ def fit_ballistic(
         reason="" if ok else "fit not finite",
         log_beta=float(theta[STATE_DIM]),
         P_with_log_beta=P_full,
+        used_los=los is not None,
     )
