@@ -470,6 +470,10 @@ def connect_options(deployment: Deployment, nation: str, role: Role) -> dict[str
 
     Checks the seed and the certificates first, so a wrong or missing file or
     an expired certificate is one readable `InputError`, not a failed handshake.
+    The options reconnect forever once connected (a node outlives a server
+    restart); nats-py then also retries the *first* connection forever, so a
+    caller that must give up bounds it (e.g. probe first with
+    `allow_reconnect=False`, as `airpicture node` does).
     """
     access = deployment.nation(nation)
     if role not in ROLES:
