@@ -218,171 +218,26 @@ def init_exercise(
     certificates later; otherwise a new certificate means a new deployment.
     """
     loaded = load_scenario(scenario_path)
-    scenario = loaded.scenario
-    nations = sorted(scenario.nations)
-    all_routes = routes(scenario)
     root = Path(out_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     moment = now or datetime.now(UTC)
-
-    # --- PKI: one CA; a certificate per server (below) naming every address used; a client
-    # certificate per nation.
     not_before, not_after = validity(valid_days, moment)
     ca = Authority(f"airpicture exercise CA {moment:%Y-%m-%dT%H:%MZ}", not_before, not_after)
-    pki = root / "pki"
-    ca_file = ca.write(pki / "ca.pem", pki / "ca-key.pem" if keep_ca_key else None).cert_file
-    names = tuple(
-        dict.fromkeys((host, "localhost", "127.0.0.1", socket.gethostname(), *extra_server_names))
+    ca_file = ca.write(
+        root / "pki" / "ca.pem", root / "pki" / "ca-key.pem" if keep_ca_key else None
+    ).cert_file
+    server_names = (host, "localhost", "127.0.0.1", socket.gethostname(), *extra_server_names)
+    writer = _Writer(
+        root, host, ca, ca_file, tuple(dict.fromkeys(server_names)), routes(loaded.scenario)
     )
-
-    # --- NKey users and client certificates per nation.
-    creds = root / "credentials"
-    users: dict[str, dict[Role, str]] = {}
-    access_files: dict[str, dict[str, str]] = {}
-    for nation in nations:
-        made = {role: write_user(creds / nation / f"{role}.nk") for role in ROLES}
-        users[nation] = {role: made[role].public_key for role in ROLES}
-        client = ca.issue(
-            f"airpicture {nation}", pki / nation / "client.pem", pki / nation / "client-key.pem"
-        )
-        access_files[nation] = {
-            "node_seed": str(made["node"].seed_file),
-            "feed_seed": str(made["feed"].seed_file),
-            "client_cert": str(client.cert_file),
-            "client_key": str(client.key_file),
-        }
-
-    nats_dir = root / "nats"
-    js_root = nats_dir / "jetstream"
-
-    # Paths in the configurations are relative to nats/, where the servers are started, so
-    # the folder (or a nation's part of it) can move to another place or machine.
-    def here(path: str | Path) -> str:
-        return os.path.relpath(path, nats_dir)
-
-    def server_tls(name: str, *, verify: bool = True) -> dict[str, Any]:
-        """A server's own certificate (no nation holds another's server key)."""
-        cert = ca.issue(
-            f"airpicture {name}",
-            pki / "servers" / f"{name}.pem",
-            pki / "servers" / f"{name}-key.pem",
-            server_names=names,
-        )
-        return tls_block(
-            Path(here(cert.cert_file)),
-            Path(here(cert.key_file)),
-            Path(here(ca_file)),
-            verify=verify,
-        )
-
-    specs: list[ServerSpec] = []
-    server_of: dict[str, ServerSpec] = {}
-
-    def spec(
-        name: str,
-        port: int,
-        leaf_port: int | None,
-        js: list[str],
-        leaf_of: list[str],
-        hub: str | None = None,
-    ) -> ServerSpec:
-        return ServerSpec(
-            name=name,
-            config=str(nats_dir / f"{name}.conf"),
-            host=host,
-            client_port=port,
-            leafnode_port=leaf_port,
-            jetstream_dir=str(js_root / name),
-            log_file=str(nats_dir / "logs" / f"{name}.log"),
-            jetstream_accounts=js,
-            leaf_of=leaf_of,
-            hub=hub,
-        )
-
-    if not servers_per_nation:
-        single = spec("airpicture", client_port or free_port(host), None, nations, [])
-        config = {
-            "server_name": single.name,
-            "host": host,
-            "port": single.client_port,
-            "tls": server_tls(single.name),
-            "jetstream": {"store_dir": here(single.jetstream_dir)},
-            "accounts": {n: account_block(n, users[n], all_routes) for n in nations},
-        }
-        write_secret(
-            Path(single.config),
-            config_text(config, "airpicture: one server, every nation's account").encode(),
-        )
-        specs.append(single)
-        server_of = {n: single for n in nations}
+    nations = sorted(loaded.scenario.nations)
+    access_files = {n: writer.nation_credentials(n) for n in nations}
+    if servers_per_nation:
+        server_of = writer.servers_per_nation(nations, client_port)
     else:
-        hub_nation, others = nations[0], nations[1:]
-        ports = [client_port + i if client_port else free_port(host) for i in range(len(nations))]
-        hub = spec(f"ap-{hub_nation}", ports[0], free_port(host), [hub_nation], others)
-        leaf_seeds = {n: write_user(creds / n / "leaf.nk") for n in others}
-        hub_accounts = {}
-        for n in nations:
-            if n == hub_nation:
-                hub_accounts[n] = account_block(n, users[n], all_routes)
-            else:
-                # At the hub, a partner's account has no users but its server's leaf connection,
-                # and no JetStream: its streams live on its own server.
-                block = account_block(n, users[n], all_routes, jetstream=False)
-                # A leaf connection only: its seed cannot log in as a client at the hub.
-                block["users"] = [
-                    {"nkey": leaf_seeds[n].public_key, "allowed_connection_types": ["LEAFNODE"]}
-                ]
-                hub_accounts[n] = block
-        hub_config = {
-            "server_name": hub.name,
-            "host": host,
-            "port": hub.client_port,
-            "tls": (hub_tls := server_tls(hub.name)),
-            "jetstream": {"store_dir": here(hub.jetstream_dir), "domain": hub_nation},
-            "accounts": hub_accounts,
-            "leafnodes": {"host": host, "port": hub.leafnode_port, "tls": hub_tls},
-        }
-        write_secret(
-            Path(hub.config),
-            config_text(
-                hub_config, f"airpicture: {hub_nation}'s server, the leaf-node hub"
-            ).encode(),
-        )
-        specs.append(hub)
-        server_of[hub_nation] = hub
-        for n, port in zip(others, ports[1:], strict=True):
-            leaf = spec(f"ap-{n}", port, None, [n], [], hub=hub.name)
-            leaf_config = {
-                "server_name": leaf.name,
-                "host": host,
-                "port": leaf.client_port,
-                "tls": (leaf_tls := server_tls(leaf.name)),
-                "jetstream": {"store_dir": here(leaf.jetstream_dir), "domain": n},
-                # Only its own account: the exports/imports between accounts live at the hub.
-                "accounts": {n: account_block(n, users[n], all_routes, links=False)},
-                "leafnodes": {
-                    "remotes": [
-                        {
-                            "url": f"nats-leaf://{reachable(host)}:{hub.leafnode_port}",
-                            "account": n,
-                            "nkey": leaf_seeds[n].seed_file.read_text().strip(),
-                            # Its own certificate, presented to the hub as a client's.
-                            "tls": {k: v for k, v in leaf_tls.items() if k != "verify"},
-                        }
-                    ]
-                },
-            }
-            write_secret(
-                Path(leaf.config),
-                config_text(
-                    leaf_config, f"airpicture: {n}'s server, a leaf node of {hub.name}"
-                ).encode(),
-            )
-            specs.append(leaf)
-            server_of[n] = leaf
-
-    for s in specs:
-        Path(s.jetstream_dir).mkdir(parents=True, exist_ok=True)
+        server_of = writer.one_server(nations, client_port)
+    specs = list({s.name: s for s in server_of.values()}.values())
+    specs.sort(key=lambda s: s.hub is not None)  # the hub (or the one server) first
     deployment = Deployment(
         directory=str(root),
         scenario=str(loaded.path.resolve()),
@@ -392,14 +247,14 @@ def init_exercise(
         tls_hostname=reachable(host),
         servers=[_url(s) for s in specs],
         server_config=[s.config for s in specs],
-        jetstream_dir=str(js_root),
+        jetstream_dir=str(writer.js_root),
         ca_file=str(ca_file),
         nations={
             n: NationAccess(
                 account=n,
                 servers=[_url(server_of[n])],
-                node_public_key=users[n]["node"],
-                feed_public_key=users[n]["feed"],
+                node_public_key=writer.users[n]["node"],
+                feed_public_key=writer.users[n]["feed"],
                 ca_file=str(ca_file),
                 jetstream_domain=n if servers_per_nation else None,
                 **access_files[n],
@@ -409,12 +264,175 @@ def init_exercise(
         server_specs=specs,
         routes=[
             RouteSpec(sender=r.sender, receiver=r.receiver, kind=r.kind, subject=r.subject)
-            for r in all_routes
+            for r in writer.routes
         ],
         multi_server=servers_per_nation,
     )
     deployment.save()
     return deployment
+
+
+class _Writer:
+    """Writes a deployment's credentials, certificates and server configurations."""
+
+    def __init__(
+        self,
+        root: Path,
+        host: str,
+        ca: Authority,
+        ca_file: Path,
+        server_names: tuple[str, ...],
+        all_routes: list[Route],
+    ) -> None:
+        self.root = root
+        self.host = host
+        self.ca = ca
+        self.ca_file = ca_file
+        self.server_names = server_names
+        self.routes = all_routes
+        self.pki = root / "pki"
+        self.creds = root / "credentials"
+        self.nats_dir = root / "nats"
+        self.js_root = self.nats_dir / "jetstream"
+        self.users: dict[str, dict[Role, str]] = {}
+
+    def nation_credentials(self, nation: str) -> dict[str, str]:
+        """The nation's NKey users and client certificate: {field of NationAccess: path}."""
+        made = {role: write_user(self.creds / nation / f"{role}.nk") for role in ROLES}
+        self.users[nation] = {role: made[role].public_key for role in ROLES}
+        client = self.ca.issue(
+            f"airpicture {nation}",
+            self.pki / nation / "client.pem",
+            self.pki / nation / "client-key.pem",
+        )
+        return {
+            "node_seed": str(made["node"].seed_file),
+            "feed_seed": str(made["feed"].seed_file),
+            "client_cert": str(client.cert_file),
+            "client_key": str(client.key_file),
+        }
+
+    def here(self, path: str | Path) -> str:
+        """A path as the configurations name it: relative to nats/, where the servers start,
+        so the folder (or a nation's part of it) can move to another place or machine."""
+        return os.path.relpath(path, self.nats_dir)
+
+    def server_tls(self, name: str) -> dict[str, Any]:
+        """A server's own certificate (no nation holds another's server key)."""
+        cert = self.ca.issue(
+            f"airpicture {name}",
+            self.pki / "servers" / f"{name}.pem",
+            self.pki / "servers" / f"{name}-key.pem",
+            server_names=self.server_names,
+        )
+        return tls_block(
+            Path(self.here(cert.cert_file)),
+            Path(self.here(cert.key_file)),
+            Path(self.here(self.ca_file)),
+            verify=True,
+        )
+
+    def spec(
+        self,
+        name: str,
+        port: int,
+        js: list[str],
+        *,
+        leafnode_port: int | None = None,
+        leaf_of: list[str] | None = None,
+        hub: str | None = None,
+    ) -> ServerSpec:
+        spec = ServerSpec(
+            name=name,
+            config=str(self.nats_dir / f"{name}.conf"),
+            host=self.host,
+            client_port=port,
+            leafnode_port=leafnode_port,
+            jetstream_dir=str(self.js_root / name),
+            log_file=str(self.nats_dir / "logs" / f"{name}.log"),
+            jetstream_accounts=js,
+            leaf_of=leaf_of or [],
+            hub=hub,
+        )
+        Path(spec.jetstream_dir).mkdir(parents=True, exist_ok=True)
+        return spec
+
+    def server_config(self, spec: ServerSpec, domain: str | None) -> dict[str, Any]:
+        """What every server's configuration holds: name, listener, TLS, JetStream."""
+        jetstream: dict[str, Any] = {"store_dir": self.here(spec.jetstream_dir)}
+        if domain is not None:
+            jetstream["domain"] = domain
+        return {
+            "server_name": spec.name,
+            "host": self.host,
+            "port": spec.client_port,
+            "tls": self.server_tls(spec.name),
+            "jetstream": jetstream,
+        }
+
+    @staticmethod
+    def write(spec: ServerSpec, config: dict[str, Any], title: str) -> None:
+        write_secret(Path(spec.config), config_text(config, title).encode())
+
+    def one_server(self, nations: list[str], client_port: int | None) -> dict[str, ServerSpec]:
+        """One server holding every nation's account and the links between them."""
+        single = self.spec("airpicture", client_port or free_port(self.host), nations)
+        config = self.server_config(single, None) | {
+            "accounts": {n: account_block(n, self.users[n], self.routes) for n in nations}
+        }
+        self.write(single, config, "airpicture: one server, every nation's account")
+        return {n: single for n in nations}
+
+    def servers_per_nation(
+        self, nations: list[str], client_port: int | None
+    ) -> dict[str, ServerSpec]:
+        """A server per nation; the first nation's is the hub holding every account's links."""
+        hub_nation, others = nations[0], nations[1:]
+        ports = [
+            client_port + i if client_port else free_port(self.host) for i in range(len(nations))
+        ]
+        hub = self.spec(
+            f"ap-{hub_nation}",
+            ports[0],
+            [hub_nation],
+            leafnode_port=free_port(self.host),
+            leaf_of=others,
+        )
+        leaf_seeds = {n: write_user(self.creds / n / "leaf.nk") for n in others}
+        accounts = {hub_nation: account_block(hub_nation, self.users[hub_nation], self.routes)}
+        for n in others:
+            # At the hub, a partner's account has no users but its server's leaf connection
+            # (which may log in as a leaf only), and no JetStream: its streams are on its server.
+            block = account_block(n, self.users[n], self.routes, jetstream=False)
+            block["users"] = [
+                {"nkey": leaf_seeds[n].public_key, "allowed_connection_types": ["LEAFNODE"]}
+            ]
+            accounts[n] = block
+        config = self.server_config(hub, hub_nation)
+        config |= {
+            "accounts": accounts,
+            "leafnodes": {"host": self.host, "port": hub.leafnode_port, "tls": config["tls"]},
+        }
+        self.write(hub, config, f"airpicture: {hub_nation}'s server, the leaf-node hub")
+        server_of = {hub_nation: hub}
+        for n, port in zip(others, ports[1:], strict=True):
+            leaf = self.spec(f"ap-{n}", port, [n], hub=hub.name)
+            config = self.server_config(leaf, n)
+            remote = {
+                "url": f"nats-leaf://{reachable(self.host)}:{hub.leafnode_port}",
+                "account": n,
+                "nkey": leaf_seeds[n].seed_file.read_text().strip(),
+                # Its own certificate, presented to the hub as a client's.
+                "tls": {k: v for k, v in config["tls"].items() if k != "verify"},
+            }
+            config |= {
+                # Only its own account: the exports/imports between accounts live at the hub.
+                "accounts": {n: account_block(n, self.users[n], self.routes, links=False)},
+                "leafnodes": {"remotes": [remote]},
+            }
+            self.write(leaf, config, f"airpicture: {n}'s server, a leaf node of {hub.name}")
+            server_of[n] = leaf
+        return server_of
 
 
 def _url(spec: ServerSpec) -> str:
