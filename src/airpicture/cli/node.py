@@ -36,6 +36,7 @@ from collections.abc import Callable, Generator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import nats
 import nats.errors
@@ -244,40 +245,66 @@ def connect_options(
 async def connect_with_retry(
     options: dict[str, Any], give_up_s: float, console: Console, where: str
 ) -> Any:
-    """`nats.connect`, retried with backoff while the server cannot be reached; refused
-    credentials end it at once. Raises `InputError` when it gives up."""
+    """`nats.connect`, retried with backoff while no server can be reached (a TCP probe:
+    nats-py retries an unreachable server for ever when reconnecting is allowed);
+    credentials or TLS the server refuses end it at once. Raises `InputError`."""
     deadline = time.monotonic() + give_up_s
     delay = 0.5
-    servers = ", ".join(options.get("servers", []))
+    urls = list(options.get("servers", []))
+    servers = ", ".join(urls)
     while True:
-        try:
-            nc = await nats.connect(**options)
-        except Exception as exc:  # nats-py raises several kinds for one cause
-            text = str(exc) or type(exc).__name__
-            if "authorization" in text.lower() or "auth" in type(exc).__name__.lower():
-                raise InputError(
-                    where, [f"the server at {servers} refused the node's credentials ({text})"]
-                ) from None
-            if isinstance(exc, ssl.SSLError) and "certificate" in text.lower():
-                raise InputError(
-                    where, [f"TLS with {servers} failed ({text}): check the CA and certificates"]
-                ) from None
-            if time.monotonic() + delay > deadline:
-                raise InputError(
-                    where,
-                    [
-                        f"cannot reach the NATS server at {servers} ({text}); gave up after "
-                        f"{give_up_s:.0f} s: is it running (`airpicture exercise`)?"
-                    ],
-                ) from None
-            console.print(
-                f"[yellow]cannot reach {servers} ({text}); trying again in {delay:.1f} s[/]",
-                highlight=False,
+        why = await _reachable(urls)
+        if why is None:
+            break
+        if time.monotonic() + delay > deadline:
+            raise InputError(
+                where,
+                [
+                    f"cannot reach the NATS server at {servers} ({why}); gave up after "
+                    f"{give_up_s:.0f} s: is it running (`airpicture exercise`)?"
+                ],
             )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+        console.print(
+            f"[yellow]cannot reach {servers} ({why}); trying again in {delay:.1f} s[/]",
+            highlight=False,
+        )
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 10.0)
+    errors: list[str] = []
+
+    async def error_cb(exc: Exception) -> None:
+        errors.append(str(exc) or type(exc).__name__)
+
+    try:
+        return await asyncio.wait_for(
+            nats.connect(**options, error_cb=error_cb), timeout=max(10.0, give_up_s / 2)
+        )
+    except (TimeoutError, Exception) as exc:
+        text = errors[-1] if errors else (str(exc) or type(exc).__name__)
+        raise InputError(
+            where,
+            [
+                f"the server at {servers} refused the node's connection ({text}): check its "
+                "NKey seed, certificate and CA (`airpicture exercise init` writes them)"
+            ],
+        ) from None
+
+
+async def _reachable(urls: list[str]) -> str | None:
+    """None when one of the servers accepts a TCP connection, else why not."""
+    why = "no server given"
+    for url in urls:
+        parsed = urlsplit(url)
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(parsed.hostname, parsed.port or 4222), timeout=3.0
+            )
+        except (OSError, TimeoutError) as exc:
+            why = str(exc) or type(exc).__name__
             continue
-        return nc
+        writer.close()
+        return None
+    return why
 
 
 class _EmbeddedServer:
