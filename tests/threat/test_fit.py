@@ -14,7 +14,6 @@ from airpicture.threat.fit import (
     FitSettings,
     LineOfSight,
     drag_lag_m,
-    filter_memory_s,
     fit_ballistic,
 )
 from airpicture.threat.impact import predict_impact
@@ -86,18 +85,6 @@ def test_state_at_flies_the_fit_with_its_own_beta(flight: BallisticFlight) -> No
     assert np.allclose(P, P.T) and np.all(np.linalg.eigvalsh(P) > 0.0)
 
 
-def test_filter_memory_is_the_time_constant_of_a_steady_state_filter() -> None:
-    # Continuous white-acceleration filter in steady state: P_pp = √2 q^¼ r^¾, P_vv = √2 q^¾ r^¼,
-    # so √(P_pp / P_vv) = (r / q)^¼.
-    q, r = 2.0, 1600.0**2 * 5.0
-    P = np.zeros((6, 6))
-    P[:3, :3] = np.eye(3) * math.sqrt(2.0) * q**0.25 * r**0.75
-    P[3:, 3:] = np.eye(3) * math.sqrt(2.0) * q**0.75 * r**0.25
-    assert filter_memory_s(P) == pytest.approx((r / q) ** 0.25)
-    assert filter_memory_s(np.full((6, 6), np.nan)) == 0.0
-    assert filter_memory_s(np.zeros((6, 6))) == 0.0
-
-
 #: A geostationary sensor south-east of the launch, as in bench/threat.py.
 SATELLITE = geodetic_to_ecef(0.0, 140.0, 35_786_000.0)
 
@@ -156,11 +143,14 @@ def test_a_line_of_sight_the_positions_contradict_is_not_used(flight: BallisticF
     assert fit.ok and not fit.used_los
 
 
-def test_a_long_filter_memory_deflates_the_positions_information(flight: BallisticFlight) -> None:
+def test_the_correlation_factor_deflates_the_positions_information(
+    flight: BallisticFlight,
+) -> None:
     t, pos, cov, x0, _ = _short_arc(flight, 0)
     base = fit_ballistic(t, pos, cov, float(t[-1]), x0)
-    # τ = 50 s over snapshots 5 s apart: each position counts 1/10 instead of 1/2.5.
-    slow = fit_ballistic(t, pos, cov, float(t[-1]), x0, memory_s=np.full(t.size, 50.0))
+    # Each position counting 1/10 instead of 1/2.5: four times the variance (β barely
+    # observed here, so its prior, which is not deflated, hardly matters).
+    slow = fit_ballistic(t, pos, cov, float(t[-1]), x0, FitSettings(correlation_factor=10.0))
     ratio = np.trace(slow.P[:3, :3]) / np.trace(base.P[:3, :3])
     assert ratio == pytest.approx(4.0, rel=0.05)
 

@@ -31,13 +31,7 @@ from airpicture.threat.classify import (
     class_memberships,
     posterior,
 )
-from airpicture.threat.fit import (
-    BallisticFit,
-    FitSettings,
-    LineOfSight,
-    filter_memory_s,
-    fit_ballistic,
-)
+from airpicture.threat.fit import BallisticFit, FitSettings, LineOfSight, fit_ballistic
 from airpicture.threat.geography import TERRITORIES, Geography
 from airpicture.threat.impact import ImpactPrediction, ImpactSettings, predict_impact
 from airpicture.threat.launch import LaunchDetector, LaunchEvent, LaunchSettings
@@ -181,8 +175,6 @@ class _Threat:
     times: list[float] = field(default_factory=list)
     pos: list[FloatArray] = field(default_factory=list)
     pos_cov: list[FloatArray] = field(default_factory=list)
-    #: The filter's memory at each position, √(tr P_pp / tr P_vv) seconds (`fit_ballistic`).
-    memory_s: list[float] = field(default_factory=list)
     last_x: FloatArray = field(default_factory=lambda: np.zeros(6))
     last_cov: FloatArray = field(default_factory=lambda: np.eye(6) * 1e10)
     last_seen_s: float = -math.inf
@@ -690,12 +682,10 @@ class NationalAssessor:
             threat.times.pop()
             threat.pos.pop()
             threat.pos_cov.pop()
-            threat.memory_s.pop()
         threat.times.append(time_s)
         threat.pos.append(x[:3].copy())
         pc = P[:3, :3]
         threat.pos_cov.append(pc if np.isfinite(pc).all() else np.eye(3) * 1e8)
-        threat.memory_s.append(filter_memory_s(P))
         threat.last_x = x.copy()
         threat.last_cov = P.copy() if np.isfinite(P).all() else np.eye(6) * 1e10
         threat.last_seen_s = time_s
@@ -759,7 +749,6 @@ class NationalAssessor:
                 threat.last_x,
                 cfg.fit,
                 los,
-                memory_s=np.asarray(threat.memory_s)[use],
             )
             if fit.ok and fit.chi2_per_dof <= cfg.max_fit_chi2:
                 break
@@ -772,7 +761,6 @@ class NationalAssessor:
             threat.times = list(t[keep])
             threat.pos = [p for p, k in zip(threat.pos, keep, strict=True) if k]
             threat.pos_cov = [p for p, k in zip(threat.pos_cov, keep, strict=True) if k]
-            threat.memory_s = [m for m, k in zip(threat.memory_s, keep, strict=True) if k]
 
     def _advance_threat(self, threat: _Threat, time_s: float, warnings: list[Warning]) -> None:
         cfg = self.settings
