@@ -234,8 +234,11 @@ def _accounts(out: Path, nations: list[str]) -> tuple[dict[str, str], Path]:
 
 
 def _web_ports(first: int | None, count: int) -> list[int]:
+    """Each nation's web port, fixed for the exercise (a restarted node serves where it did)."""
     if first is None:
-        return [0] * count
+        from airpicture.deploy.server import free_port
+
+        return [free_port() for _ in range(count)]
     if not 0 < first <= 65535 - count:
         raise InputError("--port", [f"{first}: give a port in 1..{65535 - count}"])
     return [first + i for i in range(count)]

@@ -258,8 +258,9 @@ def write_exercise_outputs(
     outputs = read_node_outputs(out, nations)
     write_table(out / "picture.parquet", outputs.picture, PICTURE_SCHEMA)
     write_warnings(out / "warnings.jsonl", outputs.warnings)
-    if not (out / "threats.jsonl").exists():
-        (out / "threats.jsonl").write_text("")
+    with (out / "threats.jsonl").open("w", encoding="utf-8") as f:
+        for row in outputs.threats:
+            f.write(json.dumps(row, default=str) + "\n")
     stats = network_json(outputs, extra_network)
     (out / "network.json").write_text(json.dumps(stats, indent=2, default=str) + "\n")
     return stats

@@ -382,7 +382,19 @@ class NodeService:
             os.replace(tmp, self.dir / name)
             self._pictures = []
             self._chunk += 1
+            self._write_threats()
         self._write_stats()
+
+    def _write_threats(self) -> None:
+        """The assessor's ranked threat rows so far (`threats.jsonl` rows), this incarnation's."""
+        rows = self.node.threat_log()
+        if not rows:
+            return
+        tmp = self.dir / f".threats-{self.incarnation}.jsonl.tmp"
+        with tmp.open("w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row, default=_json_default) + "\n")
+        os.replace(tmp, self.dir / f"threats-{self.incarnation}.jsonl")
 
     def _write_stats(self) -> None:
         path = self.dir / f"stats-{self.incarnation}.json"
@@ -457,6 +469,8 @@ class NodeOutputs:
     warnings: list[Warning]
     #: Per nation: every incarnation's stats (oldest first).
     stats: dict[str, list[dict[str, Any]]]
+    #: Every node's ranked threat rows, by time then nation.
+    threats: list[dict[str, Any]] = field(default_factory=list)
 
 
 def read_node_outputs(out_dir: Path, nations: list[str]) -> NodeOutputs:
@@ -464,12 +478,15 @@ def read_node_outputs(out_dir: Path, nations: list[str]) -> NodeOutputs:
     every issued warning (time order), each incarnation's stats."""
     pictures: list[Table] = []
     warnings: list[Warning] = []
+    threats: list[dict[str, Any]] = []
     stats: dict[str, list[dict[str, Any]]] = {}
     for nation in nations:
         d = out_dir / "nodes" / nation
         for path in sorted(d.glob("picture-*.parquet")):
             pictures.append(read_table(path, PICTURE_SCHEMA))
         warnings.extend(read_warnings(d / "warnings.jsonl"))
+        for path in sorted(d.glob("threats-*.jsonl")):
+            threats.extend(json.loads(line) for line in path.read_text().splitlines() if line)
         runs = [json.loads(p.read_text()) for p in sorted(d.glob("stats-*.json"))]
         stats[nation] = sorted(runs, key=lambda r: int(r.get("incarnation", 0)))
     picture = concat_tables(pictures, PICTURE_SCHEMA)
@@ -477,7 +494,8 @@ def read_node_outputs(out_dir: Path, nations: list[str]) -> NodeOutputs:
         order = np.lexsort((picture["viewer"].astype(str), picture["time_s"]))
         picture = {c: v[order] for c, v in picture.items()}
     warnings.sort(key=lambda w: w.time_s)
-    return NodeOutputs(picture, warnings, stats)
+    threats.sort(key=lambda r: (r.get("time_s", 0.0), r.get("nation", "")))
+    return NodeOutputs(picture, warnings, stats, threats)
 
 
 def network_json(outputs: NodeOutputs, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
