@@ -508,6 +508,12 @@ class JetStreamBus:
             self._in_flight.discard(m.stream_seq)
         return len(taken)
 
+    async def keep_alive(self) -> None:
+        """Tell JetStream the messages still held are being worked on (their ack wait starts
+        again), so a node behind the clock is not sent them again and again."""
+        for m in [*self._pending, *self._staged]:
+            await m.msg.in_progress()
+
     def markers_missing(self, kind: MessageKind, cycle: int, senders: Iterable[str]) -> list[str]:
         """The senders whose stage-end marker for `cycle` (or later) has not arrived."""
         return [s for s in senders if self.marker_cycle.get((s, kind), -1) < cycle]
@@ -626,6 +632,11 @@ class SensorInbox:
         rows = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
         order = np.argsort(rows["time_s"], kind="stable")
         return {c: v[order] for c, v in rows.items()}
+
+    async def keep_alive(self) -> None:
+        """As `JetStreamBus.keep_alive`, for the report batches still held."""
+        for b in list(self._batches):
+            await b.msg.in_progress()
 
     async def settle(self) -> None:
         """Ledger and acknowledge the batches whose every report the node has taken."""

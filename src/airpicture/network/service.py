@@ -220,6 +220,7 @@ class NodeService:
             pumps = [
                 asyncio.create_task(self._pump(self.bus.pump, stop)),
                 asyncio.create_task(self._pump(self.sensors.pump, stop)),
+                asyncio.create_task(self._keep_alive(stop)),
             ]
             if ready is not None and not await self._wait_or_stop(ready(), stop):
                 return
@@ -258,6 +259,19 @@ class NodeService:
             except Exception:
                 log.exception("%s: fetching failed; trying again", self.nation)
                 await asyncio.sleep(0.5)
+
+    async def _keep_alive(self, stop: asyncio.Event) -> None:
+        """Every third of the ack wait: the messages held are still being worked on."""
+        every_s = self.bus.ack_wait_s / 3.0
+        while not stop.is_set():
+            await asyncio.sleep(every_s)
+            try:
+                await self.bus.keep_alive()
+                await self.sensors.keep_alive()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.debug("%s: in-progress acknowledgement failed", self.nation, exc_info=True)
 
     async def _wait_or_stop(self, waiting: Awaitable[None], stop: asyncio.Event) -> bool:
         """Wait for `waiting` unless `stop` is set first; whether it finished."""
