@@ -9,7 +9,7 @@ from airpicture.network.run import run_network
 from airpicture.policy import viewable_sensors
 from airpicture.sim.simulate import simulate
 from airpicture.web.app import COOKIE
-from airpicture.web.node_source import NodeLiveSource, use_exercise_clock
+from airpicture.web.node_source import NodeLiveSource
 from tests.web.helpers import PASSWORDS, make_app, receive, receive_until
 
 from .netscen import network_scenario
@@ -25,8 +25,7 @@ def test_the_node_page_serves_its_nation_alone_at_the_exercise_time() -> None:
     for t in (5.0, 10.0, 15.0):
         mine = (picture["viewer"] == "JPN") & (picture["time_s"] == t)
         source.push(t, {c: v[mine] for c, v in picture.items()}, [])
-    app = make_app(source)
-    use_exercise_clock(app, lambda: 15.0)
+    app = make_app(source, clock_s=lambda: 15.0)
     with TestClient(app) as client:
         for other in ("usa", "aus"):
             r = client.post("/api/login", json={"user": other, "password": PASSWORDS[other]})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -34,9 +34,13 @@ def accounts() -> dict[str, Account]:
     return _ACCOUNTS
 
 
-def make_app(source: PictureSource, settings: ServerSettings | None = None) -> FastAPI:
+def make_app(
+    source: PictureSource,
+    settings: ServerSettings | None = None,
+    clock_s: Callable[[], float] | None = None,
+) -> FastAPI:
     auth = Authenticator(accounts(), frozenset(view_rules(source.info)))
-    return create_app(source, auth, settings)
+    return create_app(source, auth, settings, clock_s)
 
 
 def sign_in(client: TestClient, user: str) -> None:

@@ -443,7 +443,7 @@ def _web(
 ) -> tuple[_EmbeddedServer, Any, str]:
     from airpicture.web.app import ServerSettings, create_app
     from airpicture.web.auth import Authenticator, load_users, one_time_accounts
-    from airpicture.web.node_source import NodeLiveSource, use_exercise_clock
+    from airpicture.web.node_source import NodeLiveSource
     from airpicture.web.session import PlaybackSettings
 
     assert config.web is not None
@@ -463,8 +463,9 @@ def _web(
             console.print(f"one-time account: {name}  {password}", markup=False, highlight=False)
     auth = Authenticator(accounts, frozenset([config.nation]))
     speed = config.clock.speed
-    app = create_app(source, auth, ServerSettings(playback=PlaybackSettings(speed=speed)))
-    use_exercise_clock(app, clock_s)
+    app = create_app(
+        source, auth, ServerSettings(playback=PlaybackSettings(speed=speed)), clock_s=clock_s
+    )
     host, port = config.web.host, config.web.port
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -126,7 +126,11 @@ class NationalNode:
         assessor: Assessor,
         settings: NodeSettings | None = None,
         hold_s: float = 0.0,
+        first_seq: int = 0,
     ) -> None:
+        """`first_seq`: the messages' sequence numbers start after it. A node restarted
+        mid-exercise starts past every number it used before (its partners refuse a number
+        they have seen as a duplicate)."""
         self.nation = nation
         self.policy = policy
         self.bus = bus
@@ -159,7 +163,7 @@ class NationalNode:
                 self._tracker_of_sensor[sid] = g
         self.mode_names = tuple(m.name for m in self.settings.tracker.models)
         self.fusion = SystemPicture(nation, policy.nations, self.mode_names, self.settings.fusion)
-        self._seq: Counter[str] = Counter()
+        self._seq: Counter[str] = Counter({p: first_seq for p in self.partners})
         self._seen: dict[str, set[int]] = {}
         self._received: dict[str, _Received] = {}
         self._unsent_plots: list[Table] = []

@@ -168,10 +168,9 @@ class NodeService:
             assessor_factory(scenario, nation),
             network.node(),
             hold_s=hold_s(self.policy, links, network, nation),
+            # Partners keep the sequence numbers they have seen from this node: a new base.
+            first_seq=self.incarnation,
         )
-        # Partners keep the sequence numbers they have seen from this node: a new base.
-        for partner in self.node.partners:
-            self.node._seq[partner] = self.incarnation
         self.times_s = picture_times_s(scenario)
         interval_wall = scenario.picture_interval_s / clock.speed
         self.marker_wait_s = (

@@ -94,8 +94,19 @@ class ServerSettings:
 class Hub:
     """Every served viewer's frames, the live clock, and the sessions' wake-up calls."""
 
-    def __init__(self, source: PictureSource, settings: ServerSettings) -> None:
+    def __init__(
+        self,
+        source: PictureSource,
+        settings: ServerSettings,
+        clock_s: Callable[[], float] | None = None,
+    ) -> None:
+        """`clock_s`: the live clock, scenario seconds, when someone else keeps it (a node
+        service's exercise clock: a node restarted mid-exercise serves the exercise's time,
+        not its own uptime); its source is then fed in this event loop by its owner, so it
+        is advanced here, not in a thread. Default: the server's own clock from its start,
+        at the playback speed."""
         self.source = source
+        self._clock_s = clock_s
         self.settings = settings
         self.info = source.info
         self.rules = view_rules(self.info)
@@ -119,8 +130,13 @@ class Hub:
             for waker in self._wakers:
                 waker.set()
 
+    def clock_s(self) -> float:
+        if self._clock_s is not None:
+            return max(self._clock_s(), 0.0)
+        return (time.monotonic() - self._live_t0) * self._speed
+
     def live_time_s(self) -> float:
-        return min((time.monotonic() - self._live_t0) * self._speed, self.end_s)
+        return min(self.clock_s(), self.end_s)
 
     def head_s(self) -> float:
         return self.live_time_s() if self.live else self.end_s
@@ -130,10 +146,14 @@ class Hub:
         self._live_t0 = time.monotonic()
         lag = float(getattr(self.source, "lag_s", 0.0))
         while True:
-            now_s = (time.monotonic() - self._live_t0) * self._speed
-            frames = await asyncio.to_thread(self.source.advance, now_s)
+            now_s = self.clock_s()
+            if self._clock_s is None:
+                frames = await asyncio.to_thread(self.source.advance, now_s)
+            else:
+                frames = self.source.advance(now_s)
             self.ingest(frames)
-            if now_s > self.end_s + lag + self.info.picture_interval_s:
+            finished = bool(getattr(self.source, "finished", False))
+            if finished or now_s > self.end_s + lag + self.info.picture_interval_s:
                 return
             await asyncio.sleep(self.settings.produce_every_s)
 
@@ -180,11 +200,13 @@ def create_app(
     source: PictureSource,
     auth: Authenticator,
     settings: ServerSettings | None = None,
+    clock_s: Callable[[], float] | None = None,
 ) -> FastAPI:
-    """The server for `source`, with the accounts of `auth` (see the module doc)."""
+    """The server for `source`, with the accounts of `auth` (see the module doc); `clock_s`
+    as `Hub` takes it."""
     settings = settings or ServerSettings()
     node_modules = find_node_modules()
-    hub = Hub(source, settings)
+    hub = Hub(source, settings, clock_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

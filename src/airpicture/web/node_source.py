@@ -6,16 +6,14 @@ knows one viewer only — the node's nation — so the server it feeds can serve
 other nation's picture: `RunInfo.picture_viewers` and `viewable_sensors` name
 that nation alone, and `web/views.py` makes no rule for anyone else.
 
-The server's live clock is the exercise clock (`use_exercise_clock`), so a node
-restarted mid-exercise serves the current exercise time, not its own uptime.
+The server's live clock is the exercise clock (`create_app(..., clock_s=...)`), so
+a node restarted mid-exercise serves the current exercise time, not its own uptime.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
 
 from airpicture.policy import viewable_sensors
 from airpicture.scenario import LoadedScenario
@@ -81,25 +79,3 @@ class NodeLiveSource:
     @property
     def finished(self) -> bool:
         return self._finished
-
-
-def use_exercise_clock(app: Any, clock_s: Callable[[], float], every_s: float = 0.2) -> None:
-    """Make the COP server's live clock the exercise clock (`web/app.py`'s Hub keeps its own
-    from when it started; a node restarted mid-exercise must serve the exercise's time),
-    and have it take the node's frames until the node finishes."""
-    hub = app.state.hub
-    source = hub.source
-
-    def live_time_s() -> float:
-        return float(min(max(clock_s(), 0.0), hub.end_s))
-
-    async def produce() -> None:
-        while True:
-            hub.ingest(source.advance(clock_s()))
-            if getattr(source, "finished", False):
-                return
-            await asyncio.sleep(every_s)
-
-    # Instance overrides, read by the Hub's users and its lifespan at call time.
-    setattr(hub, "live_time_s", live_time_s)  # noqa: B010
-    setattr(hub, "produce", produce)  # noqa: B010
