@@ -13,8 +13,10 @@ ASTERIX_DECODER_STAMP := $(ASTERIX_DECODER_VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 SCENARIO ?= scenarios/pacific-shield.yaml
 OUT ?= out/demo
-# Scenario seconds per wall-clock second of the live picture `make demo` serves.
+# Exercise seconds per wall-clock second of the live exercise `make demo` runs.
 SPEED ?= 5
+# The first nation's web page (the others follow: 8000, 8001, 8002).
+PORT ?= 8000
 
 .PHONY: setup demo test lint typecheck unit bench clean
 
@@ -28,6 +30,9 @@ $(PY_STAMP): pyproject.toml
 	@touch $@
 
 $(ASTERIX_DECODER_STAMP): $(PY_STAMP)
+	@{ command -v g++ >/dev/null && test -e /usr/include/expat.h && \
+	  $(PYTHON) -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(sysconfig.get_paths()["include"] + "/Python.h"))'; } || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ libexpat1-dev python3-dev; }
 	@test -x $(ASTERIX_DECODER_VENV)/bin/python || $(PYTHON) -m venv $(ASTERIX_DECODER_VENV)
 	$(ASTERIX_DECODER_VENV)/bin/pip install -q --disable-pip-version-check 'asterix_decoder==0.7.11'
 	@touch $@
@@ -40,11 +45,12 @@ $(NODE_STAMP): package.json package-lock.json
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-# The whole job (outputs and report in $(OUT)), then the live picture of every
-# nation at http://127.0.0.1:8000 until Ctrl-C (accounts are printed at start).
+# The allied network live on this machine: a NATS server with an account per nation,
+# one node process per nation serving its own nation's picture (addresses and accounts
+# are printed), the simulated sensors on the bus; the run's outputs in $(OUT) when it
+# ends (Ctrl-C) and `airpicture evaluate $(OUT)` scores them.
 demo: setup
-	$(BIN)/airpicture run $(SCENARIO) --out $(OUT)
-	$(BIN)/airpicture serve $(SCENARIO) --speed $(SPEED)
+	$(BIN)/airpicture exercise $(SCENARIO) --out $(OUT) --speed $(SPEED) --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check src tests bench
@@ -63,6 +69,9 @@ bench: setup
 	$(BIN)/python bench/metrics.py
 	$(BIN)/python bench/tracker.py
 	$(BIN)/python bench/network.py
+	$(BIN)/python bench/exercise.py
+	$(BIN)/python bench/nats_links.py
+	$(BIN)/python bench/interop_fuzz.py
 	$(BIN)/python bench/threat.py
 	$(BIN)/python bench/web.py
 
