@@ -176,3 +176,38 @@ def test_a_node_publishes_only_as_itself() -> None:
     bus = JetStreamBus("USA", POLICY, lambda: 0.0)
     with pytest.raises(ValueError, match="cannot publish as JPN"):
         bus.publish("JPN", "AUS", b"", 0.0, MessageKind.TRACKS)
+
+
+def test_an_unreachable_receiver_gets_everything_in_order_once_back_and_holds_no_one_up(
+    server: str,
+) -> None:
+    """AUS has no stream yet (as if its server were cut off): its messages are resent in the
+    background with their message ids until acknowledged, while JPN's go through at once."""
+
+    async def scenario() -> None:
+        nc_usa, usa = await started(server, "USA")
+        nc_jpn, _ = await started(server, "JPN")
+        for seq in (1, 2):
+            usa.publish("USA", "AUS", batch("USA", seq, 1.0), 1.0, MessageKind.WARNINGS)
+        usa.publish("USA", "JPN", batch("USA", 1, 1.0), 1.0, MessageKind.WARNINGS)
+        await usa.flush()
+        assert usa.unreachable() == ["AUS"]
+        assert usa.counts.published["USA->JPN"] == 1
+        usa.publish("USA", "AUS", batch("USA", 3, 2.0), 2.0, MessageKind.WARNINGS)
+        usa.publish("USA", "JPN", batch("USA", 2, 2.0), 2.0, MessageKind.WARNINGS)
+        await usa.flush()  # queues AUS's third behind the two held; JPN's second goes
+        assert usa.unsent == 3
+        assert usa.counts.published["USA->JPN"] == 2
+        nc_aus, aus = await started(server, "AUS")  # AUS comes back
+        assert await usa.drain(20.0)
+        assert usa.unsent == 0 and usa.unreachable() == []
+        assert usa.counts.resent["AUS"] == 3
+        assert usa.counts.receivers_unreachable["AUS"] == 1
+        await pump_until(aus, lambda: aus.pending() == 3)
+        aus.begin_stage()
+        assert [decode(e.payload).seq for e in aus.receive("AUS", 10.0)] == [1, 2, 3]
+        await aus.settle()
+        for nc in (nc_usa, nc_jpn, nc_aus):
+            await nc.close()
+
+    run(scenario())

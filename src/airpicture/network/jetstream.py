@@ -14,7 +14,9 @@ Subjects, streams and consumers (docs/exercise.md, "The NATS contract"):
 The node calls `publish` and `receive` synchronously inside its stages (as on
 the in-process bus); the service's asyncio driver (`network/service.py`) does
 the I/O around them: `flush` sends what the stage published (awaiting every
-PubAck, retrying on timeout with the same message id), `pump` fetches what has
+PubAck, retrying on timeout with the same message id; a receiver that stays
+silent — its server's link cut — gets its messages resent in the background, in
+order, until acknowledged, without holding up the others), `pump` fetches what has
 arrived, `settle` acknowledges what the stage took once it has finished. So a
 node killed mid-stage gets those messages again from JetStream after restart;
 a ledger of processed stream sequence numbers (a file the driver keeps) makes
@@ -178,6 +180,10 @@ class BusCounts:
     refused: Counter[str] = field(default_factory=Counter)
     markers_sent: int = 0
     markers_received: int = 0
+    #: Per receiver: times it stopped acknowledging (a flush gave up on it and handed its
+    #: messages to a background resend), and the messages that resend delivered.
+    receivers_unreachable: Counter[str] = field(default_factory=Counter)
+    resent: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
         links = sorted(set(self.published) | set(self.delivered) | set(self.lost))
@@ -200,6 +206,8 @@ class BusCounts:
             "refused": dict(self.refused),
             "markers_sent": self.markers_sent,
             "markers_received": self.markers_received,
+            "receivers_unreachable": dict(self.receivers_unreachable),
+            "resent": dict(self.resent),
         }
 
 
@@ -308,6 +316,9 @@ class JetStreamBus:
         self.counts = BusCounts()
         self.partners = [n for n in policy.nations if n != nation]
         self._outbox: list[_Outgoing] = []
+        #: Per receiver that stopped acknowledging: its messages, in order, being resent.
+        self._held: dict[str, list[_Outgoing]] = {}
+        self._resending: dict[str, asyncio.Task[None]] = {}
         #: Fetched, not yet handed to the node; during a stage, what the stage may take.
         self._pending: list[_Incoming] = []
         self._staged: list[_Incoming] = []
@@ -386,46 +397,109 @@ class JetStreamBus:
 
     @property
     def unsent(self) -> int:
-        return len(self._outbox)
+        """Messages published but not yet acknowledged by their receiver's stream."""
+        return len(self._outbox) + sum(len(q) for q in self._held.values())
+
+    def unreachable(self) -> list[str]:
+        """The receivers whose messages are being resent in the background."""
+        return sorted(self._held)
 
     async def flush(self) -> None:
-        """Publish the outbox, each message until its PubAck, in order per receiver; a
-        receiver that cannot be reached now keeps its rest for the next flush (in order)
-        without holding up the others."""
+        """Publish the outbox, each message until its PubAck, in order per receiver, the
+        receivers concurrently. A receiver that cannot be reached now (its messages not
+        acknowledged after `PUBLISH_ATTEMPTS`, e.g. its server's link cut) keeps its rest,
+        in order: a background task resends the first with the same message id until it
+        is acknowledged, then the others; meanwhile later flushes queue that receiver's
+        messages behind them and do not wait for it, so it holds up no one else."""
         js = self._require_js()
-        blocked: set[str] = set()
-        kept: list[_Outgoing] = []
+        by_receiver: dict[str, list[_Outgoing]] = {}
         for out in self._outbox:
-            receiver = out.subject.split(".")[2]
-            if receiver in blocked or not await self._publish_one(js, out):
-                blocked.add(receiver)
-                kept.append(out)
-        self._outbox = kept
+            by_receiver.setdefault(out.subject.split(".")[2], []).append(out)
+        self._outbox = []
+        ready: list[tuple[str, list[_Outgoing]]] = []
+        for receiver, outs in by_receiver.items():
+            if receiver in self._held:
+                self._held[receiver].extend(outs)
+            else:
+                ready.append((receiver, outs))
+        await asyncio.gather(*(self._send_in_order(js, r, outs) for r, outs in ready))
+
+    async def drain(self, timeout_s: float) -> bool:
+        """Wait (at most `timeout_s`) for the background resends; whether all were acknowledged."""
+        tasks = list(self._resending.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_s)
+        return not self._held
+
+    def stop_resending(self) -> None:
+        for task in self._resending.values():
+            task.cancel()
+        self._resending.clear()
+
+    async def _send_in_order(
+        self, js: JetStreamContext, receiver: str, outs: list[_Outgoing]
+    ) -> None:
+        for i, out in enumerate(outs):
+            if not await self._publish_one(js, out):
+                self._held[receiver] = outs[i:]
+                self.counts.receivers_unreachable[receiver] += 1
+                self._resending[receiver] = asyncio.create_task(self._resend(js, receiver))
+                return
+
+    async def _resend(self, js: JetStreamContext, receiver: str) -> None:
+        """Resend `receiver`'s held messages in order, each until acknowledged."""
+        delay_s = 0.1
+        queue = self._held[receiver]
+        try:
+            while queue:
+                try:
+                    acked = await self._attempt(js, queue[0])
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # a closed or reconnecting connection: try again
+                    log.debug("%s: resend to %s failed (%r)", self.nation, receiver, exc)
+                    acked = False
+                if acked:
+                    queue.pop(0)
+                    self.counts.resent[receiver] += 1
+                    delay_s = 0.1
+                    continue
+                await asyncio.sleep(delay_s)
+                delay_s = min(2 * delay_s, 1.0)
+            del self._held[receiver]
+            log.info("%s: %s acknowledges again", self.nation, receiver)
+        finally:
+            self._resending.pop(receiver, None)
 
     async def _publish_one(self, js: JetStreamContext, out: _Outgoing) -> bool:
         delay_s = 0.05
         for attempt in range(PUBLISH_ATTEMPTS):
-            try:
-                ack = await js.publish(
-                    out.subject, out.payload, timeout=PUBLISH_TIMEOUT_S, headers=out.headers
-                )
-            except (nats.errors.TimeoutError, nats.js.errors.NoStreamResponseError) as exc:
-                self.counts.publish_retries += 1
-                if attempt == PUBLISH_ATTEMPTS - 1:
-                    log.warning("%s: %s not acknowledged yet (%r)", self.nation, out.subject, exc)
-                    return False
-                await asyncio.sleep(delay_s)
-                delay_s *= 2
-                continue
-            if ack.duplicate:
-                self.counts.duplicate_publications += 1
-            if out.link:
-                self.counts.published[out.link] += 1
-                self.counts.bytes_published[out.link] += len(out.payload)
-            else:
-                self.counts.markers_sent += 1
-            return True
+            if await self._attempt(js, out):
+                return True
+            if attempt == PUBLISH_ATTEMPTS - 1:
+                log.warning("%s: %s not acknowledged yet", self.nation, out.subject)
+                return False
+            await asyncio.sleep(delay_s)
+            delay_s *= 2
         return False
+
+    async def _attempt(self, js: JetStreamContext, out: _Outgoing) -> bool:
+        """One publication with the message's id; whether its PubAck came."""
+        try:
+            ack = await js.publish(
+                out.subject, out.payload, timeout=PUBLISH_TIMEOUT_S, headers=out.headers
+            )
+        except (nats.errors.TimeoutError, nats.js.errors.NoStreamResponseError):
+            self.counts.publish_retries += 1
+            return False
+        if ack.duplicate:
+            self.counts.duplicate_publications += 1
+        if out.link:
+            self.counts.published[out.link] += 1
+            self.counts.bytes_published[out.link] += len(out.payload)
+        else:
+            self.counts.markers_sent += 1
+        return True
 
     async def pump(self, batch: int = 256, timeout_s: float = 0.2) -> int:
         """Fetch what has arrived on the link stream; the number of messages fetched."""
