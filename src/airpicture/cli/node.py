@@ -13,6 +13,17 @@ deployment: exercise-dir        # written by `airpicture exercise init` ...
 clock: {epoch_utc: "2026-12-07T03:00:00Z", speed: 10}
 web: {host: 127.0.0.1, port: 8101, users: users.json}   # port 0: any; web: null: none
 out: exercise-dir               # the node writes its part under out/nodes/JPN/
+# Optional: the own sensors' ASTERIX over UDP (unicast, or a multicast group) ...
+asterix: {listen: ["udp://0.0.0.0:8600", "udp://239.10.0.1:8601"], interface: 0.0.0.0}
+# ... and the own picture out each picture time: CAT062 over UDP, CoT to TAK endpoints.
+outputs:
+  system: {sac: 2, sic: 0}      # CAT062 I010 (default: SAC of the nation's sensors, SIC 0)
+  cat062: ["udp://127.0.0.1:8700"]
+  cot:
+    - {url: "udp://239.2.3.1:6969", format: xml}        # TAK mesh SA
+    - {url: "tcp://127.0.0.1:8087", format: proto}      # TAK protocol stream
+    - {url: "tls://tak.example:8089", format: xml, ca_file: ca.pem,
+       client_cert: node.pem, client_key: node.key}
 ```
 
 A configuration error (unknown nation or sensor, a missing or wrong credentials
@@ -35,7 +46,7 @@ import time
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import nats
@@ -44,7 +55,18 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.console import Console
 
+from airpicture.cli.ingest import asterix_sensors
 from airpicture.errors import InputError
+from airpicture.interop.asterix import SystemCode
+from airpicture.network.asterix_io import (
+    COT_SCHEMES,
+    AsterixInbox,
+    CotDestination,
+    PictureOutputs,
+    UdpAddress,
+    listen_socket,
+    parse_url,
+)
 from airpicture.network.node import NodeSnapshot
 from airpicture.network.service import ExerciseClock, NodeService, ServiceSettings
 from airpicture.scenario import LoadedScenario, ScenarioOverrides, load_scenario
@@ -96,6 +118,45 @@ class WebConfig(_Strict):
     users: str | None = None
 
 
+class AsterixConfig(_Strict):
+    """The own sensors' ASTERIX (CAT048/034/021) over UDP."""
+
+    listen: list[str] = Field(min_length=1)
+    #: The interface multicast groups are joined on.
+    interface: str = "0.0.0.0"
+    #: Reports stamped more than this after the exercise time are refused (counted), s.
+    future_s: float = Field(default=30.0, gt=0.0)
+    #: Own sensors come over NATS too: wait for the NATS feed's ticks as well.
+    nats_feed: bool = False
+
+
+class SystemConfig(_Strict):
+    sac: int = Field(ge=0, le=255)
+    sic: int = Field(ge=0, le=255)
+
+
+class CotOutputConfig(_Strict):
+    """A TAK endpoint: udp:// (mesh SA, multicast or unicast), tcp:// or tls:// (streaming)."""
+
+    url: str
+    format: Literal["xml", "proto"] = "xml"
+    ca_file: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    #: tls:// without checking the server's certificate (a lab TAK server).
+    insecure: bool = False
+
+
+class OutputsConfig(_Strict):
+    system: SystemConfig | None = None
+    cat062: list[str] = Field(default_factory=list)
+    cot: list[CotOutputConfig] = Field(default_factory=list)
+    #: CoT `stale`: this long after each picture, s.
+    stale_s: float = Field(default=30.0, gt=0.0)
+    #: Multicast time to live of the UDP outputs.
+    ttl: int = Field(default=1, ge=0, le=255)
+
+
 class NodeConfig(_Strict):
     scenario: str
     overrides: OverridesConfig | None = None
@@ -111,6 +172,8 @@ class NodeConfig(_Strict):
     end_s: float | None = None
     #: Give up reaching the server after this long, s (retrying with backoff meanwhile).
     connect_give_up_s: float = Field(default=60.0, gt=0.0)
+    asterix: AsterixConfig | None = None
+    outputs: OutputsConfig | None = None
 
 
 def load_config(path: Path) -> NodeConfig:
@@ -137,7 +200,24 @@ def load_config(path: Path) -> NodeConfig:
         raise InputError(
             str(path), ["clock: give one of `epoch_utc`, `epoch_unix_s` or `epoch_file`"]
         )
+    problems = []
+    for i, url in enumerate(config.asterix.listen if config.asterix else []):
+        problems += _url_problem(f"asterix.listen.{i}", url, ("udp",))
+    for i, url in enumerate(config.outputs.cat062 if config.outputs else []):
+        problems += _url_problem(f"outputs.cat062.{i}", url, ("udp",))
+    for i, cot in enumerate(config.outputs.cot if config.outputs else []):
+        problems += _url_problem(f"outputs.cot.{i}.url", cot.url, COT_SCHEMES)
+    if problems:
+        raise InputError(str(path), problems)
     return config
+
+
+def _url_problem(where: str, url: str, schemes: tuple[str, ...]) -> list[str]:
+    try:
+        parse_url(url, schemes)
+    except ValueError as exc:
+        return [f"{where}: {exc}"]
+    return []
 
 
 def resolve(base: Path, value: str) -> Path:
@@ -389,18 +469,26 @@ async def run_node(config_path: Path) -> int:
     async def connect() -> Any:
         return await connect_with_retry(options, config.connect_give_up_s, console, where)
 
+    asterix = config.asterix
     service = NodeService(
         loaded,
         nation,
         clock,
         connect,
         out,
-        ServiceSettings(end_s=config.end_s),
+        ServiceSettings(end_s=config.end_s, wait_nats_feed=asterix is None or asterix.nats_feed),
         on_snapshot=on_snapshot,
         jetstream_domain=domain,
     )
     if config.sensors is not None:
         service.sensors.sensor_ids = frozenset(config.sensors)
+    if asterix is not None or config.outputs is not None:
+        inbox, outputs = asterix_io(config, loaded, base, where)
+        service.attach_asterix(
+            inbox, asterix.listen if asterix else [], asterix.interface if asterix else "", outputs
+        )
+        for url in asterix.listen if asterix else []:
+            console.print(f"[bold]{nation}[/] ASTERIX in on {url}", highlight=False)
     node_dir = out / "nodes" / nation
 
     async def ready() -> None:
@@ -432,6 +520,56 @@ async def run_node(config_path: Path) -> int:
                 await asyncio.wait_for(web_task, 5.0)
     console.print(f"[bold]{nation}[/] node stopped at exercise time {clock_s():.1f} s")
     return 0
+
+
+def asterix_io(
+    config: NodeConfig, loaded: LoadedScenario, base: Path, where: str
+) -> tuple[AsterixInbox | None, PictureOutputs | None]:
+    """The ASTERIX inbox and the picture outputs the configuration asks for. Each listen
+    address is tried first, so that a port in use is a readable error."""
+    scenario = loaded.scenario
+    inbox = None
+    if config.asterix is not None:
+        a = config.asterix
+        for i, url in enumerate(a.listen):
+            _, host, port = parse_url(url)
+            try:
+                listen_socket(UdpAddress(host, port), a.interface).close()
+            except OSError as exc:
+                raise InputError(
+                    where, [f"asterix.listen.{i}: cannot listen on {url} ({exc.strerror or exc})"]
+                ) from None
+        own = config.sensors or [s.id for s in scenario.sensors if s.nation == config.nation]
+        inbox = AsterixInbox(asterix_sensors(scenario), own, scenario.epoch, a.future_s)
+    outputs = None
+    if config.outputs is not None:
+        o = config.outputs
+        if o.system is not None:
+            system = SystemCode(o.system.sac, o.system.sic)
+        else:
+            system = SystemCode(1 + list(scenario.nations).index(config.nation), 0)
+        cot = [
+            CotDestination(c.url, c.format, _tls(c, base) if c.url.startswith("tls:") else None)
+            for c in o.cot
+        ]
+        outputs = PictureOutputs(scenario.epoch, system, o.cat062, cot, o.stale_s, o.ttl)
+    return inbox, outputs
+
+
+def _tls(c: CotOutputConfig, base: Path) -> ssl.SSLContext:
+    for name in ("ca_file", "client_cert", "client_key"):
+        value = getattr(c, name)
+        if value is not None and not resolve(base, value).is_file():
+            raise InputError(str(resolve(base, value)), [f"outputs.cot: {name}: no such file"])
+    cafile = str(resolve(base, c.ca_file)) if c.ca_file else None
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
+    if c.client_cert is not None:
+        key = resolve(base, c.client_key) if c.client_key else None
+        context.load_cert_chain(resolve(base, c.client_cert), key)
+    if c.insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def _web(

@@ -918,6 +918,7 @@ def encode_cat062(
     system: SystemCode,
     epoch: datetime,
     max_bytes: int = 1400,
+    first_seen_s: dict[str, float] | None = None,
 ) -> Encoded:
     """One viewer's picture rows → CAT062 datagrams, one snapshot after another.
 
@@ -927,6 +928,10 @@ def encode_cat062(
     from `vel_u_mps`; I136 from `pressure_alt_m`, I060 from `mode3a`, I245 from
     `ident` where those columns are given. An altitude beyond what its item carries
     (±62 km: a ballistic missile high up) leaves the item out rather than clip it.
+
+    Live (one snapshot at a time): `first_seen_s` holds each track's first time
+    across calls (and is updated); ages and TSB count from it, and TSE is never set
+    (a snapshot does not know a track's last).
     """
     epoch_tod = seconds_of_day(epoch)
     times = np.asarray(picture["time_s"], dtype=np.float64)
@@ -934,11 +939,11 @@ def encode_cat062(
     column = _column_getter(picture)
     track_ids = [_string(t) for t in picture["track_id"]]
     order = np.lexsort((np.array(track_ids, dtype=object).astype(str), times))
-    first_seen: dict[str, float] = {}
+    first_seen: dict[str, float] = first_seen_s if first_seen_s is not None else {}
     last_seen: dict[str, float] = {}
     for i in order.tolist():
         first_seen.setdefault(track_ids[i], float(times[i]))
-        last_seen[track_ids[i]] = float(times[i])
+        last_seen[track_ids[i]] = math.inf if first_seen_s is not None else float(times[i])
     result = Encoded()
     snapshot: list[Any] = []
     snapshot_time: float | None = None

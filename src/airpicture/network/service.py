@@ -51,9 +51,10 @@ from typing import Any
 import numpy as np
 
 from airpicture.network.assessor import AssessorFactory, national_assessor
+from airpicture.network.asterix_io import AsterixInbox, PictureOutputs, open_listeners
 from airpicture.network.bus import scenario_links
 from airpicture.network.jetstream import JetStreamBus, ProcessedLedger, SensorInbox, senders_to
-from airpicture.network.messages import MessageKind
+from airpicture.network.messages import PLOT_COLUMNS, MessageKind
 from airpicture.network.node import NationalNode, NodeSnapshot
 from airpicture.network.run import NetworkSettings, hold_s
 from airpicture.network.schedule import picture_times_s
@@ -96,6 +97,8 @@ class ServiceSettings:
     chunk_cycles: int = 12
     #: Stop after this exercise time (None: the scenario's end).
     end_s: float | None = None
+    #: Wait for the NATS feed's ticks (False: the own sensors come over ASTERIX alone).
+    wait_nats_feed: bool = True
 
 
 @dataclass
@@ -190,6 +193,26 @@ class NodeService:
         self._warnings_file = (self.dir / "warnings.jsonl").open("ab")
         self._cpu0 = _cpu_s()
         self.nc: Any = None
+        #: The own sensors' ASTERIX over UDP, and the picture's CAT062 and CoT (`attach_asterix`).
+        self.asterix: AsterixInbox | None = None
+        self.asterix_listen: list[str] = []
+        self.asterix_interface = "0.0.0.0"
+        self.outputs: PictureOutputs | None = None
+
+    def attach_asterix(
+        self,
+        inbox: AsterixInbox | None,
+        listen: list[str],
+        interface: str = "0.0.0.0",
+        outputs: PictureOutputs | None = None,
+    ) -> None:
+        """Take the own sensors' reports from ASTERIX datagrams on `listen` (udp://HOST:PORT,
+        multicast groups joined on `interface`) too; put each picture out to `outputs`.
+        The sockets open when `run` starts (a port taken is an `OSError` from `run`)."""
+        self.asterix = inbox
+        self.asterix_listen = list(listen)
+        self.asterix_interface = interface
+        self.outputs = outputs
 
     def set_clock(self, clock: ExerciseClock) -> None:
         """The exercise clock, once known (before `run` takes its first picture time)."""
@@ -206,7 +229,21 @@ class NodeService:
         `ready()` is awaited once connected, streams and consumers in place, before
         the first picture time is chosen (an exercise starts its clock then)."""
         stop = stop or asyncio.Event()
-        self.nc = await self.connect()
+        listeners: list[asyncio.DatagramTransport] = []
+        if self.asterix is not None and self.asterix_listen:
+            listeners = await open_listeners(
+                self.asterix_listen,
+                self.asterix,
+                lambda: self.clock.now_s(),
+                self.asterix_interface,
+            )
+        if self.outputs is not None:
+            self.outputs.start()
+        try:
+            self.nc = await self.connect()
+        except BaseException:
+            await self._close_io(listeners)
+            raise
         pumps: list[asyncio.Task[None]] = []
         try:
             js = (
@@ -242,12 +279,19 @@ class NodeService:
             for task in pumps:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            await self._close_io(listeners)
             self.close()
             if self.nc is not None:
                 try:
                     await self.nc.close()
                 except Exception:
                     log.debug("close failed", exc_info=True)
+
+    async def _close_io(self, listeners: list[asyncio.DatagramTransport]) -> None:
+        for transport in listeners:
+            transport.close()
+        if self.outputs is not None:
+            await self.outputs.close()
 
     async def _pump(self, pump: Callable[[], Awaitable[int]], stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -288,7 +332,9 @@ class NodeService:
         node = self.node
         # plots k, once the feeds have published every report up to T_k
         await self._wait_feed(now_s, stop)
-        own = self.sensors.take(now_s)
+        own = _merge_reports(
+            self.sensors.take(now_s), self.asterix.take(now_s) if self.asterix else None
+        )
         self.bus.begin_stage()
         await asyncio.to_thread(self._plots_stage, own, now_s)
         await self.sensors.settle()
@@ -315,6 +361,9 @@ class NodeService:
         received = node.received_warnings[self._received_warnings :]
         self._received_warnings = len(node.received_warnings)
         self._record(snapshot)
+        if self.outputs is not None:
+            viewer = np.asarray(snapshot.picture["viewer"], dtype=object) == self.nation
+            self.outputs.send({c: v[viewer] for c, v in snapshot.picture.items()})
         if self.on_snapshot is not None:
             self.on_snapshot(snapshot, list(received))
         del stop
@@ -334,7 +383,11 @@ class NodeService:
 
     async def _wait_feed(self, now_s: float, stop: asyncio.Event) -> None:
         """Until the feeds' tick reaches `now_s` (a feed that sends no ticks — or has stopped
-        sending them — is not waited for until its ticks come again)."""
+        sending them — is not waited for until its ticks come again); then the ASTERIX
+        radars' sector crossings (`AsterixInbox.feed_time_s`)."""
+        await self._wait_asterix(now_s, stop)
+        if not self.settings.wait_nats_feed:
+            return
         if self.feed_absent and self.sensors.feed_time_s < now_s - 2 * self.interval_s:
             return
         self.feed_absent = False
@@ -343,6 +396,27 @@ class NodeService:
             if time.monotonic() >= deadline:
                 self.stats.marker_timeouts["feed"] = self.stats.marker_timeouts.get("feed", 0) + 1
                 self.feed_absent = True
+                return
+            await asyncio.sleep(0.005)
+
+    async def _wait_asterix(self, now_s: float, stop: asyncio.Event) -> None:
+        if self.asterix is None:
+            return
+        deadline = time.monotonic() + self.marker_wait_s
+        while self.asterix.feed_time_s() < now_s - 1e-9 and not stop.is_set():
+            if time.monotonic() >= deadline:
+                behind = self.asterix.excuse_behind(now_s)
+                self.stats.marker_timeouts["asterix"] = (
+                    self.stats.marker_timeouts.get("asterix", 0) + 1
+                )
+                log.warning(
+                    "%s: no ASTERIX sector crossing past %.1f s from %s within %.1f s; "
+                    "not waiting for them until they send again",
+                    self.nation,
+                    now_s,
+                    ", ".join(behind),
+                    self.marker_wait_s,
+                )
                 return
             await asyncio.sleep(0.005)
 
@@ -426,6 +500,8 @@ class NodeService:
             "node": self.node.stats(),
             "bus": self.bus.counts.as_dict(),
             "sensors": dict(self.sensors.counts),
+            **({"asterix": self.asterix.stats()} if self.asterix is not None else {}),
+            **({"outputs": self.outputs.stats()} if self.outputs is not None else {}),
             "service": {
                 "first_cycle": self.stats.first_cycle,
                 "cycles": self.stats.cycles,
@@ -456,6 +532,15 @@ class NodeService:
         self._warnings_file.close()
         self.bus.ledger.close()
         self.sensors.ledger.close()
+
+
+def _merge_reports(a: Table | None, b: Table | None) -> Table | None:
+    """The plots-table columns of two report tables, in time order."""
+    if a is None or b is None:
+        return a if b is None else b
+    rows = {c: np.concatenate([a[c], b[c]]) for c in PLOT_COLUMNS}
+    order = np.argsort(rows["time_s"], kind="stable")
+    return {c: v[order] for c, v in rows.items()}
 
 
 def _cpu_s() -> float:
