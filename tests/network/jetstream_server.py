@@ -62,10 +62,13 @@ async def run_in_process(
     speed: float = 10.0,
     settings: ServiceSettings | None = None,
     during: Callable[[ExerciseClock, asyncio.Event], Coroutine[Any, Any, None]] | None = None,
+    domains: dict[str, str | None] | None = None,
 ) -> list[NodeService]:
     """Every nation's node service (or those of `nations`) in this process and the feeds,
     over the scenario; `connect_as(nation, role)` connects. `during(clock, stop)` runs
-    meanwhile (and may stop it all early)."""
+    meanwhile (and may stop it all early). `domains`: each nation's JetStream domain (the
+    server-per-nation deployment)."""
+    domains = domains or {}
     clock = ExerciseClock(time.time() + 60.0, speed)  # started once every node is up
     stop = asyncio.Event()
     names = nations or sorted(loaded.scenario.nations)
@@ -77,7 +80,10 @@ async def run_in_process(
 
         return connect
 
-    services = [NodeService(loaded, n, clock, connector(n), out, settings) for n in names]
+    services = [
+        NodeService(loaded, n, clock, connector(n), out, settings, jetstream_domain=domains.get(n))
+        for n in names
+    ]
     ready = asyncio.Event()
     waiting = len(services)
 
@@ -97,7 +103,8 @@ async def run_in_process(
     extra: list[asyncio.Task[None]] = []
     if during is not None:
         extra.append(asyncio.create_task(during(clock, stop)))
-    await feed_reports(loaded, plots, clock, {n: nc.jetstream() for n, nc in feeds.items()}, stop)
+    streams = {n: nc.jetstream(domain=domains.get(n)) for n, nc in feeds.items()}
+    await feed_reports(loaded, plots, clock, streams, stop)
     await asyncio.gather(*tasks, *extra)
     for nc in feeds.values():
         await nc.close()

@@ -80,7 +80,10 @@ DUPLICATE_WINDOW_S: Final = 120.0
 #: A message fetched but not acknowledged within this is delivered again, s (wall).
 ACK_WAIT_S: Final = 5.0
 MAX_ACK_PENDING: Final = 50_000
-#: Publication attempts per message in one flush (then it waits for the next flush).
+#: Publication attempts per message in a flush; then its receiver's messages are resent
+#: in the background (a flush that waited out a cut link would hold the node up: at 10x,
+#: each PubAck timeout is 20 exercise seconds). Immediate refusals (no stream yet) are
+#: tried again within the attempts; a timeout ends them at once.
 PUBLISH_ATTEMPTS: Final = 4
 PUBLISH_TIMEOUT_S: Final = 2.0
 
@@ -474,9 +477,11 @@ class JetStreamBus:
     async def _publish_one(self, js: JetStreamContext, out: _Outgoing) -> bool:
         delay_s = 0.05
         for attempt in range(PUBLISH_ATTEMPTS):
+            started = time.monotonic()
             if await self._attempt(js, out):
                 return True
-            if attempt == PUBLISH_ATTEMPTS - 1:
+            timed_out = time.monotonic() - started >= 0.9 * PUBLISH_TIMEOUT_S
+            if timed_out or attempt == PUBLISH_ATTEMPTS - 1:
                 log.warning("%s: %s not acknowledged yet", self.nation, out.subject)
                 return False
             await asyncio.sleep(delay_s)
