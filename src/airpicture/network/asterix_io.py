@@ -216,10 +216,9 @@ class AsterixListener(asyncio.DatagramProtocol):
         self.inbox = inbox
         self.clock_s = clock_s
         self.where = where
-        self.transport: asyncio.DatagramTransport | None = None
+        self.transport: asyncio.BaseTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
         self.transport = transport
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
