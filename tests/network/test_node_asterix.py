@@ -28,7 +28,12 @@ from airpicture.interop.asterix import (
     SystemCode,
     track_number_of,
 )
-from airpicture.network.asterix_io import AsterixInbox, CotDestination, PictureOutputs
+from airpicture.network.asterix_io import (
+    AsterixInbox,
+    CotDestination,
+    PictureOutputs,
+    open_listeners,
+)
 from airpicture.network.run import run_network
 from airpicture.network.service import (
     ExerciseClock,
@@ -39,6 +44,7 @@ from airpicture.network.service import (
 from airpicture.scenario import LoadedScenario
 from airpicture.sim.simulate import simulate
 from airpicture.tables import Table
+from tests.interop.independent import DECODER_PYTHON, asterix_decoder_parse, value
 
 from .jetstream_server import jetstream_server
 from .netscen import NATIONS, network_scenario
@@ -268,6 +274,17 @@ def test_a_node_fed_asterix_over_udp_makes_the_deterministic_picture_and_puts_it
     for key, (lat, lon) in picture.items():
         assert decoded[key] == pytest.approx((lat, lon), abs=180.0 / 2**25)
 
+    # ... and CroatiaControl's asterix_decoder (its own environment), where it is installed
+    if DECODER_PYTHON.is_file():
+        theirs = asterix_decoder_parse(b"".join(received["cat062"]))
+        assert len(theirs) == len(picture)
+        for record in theirs:
+            number = value(record, "I040", "TrkN")
+            at = [k for k in picture if k[1] == number]
+            lats = [picture[k][0] for k in at]
+            lat = value(record, "I105", "Lat")
+            assert min(abs(lat - x) for x in lats) <= 180.0 / 2**25
+
     # CoT: XML over UDP and TAK protocol stream over TCP, parsed by takproto
     xml_events = [takproto.parse_proto(bytearray(d)) for d in received["cot_udp"]]
     stream_events = [takproto.parse_proto(bytearray(m)) for m in stream_messages(received["tcp"])]
@@ -361,3 +378,36 @@ def one_track_picture() -> Table:
     table["sources"] = np.empty(1, dtype=object)
     table["sources"][0] = ["JPN-R1"]
     return table
+
+
+def test_a_listener_joins_a_multicast_group_and_counts_what_does_not_decode() -> None:
+    loaded, sends, _ = scenario_and_feed()
+    scenario = loaded.scenario
+    inbox = AsterixInbox(asterix_sensors(scenario), ["JPN-R1", "JPN-ADSB"], scenario.epoch)
+    port = free_udp_port()
+    group = "239.255.42.99"
+
+    async def main() -> None:
+        transports = await open_listeners(
+            [f"udp://{group}:{port}"], inbox, lambda: 1000.0, "127.0.0.1"
+        )
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.setsockopt(
+                    socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1")
+                )
+                sock.sendto(CORRUPT, (group, port))
+                for _, data in sends[:200]:
+                    sock.sendto(data, (group, port))
+            for _ in range(200):
+                if inbox.counts["datagrams"] == 201:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            for t in transports:
+                t.close()
+
+    asyncio.run(main())
+    assert inbox.counts["datagrams"] == 201
+    assert inbox.counts["failed"] == 1
+    assert inbox.counts["reports"] + inbox.counts["other_nation"] > 0
