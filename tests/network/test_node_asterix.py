@@ -16,7 +16,7 @@ from typing import Any
 import nats
 import numpy as np
 import pytest
-import takproto
+import takproto  # type: ignore[import-untyped]
 
 from airpicture.cli.feed import feed_schedule
 from airpicture.cli.ingest import asterix_sensors
@@ -50,7 +50,7 @@ from .jetstream_server import jetstream_server
 from .netscen import NATIONS, network_scenario
 
 #: No nation gives anything to another: each picture is its own sensors'.
-ISOLATED = {n: {"tracks": [], "plots": []} for n in NATIONS}
+ISOLATED: dict[str, dict[str, list[str]]] = {n: {"tracks": [], "plots": []} for n in NATIONS}
 DURATION_S = 30.0
 #: JPN has a radar (CAT048/034) and an ADS-B station (CAT021).
 NATION = "JPN"
@@ -106,7 +106,7 @@ def test_the_inbox_hands_out_own_reports_once_each_radar_has_crossed_past_them()
         assert part is not None
         taken.append(part)
     times = np.concatenate([p["time_s"] for p in taken])
-    mine = np.isin(reports["sensor_id"], own) & (reports["time_s"] <= 15.0)
+    mine = np.isin(reports["sensor_id"], own) & (reports["time_s"].astype(float) <= 15.0)
     assert sorted(times.tolist()) == sorted(reports["time_s"][mine].tolist())
     assert set(np.concatenate([p["sensor_id"] for p in taken]).tolist()) == set(own)
     assert inbox.counts["failed"] == 1
@@ -411,3 +411,84 @@ def test_a_listener_joins_a_multicast_group_and_counts_what_does_not_decode() ->
     assert inbox.counts["datagrams"] == 201
     assert inbox.counts["failed"] == 1
     assert inbox.counts["reports"] + inbox.counts["other_nation"] > 0
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (PEM files), signed by itself."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tak-test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "tak.pem", tmp_path / "tak.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def test_cot_goes_to_a_tls_tak_endpoint_checked_against_the_configured_ca(tmp_path: Path) -> None:
+    import ssl
+
+    cert_file, key_file = self_signed(tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "node.yaml"
+    config.write_text(
+        "scenario: s.yaml\nnation: JPN\nnats: {servers: [nats://127.0.0.1:4222]}\n"
+        "clock: {epoch_unix_s: 0}\nweb: null\nout: out\n"
+        f"outputs: {{cot: [{{url: 'tls://127.0.0.1:{port}', format: xml, ca_file: tak.pem}}]}}\n"
+    )
+    loaded = network_scenario(ISOLATED)
+    _, outputs = asterix_io(load_config(config), loaded, tmp_path, str(config))
+    assert outputs is not None
+
+    async def main() -> bytes:
+        server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_tls.load_cert_chain(cert_file, key_file)
+        got = bytearray()
+        done = asyncio.Event()
+
+        async def tak(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            got.extend(await reader.readuntil(b"</event>"))
+            done.set()
+            writer.close()
+
+        server = await asyncio.start_server(tak, "127.0.0.1", port, ssl=server_tls)
+        outputs.start()
+        outputs.send(one_track_picture())
+        await asyncio.wait_for(done.wait(), 10.0)
+        server.close()
+        await outputs.close()
+        return bytes(got)
+
+    event = takproto.parse_proto(bytearray(asyncio.run(main())))
+    assert event.cotEvent.uid == "airpicture.track.00042"
+    assert event.cotEvent.lat == pytest.approx(35.0)
