@@ -192,7 +192,7 @@ def main() -> None:
             k: stats["service"][k]
             for k in ("cycles", "cycles_behind", "marker_timeouts", "fuse_lag_s", "cpu_s")
         },
-        "feed_and_node_cpu_s": cpu_s,
+        "feed_node_and_server_cpu_s": cpu_s,
         "wall_s": wall_s,
     }
     print(json.dumps(results, indent=2))
