@@ -104,6 +104,11 @@ def test_a_killed_node_resumes_and_takes_what_was_sent_meanwhile_once(tmp_path: 
             supervisor.stop()
         process = supervisor.nodes["JPN"].process
         assert process is not None and process.returncode == 0
+        # The restart took the warm spare (started at the first check): the node's second
+        # process is the spare's, which became `airpicture node` and exited cleanly.
+        assert supervisor.spares_used == 1
+        assert supervisor.spare is None  # the new spare was stopped with the rest
+        assert (tmp_path / "logs" / "node-JPN.log").read_text().count("node stopped") == 1
         stored = asyncio.run(stream_times())
     ledgers = sorted(
         jpn_dir.glob("processed-link-*.ledger"), key=lambda p: int(p.stem.split("-")[-1])

@@ -409,7 +409,7 @@ async def _supervise(
             if clock.now_s() > end_s and supervisor.all_exited():
                 return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.25)
+                await asyncio.wait_for(stop.wait(), 0.1)  # a dead node is noticed within 0.1 s
     del out
 
 
