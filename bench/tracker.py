@@ -36,22 +36,21 @@ are simulated once and cached under bench/results/work/. One tracker in a child
 process on one core is fed the reports as a live node receives them: in time
 order, one batch per sensor per second (a beam pass), a snapshot every picture
 interval. The tracker batches each sensor in windows of its own revisit
-(`TrackerSettings(sensor_windows=True)`, what a node of many sensors with
-different revisits is configured with; `--shared-windows` measures the
-default, one window for all). It prints CPU seconds per scenario second (≤ 0.2 is 5 × faster than
-real time), reports per CPU second, peak resident memory, and completeness,
-spuriousness and GOSPA computed by `airpicture.metrics` exactly as `airpicture
-evaluate` does. The same reports over `--fit-duration-s` are then fed in three
-batchings (1 s and 10 s per sensor, 60 s of all sensors) and the CPU time is
-fitted as a·batches + b·reports: a is the cost of a batch, b of a report. Side
-by side in the same run, airpicture and Stone Soup track the same region with
-`--stonesoup-region-count` aircraft over `--stonesoup-region-duration-s`,
-Stone Soup in ECEF with its EKF, one measurement model per sensor (its
+(`TrackerSettings(sensor_windows=True)`, the default; `--shared-windows`
+measures one window for all sensors). It prints CPU seconds per scenario second
+(≤ 0.2 is 5 × faster than real time), reports per CPU second, peak resident
+memory, and completeness, spuriousness and GOSPA computed by
+`airpicture.metrics` exactly as `airpicture evaluate` does. The same reports
+over `--fit-duration-s` are then fed in three batchings (1 s and 10 s per
+sensor, 60 s of all sensors) and the CPU time is fitted as a·batches +
+b·reports: a is the cost of a batch, b of a report. Side by side in the same
+run, airpicture and Stone Soup track the same region with
+`--stonesoup-region-count` aircraft over `--stonesoup-region-duration-s`, Stone
+Soup in ECEF with its EKF, one measurement model per sensor (its
 elevation-bearing-range model for a 3D radar, a bearing and slant-range model
 for a 2D radar, which updates but cannot start a track, a linear position model
 for ADS-B), GNN with 2-D assignment and 3-report initiation. Results go to
-bench/results/tracker_region.json.
-"""
+bench/results/tracker_region.json."""
 
 from __future__ import annotations
 
@@ -989,8 +988,8 @@ def main(argv: list[str] | None = None) -> int:
     region.add_argument(
         "--shared-windows",
         action="store_true",
-        help="every sensor in the tracker's windows (the default TrackerSettings) instead of "
-        "each in windows of its own revisit (sensor_windows=True, a region node's setting)",
+        help="every sensor in the tracker's windows (sensor_windows=False) instead of each in "
+        "windows of its own revisit (the default)",
     )
     region.add_argument(
         "--no-fit",

@@ -368,9 +368,9 @@ def batches_per_sensor(tracker: Tracker) -> dict[str, int]:
 def test_sensor_windows_batch_a_slow_radar_less_often_however_the_reports_are_fed() -> None:
     sensors, rows = two_radar_feed(5)
     n = rows["time_s"].size
-    shared = Tracker(sensors)
-    own = Tracker(sensors, TrackerSettings(sensor_windows=True))
-    fed = Tracker(sensors, TrackerSettings(sensor_windows=True))
+    shared = Tracker(sensors, TrackerSettings(sensor_windows=False))
+    own = Tracker(sensors)
+    fed = Tracker(sensors)
     shared_counts, own_counts = batches_per_sensor(shared), batches_per_sensor(own)
     shared.process(rows)
     own.process(rows)

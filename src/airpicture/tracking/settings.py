@@ -123,8 +123,9 @@ class TrackerSettings:
     #: tracker windows, at most `max_batch_window_s` (a 10 s radar's reports in
     #: 4 s batches instead of 0.8 s ones: fewer, larger batches, at the price of
     #: updating a track seen by several sensors out of time order by up to a
-    #: window). False: every sensor's batches are the tracker's windows.
-    sensor_windows: bool = False
+    #: window, predicted backwards; docs/tracking.md). False: every sensor's
+    #: batches are the tracker's windows.
+    sensor_windows: bool = True
     #: Track numbers are formatted as `{prefix}{number:05d}`.
     track_prefix: str = "T"
     #: Unassociated space-IR boost detections kept for threat assessment.
