@@ -118,6 +118,9 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="reuse the deterministic and live runs in --work"
     )
+    parser.add_argument(
+        "--kill-only", action="store_true", help="only the kill run (the restart figure)"
+    )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-exercise-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -129,6 +132,19 @@ def main() -> None:
         "load_average_at_start": os.getloadavg(),
     }
 
+    if not args.kill_only:
+        compare(args, work, results)
+    if not args.no_kill:
+        kill_run(args, work, results)
+    results["load_average_at_end"] = os.getloadavg()
+    name = "exercise-restart.json" if args.kill_only else "exercise.json"
+    out = ROOT / "bench" / "results" / name
+    out.write_text(json.dumps(results, indent=2, default=float) + "\n")
+    print(f"wrote {out}; runs in {work}")
+
+
+def compare(args: argparse.Namespace, work: Path, results: dict[str, Any]) -> None:
+    """The deterministic run and the live exercise, compared."""
     reference = work / "deterministic"
     t0 = time.time()
     if not (args.reuse and (reference / "metrics.json").exists()):
@@ -173,41 +189,39 @@ def main() -> None:
         flush=True,
     )
 
-    if not args.no_kill:
-        killed_dir = work / "killed"
-        run = exercise(
-            args.scenario, killed_dir, args.speed, args.kill_duration_s, (args.kill, args.kill_at_s)
-        )
-        network = json.loads((killed_dir / "network.json").read_text())
-        node = network["nodes"][args.kill]
-        after = node["incarnations"][-1]
-        first_picture = after.get("first_picture_unix_s")
-        restart = {
-            **run["killed"],
-            "restart_to_picture_s": (
-                first_picture - run["killed"]["unix_s"] if first_picture and run["killed"] else None
-            ),
-            "restarted_process_start_to_picture_s": (
-                first_picture - after["started_unix_s"] if first_picture else None
-            ),
-            "bus_after_restart": node["bus"],
-            "incarnations": node["incarnations"],
-        }
-        results["restart"] = restart
-        back = restart["restart_to_picture_s"]
-        print(
-            f"killed {args.kill} at {run['killed'].get('at_s', float('nan')):.0f} s: picture "
-            + (f"back {back:.1f} s (wall) after the kill" if back else "never back")
-            + f" (target 10 s), {restart['restarted_process_start_to_picture_s']} s after its "
-            f"process started; queued messages taken after the restart "
-            f"{node['bus'].get('queued_before_start')}, redelivered "
-            f"{node['bus'].get('redelivered_after_restart')}, deduplicated "
-            f"{node['bus'].get('deduplicated_after_restart')}"
-        )
-    results["load_average_at_end"] = os.getloadavg()
-    out = ROOT / "bench" / "results" / "exercise.json"
-    out.write_text(json.dumps(results, indent=2, default=float) + "\n")
-    print(f"wrote {out}; runs in {work}")
+
+def kill_run(args: argparse.Namespace, work: Path, results: dict[str, Any]) -> None:
+    """An exercise in which one node is killed with SIGKILL: restart-to-picture."""
+    killed_dir = work / "killed"
+    run = exercise(
+        args.scenario, killed_dir, args.speed, args.kill_duration_s, (args.kill, args.kill_at_s)
+    )
+    network = json.loads((killed_dir / "network.json").read_text())
+    node = network["nodes"][args.kill]
+    after = node["incarnations"][-1]
+    first_picture = after.get("first_picture_unix_s")
+    restart = {
+        **run["killed"],
+        "restart_to_picture_s": (
+            first_picture - run["killed"]["unix_s"] if first_picture and run["killed"] else None
+        ),
+        "restarted_process_start_to_picture_s": (
+            first_picture - after["started_unix_s"] if first_picture else None
+        ),
+        "bus_after_restart": node["bus"],
+        "incarnations": node["incarnations"],
+    }
+    results["restart"] = restart
+    back = restart["restart_to_picture_s"]
+    print(
+        f"killed {args.kill} at {run['killed'].get('at_s', float('nan')):.0f} s: picture "
+        + (f"back {back:.1f} s (wall) after the kill" if back else "never back")
+        + f" (target 10 s), {restart['restarted_process_start_to_picture_s']} s after its "
+        f"process started; queued messages taken after the restart "
+        f"{node['bus'].get('queued_before_start')}, redelivered "
+        f"{node['bus'].get('redelivered_after_restart')}, deduplicated "
+        f"{node['bus'].get('deduplicated_after_restart')}"
+    )
 
 
 if __name__ == "__main__":
