@@ -65,6 +65,9 @@ PLOTS_SCHEMA: Final = pa.schema(
         ("lon_deg", pa.float64()),
         ("alt_m", pa.float64()),
         ("ident", pa.string()),
+        # Mode C (barometric) altitude of a 2D / secondary radar's report, metres of
+        # pressure altitude (not geometric: see geo/atmosphere.py); NaN where absent.
+        ("pressure_alt_m", pa.float64()),
         ("target_id", pa.string()),
     ]
 )
@@ -87,6 +90,11 @@ PICTURE_SCHEMA: Final = pa.schema(
 )
 
 
+#: Columns added after files were first written: a file without one reads as all NaN
+#: (float columns) instead of failing, so older run outputs stay readable.
+OPTIONAL_COLUMNS: Final = frozenset({"pressure_alt_m"})
+
+
 class TableError(ValueError):
     """A run-output file is missing, unreadable or lacks a required column."""
 
@@ -107,7 +115,15 @@ def _numpy_dtype(arrow_type: pa.DataType) -> type[np.generic]:
 
 
 def write_table(path: Path, columns: Mapping[str, NDArray[np.generic]], schema: pa.Schema) -> None:
-    """Write `columns` to Parquet with exactly `schema`'s columns, in its order."""
+    """Write `columns` to Parquet with exactly `schema`'s columns, in its order.
+
+    A name the schema repeats is written once, at its first place (a schema extending
+    PLOTS_SCHEMA may still list a column PLOTS_SCHEMA has since gained).
+    """
+    first: dict[str, pa.Field] = {}
+    for f in schema:
+        first.setdefault(f.name, f)
+    schema = pa.schema(list(first.values()), metadata=schema.metadata)
     missing = [f.name for f in schema if f.name not in columns]
     if missing:
         raise ValueError(f"cannot write {path.name}: columns {missing} are missing")
@@ -139,7 +155,11 @@ def read_table(path: Path, schema: pa.Schema) -> Table:
         raise TableError(
             path, f"not a readable Parquet file ({exc})", "Re-create the file."
         ) from exc
-    missing = [f.name for f in schema if f.name not in table.column_names]
+    missing = [
+        f.name
+        for f in schema
+        if f.name not in table.column_names and f.name not in OPTIONAL_COLUMNS
+    ]
     if missing:
         raise TableError(
             path,
@@ -158,6 +178,9 @@ def read_table(path: Path, schema: pa.Schema) -> Table:
             pylist = column.to_pylist()
             out[name] = np.empty(len(pylist), dtype=np.object_)
             out[name][:] = [[] if v is None else v for v in pylist]
+    for field in schema:
+        if field.name not in out:  # an optional column an older writer did not have
+            out[field.name] = np.full(table.num_rows, np.nan)
     return out
 
 

@@ -46,6 +46,8 @@ _UPPER: Final = np.triu_indices(6)
 PLOT_COLUMNS: Final = tuple(f.name for f in PLOTS_SCHEMA if f.name not in ("nation", "target_id"))
 #: The array type of each of them (float64, or object for strings), as the plots table has it.
 _PLOT_DTYPES: Final = {c: v.dtype for c, v in empty_table(PLOTS_SCHEMA).items()}
+#: Float plot columns added after version 1: an older sender leaves them empty (all NaN).
+_DEFAULTED_PLOT_COLUMNS: Final = frozenset({"pressure_alt_m"})
 
 FloatArray = NDArray[np.float64]
 
@@ -116,6 +118,10 @@ class PlotBatch(msgspec.Struct, frozen=True, kw_only=True, tag="plots"):
     lon_deg: list[float]
     alt_m: list[float]
     ident: list[Ident]
+    #: Mode C pressure altitude (NaN where absent). Added after version 1 without a
+    #: bump: an older sender's batch lacks it and decodes to [] (read as all NaN),
+    #: and an older reader ignores it (a 2D radar's plots then stay 2D there).
+    pressure_alt_m: list[float] = msgspec.field(default_factory=list)
     #: Plot marking of each sensor present in the batch.
     releasable_to: dict[str, list[str]]
 
@@ -229,6 +235,8 @@ def _shape_problem(message: Message) -> str | None:
     if isinstance(message, PlotBatch):
         n = len(message.time_s)
         for name in PLOT_COLUMNS:
+            if name in _DEFAULTED_PLOT_COLUMNS and not getattr(message, name):
+                continue
             if len(getattr(message, name)) != n:
                 return f"{name} has {len(getattr(message, name))} values for {n} plots"
         return None
@@ -356,4 +364,10 @@ def plot_batch_from_table(
 
 def plots_table(batch: PlotBatch) -> Table:
     """The plots-table columns of a batch (float64, strings as object arrays)."""
-    return {c: np.asarray(getattr(batch, c), dtype=_PLOT_DTYPES[c]) for c in PLOT_COLUMNS}
+    n = len(batch.time_s)
+    return {
+        c: np.full(n, np.nan)
+        if c in _DEFAULTED_PLOT_COLUMNS and not getattr(batch, c)
+        else np.asarray(getattr(batch, c), dtype=_PLOT_DTYPES[c])
+        for c in PLOT_COLUMNS
+    }
