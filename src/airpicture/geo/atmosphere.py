@@ -45,6 +45,15 @@ _EXPONENT: Final = G0_MPS2 / (R_AIR * LAPSE_K_PER_M)
 P11_PA: Final = P0_PA * (T11_K / T0_K) ** _EXPONENT
 #: Metres in a foot (Mode C is in feet: 100 ft steps, or 25 ft with the Q bit).
 FOOT_M: Final = 0.3048
+#: Mode C's altitude step, m (100 ft).
+MODE_C_STEP_M: Final = 100.0 * FOOT_M
+#: σ (m) of the gap between pressure altitude and the standard atmosphere's pressure
+#: altitude of the true height, on a real (non-standard) day: a surface pressure 20 hPa
+#: off standard shifts every pressure altitude by ~170 m near the ground, a column 10 K
+#: off standard moves it by ~3.5 % of the height (≈ 350 m at 10 km) — but days that far
+#: off are rare and a region's traffic sees one day; 60 m is a typical 1 σ at cruise
+#: levels (the simulator draws its per-aircraft offsets with it, the tracker assumes it).
+NONSTANDARD_DAY_SIGMA_M: Final = 60.0
 
 
 def geopotential_from_geometric_m(h_m: ArrayLike) -> FloatArray:

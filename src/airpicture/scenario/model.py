@@ -111,9 +111,14 @@ class RadarSensor(ScanningRadarFields):
 
 
 class Radar2DSensor(ScanningRadarFields):
-    """A 2D radar (air traffic control): slant range and azimuth, no altitude."""
+    """A 2D radar (air traffic control): slant range and azimuth, no altitude.
+
+    `mode_c`: its reports of aircraft also carry the Mode C (pressure) altitude
+    the aircraft's transponder replies with (a secondary radar's interrogation).
+    """
 
     type: Literal["radar2d"]
+    mode_c: bool = False
 
 
 class OTHSensor(SensorBase, SectorMixin):

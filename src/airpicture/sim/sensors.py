@@ -49,6 +49,7 @@ from airpicture.geo import (
     geodetic_to_ecef,
     refracted_elevation_and_visibility,
 )
+from airpicture.geo.atmosphere import MODE_C_STEP_M, NONSTANDARD_DAY_SIGMA_M, pressure_altitude_m
 from airpicture.scenario import (
     ADSBSensor,
     OTHSensor,
@@ -216,14 +217,41 @@ def _scanning_plots(
     period = sensor.scan_period_s
     first_scan = rng.uniform(0.0, period) - period
     left, width = _sweep(sensor, rng.uniform(0.0, 360.0))
+    mode_c = _mode_c_offsets(sensor, traj, rng)
     starts = np.arange(first_scan, duration_s, period)
     parts: list[Table] = []
     per_chunk = max(1, CHUNK_PAIRS // max(traj.count, 1))
     for c in range(0, len(starts), per_chunk):
         scan_t = starts[c : c + per_chunk]
-        parts.append(_detect_targets(sensor, site, traj, scan_t, left, width, duration_s, rng))
+        parts.append(
+            _detect_targets(sensor, site, traj, scan_t, left, width, duration_s, rng, mode_c)
+        )
         parts.append(_scan_clutter(sensor, scan_t, left, width, duration_s, rng))
     return concat_tables(parts, PLOTS_SCHEMA)
+
+
+def _mode_c_offsets(
+    sensor: ScanningSensor, traj: TrajectorySet, rng: np.random.Generator
+) -> FloatArray | None:
+    """Per-target pressure-altitude offsets (m) of a `mode_c` 2D radar, NaN for targets
+    with no Mode C (missiles); None for any other sensor (no draw: its stream is unchanged).
+
+    The offset is the non-standard day: one normal draw (σ `NONSTANDARD_DAY_SIGMA_M`)
+    per aircraft for this sensor, held for the run.
+    """
+    if not (isinstance(sensor, Radar2DSensor) and sensor.mode_c):
+        return None
+    offsets = rng.normal(0.0, NONSTANDARD_DAY_SIGMA_M, traj.count)
+    aircraft = np.asarray(traj.info.kinds, dtype=np.object_) == "aircraft"
+    return np.where(aircraft, offsets, np.nan)
+
+
+def mode_c_altitude_m(geometric_alt_m: FloatArray, offset_m: FloatArray) -> FloatArray:
+    """The Mode C report of aircraft at `geometric_alt_m`: the standard atmosphere's pressure
+    altitude, plus the day's offset, quantised to Mode C's 100 ft (NaN stays NaN)."""
+    pressure_alt = pressure_altitude_m(geometric_alt_m) + offset_m
+    out: FloatArray = np.round(pressure_alt / MODE_C_STEP_M) * MODE_C_STEP_M
+    return out
 
 
 def _detect_targets(
@@ -235,6 +263,7 @@ def _detect_targets(
     width: float,
     duration_s: float,
     rng: np.random.Generator,
+    mode_c: FloatArray | None = None,
 ) -> Table:
     period = sensor.scan_period_s
     if traj.count == 0:
@@ -279,6 +308,9 @@ def _detect_targets(
             # ṙ = v · (p − s) / |p − s|
             range_rate = np.einsum("ij,ij->i", vel, delta) / slant
             columns["range_rate_mps"] = range_rate + rng.normal(0.0, sensor.sigma_range_rate_mps, n)
+    if mode_c is not None:
+        _, _, alt = ecef_to_geodetic(pos)
+        columns["pressure_alt_m"] = mode_c_altitude_m(alt, mode_c[k])
     return _plot_rows(sensor, t, ids, **columns)
 
 
