@@ -113,3 +113,15 @@ def test_a_seeded_mode_c_scenario_starts_tracks_at_the_right_altitude() -> None:
     assert rms_c < rms_plain / 20.0
     # the filter's stated σ covers the error it makes (the day's offset and the step)
     assert 0.5 * sigma_c < rms_c < 2.0 * sigma_c
+
+
+def test_split_models_gives_each_part_its_model() -> None:
+    radar = _radar()
+    reports = {"range_m": np.ones(3), "pressure_alt_m": np.array([np.nan, 2000.0, np.nan])}
+    (with_c, model_c), (without, model_plain) = radar.split_models(reports)
+    assert with_c.tolist() == [False, True, False] and without.tolist() == [True, False, True]
+    assert isinstance(model_c, Radar2DModeC) and model_plain is radar
+    assert radar.with_mode_c() is model_c  # made once
+    assert isinstance(model_c, Radar2D)
+    ((every, model),) = model_c.split_models({"range_m": np.ones(2), "pressure_alt_m": np.ones(2)})
+    assert model is model_c and every.tolist() == [True, True]

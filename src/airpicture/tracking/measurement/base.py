@@ -181,6 +181,14 @@ class MeasurementModel(Protocol):
         """Reports no track took, as boost reports (only update-only models keep them)."""
         ...
 
+    def split_models(
+        self, reports: Mapping[str, NDArray[Any]]
+    ) -> list[tuple[NDArray[np.bool_], MeasurementModel]]:
+        """The parts of a batch of this sensor's reports that one model each measures
+        (a 2D radar's reports with Mode C and without): (rows, model) pairs, rows a mask.
+        Range rate is not split here (`with_range_rate` does that)."""
+        ...
+
 
 @dataclass(frozen=True, kw_only=True)
 class SensorSite:
@@ -226,6 +234,13 @@ class SensorSite:
 
     def pregate_reach(self, points_z: FloatArray) -> PregateReach | None:
         return None
+
+    def split_models(
+        self, reports: Mapping[str, NDArray[Any]]
+    ) -> list[tuple[NDArray[np.bool_], MeasurementModel]]:
+        """One model for every report: this one."""
+        n = len(next(iter(reports.values()))) if reports else 0
+        return [(np.ones(n, dtype=bool), self)]  # type: ignore[list-item]
 
     def boost_reports(self, z: FloatArray, time_s: FloatArray) -> BoostReports:
         raise TypeError(

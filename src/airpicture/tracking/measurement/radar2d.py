@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -55,7 +56,9 @@ from airpicture.geo.atmosphere import (
 from airpicture.tracking.measurement.base import (
     FloatArray,
     LocalFrameSite,
+    MeasurementModel,
     PregateReach,
+    SensorSite,
     diagonal_noise,
     no_range_rate,
 )
@@ -104,8 +107,19 @@ class Radar2D(LocalFrameSite, RangeAzimuthSite):
         return np.isfinite(np.asarray(values, dtype=np.float64))
 
     def with_mode_c(self) -> Radar2DModeC:
-        """The model of this radar's reports that carry Mode C."""
+        """The model of this radar's reports that carry Mode C (made once, then kept)."""
+        return self._mode_c_model
+
+    @cached_property
+    def _mode_c_model(self) -> Radar2DModeC:
         return Radar2DModeC(**{f.name: getattr(self, f.name) for f in fields(self) if f.init})
+
+    def split_models(
+        self, reports: Mapping[str, NDArray[Any]]
+    ) -> list[tuple[NDArray[np.bool_], MeasurementModel]]:
+        """Reports with Mode C (`Radar2DModeC`) and without (this model)."""
+        mode_c = self.mode_c_rows(reports)
+        return [(mode_c, self.with_mode_c()), (~mode_c, self)]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,6 +132,12 @@ class Radar2DModeC(Radar2D):
 
     def dim(self, with_range_rate: bool) -> int:
         return 3
+
+    def split_models(
+        self, reports: Mapping[str, NDArray[Any]]
+    ) -> list[tuple[NDArray[np.bool_], MeasurementModel]]:
+        """Its reports all carry Mode C (it is what `Radar2D.split_models` gives them to)."""
+        return SensorSite.split_models(self, reports)
 
     def z_from_reports(
         self, reports: Mapping[str, NDArray[Any]], with_range_rate: bool
