@@ -36,6 +36,8 @@ from tests.network.jetstream_server import run_in_process
 from tests.network.netscen import NATIONS
 from tests.policy.test_no_leak import worlds
 
+#: Far beyond a world's run (3-8 s wall): only a hang reaches it.
+RUN_TIMEOUT_S = 240.0
 KIND_OF = {TrackBatch: MessageKind.TRACKS, PlotBatch: MessageKind.PLOTS,
            WarningBatch: MessageKind.WARNINGS}  # fmt: skip
 
@@ -67,10 +69,14 @@ def run_live(loaded: LoadedScenario, folder: Path) -> tuple[dict[str, list[Any]]
 
     out = folder / "out"
     with start_servers(deployment):
+        # A hang (none seen since) fails here with a traceback instead of stalling CI.
         asyncio.run(
-            run_in_process(
-                loaded, plots, out, connect, speed=20.0,
-                settings=ServiceSettings(marker_wait_s=10.0),
+            asyncio.wait_for(
+                run_in_process(
+                    loaded, plots, out, connect, speed=20.0,
+                    settings=ServiceSettings(marker_wait_s=10.0),
+                ),
+                RUN_TIMEOUT_S,
             )
         )  # fmt: skip
 
