@@ -118,15 +118,18 @@ def write_table(path: Path, columns: Mapping[str, NDArray[np.generic]], schema: 
     """Write `columns` to Parquet with exactly `schema`'s columns, in its order.
 
     A name the schema repeats is written once, at its first place (a schema extending
-    PLOTS_SCHEMA may still list a column PLOTS_SCHEMA has since gained).
+    PLOTS_SCHEMA may still list a column PLOTS_SCHEMA has since gained); an optional
+    column (`OPTIONAL_COLUMNS`) the caller does not give is written as NaN.
     """
     first: dict[str, pa.Field] = {}
     for f in schema:
         first.setdefault(f.name, f)
     schema = pa.schema(list(first.values()), metadata=schema.metadata)
-    missing = [f.name for f in schema if f.name not in columns]
+    missing = [f.name for f in schema if f.name not in columns and f.name not in OPTIONAL_COLUMNS]
     if missing:
         raise ValueError(f"cannot write {path.name}: columns {missing} are missing")
+    n = len(next(iter(columns.values()))) if columns else 0
+    columns = {**{name: np.full(n, np.nan) for name in OPTIONAL_COLUMNS}, **columns}
     arrays = []
     for field in schema:
         values = columns[field.name]

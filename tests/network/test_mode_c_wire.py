@@ -79,3 +79,10 @@ def test_an_older_senders_batch_without_it_decodes_to_nan() -> None:
     back = plots_table(message)
     assert np.isnan(back["pressure_alt_m"]).all()
     assert back["range_m"].tolist() == [1e4, 2e4, 3e4]
+
+
+def test_a_writer_that_does_not_know_the_column_writes_nan(tmp_path: Path) -> None:
+    path = tmp_path / "plots.parquet"
+    old = {k: v for k, v in _plots().items() if k != "pressure_alt_m"}
+    write_table(path, old, PLOTS_SCHEMA)
+    assert np.isnan(read_table(path, PLOTS_SCHEMA)["pressure_alt_m"]).all()
