@@ -83,6 +83,11 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="one nats-server per nation, joined by leaf nodes",
     )
+    parser.add_argument(
+        "--no-spare",
+        action="store_true",
+        help="keep no warm spare process for restarting a dead node (saves its imports)",
+    )
     parser.add_argument("--valid-days", type=float, default=30.0, help=argparse.SUPPRESS)
     parser.add_argument(
         "--server-name", action="append", default=[], metavar="NAME", help=argparse.SUPPRESS
@@ -139,7 +144,7 @@ async def run_exercise(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    supervisor = NodeSupervisor(configs, out / "logs")
+    supervisor = NodeSupervisor(configs, out / "logs", spare=not args.no_spare)
     feed_counts = FeedCounts()
     started = time.time()
     with start_servers(deployment) as servers:
