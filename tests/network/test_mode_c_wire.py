@@ -86,3 +86,9 @@ def test_a_writer_that_does_not_know_the_column_writes_nan(tmp_path: Path) -> No
     old = {k: v for k, v in _plots().items() if k != "pressure_alt_m"}
     write_table(path, old, PLOTS_SCHEMA)
     assert np.isnan(read_table(path, PLOTS_SCHEMA)["pressure_alt_m"]).all()
+
+
+def test_rows_without_the_column_send_nan() -> None:
+    rows = {k: v for k, v in _plots().items() if k != "pressure_alt_m"}
+    batch = plot_batch_from_table(rows, sender="UK", seq=1, sent_s=4.0, releasable_to={})
+    assert np.isnan(plots_table(batch)["pressure_alt_m"]).all()

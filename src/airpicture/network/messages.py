@@ -352,9 +352,11 @@ def plot_batch_from_table(
     sent_s: float,
     releasable_to: dict[str, list[str]],
 ) -> PlotBatch:
-    """The message of plots-table rows (the `PLOT_COLUMNS` of `rows`; others are not sent)."""
+    """The message of plots-table rows (the `PLOT_COLUMNS` of `rows`; others are not sent;
+    a float column added later, such as `pressure_alt_m`, is NaN if `rows` lacks it)."""
+    n = len(rows["time_s"])
     columns: dict[str, Any] = {
-        c: np.asarray(rows[c], dtype=np.float64).tolist()
+        c: np.asarray(rows[c] if c in rows else np.full(n, np.nan), dtype=np.float64).tolist()
         if _PLOT_DTYPES[c] == np.float64
         else [str(v) for v in rows[c]]
         for c in PLOT_COLUMNS
