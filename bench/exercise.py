@@ -72,6 +72,11 @@ def exercise(
             now_s = (time.time() - info["epoch_unix_s"]) * info["speed"]
             if now_s < kill[1]:
                 continue
+            # A restart is measured with the supervisor's warm spare ready (on a loaded
+            # machine its imports can outlast an early kill time).
+            spare_log = out / "logs" / "spare.log"
+            if not spare_log.exists() or "spare ready" not in spare_log.read_text():
+                continue
             pid = next(p["pid"] for p in info["processes"] if p.get("nation") == kill[0])
             os.kill(pid, signal.SIGKILL)
             killed = {"nation": kill[0], "pid": pid, "at_s": now_s, "unix_s": time.time()}

@@ -169,6 +169,7 @@ def spare_main() -> int:
     from airpicture import cli
 
     cli.build_parser()
+    print(f"spare ready: pid {os.getpid()}", flush=True)  # to logs/spare.log
     line = sys.stdin.readline().rstrip("\n")
     if not line:
         return 0
