@@ -46,12 +46,11 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from airpicture.network.assessor import AssessorFactory, national_assessor
-from airpicture.network.asterix_io import AsterixInbox, PictureOutputs, open_listeners
 from airpicture.network.bus import scenario_links
 from airpicture.network.jetstream import JetStreamBus, ProcessedLedger, SensorInbox, senders_to
 from airpicture.network.messages import PLOT_COLUMNS, MessageKind
@@ -62,6 +61,9 @@ from airpicture.policy import ReleasePolicy
 from airpicture.scenario import LoadedScenario
 from airpicture.tables import PICTURE_SCHEMA, Table, concat_tables, read_table, write_table
 from airpicture.threat.warning import Warning, encode_line, read_warnings
+
+if TYPE_CHECKING:
+    from airpicture.network.asterix_io import AsterixInbox, PictureOutputs
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +233,8 @@ class NodeService:
         stop = stop or asyncio.Event()
         listeners: list[asyncio.DatagramTransport] = []
         if self.asterix is not None and self.asterix_listen:
+            from airpicture.network.asterix_io import open_listeners
+
             listeners = await open_listeners(
                 self.asterix_listen,
                 self.asterix,
@@ -273,12 +277,15 @@ class NodeService:
                     break
                 await self._cycle(k, now_s, stop)
             await self.bus.flush()
+            # What a cut link still holds goes out while it is given the time.
+            await self.bus.drain(10.0)
         finally:
             for task in pumps:
                 task.cancel()
             for task in pumps:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            self.bus.stop_resending()
             await self._close_io(listeners)
             self.close()
             if self.nc is not None:
