@@ -26,12 +26,11 @@ from airpicture.tables import PLOTS_SCHEMA, write_table
 
 log = logging.getLogger("airpicture.ingest")
 
-#: plots.parquet as ingest writes it: the run-output columns, with Mode C (`pressure_alt_m`),
+#: plots.parquet as ingest writes it: the run-output columns (Mode C among them), with the
 #: Mode 3/A and the Mode S address of each report.
 INGESTED_PLOTS_SCHEMA: Final = pa.schema(
     [
         *PLOTS_SCHEMA,
-        pa.field("pressure_alt_m", pa.float64()),
         pa.field("mode3a", pa.string()),
         pa.field("mode_s_address", pa.string()),
     ]

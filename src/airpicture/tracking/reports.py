@@ -20,7 +20,8 @@ from airpicture.tracking.measurement import MeasurementModel
 
 #: The numeric plot columns the tracker reads (a sensor uses those of its model).
 REPORT_COLUMNS = (
-    "time_s", "range_m", "az_deg", "el_deg", "range_rate_mps", "lat_deg", "lon_deg", "alt_m"
+    "time_s", "range_m", "az_deg", "el_deg", "range_rate_mps", "lat_deg", "lon_deg", "alt_m",
+    "pressure_alt_m",
 )  # fmt: skip
 
 

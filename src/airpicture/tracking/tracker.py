@@ -21,7 +21,7 @@ processes everything up to t and runs the life cycle there; `view(t)` and
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -161,11 +161,25 @@ class Tracker:
                         if sel.size:
                             self._process_batch(self._batch(int(k), rows, sel, with_rr))
                 else:
-                    self._process_batch(self._batch(int(k), rows, chunk[mine], False))
+                    # A kind may measure parts of its batch with different models
+                    # (a 2D radar's reports with Mode C and without).
+                    sel = chunk[mine]
+                    for part, variant in model.split_models(_Rows(rows, sel)):
+                        if part.any():
+                            self._process_batch(
+                                self._batch(int(k), rows, sel[part], False, variant)
+                            )
             self._life_cycle(float(t[chunk[-1]]))
 
-    def _batch(self, k: int, rows: dict[str, NDArray[Any]], sel: IntArray, with_rr: bool) -> Batch:
-        model = self.sensors[k]
+    def _batch(
+        self,
+        k: int,
+        rows: dict[str, NDArray[Any]],
+        sel: IntArray,
+        with_rr: bool,
+        model: MeasurementModel | None = None,
+    ) -> Batch:
+        model = self.sensors[k] if model is None else model
         # Only the columns the batch reads: a beam pass is a few rows of a dozen columns.
         needed = ("time_s", "ident", "range_rate_mps", *model.required_columns)
         sub = {key: rows[key][sel] for key in needed}
@@ -274,3 +288,19 @@ class Tracker:
         view = self.view(time_s)
         unknown = np.full(view.x.shape[0], "unknown", dtype=object)
         return picture_rows(view, viewer, None, unknown)
+
+
+class _Rows(Mapping[str, NDArray[Any]]):
+    """A batch's rows of the report columns, each column taken only when read."""
+
+    def __init__(self, rows: Mapping[str, NDArray[Any]], sel: IntArray) -> None:
+        self._rows, self._sel = rows, sel
+
+    def __getitem__(self, column: str) -> NDArray[Any]:
+        return self._rows[column][self._sel]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
