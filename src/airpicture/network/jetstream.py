@@ -60,6 +60,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, S
 
 from airpicture.network.bus import Envelope, LinkQuality
 from airpicture.network.messages import MessageError, MessageKind, PlotBatch, decode, plots_table
+from airpicture.network.node import NodeSettings
 from airpicture.policy import ReleasePolicy
 from airpicture.sim.targets import stream_rng
 from airpicture.tables import Table
@@ -68,6 +69,9 @@ log = logging.getLogger(__name__)
 
 HEADER_MSG_ID: Final = "Nats-Msg-Id"
 HEADER_SENT_S: Final = "Ap-Sent-S"
+#: A sender's `Ap-Sent-S` this far past the receiver's clock is not believed: the message
+#: is due at once, and the node judges the stamp inside it (`NodeSettings.max_clock_skew_s`).
+MAX_SENT_AHEAD_S: Final = NodeSettings().max_clock_skew_s
 HEADER_STAGE_END: Final = "Ap-Stage-End"
 #: A feed's tick: every report up to this exercise time has been published.
 HEADER_FEED_TICK: Final = "Ap-Feed-Tick"
@@ -563,6 +567,10 @@ class JetStreamBus:
         now_s = self.clock_s()
         if not math.isfinite(sent_s):
             sent_s = now_s  # the node reads the stamp inside the payload and judges it
+        elif sent_s > now_s + MAX_SENT_AHEAD_S:
+            # A stamp far ahead would hold the message (kept alive) for ever, never judged.
+            self.counts.refused["sent_s_ahead"] += 1
+            sent_s = now_s
         latency = self.links.get((sender, self.nation), LinkQuality()).latency_s
         envelope = Envelope(sender, self.nation, sent_s, now_s, bytes(msg.data))
         self._in_flight.add(seq)
