@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import socket
 import subprocess
 import time
@@ -51,6 +52,21 @@ def jetstream_server(store: Path) -> Iterator[str]:
         process.terminate()
         process.wait(10)
         log.close()
+
+
+async def within(work: Awaitable[Any], timeout_s: float) -> Any:
+    """`work`'s result, or after `timeout_s` a TimeoutError that shows where every task of
+    the loop was waiting (a hang is then found from the failure alone)."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=timeout_s)
+    if task in done:
+        return task.result()
+    stacks = io.StringIO()
+    for other in asyncio.all_tasks():
+        print(f"--- {other.get_name()}: {other.get_coro()}", file=stacks)
+        other.print_stack(limit=12, file=stacks)
+    task.cancel()
+    raise TimeoutError(f"still running after {timeout_s} s; the tasks:\n{stacks.getvalue()}")
 
 
 async def run_in_process(

@@ -32,7 +32,7 @@ from airpicture.policy.release import (
 )
 from airpicture.scenario import LoadedScenario, load_scenario
 from airpicture.sim.simulate import simulate
-from tests.network.jetstream_server import run_in_process
+from tests.network.jetstream_server import run_in_process, within
 from tests.network.netscen import NATIONS
 from tests.policy.test_no_leak import worlds
 
@@ -69,9 +69,10 @@ def run_live(loaded: LoadedScenario, folder: Path) -> tuple[dict[str, list[Any]]
 
     out = folder / "out"
     with start_servers(deployment):
-        # A hang (none seen since) fails here with a traceback instead of stalling CI.
+        # A hang fails here with every task's stack instead of stalling CI (one was seen
+        # before the pumps ended on `halt` as well as on cancellation).
         asyncio.run(
-            asyncio.wait_for(
+            within(
                 run_in_process(
                     loaded, plots, out, connect, speed=20.0,
                     settings=ServiceSettings(marker_wait_s=10.0),

@@ -347,6 +347,7 @@ class TcpDestination:
         self._queue: deque[list[bytes]] = deque()
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -361,7 +362,7 @@ class TcpDestination:
 
     async def _run(self) -> None:
         delay = self.backoff_s[0]
-        while True:
+        while not self._closing:
             try:
                 _, writer = await asyncio.wait_for(
                     asyncio.open_connection(self.host, self.port, ssl=self.tls), timeout=10.0
@@ -388,7 +389,7 @@ class TcpDestination:
                     await writer.wait_closed()
 
     async def _write(self, writer: asyncio.StreamWriter) -> None:
-        while True:
+        while not self._closing:
             if not self._queue:
                 self._ready.clear()
                 await self._ready.wait()
@@ -402,6 +403,9 @@ class TcpDestination:
             self.counts.bytes += sum(len(d) for d in messages)
 
     async def close(self) -> None:
+        # Told as well as cancelled: Python 3.11's `wait_for` can swallow a cancellation
+        # that races the connection's completion.
+        self._closing = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -326,6 +326,7 @@ class JetStreamBus:
         #: Per receiver that stopped acknowledging: its messages, in order, being resent.
         self._held: dict[str, list[_Outgoing]] = {}
         self._resending: dict[str, asyncio.Task[None]] = {}
+        self._resend_stopped = False
         #: Fetched, not yet handed to the node; during a stage, what the stage may take.
         self._pending: list[_Incoming] = []
         self._staged: list[_Incoming] = []
@@ -439,6 +440,8 @@ class JetStreamBus:
         return not self._held
 
     def stop_resending(self) -> None:
+        # Told as well as cancelled: a cancellation can be swallowed (see NodeService.run).
+        self._resend_stopped = True
         for task in self._resending.values():
             task.cancel()
         self._resending.clear()
@@ -458,7 +461,7 @@ class JetStreamBus:
         delay_s = 0.1
         queue = self._held[receiver]
         try:
-            while queue:
+            while queue and not self._resend_stopped:
                 try:
                     acked = await self._attempt(js, queue[0])
                 except asyncio.CancelledError:
@@ -473,8 +476,9 @@ class JetStreamBus:
                     continue
                 await asyncio.sleep(delay_s)
                 delay_s = min(2 * delay_s, 1.0)
-            del self._held[receiver]
-            log.info("%s: %s acknowledges again", self.nation, receiver)
+            if not queue:
+                del self._held[receiver]
+                log.info("%s: %s acknowledges again", self.nation, receiver)
         finally:
             self._resending.pop(receiver, None)
 

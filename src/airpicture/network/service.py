@@ -249,6 +249,7 @@ class NodeService:
             await self._close_io(listeners)
             raise
         pumps: list[asyncio.Task[None]] = []
+        halt = asyncio.Event()
         try:
             js = (
                 self.nc.jetstream(domain=self.jetstream_domain)
@@ -258,9 +259,9 @@ class NodeService:
             await self.bus.start(js)
             await self.sensors.start(js)
             pumps = [
-                asyncio.create_task(self._pump(self.bus.pump, stop)),
-                asyncio.create_task(self._pump(self.sensors.pump, stop)),
-                asyncio.create_task(self._keep_alive(stop)),
+                asyncio.create_task(self._pump(self.bus.pump, stop, halt)),
+                asyncio.create_task(self._pump(self.sensors.pump, stop, halt)),
+                asyncio.create_task(self._keep_alive(stop, halt)),
             ]
             if ready is not None and not await self._wait_or_stop(ready(), stop):
                 return
@@ -280,6 +281,10 @@ class NodeService:
             # What a cut link still holds goes out while it is given the time.
             await self.bus.drain(10.0)
         finally:
+            # Cancelled *and* told: on Python 3.11 `asyncio.wait_for` (inside nats-py's
+            # `next_msg`) can swallow a cancellation that races a message's arrival, and
+            # the loop would go on forever; `halt` ends it at its next turn (≤ 0.2 s).
+            halt.set()
             for task in pumps:
                 task.cancel()
             for task in pumps:
@@ -300,8 +305,10 @@ class NodeService:
         if self.outputs is not None:
             await self.outputs.close()
 
-    async def _pump(self, pump: Callable[[], Awaitable[int]], stop: asyncio.Event) -> None:
-        while not stop.is_set():
+    async def _pump(
+        self, pump: Callable[[], Awaitable[int]], stop: asyncio.Event, halt: asyncio.Event
+    ) -> None:
+        while not stop.is_set() and not halt.is_set():
             try:
                 await pump()
             except asyncio.CancelledError:
@@ -310,10 +317,10 @@ class NodeService:
                 log.exception("%s: fetching failed; trying again", self.nation)
                 await asyncio.sleep(0.5)
 
-    async def _keep_alive(self, stop: asyncio.Event) -> None:
+    async def _keep_alive(self, stop: asyncio.Event, halt: asyncio.Event) -> None:
         """Every third of the ack wait: the messages held are still being worked on."""
         every_s = self.bus.ack_wait_s / 3.0
-        while not stop.is_set():
+        while not stop.is_set() and not halt.is_set():
             await asyncio.sleep(every_s)
             try:
                 await self.bus.keep_alive()
