@@ -72,9 +72,9 @@ class LoadedScenario:
 def load_scenario(path: str | Path, overrides: ScenarioOverrides | None = None) -> LoadedScenario:
     """Read and validate a scenario file; raise `InputError` naming every problem found."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(str(path), ["no such scenario file; give the path to a .yaml scenario"])
-    text = path.read_text(encoding="utf-8")
+    text = read_text_file(
+        path, "scenario file", "give the path to a .yaml scenario (docs/scenario.md)"
+    )
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -98,6 +98,36 @@ def load_scenario(path: str | Path, overrides: ScenarioOverrides | None = None) 
     except ValidationError as exc:
         raise InputError(str(path), _describe(exc, lines, data)) from None
     return LoadedScenario(scenario=scenario, path=path)
+
+
+def read_text_file(path: Path, what: str, fix: str) -> str:
+    """The UTF-8 text of `path`; `InputError` if missing, a folder, binary or not UTF-8.
+
+    `what` names the input ("scenario file", "users file"), `fix` says how to
+    give the right one. Checked before any parser sees the text, so a binary or
+    Latin-1 file gets one message rather than a decoding traceback.
+    """
+    if path.is_dir():
+        raise InputError(str(path), [f"is a folder, not a {what}; {fix}"])
+    if not path.is_file():
+        raise InputError(str(path), [f"no such {what}; {fix}"])
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(str(path), [f"cannot read the {what} ({exc.strerror}); {fix}"]) from None
+    if b"\x00" in raw:
+        raise InputError(str(path), [f"is a binary file (it holds NUL bytes), not a {what}; {fix}"])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"{path}:{line}",
+            [
+                f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                f"save the {what} as UTF-8"
+            ],
+        ) from None
 
 
 def _apply_overrides(
