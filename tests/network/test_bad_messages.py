@@ -6,8 +6,10 @@ import msgspec
 import numpy as np
 import pytest
 
-from airpicture.network import Envelope, InProcessBus, NetworkRun, PlotBatch, TrackBatch, encode
+from airpicture.network import Envelope, InProcessBus, NetworkRun, PlotBatch, TrackBatch
+from airpicture.network.messages import Message
 from airpicture.network.node import NationalNode
+from airpicture.network.signing import Keyring
 from airpicture.sim.simulate import simulate
 from tests.network.netscen import network_scenario
 
@@ -25,8 +27,14 @@ def run() -> NetworkRun:
     return network
 
 
-def _inject(run: NetworkRun, sender: str, receiver: str, payload: bytes, t: float = 20.0) -> None:
+def _inject(
+    run: NetworkRun, sender: str, receiver: str, payload: bytes | Message, t: float = 20.0
+) -> None:
+    """Deliver `payload` as from `sender`: raw bytes as they are, a message signed with
+    `sender`'s key (a partner node gone hostile, signing what it likes)."""
     assert isinstance(run.bus, InProcessBus)
+    if not isinstance(payload, bytes):
+        payload = run.keys[sender].seal(receiver, payload)
     run.bus.inject(Envelope(sender, receiver, t, t, payload))
 
 
@@ -52,25 +60,49 @@ def test_garbage_is_counted_not_raised(run: NetworkRun, caplog: pytest.LogCaptur
     _inject(run, "USA", "JPN", b"\x00\x01 not msgpack")
     _inject(run, "USA", "JPN", msgspec.msgpack.encode({"type": "tracks"}))
     _node(run, "JPN").receive(20.0)
-    assert _node(run, "JPN").counts.rejected["decode_failure"] == 2
-    assert "decode_failure" in caplog.text
+    assert _node(run, "JPN").counts.rejected["not_a_frame"] == 2
+    assert "not_a_frame" in caplog.text
     run.advance(30.0)  # the network carries on
+
+
+def test_a_signed_body_that_is_not_a_message_is_counted_not_raised(run: NetworkRun) -> None:
+    keys = run.keys["USA"]
+    for seq, body in enumerate([b"\x00\x01 not msgpack", msgspec.msgpack.encode({"type": "x"})]):
+        frame = _frame(keys, "JPN", seq=70_000 + seq, sent_s=20.0, body=body)
+        _inject(run, "USA", "JPN", frame)
+    _node(run, "JPN").receive(20.0)
+    assert _node(run, "JPN").counts.rejected["decode_failure"] == 2
+
+
+def _frame(keys: Keyring, receiver: str, *, seq: int, sent_s: float, body: bytes) -> bytes:
+    from airpicture.network.signing import FRAME_VERSION, SignedFrame, signed_bytes
+
+    sig = keys.private_key.sign(signed_bytes(keys.nation, receiver, "tracks", seq, sent_s, body))
+    return msgspec.msgpack.encode(
+        SignedFrame(frame=FRAME_VERSION, sender=keys.nation, receiver=receiver, kind="tracks",
+                    seq=seq, sent_s=sent_s, signature=sig, body=body)
+    )  # fmt: skip
 
 
 def test_unknown_and_spoofed_senders(run: NetworkRun) -> None:
     node = _node(run, "JPN")
-    _inject(run, "RUS", "JPN", encode(_tracks(sender="RUS")))
-    _inject(run, "AUS", "JPN", encode(_tracks(sender="USA")))  # the transport says AUS
+    rus = Keyring.generate(["RUS"])["RUS"]
+    _inject(run, "RUS", "JPN", rus.seal("JPN", _tracks(sender="RUS")))
+    usa_signed = run.keys["USA"].seal("JPN", _tracks(sender="USA"))
+    _inject(run, "AUS", "JPN", usa_signed)  # the transport says AUS
+    # AUS signs a message that says it is USA's: the frame and the message disagree.
+    _inject(run, "AUS", "JPN", run.keys["AUS"].seal("JPN", _tracks(sender="USA", seq=11)))
     node.receive(20.0)
     assert node.counts.rejected["unknown_sender"] == 1
     assert node.counts.rejected["sender_mismatch"] == 1
+    assert node.counts.rejected["frame_mismatch"] == 1
 
 
 def test_duplicates_and_late_batches(run: NetworkRun) -> None:
     node = _node(run, "JPN")
-    _inject(run, "USA", "JPN", encode(_tracks(seq=20_000, time_s=20.0)))
-    _inject(run, "USA", "JPN", encode(_tracks(seq=20_000, time_s=20.0)))
-    _inject(run, "USA", "JPN", encode(_tracks(seq=20_001, time_s=5.0)))
+    _inject(run, "USA", "JPN", _tracks(seq=20_000, time_s=20.0))
+    _inject(run, "USA", "JPN", _tracks(seq=20_000, time_s=20.0))
+    _inject(run, "USA", "JPN", _tracks(seq=20_001, time_s=5.0))
     node.receive(20.0)
     assert node.counts.rejected["duplicate"] == 1
     assert node.counts.rejected["late"] == 1
@@ -80,14 +112,14 @@ def test_releasability_claims_the_sender_may_not_grant(run: NetworkRun) -> None:
     # USA releases tracks to JPN only: a USA track claiming AUS, or sent to AUS, is refused.
     aus = _node(run, "AUS")
     before = aus.counts.received["tracks"]
-    _inject(run, "USA", "AUS", encode(_tracks(releasable_to=[["USA", "JPN", "AUS"]])))
+    _inject(run, "USA", "AUS", _tracks(releasable_to=[["USA", "JPN", "AUS"]]))
     aus.receive(20.0)
     assert aus.counts.rejected["tracks_releasability_claim_exceeds_sources"] == 1
     assert aus.counts.received["tracks"] == before
     jpn = _node(run, "JPN")
     # A source the sender cannot hold (AUS does not release plots to USA), an unknown source.
-    _inject(run, "USA", "JPN", encode(_tracks(seq=30_000, sources=[["AUS-R1"]])))
-    _inject(run, "USA", "JPN", encode(_tracks(seq=30_001, sources=[["NOPE"]])))
+    _inject(run, "USA", "JPN", _tracks(seq=30_000, sources=[["AUS-R1"]]))
+    _inject(run, "USA", "JPN", _tracks(seq=30_001, sources=[["NOPE"]]))
     jpn.receive(20.0)
     assert jpn.counts.rejected["tracks_source_not_held_by_sender"] == 1
     assert jpn.counts.rejected["tracks_unknown_source"] == 1
@@ -95,9 +127,9 @@ def test_releasability_claims_the_sender_may_not_grant(run: NetworkRun) -> None:
 
 def test_bad_numbers_in_a_batch(run: NetworkRun) -> None:
     node = _node(run, "JPN")
-    _inject(run, "USA", "JPN", encode(_tracks(seq=40_000, x_ecef=[float("nan")] * 6)))
-    _inject(run, "USA", "JPN", encode(_tracks(seq=40_001, P_upper=[0.0] * 21)))
-    _inject(run, "USA", "JPN", encode(_tracks(seq=40_002, number=[1, 2])))
+    _inject(run, "USA", "JPN", _tracks(seq=40_000, x_ecef=[float("nan")] * 6))
+    _inject(run, "USA", "JPN", _tracks(seq=40_001, P_upper=[0.0] * 21))
+    _inject(run, "USA", "JPN", _tracks(seq=40_002, number=[1, 2]))
     node.receive(20.0)
     assert node.counts.rejected["malformed"] == 2
     assert node.counts.rejected["tracks_covariance_not_positive"] == 1
@@ -107,10 +139,10 @@ def test_fields_past_what_the_node_holds_are_refused_at_decoding(run: NetworkRun
     # A track number past int64, a track id or identity longer than the node's arrays
     # hold: refused and counted, never overflowed or truncated inside the node.
     node = _node(run, "JPN")
-    _inject(run, "USA", "JPN", encode(_tracks(seq=45_000, number=[2**63])))
-    _inject(run, "USA", "JPN", encode(_tracks(seq=45_001, track_id=["X" * 49])))
-    _inject(run, "USA", "JPN", encode(_tracks(seq=45_002, ident=["I" * 17])))
-    _inject(run, "USA", "JPN", encode(_tracks(seq=45_003, origin="U" * 16)))
+    _inject(run, "USA", "JPN", _tracks(seq=45_000, number=[2**63]))
+    _inject(run, "USA", "JPN", _tracks(seq=45_001, track_id=["X" * 49]))
+    _inject(run, "USA", "JPN", _tracks(seq=45_002, ident=["I" * 17]))
+    _inject(run, "USA", "JPN", _tracks(seq=45_003, origin="U" * 16))
     node.receive(20.0)
     assert node.counts.rejected["decode_failure"] == 4
     run.advance(30.0)  # the network carries on
@@ -124,7 +156,7 @@ def test_plots_from_a_non_owner_are_refused(run: NetworkRun) -> None:
         lat_deg=[float("nan")], lon_deg=[float("nan")], alt_m=[float("nan")], ident=[""],
         releasable_to={"USA-R1": ["JPN"]},
     )  # fmt: skip
-    _inject(run, "AUS", "JPN", encode(plots))
+    _inject(run, "AUS", "JPN", plots)
     node.receive(20.0)
     assert node.counts.rejected["plots_plot_not_owned_by_sender"] == 1
 
@@ -140,7 +172,7 @@ def test_plots_stamped_after_their_batch_was_sent_are_refused(run: NetworkRun) -
         lat_deg=[nan] * 3, lon_deg=[nan] * 3, alt_m=[nan] * 3, ident=[""] * 3,
         releasable_to={"USA-R1": ["USA", "JPN"]},
     )  # fmt: skip
-    _inject(run, "USA", "JPN", encode(plots))
+    _inject(run, "USA", "JPN", plots)
     node.receive(20.0)
     assert node.counts.rejected["plots_from_the_future"] == 2
     assert node.counts.received["plots"] == before + 1

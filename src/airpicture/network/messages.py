@@ -25,7 +25,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from airpicture.fusion import SourceTracks
+from airpicture.geo import WGS84_A_M
 from airpicture.tables import PLOTS_SCHEMA, Table, empty_table
+from airpicture.threat.classify import CLASSES
 from airpicture.threat.warning import Warning
 
 #: Version written by this code, and versions it can read.
@@ -244,6 +246,98 @@ def _shape_problem(message: Message) -> str | None:
     if len(message.sources) != n or len(message.releasable_to) != n:
         return f"sources/releasable_to do not match the {n} warnings"
     return None
+
+
+# ---------------------------------------------------------------- plausibility
+# What a well-formed message may still say that no sensor or tracker could: refused per
+# track or plot, by reason (the node counts them), before anything of it is used. The
+# bounds are generous (a ballistic missile's apogee, a geostationary sensor's range):
+# they stop absurd values, not rare ones.
+
+#: A track state's distance from the Earth's centre, m: below the deepest point of the
+#: WGS-84 ellipsoid less 100 km, above an IRBM's apogee and then some (6,000 km up).
+MIN_TRACK_RADIUS_M: Final = 6_356_752.0 - 100_000.0
+MAX_TRACK_RADIUS_M: Final = WGS84_A_M + 6_000_000.0
+#: A track's speed, m/s (orbital speed is 7.9 km/s).
+MAX_TRACK_SPEED_MPS: Final = 12_000.0
+#: Largest variance of a track's position (σ 10,000 km) and velocity (σ 100 km/s).
+MAX_POSITION_VARIANCE_M2: Final = 1e14
+MAX_VELOCITY_VARIANCE_M2PS2: Final = 1e10
+IDENTITIES: Final = ("friend", "neutral", "hostile", "unknown")
+#: Plot values: [low, high], NaN allowed where a sensor does not measure it.
+PLOT_RANGES: Final[dict[str, tuple[float, float]]] = {
+    "range_m": (0.0, 1e8),
+    "az_deg": (-360.0, 360.0),
+    "el_deg": (-90.0, 90.0),
+    "range_rate_mps": (-20_000.0, 20_000.0),
+    "lat_deg": (-90.0, 90.0),
+    "lon_deg": (-180.0, 360.0),
+    "alt_m": (-12_000.0, 6_000_000.0),
+    "pressure_alt_m": (-2_000.0, 30_000.0),
+}
+
+
+def track_problems(batch: TrackBatch) -> NDArray[np.str_]:
+    """Per track of a decoded batch, why it is implausible ("" if it is not).
+
+    State finite, within `MIN/MAX_TRACK_RADIUS_M` of the Earth's centre and below
+    `MAX_TRACK_SPEED_MPS`; covariance finite, bounded and positive definite (it is
+    symmetric by construction: rebuilt from its upper triangle); mode probabilities
+    in [0, 1]; a claimed number's time not after the batch; quality 0…15; class and
+    identity from their vocabularies.
+    """
+    n = len(batch.track_id)
+    reason = np.full(n, "", dtype="U32")
+    if n == 0:
+        return reason
+    x = np.asarray(batch.x_ecef, dtype=np.float64).reshape(n, 6)
+    P = from_upper_triangle(np.asarray(batch.P_upper, dtype=np.float64).reshape(n, TRIANGLE_6))
+    mu = np.asarray(batch.mode_probabilities, dtype=np.float64).reshape(n, -1)
+    created = np.asarray(batch.number_created_s, dtype=np.float64)
+    quality = np.asarray(batch.quality, dtype=np.int64)
+
+    def mark(bad: Any, why: str) -> None:
+        reason[np.asarray(bad, dtype=bool) & (reason == "")] = why
+
+    with np.errstate(invalid="ignore", over="ignore"):
+        radius = np.linalg.norm(x[:, :3], axis=1)
+        speed = np.linalg.norm(x[:, 3:], axis=1)
+        mark(~np.isfinite(x).all(axis=1), "state_not_finite")
+        mark((radius < MIN_TRACK_RADIUS_M) | (radius > MAX_TRACK_RADIUS_M), "position_implausible")
+        mark(speed > MAX_TRACK_SPEED_MPS, "speed_implausible")
+        diag = np.diagonal(P, axis1=1, axis2=2)
+        finite_P = np.isfinite(P).all(axis=(1, 2))
+        mark(~finite_P, "covariance_not_finite")
+        mark(
+            (diag[:, :3] > MAX_POSITION_VARIANCE_M2).any(axis=1)
+            | (diag[:, 3:] > MAX_VELOCITY_VARIANCE_M2PS2).any(axis=1),
+            "covariance_too_large",
+        )
+        # positive definite: the smallest eigenvalue of the (symmetric) P above zero
+        spd = np.zeros(n, dtype=bool)
+        if finite_P.any():
+            spd[finite_P] = np.linalg.eigvalsh(P[finite_P])[:, 0] > 0.0
+        mark(~spd, "covariance_not_positive")
+        mark(~(np.isfinite(mu) & (mu >= 0.0) & (mu <= 1.0)).all(axis=1), "mode_probability")
+        mark(~(np.isfinite(created) & (created <= batch.time_s)), "number_time")
+    mark((quality < 0) | (quality > 15), "quality")
+    mark(~np.isin(np.asarray(batch.cls, dtype=object), CLASSES), "unknown_class")
+    mark(~np.isin(np.asarray(batch.identity, dtype=object), IDENTITIES), "unknown_identity")
+    return reason
+
+
+def plot_problems(batch: PlotBatch) -> NDArray[np.str_]:
+    """Per plot of a decoded batch, why it is implausible: a value outside `PLOT_RANGES`
+    (NaN is allowed: not measured) or infinite ("" if none)."""
+    n = len(batch.time_s)
+    reason = np.full(n, "", dtype="U32")
+    table = plots_table(batch)
+    with np.errstate(invalid="ignore"):
+        for column, (low, high) in PLOT_RANGES.items():
+            v = np.asarray(table[column], dtype=np.float64)
+            bad = ~np.isnan(v) & ~((v >= low) & (v <= high))
+            reason[bad & (reason == "")] = f"{column}_implausible"
+    return reason
 
 
 # ---------------------------------------------------------------- tables ⇄ messages

@@ -63,10 +63,13 @@ from airpicture.network.messages import (
     encode,
     kind_of,
     plot_batch_from_table,
+    plot_problems,
     plots_table,
     track_batch_from_tracks,
+    track_problems,
     tracks_of,
 )
+from airpicture.network.signing import FrameError, Keyring, stamp_of
 from airpicture.policy import ReleaseGuard, ReleasePolicy
 from airpicture.scenario import Scenario
 from airpicture.tables import Table
@@ -76,6 +79,9 @@ from airpicture.tracking import Tracker, TrackerSettings, TrackView, sensor_mode
 from airpicture.tracking.view import picture_rows
 
 log = logging.getLogger(__name__)
+
+#: A partner's remembered sequence numbers are pruned to the replay window past this many.
+_SEEN_PRUNE_AT = 4096
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -89,6 +95,10 @@ class NodeSettings:
     plot_batch_s: float = 1.0
     #: A message stamped this far after the receiver's clock is refused, s.
     max_clock_skew_s: float = 5.0
+    #: A message (or a plot, a track state, a warning in it) stamped this long before the
+    #: receiver's clock is refused: a replay, or news too old to use. It bounds the
+    #: sequence numbers a node must remember to refuse replays, s.
+    replay_window_s: float = 120.0
 
 
 @dataclass
@@ -127,11 +137,22 @@ class NationalNode:
         settings: NodeSettings | None = None,
         hold_s: float = 0.0,
         first_seq: int = 0,
+        keys: Keyring | None = None,
     ) -> None:
         """`first_seq`: the messages' sequence numbers start after it. A node restarted
         mid-exercise starts past every number it used before (its partners refuse a number
-        they have seen as a duplicate)."""
+        they have seen as a duplicate).
+
+        `keys`: this nation's signing key and its partners' public keys. With them every
+        message goes out signed and only correctly signed ones are taken (`signing.py`);
+        without them (a deployment that has not given its node the keys yet) messages go
+        and are taken bare, with a warning in the log."""
         self.nation = nation
+        self.keys = keys
+        if keys is None:
+            log.warning("%s: no keys given, messages between nodes are NOT signed", nation)
+        elif keys.nation != nation:
+            raise ValueError(f"the {nation} node was given {keys.nation}'s keys")
         self.policy = policy
         self.bus = bus
         self.assessor = assessor
@@ -164,7 +185,9 @@ class NationalNode:
         self.mode_names = tuple(m.name for m in self.settings.tracker.models)
         self.fusion = SystemPicture(nation, policy.nations, self.mode_names, self.settings.fusion)
         self._seq: Counter[str] = Counter({p: first_seq for p in self.partners})
-        self._seen: dict[str, set[int]] = {}
+        #: Per partner, the sequence numbers taken within the replay window, and their stamps.
+        self._seen: dict[str, dict[int, float]] = {}
+        self._seen_limit: dict[str, int] = {}
         self._received: dict[str, _Received] = {}
         self._unsent_plots: list[Table] = []
         self._local: SourceTracks = SourceTracks.empty(len(self.mode_names))
@@ -258,55 +281,102 @@ class NationalNode:
         )
 
     def _handle(self, envelope: Envelope, now_s: float) -> None:
+        """One delivered message: its signature first (nothing of it is decoded before),
+        then its age and sequence number (replays), then its body, then its content."""
+        if self.keys is not None:
+            t0 = time.process_time()
+            try:
+                frame = self.keys.open(envelope.payload, envelope.sender)
+            except FrameError as exc:
+                self._reject(exc.reason, envelope, exc.detail)
+                return
+            finally:
+                self.seconds["signing"] += time.process_time() - t0
+            if not self._fresh(frame.sender, frame.seq, frame.sent_s, envelope, now_s):
+                return
+            body = frame.body
+        else:
+            body = envelope.payload
         try:
-            message = decode(envelope.payload)
+            message = decode(body)
         except MessageError as exc:
             self._reject(exc.reason, envelope, exc.detail)
             return
         sender = message.sender
-        if sender not in self.partners:
-            self._reject("unknown_sender", envelope, f"claimed sender {sender!r}")
-            return
-        if envelope.sender != sender:
-            self._reject("sender_mismatch", envelope, f"claims {sender!r}")
-            return
-        seen = self._seen.setdefault(sender, set())
-        if message.seq in seen:
-            self._reject("duplicate", envelope, f"seq {message.seq}")
-            return
-        seen.add(message.seq)
-        stamp = message.time_s if isinstance(message, TrackBatch) else message.sent_s
-        if not math.isfinite(stamp) or stamp > now_s + self.settings.max_clock_skew_s:
-            self._reject("from_the_future", envelope, f"stamped {stamp} at {now_s}")
-            return
-        if isinstance(message, TrackBatch):
-            self._take_tracks(message, envelope)
-        elif isinstance(message, PlotBatch):
-            self._take_plots(message, envelope)
+        if self.keys is not None:
+            signed = (frame.sender, frame.seq, frame.kind, frame.sent_s)
+            if (sender, message.seq, kind_of(message).value, stamp_of(message)) != signed:
+                self._reject(
+                    "frame_mismatch", envelope, "the message says otherwise than its frame"
+                )
+                return
         else:
-            self._take_warnings(message, envelope)
+            if sender not in self.partners:
+                self._reject("unknown_sender", envelope, f"claimed sender {sender!r}")
+                return
+            if envelope.sender != sender:
+                self._reject("sender_mismatch", envelope, f"claims {sender!r}")
+                return
+            if not self._fresh(sender, message.seq, stamp_of(message), envelope, now_s):
+                return
+        if isinstance(message, TrackBatch):
+            self._take_tracks(message, envelope, now_s)
+        elif isinstance(message, PlotBatch):
+            self._take_plots(message, envelope, now_s)
+        else:
+            self._take_warnings(message, envelope, now_s)
 
-    def _take_plots(self, batch: PlotBatch, envelope: Envelope) -> None:
+    def _fresh(
+        self, sender: str, seq: int, stamp_s: float, envelope: Envelope, now_s: float
+    ) -> bool:
+        """Whether a message stamped `stamp_s` is within the window of this node's clock and
+        its (sender, seq) not seen before; refused and counted if not."""
+        settings = self.settings
+        if not math.isfinite(stamp_s) or stamp_s > now_s + settings.max_clock_skew_s:
+            self._reject("from_the_future", envelope, f"stamped {stamp_s} at {now_s}")
+            return False
+        oldest_s = now_s - settings.replay_window_s
+        if stamp_s < oldest_s:
+            self._reject("too_old", envelope, f"stamped {stamp_s} at {now_s}")
+            return False
+        seen = self._seen.setdefault(sender, {})
+        if seq in seen:
+            self._reject("duplicate", envelope, f"seq {seq}")
+            return False
+        seen[seq] = stamp_s
+        if len(seen) > self._seen_limit.get(sender, _SEEN_PRUNE_AT):
+            # A number stamped before the window cannot come again (it would be too old);
+            # the next pruning waits till the rest has doubled (amortised O(1) a message).
+            kept = {q: t for q, t in seen.items() if t >= oldest_s}
+            self._seen[sender] = kept
+            self._seen_limit[sender] = max(_SEEN_PRUNE_AT, 2 * len(kept))
+        return True
+
+    def _take_plots(self, batch: PlotBatch, envelope: Envelope, now_s: float) -> None:
         self.counts.received["plot_batches"] += 1
         sensor_index = self.policy.sensor_index(batch.sensor_id)
         reason = self.guard.check_received_plots(batch.sender, sensor_index)
+        # A report stamped after the batch was sent, before the replay window, or not
+        # stamped at all would move the trackers' clock to it (or be a replay): refused,
+        # however honest the batch's own stamp; so is a value no sensor could measure.
+        times = np.asarray(batch.time_s, dtype=np.float64)
+        settings = self.settings
+        latest_s = min(batch.sent_s, now_s) + settings.max_clock_skew_s
+        timely = np.isfinite(times) & (times <= latest_s)
+        timely &= times >= now_s - settings.replay_window_s
+        reason[(reason == "") & ~timely] = "from_the_future"
+        reason[(reason == "") & (times < now_s - settings.replay_window_s)] = "too_old"
+        implausible = plot_problems(batch)
+        reason[reason == ""] = implausible[reason == ""]
         for why, n in Counter(reason[reason != ""].tolist()).items():
             self._reject(f"plots_{why}", envelope, "plots dropped", n)
         ok = reason == ""
-        # A report stamped after the batch was sent (or not stamped at all) would move
-        # the trackers' clock to it: refused, however honest the batch's own stamp.
-        times = np.asarray(batch.time_s, dtype=np.float64)
-        timely = np.isfinite(times) & (times <= batch.sent_s + self.settings.max_clock_skew_s)
-        untimely = int((ok & ~timely).sum())
-        if untimely:
-            self._reject("plots_from_the_future", envelope, "plots dropped", untimely)
-            ok &= timely
         self.counts.received["plots"] += int(ok.sum())
         if not ok.any():
             return
         self._to_trackers({c: v[ok] for c, v in plots_table(batch).items()})
 
-    def _take_tracks(self, batch: TrackBatch, envelope: Envelope) -> None:
+    def _take_tracks(self, batch: TrackBatch, envelope: Envelope, now_s: float) -> None:
         self.counts.received["track_batches"] += 1
         if not batch.origin.startswith(f"{batch.sender}."):
             self._reject("origin_not_sender", envelope, f"origin {batch.origin!r}")
@@ -330,16 +400,16 @@ class NationalNode:
         )
         reason = self.guard.check_received_tracks(batch.sender, sources, known, claimed)
         reason[unknown_claim & (reason == "")] = "releasability_claim_unknown_nation"
+        implausible = track_problems(batch)
+        reason[reason == ""] = implausible[reason == ""]
         tracks = tracks_of(batch)
-        diag = np.diagonal(tracks.P, axis1=1, axis2=2)
-        reason[((diag <= 0.0).any(axis=1)) & (reason == "")] = "covariance_not_positive"
         for why, count in Counter(reason[reason != ""].tolist()).items():
             self._reject(f"tracks_{why}", envelope, "tracks dropped", count)
         ok = reason == ""
         self.counts.received["tracks"] += int(ok.sum())
         self._received[batch.origin] = _Received(batch.time_s, tracks.take(ok), sources[ok])
 
-    def _take_warnings(self, batch: WarningBatch, envelope: Envelope) -> None:
+    def _take_warnings(self, batch: WarningBatch, envelope: Envelope, now_s: float) -> None:
         self.counts.received["warning_batches"] += 1
         sources, known = self.policy.sources_mask(batch.sources)
         claimed = (
@@ -350,6 +420,15 @@ class NationalNode:
         reason = self.guard.check_received_tracks(
             batch.sender, sources, known, claimed, from_sender_plots=False
         )
+        oldest_s = now_s - self.settings.replay_window_s
+        latest_s = batch.sent_s + self.settings.max_clock_skew_s
+        for i, w in enumerate(batch.warnings):
+            if reason[i] == "" and not (
+                math.isfinite(w.time_s) and oldest_s <= w.time_s <= latest_s
+            ):
+                reason[i] = "time_outside_window"
+            elif reason[i] == "" and w.expires_s is not None and not math.isfinite(w.expires_s):
+                reason[i] = "expiry_not_finite"
         for why, count in Counter(reason[reason != ""].tolist()).items():
             self._reject(f"warnings_{why}", envelope, "warnings dropped", count)
         for warning, why in zip(batch.warnings, reason, strict=True):
@@ -656,7 +735,10 @@ class NationalNode:
         return list(getattr(self.assessor, "threat_log", []))
 
     def _publish(self, receiver: str, batch: Message, sent_s: float) -> None:
-        self.bus.publish(self.nation, receiver, encode(batch), sent_s, kind_of(batch))
+        t0 = time.process_time()
+        payload = encode(batch) if self.keys is None else self.keys.seal(receiver, batch)
+        self.seconds["signing"] += time.process_time() - t0
+        self.bus.publish(self.nation, receiver, payload, sent_s, kind_of(batch))
 
     def _next_seq(self, receiver: str) -> int:
         """The next sequence number of the messages to `receiver`.

@@ -31,6 +31,7 @@ from airpicture.network.bus import Bus, Envelope, InProcessBus, LinkQuality, sce
 from airpicture.network.messages import PLOT_COLUMNS, MessageKind
 from airpicture.network.node import NationalNode, NodeSettings, NodeSnapshot
 from airpicture.network.schedule import Stage, StageKind, picture_times_s, stages
+from airpicture.network.signing import Keyring
 from airpicture.policy import ReleasePolicy, poolable_sensors
 from airpicture.scenario import LoadedScenario
 from airpicture.tables import PICTURE_SCHEMA, Table, concat_tables
@@ -179,7 +180,10 @@ class NetworkRun:
         assessor_factory: AssessorFactory = national_assessor,
         fusion: Fusion | None = None,
         bus: Bus | None = None,
+        keys: Mapping[str, Keyring] | None = None,
     ) -> None:
+        """`keys`: each nation's keyring; by default a fresh key pair per nation for this
+        run (`Keyring.generate`), so every message is signed and checked as deployed."""
         self.loaded = loaded
         scenario = loaded.scenario
         self.settings = settings or NetworkSettings()
@@ -207,6 +211,7 @@ class NetworkRun:
         self.central: _CentralNode | None = None
         self._staged: dict[str, _StagedBus] = {}
         nations = sorted(scenario.nations)
+        self.keys: Mapping[str, Keyring] = keys if keys is not None else Keyring.generate(nations)
         if self.fusion == "centralized":
             self.central = _CentralNode(loaded, self.settings, assessor_factory(scenario, "ALL"))
         else:
@@ -221,6 +226,7 @@ class NetworkRun:
                     assessor_factory(scenario, nation),
                     node_settings,
                     hold_s=hold_s(self.policy, self.links, self.settings, nation),
+                    keys=self.keys[nation],
                 )
 
     @property
