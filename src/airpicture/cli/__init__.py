@@ -19,7 +19,7 @@ from airpicture.tables import TableError
 #: `register(subparsers)`, which adds its parser and sets `func(args) -> int`.
 SUBCOMMANDS = (
     "simulate", "track", "evaluate", "run", "compare", "serve", "users", "node", "exercise",
-    "ingest", "export", "feed",
+    "ingest", "export", "feed", "replay",
 )  # fmt: skip
 
 EXIT_INPUT_ERROR = 2

@@ -41,6 +41,7 @@ from airpicture.network.exercise import (
     FeedCounts,
     NodeSupervisor,
     feed_reports,
+    start_recording,
     write_exercise_outputs,
 )
 from airpicture.network.service import ExerciseClock
@@ -115,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def run_exercise(args: argparse.Namespace) -> int:
-    from airpicture.deploy import connect_options, init_exercise, start_servers
+    from airpicture.deploy import init_exercise
 
     console = Console()
     out: Path = args.out.resolve()
@@ -138,7 +139,36 @@ async def run_exercise(args: argparse.Namespace) -> int:
     )
     passwords, users_file = _accounts(out, nations)
     ports = _web_ports(args.port, len(nations))
-    configs = _node_configs(out, scenario_path, args, nations, ports, users_file, loaded)
+    overrides = {"seed": args.seed, "duration_s": args.duration_s, "count": args.count}
+    recorder = start_recording(out, scenario_path, overrides, nations)
+    try:
+        return await _run_started(
+            args, console, out, scenario_path, loaded, nations, sim, deployment, passwords,
+            users_file, ports, recorder.url,
+        )  # fmt: skip
+    finally:
+        recorder.stop()
+
+
+async def _run_started(
+    args: argparse.Namespace,
+    console: Console,
+    out: Path,
+    scenario_path: Path,
+    loaded: LoadedScenario,
+    nations: list[str],
+    sim: Any,
+    deployment: Any,
+    passwords: dict[str, str],
+    users_file: Path,
+    ports: list[int],
+    recording_url: str,
+) -> int:
+    from airpicture.deploy import connect_options, start_servers
+
+    configs = _node_configs(
+        out, scenario_path, args, nations, ports, users_file, loaded, recording_url
+    )
     epoch_file = out / "clock" / "epoch"
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -218,7 +248,7 @@ def _clear_previous(out: Path) -> None:
     """An earlier exercise's state in DIR (streams, node parts, clock) would be replayed:
     it goes; other files are overwritten."""
     if (out / "exercise.json").exists() or (out / "nodes").exists():
-        for name in ("nodes", "nats", "clock", "logs"):
+        for name in ("nodes", "nats", "clock", "logs", "recording"):
             shutil.rmtree(out / name, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -257,6 +287,7 @@ def _node_configs(
     ports: list[int],
     users_file: Path,
     loaded: LoadedScenario,
+    recording_url: str,
 ) -> dict[str, Path]:
     configs: dict[str, Path] = {}
     folder = out / "config"
@@ -274,6 +305,10 @@ def _node_configs(
             "clock": {"epoch_file": str(out / "clock" / "epoch"), "speed": float(args.speed)},
             "web": {"host": args.host, "port": port, "users": str(users_file)},
             "out": str(out),
+            "recording": {
+                "servers": [recording_url],
+                "token_file": str(out / "recording" / ".token"),
+            },
         }
         path = folder / f"node-{nation}.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))

@@ -24,6 +24,12 @@ outputs:
     - {url: "tcp://127.0.0.1:8087", format: proto}      # TAK protocol stream
     - {url: "tls://tak.example:8089", format: xml, ca_file: ca.pem,
        client_cert: node.pem, client_key: node.key}
+# The recording (always on; network/recording.py): retention by age and size, and where.
+recording:
+  max_age_s: 1209600            # 14 days
+  max_bytes: 17179869184        # 16 GiB; the oldest records go first
+  # servers: ["nats://127.0.0.1:4300"]   # a recording server of its own (exercise: one
+  # token_file: recording/.token         # under OUT/recording/); none: the node's JetStream
 ```
 
 A configuration error (unknown nation or sensor, a missing or wrong credentials
@@ -57,6 +63,7 @@ from rich.console import Console
 
 from airpicture.errors import InputError
 from airpicture.network.node import NodeSnapshot
+from airpicture.network.recording import RecordingSettings
 from airpicture.network.service import ExerciseClock, NodeService, ServiceSettings
 from airpicture.scenario import LoadedScenario, ScenarioOverrides, load_scenario
 from airpicture.threat.warning import Warning
@@ -149,6 +156,20 @@ class OutputsConfig(_Strict):
     ttl: int = Field(default=1, ge=0, le=255)
 
 
+class RecordingConfig(_Strict):
+    """The node's recording (`network/recording.py`): its retention, and where it goes."""
+
+    #: Records older than this are removed, s (0: kept for ever).
+    max_age_s: float = Field(default=RecordingSettings.max_age_s, ge=0.0)
+    #: The recording's size limit, bytes (-1: none); the oldest records go first.
+    max_bytes: int = Field(default=RecordingSettings.max_bytes, ge=-1)
+    #: A recording server of its own (`airpicture exercise` starts one whose store is
+    #: OUT/recording/); none: the node's own JetStream, on subjects `ap.node.NATION.rec.>`.
+    servers: list[str] | None = Field(default=None, min_length=1)
+    #: The recording server's token, in a file.
+    token_file: str | None = None
+
+
 class NodeConfig(_Strict):
     scenario: str
     overrides: OverridesConfig | None = None
@@ -166,6 +187,7 @@ class NodeConfig(_Strict):
     connect_give_up_s: float = Field(default=60.0, gt=0.0)
     asterix: AsterixConfig | None = None
     outputs: OutputsConfig | None = None
+    recording: RecordingConfig = Field(default_factory=RecordingConfig)
 
 
 def load_config(path: Path) -> NodeConfig:
@@ -469,6 +491,7 @@ async def run_node(config_path: Path) -> int:
     async def connect() -> Any:
         return await connect_with_retry(options, config.connect_give_up_s, console, where)
 
+    recording, record_connect = recording_of(config, base, where)
     asterix = config.asterix
     service = NodeService(
         loaded,
@@ -479,6 +502,8 @@ async def run_node(config_path: Path) -> int:
         ServiceSettings(end_s=config.end_s, wait_nats_feed=asterix is None or asterix.nats_feed),
         on_snapshot=on_snapshot,
         jetstream_domain=domain,
+        recording=recording,
+        record_connect=record_connect,
     )
     if config.sensors is not None:
         service.sensors.sensor_ids = frozenset(config.sensors)
@@ -520,6 +545,37 @@ async def run_node(config_path: Path) -> int:
                 await asyncio.wait_for(web_task, 5.0)
     console.print(f"[bold]{nation}[/] node stopped at exercise time {clock_s():.1f} s")
     return 0
+
+
+def recording_of(
+    config: NodeConfig, base: Path, where: str
+) -> tuple[RecordingSettings, Callable[[], Any] | None]:
+    """The recording's settings, and a connection to its own server if it has one."""
+    r = config.recording
+    settings = RecordingSettings(max_age_s=r.max_age_s, max_bytes=r.max_bytes)
+    if r.servers is None:
+        return settings, None
+    token = None
+    if r.token_file is not None:
+        path = resolve(base, r.token_file)
+        if not path.is_file():
+            raise InputError(str(path), ["recording.token_file: no such file"])
+        token = path.read_text(encoding="ascii").strip()
+    options: dict[str, Any] = {
+        "servers": list(r.servers),
+        "name": f"airpicture-{config.nation}-recorder",
+        "connect_timeout": 5,
+        "allow_reconnect": True,
+        "reconnect_time_wait": 0.5,
+        "max_reconnect_attempts": -1,
+        **({"token": token} if token else {}),
+    }
+    console = Console()
+
+    async def connect() -> Any:
+        return await connect_with_retry(options, config.connect_give_up_s, console, where)
+
+    return settings, connect
 
 
 def asterix_io(

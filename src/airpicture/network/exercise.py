@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from nats.js import JetStreamContext
 
 from airpicture.network.jetstream import FEED_TICK_TOKEN, HEADER_FEED_TICK, sensor_subject
 from airpicture.network.messages import encode, plot_batch_from_table
+from airpicture.network.recording import STORE, RecordingServer, write_manifest
 from airpicture.network.service import ExerciseClock, network_json, read_node_outputs
 from airpicture.scenario import LoadedScenario
 from airpicture.tables import PICTURE_SCHEMA, Table, write_table
@@ -323,6 +325,33 @@ class NodeSupervisor:
              "log": str(n.log_file)}
             for n in self.nodes.values()
         ]  # fmt: skip
+
+
+# ---------------------------------------------------------------------- the recording
+
+
+def start_recording(
+    out: Path,
+    scenario_path: Path,
+    overrides: Mapping[str, Any],
+    nations: list[str],
+) -> RecordingServer:
+    """The exercise's recording folder `out/recording/` (`network/recording.py`): its marker
+    `recording.json`, a copy of the scenario, the simulation's `truth.parquet` and
+    `run.json` (written to `out` before), and a recording server on its JetStream store
+    (its token in `recording/.token`, owner-only). The caller stops the server."""
+    folder = out / "recording"
+    folder.mkdir(parents=True, exist_ok=True)
+    write_manifest(folder, scenario_path, dict(overrides), nations)
+    for name in ("truth.parquet", "run.json"):
+        if (out / name).is_file():
+            shutil.copyfile(out / name, folder / name)
+    server = RecordingServer(folder / STORE)
+    server.start()
+    token = folder / ".token"
+    token.write_text(server.token + "\n", encoding="ascii")
+    token.chmod(0o600)
+    return server
 
 
 # ---------------------------------------------------------------------- outputs

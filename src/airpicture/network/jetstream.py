@@ -335,6 +335,9 @@ class JetStreamBus:
         #: Highest stage-end marker's cycle received per (sender, kind).
         self.marker_cycle: dict[tuple[str, str], int] = {}
         self._rngs: dict[str, np.random.Generator] = {}
+        #: The link stream sequence numbers of what the last `receive` returned, in order
+        #: (a recording keeps them: `network/recording.py`).
+        self.last_received_seqs: list[int] = []
         self.js: JetStreamContext | None = None
         self._sub: JetStreamContext.PullSubscription | None = None
 
@@ -373,6 +376,7 @@ class JetStreamBus:
         self._staged = [m for m in self._staged if m.due_s > until_s]
         due.sort(key=lambda m: (m.due_s, m.stream_seq))
         self._taken.extend(due)
+        self.last_received_seqs = [m.stream_seq for m in due]
         for m in due:
             self.counts.delivered[f"{m.envelope.sender}->{receiver}"] += 1
         return [m.envelope for m in due]
@@ -708,13 +712,22 @@ class SensorInbox:
         self._batches.append(_SensorBatch(msg, seq, rows, np.ones(n, dtype=bool)))
 
     def take(self, until_s: float) -> Table | None:
-        """Every report with a time at or before `until_s` not yet taken, in time order."""
+        """Every report with a time at or before `until_s` not yet taken, in time order,
+        with the columns `stream_seq` and `batch_row` (int64): which stored batch and which
+        of its rows each report is (a recording exports a report taken twice once)."""
         parts: list[Table] = []
         keep: list[_SensorBatch] = []
         for b in self._batches:
             sel = b.left & (np.asarray(b.rows["time_s"], dtype=np.float64) <= until_s)
             if sel.any():
-                parts.append({c: v[sel] for c, v in b.rows.items()})
+                index = np.flatnonzero(sel)
+                parts.append(
+                    {c: v[sel] for c, v in b.rows.items()}
+                    | {
+                        "stream_seq": np.full(index.size, b.stream_seq, dtype=np.int64),
+                        "batch_row": index.astype(np.int64),
+                    }
+                )
                 b.left &= ~sel
             (keep if b.left.any() else self._done).append(b)
         self._batches = keep

@@ -55,6 +55,14 @@ from airpicture.network.bus import scenario_links
 from airpicture.network.jetstream import JetStreamBus, ProcessedLedger, SensorInbox, senders_to
 from airpicture.network.messages import PLOT_COLUMNS, MessageKind
 from airpicture.network.node import NationalNode, NodeSnapshot
+from airpicture.network.recording import (
+    RECORDING_VERSION,
+    EndRecord,
+    Recorder,
+    RecordingSettings,
+    RecordingTap,
+    StartRecord,
+)
 from airpicture.network.run import NetworkSettings, hold_s
 from airpicture.network.schedule import picture_times_s
 from airpicture.policy import ReleasePolicy
@@ -135,7 +143,12 @@ class NodeService:
         on_snapshot: SnapshotSink | None = None,
         assessor_factory: AssessorFactory = national_assessor,
         jetstream_domain: str | None = None,
+        recording: RecordingSettings | None = None,
+        record_connect: Connect | None = None,
     ) -> None:
+        """`recording`: the node's recording (`network/recording.py`; always on: None is the
+        default settings); `record_connect`: a connection to the recording server (None:
+        record over the node's own connection, in its own JetStream)."""
         scenario = loaded.scenario
         if nation not in scenario.nations:
             raise ValueError(f"{nation} is not a nation of {scenario.name}")
@@ -165,11 +178,14 @@ class NodeService:
             nation, own, ProcessedLedger(self.dir, "processed-sensor", self.incarnation)
         )
         network = self.settings.network
+        self.recorder = Recorder(nation, self.incarnation, recording)
+        self.record_connect = record_connect
+        self.record_nc: Any = None
         self.node = NationalNode(
             nation,
             scenario,
             self.policy,
-            self.bus,
+            RecordingTap(self.bus, self.recorder),
             assessor_factory(scenario, nation),
             network.node(),
             hold_s=hold_s(self.policy, links, network, nation),
@@ -192,6 +208,8 @@ class NodeService:
         self._pictures: list[Table] = []
         self._chunk = 0
         self._received_warnings = 0
+        self._threat_rows = 0
+        self._last_cycle = -1
         self._warnings_file = (self.dir / "warnings.jsonl").open("ab")
         self._cpu0 = _cpu_s()
         self.nc: Any = None
@@ -258,6 +276,7 @@ class NodeService:
             )
             await self.bus.start(js)
             await self.sensors.start(js)
+            await self._start_recording(js)
             pumps = [
                 asyncio.create_task(self._pump(self.bus.pump, stop, halt)),
                 asyncio.create_task(self._pump(self.sensors.pump, stop, halt)),
@@ -268,6 +287,19 @@ class NodeService:
             end_s = self.settings.end_s if self.settings.end_s is not None else math.inf
             first = int(np.searchsorted(self.times_s, self.clock.now_s() - 1e-9, side="left"))
             self.stats.first_cycle = first
+            await self.recorder.put(
+                StartRecord(
+                    version=RECORDING_VERSION,
+                    nation=self.nation,
+                    incarnation=self.incarnation,
+                    first_seq=self.incarnation,
+                    first_cycle=first,
+                    hold_s=self.node.hold_s,
+                    started_unix_s=self.stats.started_wall_s,
+                    scenario=self.loaded.scenario.name,
+                    pid=os.getpid(),
+                )
+            )
             for k in range(first, self.times_s.size):
                 now_s = float(self.times_s[k])
                 if now_s > end_s + 1e-9 or stop.is_set():
@@ -277,7 +309,18 @@ class NodeService:
                 ):
                     break
                 await self._cycle(k, now_s, stop)
+                self._last_cycle = k
             await self.bus.flush()
+            await self.recorder.put(
+                EndRecord(
+                    incarnation=self.incarnation,
+                    last_cycle=self._last_cycle,
+                    time_s=(
+                        float(self.times_s[self._last_cycle]) if self._last_cycle >= 0 else -1.0
+                    ),
+                    stopped_unix_s=time.time(),
+                )
+            )
             # What a cut link still holds goes out while it is given the time.
             await self.bus.drain(10.0)
         finally:
@@ -293,11 +336,20 @@ class NodeService:
             self.bus.stop_resending()
             await self._close_io(listeners)
             self.close()
-            if self.nc is not None:
+            for nc in (self.nc, self.record_nc):
+                if nc is None:
+                    continue
                 try:
-                    await self.nc.close()
+                    await nc.close()
                 except Exception:
                     log.debug("close failed", exc_info=True)
+
+    async def _start_recording(self, js: Any) -> None:
+        """The recording's stream, on the recording server or on the node's own JetStream."""
+        if self.record_connect is not None:
+            self.record_nc = await self.record_connect()
+            js = self.record_nc.jetstream()
+        await self.recorder.start(js)
 
     async def _close_io(self, listeners: list[asyncio.DatagramTransport]) -> None:
         for transport in listeners:
@@ -351,6 +403,8 @@ class NodeService:
         )
         self.bus.begin_stage()
         await asyncio.to_thread(self._plots_stage, own, now_s)
+        # Recorded (stored) before the inputs are ledgered and acknowledged.
+        await self.recorder.put(self.recorder.stage(k, "plots", now_s, own=own))
         await self.sensors.settle()
         await self.bus.settle()
         self.bus.end_stage(MessageKind.PLOTS, k)
@@ -359,6 +413,7 @@ class NodeService:
         await self._wait_markers(MessageKind.PLOTS, k, self.plot_senders, stop)
         self.bus.begin_stage()
         await asyncio.to_thread(self._tracks_stage, now_s)
+        await self.recorder.put(self.recorder.stage(k, "tracks", now_s))
         await self.bus.settle()
         self.bus.end_stage(MessageKind.TRACKS, k)
         await self.bus.flush()
@@ -366,14 +421,28 @@ class NodeService:
         await self._wait_markers(MessageKind.TRACKS, k, self.track_senders, stop)
         self.bus.begin_stage()
         snapshot = await asyncio.to_thread(self._fuse_stage, now_s)
+        received = node.received_warnings[self._received_warnings :]
+        self._received_warnings = len(node.received_warnings)
+        threats = node.threat_log()
+        new_threats = threats[self._threat_rows :]
+        self._threat_rows = len(threats)
+        await self.recorder.put(
+            self.recorder.stage(
+                k,
+                "fuse",
+                now_s,
+                picture=snapshot.picture,
+                warnings=snapshot.warnings,
+                received_warnings=received,
+                threats=new_threats,
+            )
+        )
         await self.bus.settle()
         lag = time.time() - self.clock.wall_of(now_s)
         self.stats.fuse_lag_s.append(lag)
         self.stats.cycles += 1
         if self.stats.first_picture_wall_s is None:
             self.stats.first_picture_wall_s = time.time()
-        received = node.received_warnings[self._received_warnings :]
-        self._received_warnings = len(node.received_warnings)
         self._record(snapshot)
         if self.outputs is not None:
             viewer = np.asarray(snapshot.picture["viewer"], dtype=object) == self.nation
@@ -514,6 +583,7 @@ class NodeService:
             "node": self.node.stats(),
             "bus": self.bus.counts.as_dict(),
             "sensors": dict(self.sensors.counts),
+            "recording": self.recorder.counts.as_dict(),
             **({"asterix": self.asterix.stats()} if self.asterix is not None else {}),
             **({"outputs": self.outputs.stats()} if self.outputs is not None else {}),
             "service": {
@@ -549,10 +619,18 @@ class NodeService:
 
 
 def _merge_reports(a: Table | None, b: Table | None) -> Table | None:
-    """The plots-table columns of two report tables, in time order."""
+    """The plots-table columns of two report tables, in time order, and the NATS reports'
+    `stream_seq` and `batch_row` (0 and -1 for reports that came otherwise)."""
     if a is None or b is None:
         return a if b is None else b
-    rows = {c: np.concatenate([a[c], b[c]]) for c in PLOT_COLUMNS}
+    keys = ("stream_seq", "batch_row")
+    a = {**{k: np.zeros(len(a["time_s"]), np.int64) for k in keys}, **a}
+    b = (
+        {"stream_seq": np.zeros(len(b["time_s"]), np.int64)}
+        | {"batch_row": np.full(len(b["time_s"]), -1, np.int64)}
+        | {c: b[c] for c in b if c not in keys}
+    )
+    rows = {c: np.concatenate([a[c], b[c]]) for c in (*PLOT_COLUMNS, *keys)}
     order = np.argsort(rows["time_s"], kind="stable")
     return {c: v[order] for c, v in rows.items()}
 
