@@ -52,6 +52,108 @@ class Nation(Frozen):
 # --------------------------------------------------------------------------- sensors
 
 
+#: The largest bias of each kind the simulator accepts, and why: beyond it the value is
+#: surely in the wrong unit (mrad for degrees, km for metres) or not a misalignment at all.
+BIAS_LIMITS: Final[dict[str, tuple[float, str]]] = {
+    "range_m": (5_000.0, "a range offset is metres (cable delays, zero-range calibration)"),
+    "range_scale_ppm": (10_000.0, "a range scale error is parts per million (1 % = 10000)"),
+    "az_deg": (5.0, "an azimuth misalignment is a few tenths of a degree"),
+    "el_deg": (5.0, "an elevation misalignment is a few tenths of a degree"),
+    "time_s": (10.0, "a clock error is a fraction of a second"),
+    "site_enu_m": (5_000.0, "a site survey error is metres to hundreds of metres"),
+}
+#: Largest drift per hour of each bias kind: a few times its largest value per day.
+BIAS_DRIFT_LIMITS: Final[dict[str, float]] = {
+    "range_m": 1_000.0,
+    "range_scale_ppm": 1_000.0,
+    "az_deg": 1.0,
+    "el_deg": 1.0,
+    "time_s": 1.0,
+    "site_enu_m": 1_000.0,
+}
+#: The bias kinds each sensor type can have: what it measures (an ADS-B position is
+#: the GNSS reference registration estimates the others against; a satellite has no
+#: surveyed site and measures no range).
+BIAS_KINDS: Final[dict[str, tuple[str, ...]]] = {
+    "radar": ("range_m", "range_scale_ppm", "az_deg", "el_deg", "time_s", "site_enu_m"),
+    "radar2d": ("range_m", "range_scale_ppm", "az_deg", "time_s", "site_enu_m"),
+    "oth": ("range_m", "range_scale_ppm", "az_deg", "time_s", "site_enu_m"),
+    "space_ir": ("az_deg", "el_deg", "time_s"),
+    "adsb": (),
+}
+
+Vector3 = Annotated[list[float], Field(min_length=3, max_length=3)]
+
+
+class BiasTerms(Frozen):
+    """Systematic errors of a sensor (all absent: none). Signs: what is *added* to the truth.
+
+    * `range_m`, `range_scale_ppm`: reported range = (1 + ppm·10⁻⁶) · true range + range_m;
+    * `az_deg`, `el_deg`: added to the true azimuth and elevation;
+    * `time_s`: the report's time stamp is late by this (stamp = true time + time_s);
+    * `site_enu_m`: [east, north, up] of where the sensor really is, from the surveyed
+      site the scenario declares (and every tracker uses).
+    """
+
+    range_m: float = 0.0
+    range_scale_ppm: float = 0.0
+    az_deg: float = 0.0
+    el_deg: float = 0.0
+    time_s: float = 0.0
+    site_enu_m: Vector3 = [0.0, 0.0, 0.0]
+
+    def is_zero(self) -> bool:
+        return not any(self.value(k) for k in BIAS_LIMITS if k != "site_enu_m") and not any(
+            self.site_enu_m
+        )
+
+    def value(self, kind: str) -> float:
+        return float(getattr(self, kind))
+
+    def problems(self, limits: dict[str, float], per: str) -> list[tuple[str, str]]:
+        """(field, message) for every value that is not finite or beyond its limit."""
+        out: list[tuple[str, str]] = []
+        for kind, limit in limits.items():
+            values = self.site_enu_m if kind == "site_enu_m" else [self.value(kind)]
+            for v in values:
+                if not math.isfinite(v) or abs(v) > limit:
+                    out.append(
+                        (
+                            kind,
+                            f"{v} is beyond ±{limit:g}{per} ({BIAS_LIMITS[kind][1]}); "
+                            "check the unit in the field's name",
+                        )
+                    )
+                    break
+        return out
+
+    def declared(self) -> set[str]:
+        """The bias kinds given a non-zero value."""
+        out = {k for k in BIAS_LIMITS if k != "site_enu_m" and self.value(k) != 0.0}
+        return out | ({"site_enu_m"} if any(self.site_enu_m) else set())
+
+
+class SensorBias(BiasTerms):
+    """A sensor's `bias:` block: constant terms, and `drift_per_hour` of the same terms
+    (the bias at time t is the constant plus drift · t / 3600 s)."""
+
+    drift_per_hour: BiasTerms = BiasTerms()
+
+    @model_validator(mode="after")
+    def _physical(self) -> SensorBias:
+        problems = self.problems({k: v[0] for k, v in BIAS_LIMITS.items()}, "")
+        problems += [
+            (f"drift_per_hour.{k}", m)
+            for k, m in self.drift_per_hour.problems(BIAS_DRIFT_LIMITS, " per hour")
+        ]
+        if problems:
+            raise ValueError("; ".join(f"bias.{k}: {m}" for k, m in problems))
+        return self
+
+    def all_declared(self) -> set[str]:
+        return self.declared() | self.drift_per_hour.declared()
+
+
 class SensorBase(Frozen):
     id: Annotated[str, Field(min_length=1)]
     nation: NationCode
@@ -66,11 +168,27 @@ class SensorBase(Frozen):
     #: (I010); absent: derived (`Scenario.asterix_codes`). Give both or neither.
     sac: Annotated[int, Field(ge=0, le=255)] | None = None
     sic: Annotated[int, Field(ge=0, le=255)] | None = None
+    #: Systematic errors the simulator adds to this sensor's reports; absent: none.
+    bias: SensorBias | None = None
 
     @model_validator(mode="after")
     def _sac_sic_together(self) -> SensorBase:
         if (self.sac is None) != (self.sic is None):
             raise ValueError("give both sac and sic (the ASTERIX I010 of the feed), or neither")
+        return self
+
+    @model_validator(mode="after")
+    def _bias_kinds(self) -> SensorBase:
+        if self.bias is None:
+            return self
+        kind = str(getattr(self, "type", ""))
+        allowed = BIAS_KINDS.get(kind, tuple(BIAS_LIMITS))
+        wrong = sorted(self.bias.all_declared() - set(allowed))
+        if wrong:
+            can = ", ".join(allowed) if allowed else "none (its positions are the reference)"
+            raise ValueError(
+                f"a {kind} sensor cannot have the bias {', '.join(wrong)}; it can have: {can}"
+            )
         return self
 
 

@@ -23,6 +23,17 @@ own ENU frame, with line-of-sight noise σ in both directions (σ on elevation,
 σ / cos(el) on azimuth); ADS-B positions carry `sigma_pos_m` on each of east,
 north and up.
 
+Biases (a sensor's optional `bias:` block, `scenario.model.SensorBias`): the
+sensor really sits at the declared site plus `site_enu_m` and measures from
+there; its range is scaled by (1 + ppm·10⁻⁶) and offset by `range_m`; its
+azimuth and elevation are offset by `az_deg`, `el_deg`; each report is stamped
+`time_s` late. Every term may drift linearly (`drift_per_hour`), evaluated at
+the report's true time. The bias is added to the noisy measurement with no
+random draw, so a sensor's noise (and every other sensor's) is the same with and
+without it, and a sensor with no bias block gives exactly what it gave before.
+Coverage is judged from the declared site (the difference is metres). False
+alarms carry no bias.
+
 False alarms: a Poisson number per scan with the declared mean, uniform over
 the coverage in the sensor's own measurement space (range, azimuth, elevation),
 the textbook clutter model that trackers assume.
@@ -58,6 +69,7 @@ from airpicture.scenario import (
     SensorBase,
     SpaceIRSensor,
 )
+from airpicture.scenario.model import SensorBias
 from airpicture.sim.trajectory import TrajectorySet
 from airpicture.tables import PLOTS_SCHEMA, Table, concat_tables
 
@@ -96,6 +108,51 @@ class Site:
             geodetic_to_ecef(sensor.lat_deg, sensor.lon_deg, sensor.alt_m),
             enu_basis(sensor.lat_deg, sensor.lon_deg),
         )
+
+
+# --------------------------------------------------------------------------- biases
+
+
+@dataclass(frozen=True)
+class BiasAt:
+    """A sensor's bias terms at each report's true time `(n,)` (site error `(n, 3)` ENU m)."""
+
+    range_m: FloatArray
+    range_scale_ppm: FloatArray
+    az_deg: FloatArray
+    el_deg: FloatArray
+    time_s: FloatArray
+    site_enu_m: FloatArray
+
+    @classmethod
+    def of(cls, bias: SensorBias, time_s: FloatArray) -> BiasAt:
+        t = np.asarray(time_s, dtype=np.float64)
+        hours = t / 3600.0
+        drift = bias.drift_per_hour
+
+        def term(kind: str) -> FloatArray:
+            # b(t) = b0 + ḃ · t
+            out: FloatArray = bias.value(kind) + drift.value(kind) * hours
+            return out
+
+        site = np.asarray(bias.site_enu_m) + np.asarray(drift.site_enu_m) * hours[:, None]
+        return cls(
+            term("range_m"),
+            term("range_scale_ppm"),
+            term("az_deg"),
+            term("el_deg"),
+            term("time_s"),
+            site,
+        )
+
+    def scaled_range(self, range_m: FloatArray) -> FloatArray:
+        """(1 + ppm·10⁻⁶) · r + offset."""
+        out: FloatArray = range_m * (1.0 + self.range_scale_ppm * 1e-6) + self.range_m
+        return out
+
+    def true_site_ecef(self, site: Site) -> FloatArray:
+        """Where the sensor really is at each report, ECEF `(n, 3)`."""
+        return site.ecef_m + enu_vector_to_ecef(self.site_enu_m, site.basis)
 
 
 # --------------------------------------------------------------------------- coverage
@@ -285,25 +342,33 @@ def _detect_targets(
     k, t, pos, vel = k[detected], t[detected], pos[detected], vel[detected]
     n = len(k)
     ids = np.asarray(traj.info.ids, dtype=np.object_)[k]
+    bias = BiasAt.of(sensor.bias, t) if sensor.bias is not None else None
     if isinstance(sensor, OTHSensor):
         lat, lon, _ = ecef_to_geodetic(pos)
-        ground = geodesic_distance_m(site.lat_deg, site.lon_deg, lat, lon)
-        az = geodesic_bearing_deg(site.lat_deg, site.lon_deg, lat, lon)
-        return _plot_rows(
-            sensor,
-            t,
-            ids,
-            range_m=ground + rng.normal(0.0, sensor.sigma_range_m, n),
-            az_deg=(az + rng.normal(0.0, sensor.sigma_az_deg, n)) % 360.0,
-        )
-    delta = pos - site.ecef_m
-    az, el, slant = enu_to_aer(ecef_to_enu(pos, site.ecef_m, site.basis))
-    columns: dict[str, FloatArray] = {
-        "range_m": slant + rng.normal(0.0, sensor.sigma_range_m, n),
-        "az_deg": (az + rng.normal(0.0, sensor.sigma_az_deg, n)) % 360.0,
-    }
+        site_lat: float | FloatArray = site.lat_deg
+        site_lon: float | FloatArray = site.lon_deg
+        if bias is not None:
+            site_lat, site_lon, _ = ecef_to_geodetic(bias.true_site_ecef(site))
+        ground = geodesic_distance_m(site_lat, site_lon, lat, lon)
+        az = geodesic_bearing_deg(site_lat, site_lon, lat, lon)
+        ground_noisy = ground + rng.normal(0.0, sensor.sigma_range_m, n)
+        az_noisy = az + rng.normal(0.0, sensor.sigma_az_deg, n)
+        if bias is not None:
+            ground_noisy, az_noisy = bias.scaled_range(ground_noisy), az_noisy + bias.az_deg
+            t = t + bias.time_s
+        return _plot_rows(sensor, t, ids, range_m=ground_noisy, az_deg=az_noisy % 360.0)
+    origin = site.ecef_m if bias is None else bias.true_site_ecef(site)
+    delta = pos - origin
+    az, el, slant = enu_to_aer(ecef_to_enu(pos, origin, site.basis))
+    range_noisy = slant + rng.normal(0.0, sensor.sigma_range_m, n)
+    az_noisy = az + rng.normal(0.0, sensor.sigma_az_deg, n)
+    if bias is not None:
+        range_noisy, az_noisy = bias.scaled_range(range_noisy), az_noisy + bias.az_deg
+    columns: dict[str, FloatArray] = {"range_m": range_noisy, "az_deg": az_noisy % 360.0}
     if isinstance(sensor, RadarSensor):
         columns["el_deg"] = el + rng.normal(0.0, sensor.sigma_el_deg, n)
+        if bias is not None:
+            columns["el_deg"] = columns["el_deg"] + bias.el_deg
         if sensor.sigma_range_rate_mps is not None:
             # ṙ = v · (p − s) / |p − s|
             range_rate = np.einsum("ij,ij->i", vel, delta) / slant
@@ -311,6 +376,8 @@ def _detect_targets(
     if mode_c is not None:
         _, _, alt = ecef_to_geodetic(pos)
         columns["pressure_alt_m"] = mode_c_altitude_m(alt, mode_c[k])
+    if bias is not None:
+        t = t + bias.time_s
     return _plot_rows(sensor, t, ids, **columns)
 
 
@@ -372,6 +439,9 @@ def _space_ir_plots(
         n = len(k)
         el_noisy = el + rng.normal(0.0, sigma_deg, n)
         az_noisy = az + rng.normal(0.0, 1.0, n) * sigma_deg / np.cos(np.radians(el))
+        if sensor.bias is not None:
+            bias = BiasAt.of(sensor.bias, t)
+            el_noisy, az_noisy, t = el_noisy + bias.el_deg, az_noisy + bias.az_deg, t + bias.time_s
         parts.append(
             _plot_rows(
                 sensor,
