@@ -118,7 +118,7 @@ def test_export_writes_run_tables_that_evaluate_scores(recorded: Recorded, tmp_p
     # Every report each nation's sensors published up to the last picture time, once.
     plots = read_table(out / "plots.parquet", PLOTS_SCHEMA)
     last_s = float(np.max(picture["time_s"]))
-    fed = recorded.plots["time_s"] <= last_s + 1e-9
+    fed = np.asarray(recorded.plots["time_s"], dtype=np.float64) <= last_s + 1e-9
     assert len(plots["time_s"]) == int(fed.sum())
     np.testing.assert_array_equal(np.sort(plots["time_s"]), np.sort(recorded.plots["time_s"][fed]))
     assert main(["evaluate", str(out), "--no-report"]) == 0
