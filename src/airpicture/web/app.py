@@ -25,7 +25,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 import msgspec
 from fastapi import FastAPI, Request, Response, WebSocket
@@ -33,8 +32,18 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from airpicture.errors import InputError
+from airpicture.web import audit
 from airpicture.web.assets import STATIC_DIR, VENDOR, find_node_modules
 from airpicture.web.auth import Authenticator, Session, SignInError
+from airpicture.web.guard import (
+    DEVICE_COOKIE,
+    DEVICE_COOKIE_MAX_AGE_S,
+    GuardSettings,
+    HostGuard,
+    SignInGuard,
+    same_origin,
+)
 from airpicture.web.protocol import (
     PROTOCOL_VERSION,
     Error,
@@ -87,8 +96,25 @@ class ServerSettings:
     produce_every_s: float = 0.2
     max_sockets_per_session: int = 4
     max_sockets: int = 64
-    #: Set the cookie's Secure flag (when served behind TLS).
-    secure_cookie: bool = False
+    #: Sockets one served viewer (nation) may hold, so that one cannot crowd out another
+    #: (None: `max_sockets` shared equally among the viewers served, at least one session's).
+    max_sockets_per_viewer: int | None = None
+    #: Sockets one account may hold (None: as many as its viewer).
+    max_sockets_per_account: int | None = None
+    #: Served over TLS: cookies are `Secure`, and HSTS tells browsers to keep to HTTPS.
+    tls: bool = False
+    hsts_max_age_s: int = 365 * 24 * 3600
+    #: Host header names accepted (None: any; `airpicture serve` always sets them).
+    allowed_hosts: frozenset[str] | None = None
+    #: Sign-in limits and password hashing (`web.guard`).
+    guard: GuardSettings = field(default_factory=GuardSettings)
+    #: How often the users file is looked at for changes (removed accounts end).
+    users_check_s: float = 2.0
+
+    def viewer_socket_cap(self, n_viewers: int) -> int:
+        if self.max_sockets_per_viewer is not None:
+            return self.max_sockets_per_viewer
+        return max(self.max_sockets_per_session, self.max_sockets // max(1, n_viewers))
 
 
 class Hub:
@@ -116,7 +142,10 @@ class Hub:
         self._live_t0 = time.monotonic()
         self._speed = settings.playback.speed
         self._wakers: set[asyncio.Event] = set()
+        #: Open sockets per session token, per viewer and per account.
         self.sockets: dict[str, int] = {}
+        self.viewer_sockets: dict[str, int] = {}
+        self.account_sockets: dict[str, int] = {}
         if not self.live:
             self.ingest(source.advance(math.inf))
 
@@ -165,6 +194,43 @@ class Hub:
     def drop_waker(self, event: asyncio.Event) -> None:
         self._wakers.discard(event)
 
+    def wake_all(self) -> None:
+        """Every socket looks at its session at once (one may have ended)."""
+        for waker in list(self._wakers):
+            waker.set()
+
+    def socket_refusal(self, session: Session) -> str | None:
+        """Why `session` may not open another socket now (None: it may)."""
+        s = self.settings
+        if self.sockets.get(session.token, 0) >= s.max_sockets_per_session:
+            return "session"
+        viewer_cap = s.viewer_socket_cap(len(self.rules))
+        if self.viewer_sockets.get(session.viewer, 0) >= viewer_cap:
+            return "viewer"
+        account_cap = s.max_sockets_per_account or viewer_cap
+        if self.account_sockets.get(session.user, 0) >= account_cap:
+            return "account"
+        if sum(self.sockets.values()) >= s.max_sockets:
+            return "server"
+        return None
+
+    def socket_opened(self, session: Session) -> None:
+        for counts, key in self._socket_counts(session):
+            counts[key] = counts.get(key, 0) + 1
+
+    def socket_closed(self, session: Session) -> None:
+        for counts, key in self._socket_counts(session):
+            counts[key] -= 1
+            if counts[key] <= 0:
+                del counts[key]
+
+    def _socket_counts(self, session: Session) -> list[tuple[dict[str, int], str]]:
+        return [
+            (self.sockets, session.token),
+            (self.viewer_sockets, session.viewer),
+            (self.account_sockets, session.user),
+        ]
+
     def hello(self, session: Session) -> Hello:
         info = self.info
         return Hello(
@@ -189,11 +255,9 @@ class _LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
     password: str
 
 
-def _same_origin(origin: str | None, host: str | None) -> bool:
-    """A browser's Origin header (when sent) must name this server: no cross-site use."""
-    if origin is None:
-        return True
-    return bool(host) and urlsplit(origin).netloc == host
+def client_address(request: Request | WebSocket) -> str:
+    """The peer's address as the socket sees it (forwarded headers are not believed)."""
+    return request.client.host if request.client is not None else "unknown"
 
 
 def create_app(
@@ -207,17 +271,47 @@ def create_app(
     settings = settings or ServerSettings()
     node_modules = find_node_modules()
     hub = Hub(source, settings, clock_s)
+    guard = SignInGuard(settings.guard)
+
+    def reload_users() -> None:
+        """The users file changed: end the sessions of accounts that went or changed."""
+        try:
+            changed, ended = auth.reload_if_changed()
+        except InputError as exc:
+            log.warning("users file not reloaded: %s", exc)
+            audit.record("users_reloaded", error=str(exc))
+            return
+        if not changed:
+            return
+        audit.record("users_reloaded", changed=changed, accounts=len(auth.accounts))
+        for name in changed:
+            guard.forget(name)
+        for session in ended:
+            log.info("%s (%s): account removed or changed; session ended", session.user,
+                     session.viewer)  # fmt: skip
+            audit.record(
+                "session_ended", user=session.user, nation=session.viewer,
+                reason="account removed or changed",
+            )  # fmt: skip
+        hub.wake_all()
+
+    async def watch_users() -> None:
+        while True:
+            await asyncio.sleep(settings.users_check_s)
+            reload_users()
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        producer = asyncio.create_task(hub.produce()) if hub.live else None
+        tasks = [asyncio.create_task(hub.produce())] if hub.live else []
+        if auth.users_file is not None:
+            tasks.append(asyncio.create_task(watch_users()))
         try:
             yield
         finally:
-            if producer is not None:
-                producer.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await producer
+                    await task
 
     app = FastAPI(
         title="airpicture COP",
@@ -228,6 +322,13 @@ def create_app(
     )
     app.state.hub = hub
     app.state.auth = auth
+    app.state.guard = guard
+    if settings.allowed_hosts is not None:
+        app.add_middleware(
+            HostGuard,
+            allowed=settings.allowed_hosts,
+            on_refusal=lambda **fields: audit.record("request_refused", **fields),
+        )
 
     @app.middleware("http")
     async def security_headers(
@@ -238,6 +339,8 @@ def create_app(
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Frame-Options"] = "DENY"
+        if settings.tls:
+            response.headers["Strict-Transport-Security"] = f"max-age={settings.hsts_max_age_s}"
         if request.url.path.startswith("/api/"):
             response.headers["Cache-Control"] = "no-store"
         return response
@@ -249,10 +352,20 @@ def create_app(
     async def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-store"})
 
+    def cross_site(request: Request) -> Response | None:
+        """403 for a state-changing request from another site's page (its Origin)."""
+        if same_origin(request.headers.get("origin"), request.headers.get("host")):
+            return None
+        audit.record(
+            "request_refused", reason="origin", origin=request.headers.get("origin"),
+            path=request.url.path, client=client_address(request),
+        )  # fmt: skip
+        return JSONResponse({"error": "cross-origin request refused"}, status_code=403)
+
     @app.post("/api/login")
     async def login(request: Request) -> Response:
-        if not _same_origin(request.headers.get("origin"), request.headers.get("host")):
-            return JSONResponse({"error": "cross-origin sign-in refused"}, status_code=403)
+        if (refused := cross_site(request)) is not None:
+            return refused
         body = await request.body()
         if len(body) > MAX_LOGIN_BODY_BYTES:
             return JSONResponse({"error": "request too large"}, status_code=413)
@@ -263,30 +376,75 @@ def create_app(
                 {"error": f'expected {{"user": "...", "password": "..."}} ({exc})'},
                 status_code=422,
             )
+        reload_users()
+        name, address = credentials.user, client_address(request)
+        device = request.cookies.get(DEVICE_COOKIE)
+        refusal = guard.check(name, address, device)
+        account = None
+        if refusal is None:
+            password = credentials.password
+            refusal, account = await guard.hashing(
+                name, address, device, lambda: auth.verify(name, password)
+            )
+        if refusal is not None:
+            log.warning("sign-in refused for %r from %s: %s", name, address, refusal.reason)
+            audit.record(
+                "sign_in_refused", user=name, client=address, reason=refusal.reason,
+                status=refusal.status,
+            )  # fmt: skip
+            await guard.delay_refusal()
+            return JSONResponse(
+                {"error": refusal.message},
+                status_code=refusal.status,
+                headers={"Retry-After": str(math.ceil(refusal.retry_after_s))},
+            )
+        if account is None:
+            guard.failed(name, address, device)
+            log.warning("sign-in refused for %r from %s: wrong name or password", name, address)
+            audit.record(
+                "sign_in_refused", user=name, client=address, reason="password", status=401
+            )
+            return JSONResponse({"error": "wrong user name or password"}, status_code=401)
         try:
-            session = await asyncio.to_thread(auth.sign_in, credentials.user, credentials.password)
+            session, ended = auth.open_session(account)
         except SignInError as exc:
-            log.warning("sign-in refused for %r: %s", credentials.user, exc.message)
+            audit.record(
+                "sign_in_refused", user=name, nation=account.nation, client=address,
+                reason="nation", status=exc.status,
+            )  # fmt: skip
             return JSONResponse({"error": exc.message}, status_code=exc.status)
-        log.info("%s signed in (%s)", session.user, session.viewer)
+        device = guard.succeeded(name, address, device)
+        log.info("%s signed in (%s) from %s", session.user, session.viewer, address)
+        audit.record("sign_in", user=session.user, nation=session.viewer, client=address)
+        for old in ended:
+            audit.record(
+                "session_ended", user=old.user, nation=old.viewer,
+                reason=f"more than {auth.max_sessions_per_account} sessions (the oldest ends)",
+            )  # fmt: skip
+        if ended:
+            hub.wake_all()
         response = JSONResponse({"user": session.user, "viewer": session.viewer})
+        cookie = {"httponly": True, "samesite": "strict", "secure": settings.tls}
+        response.set_cookie(COOKIE, session.token, path="/", **cookie)  # type: ignore[arg-type]
         response.set_cookie(
-            COOKIE,
-            session.token,
-            httponly=True,
-            samesite="strict",
-            secure=settings.secure_cookie,
-            path="/",
-        )
+            DEVICE_COOKIE, device, max_age=DEVICE_COOKIE_MAX_AGE_S, path="/api/login",
+            **cookie,  # type: ignore[arg-type]
+        )  # fmt: skip
         return response
 
     @app.post("/api/logout")
     async def logout(request: Request) -> Response:
-        auth.sign_out(request.cookies.get(COOKIE))
-        for waker in list(hub._wakers):
-            waker.set()  # sockets of the ended session notice at once
+        if (refused := cross_site(request)) is not None:
+            return refused
+        session = auth.sign_out(request.cookies.get(COOKIE))
+        if session is not None:
+            audit.record(
+                "sign_out", user=session.user, nation=session.viewer,
+                client=client_address(request),
+            )  # fmt: skip
+        hub.wake_all()  # sockets of the ended session notice at once
         response = Response(status_code=204)
-        response.delete_cookie(COOKIE, path="/")
+        response.delete_cookie(COOKIE, path="/", secure=settings.tls, httponly=True)
         return response
 
     @app.get("/api/session")
@@ -306,26 +464,25 @@ def create_app(
     @app.websocket("/ws")
     async def picture_socket(websocket: WebSocket) -> None:
         session = auth.session(websocket.cookies.get(COOKIE))
-        origin_ok = _same_origin(websocket.headers.get("origin"), websocket.headers.get("host"))
+        origin_ok = same_origin(websocket.headers.get("origin"), websocket.headers.get("host"))
         if session is None or not origin_ok:
             # Refused before the handshake completes: the browser sees HTTP 403.
             await websocket.close(code=CLOSE_UNAUTHORIZED)
             return
-        token = session.token
-        open_here = hub.sockets.get(token, 0)
-        if open_here >= settings.max_sockets_per_session or sum(hub.sockets.values()) >= (
-            settings.max_sockets
-        ):
+        limit = hub.socket_refusal(session)
+        if limit is not None:
+            audit.record(
+                "socket_refused", user=session.user, nation=session.viewer,
+                client=client_address(websocket), reason=f"{limit} socket limit",
+            )  # fmt: skip
             await websocket.close(code=CLOSE_TRY_AGAIN)
             return
-        hub.sockets[token] = open_here + 1
+        hub.socket_opened(session)
         try:
             await websocket.accept()
             await _serve_socket(websocket, hub, auth, session, settings)
         finally:
-            hub.sockets[token] -= 1
-            if hub.sockets[token] <= 0:
-                del hub.sockets[token]
+            hub.socket_closed(session)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for prefix, sub in VENDOR.items():

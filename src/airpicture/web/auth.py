@@ -37,9 +37,8 @@ USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 NATION_CODE = re.compile(r"^(?:[A-Z]{3}|ALL)$")
 MIN_PASSWORD_CHARS: Final = 8
 MAX_PASSWORD_CHARS: Final = 1024
-#: After this many failed sign-ins for a user name, refuse it for LOCKOUT_S.
-MAX_FAILURES: Final = 5
-LOCKOUT_S: Final = 30.0
+#: Sessions one account may hold; a new sign-in beyond ends its oldest.
+MAX_SESSIONS_PER_ACCOUNT: Final = 16
 SESSION_IDLE_S: Final = 12 * 3600.0
 
 
@@ -179,45 +178,81 @@ class SignInError(Exception):
 
 @dataclass
 class Authenticator:
-    """Checks passwords and holds the signed-in sessions (in memory)."""
+    """Checks passwords and holds the signed-in sessions (in memory).
+
+    Rate limits live in `web.guard` (they need the client's address). With
+    `users_file`, `reload_if_changed` reads the file again when it changes and ends
+    the sessions of accounts removed from it, or whose password or nation changed.
+    """
 
     accounts: Mapping[str, Account]
     #: The viewers this server can serve; an account for any other nation is refused.
     servable: frozenset[str]
     clock: Callable[[], float] = time.monotonic
     sessions: dict[str, Session] = field(default_factory=dict)
-    _failures: dict[str, list[float]] = field(default_factory=dict)
+    users_file: Path | None = None
+    #: Which of the users file's accounts this server takes (a node: its own nation's).
+    keep: Callable[[Account], bool] | None = None
+    max_sessions_per_account: int = MAX_SESSIONS_PER_ACCOUNT
     _dummy_salt: bytes = field(default_factory=lambda: secrets.token_bytes(SALT_BYTES))
+    _users_stamp: tuple[int, int, int] | None = None
 
-    def sign_in(self, name: str, password: str) -> Session:
-        now = self.clock()
-        recent = [t for t in self._failures.get(name, []) if now - t < LOCKOUT_S]
-        self._failures[name] = recent
-        if len(recent) >= MAX_FAILURES:
-            raise SignInError(429, f"too many failed sign-ins; wait {LOCKOUT_S:.0f} s")
+    def __post_init__(self) -> None:
+        if self.users_file is not None:
+            self._users_stamp = _stamp(self.users_file)
+
+    @classmethod
+    def from_file(
+        cls,
+        users_file: Path,
+        servable: frozenset[str],
+        keep: Callable[[Account], bool] | None = None,
+    ) -> Authenticator:
+        """The accounts of `users_file` (those `keep` takes), watched for changes."""
+        stamp = _stamp(users_file)
+        accounts = load_users(users_file)
+        if keep is not None:
+            accounts = {n: a for n, a in accounts.items() if keep(a)}
+        auth = cls(accounts, servable, users_file=users_file, keep=keep)
+        auth._users_stamp = stamp
+        return auth
+
+    def verify(self, name: str, password: str) -> Account | None:
+        """The account if `password` is its password, else None. Pure CPU (scrypt): run it
+        off the event loop. Hashes even for an unknown name, so timing does not tell
+        which names exist."""
         account = self.accounts.get(name)
-        if len(password) > MAX_PASSWORD_CHARS:
-            password = password[:MAX_PASSWORD_CHARS]
-        # Hash even for an unknown name, so timing does not tell which names exist.
+        password = password[:MAX_PASSWORD_CHARS]
         if account is None:
             hash_password(password, self._dummy_salt)
-            ok = False
-        else:
-            candidate = hash_password(password, account.salt, account.n, account.r, account.p)
-            ok = hmac.compare_digest(candidate, account.digest)
-        if not ok or account is None:
-            recent.append(now)
-            raise SignInError(401, "wrong user name or password")
+            return None
+        candidate = hash_password(password, account.salt, account.n, account.r, account.p)
+        return account if hmac.compare_digest(candidate, account.digest) else None
+
+    def open_session(self, account: Account) -> tuple[Session, list[Session]]:
+        """A new session for `account`, and the sessions this ended (beyond the account's
+        `max_sessions_per_account`, its oldest); `SignInError` 403 for a nation without a
+        picture here."""
         if account.nation not in self.servable:
             raise SignInError(
                 403,
-                f"account {name!r} is for {account.nation}, which has no picture in this run "
-                f"(pictures: {', '.join(sorted(self.servable))})",
+                f"account {account.name!r} is for {account.nation}, which has no picture in "
+                f"this run (pictures: {', '.join(sorted(self.servable))})",
             )
-        self._failures.pop(name, None)
-        session = Session(secrets.token_urlsafe(32), account.name, account.nation, now)
+        session = Session(secrets.token_urlsafe(32), account.name, account.nation, self.clock())
         self.sessions[session.token] = session
-        return session
+        mine = [s for s in self.sessions.values() if s.user == account.name]
+        ended = mine[: max(0, len(mine) - self.max_sessions_per_account)]
+        for old in ended:
+            del self.sessions[old.token]
+        return session, ended
+
+    def sign_in(self, name: str, password: str) -> Session:
+        """Check the password and open a session (no rate limits: see `web.guard`)."""
+        account = self.verify(name, password)
+        if account is None:
+            raise SignInError(401, "wrong user name or password")
+        return self.open_session(account)[0]
 
     def session(self, token: str | None) -> Session | None:
         """The live session of a cookie token, or None (unknown, or idle too long)."""
@@ -233,9 +268,38 @@ class Authenticator:
         session.last_seen = now
         return session
 
-    def sign_out(self, token: str | None) -> None:
-        if token:
-            self.sessions.pop(token, None)
+    def sign_out(self, token: str | None) -> Session | None:
+        """End the session of `token`; returns it (None if there was none)."""
+        return self.sessions.pop(token, None) if token else None
+
+    def reload_if_changed(self) -> tuple[list[str], list[Session]]:
+        """If the users file changed: read it again, and end the sessions of accounts that
+        went or changed. Returns (accounts gone or changed, sessions ended). A file that
+        cannot be read keeps the accounts as they were (`InputError` says why)."""
+        if self.users_file is None:
+            return [], []
+        stamp = _stamp(self.users_file)
+        if stamp == self._users_stamp:
+            return [], []
+        fresh = load_users(self.users_file) if stamp is not None else {}
+        self._users_stamp = stamp
+        if self.keep is not None:
+            fresh = {n: a for n, a in fresh.items() if self.keep(a)}
+        changed = sorted(n for n, a in self.accounts.items() if fresh.get(n) != a)
+        self.accounts = fresh
+        ended = [s for s in self.sessions.values() if s.user in changed]
+        for session in ended:
+            del self.sessions[session.token]
+        return changed, ended
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """What tells a changed file: (inode, size, mtime); None if it is gone."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def one_time_accounts(viewers: list[str]) -> tuple[dict[str, Account], dict[str, str]]:
