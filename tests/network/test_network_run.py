@@ -114,3 +114,57 @@ def test_the_stage_order_tracks_the_next_cycle_before_fusing() -> None:
         (6, StageKind.FUSE, 1),
     ]
     assert [s.index for s in stages(1, 2)] == [4, 5, 6]
+
+
+def test_a_failing_node_is_named_and_what_was_finished_is_kept(shared) -> None:
+    from tests.network.netscen import jpn_fails_after_10s
+
+    loaded, plots = shared
+    result = run_network(loaded, plots, assessor_factory=jpn_fails_after_10s)
+    assert result.failure is not None
+    assert (result.failure.node, result.failure.stage, result.failure.time_s) == (
+        "JPN",
+        "fuse",
+        15.0,
+    )
+    assert isinstance(result.failure.cause, ArithmeticError)
+    assert result.stats["failure"]["node"] == "JPN"
+    # Every picture time before the failure, for every nation; none after.
+    assert sorted(set(result.picture["time_s"].tolist())) == [5.0, 10.0]
+    assert set(result.picture["viewer"].tolist()) == {"AUS", "JPN", "USA"}
+
+
+def test_run_command_keeps_the_simulation_and_names_the_failed_node(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    import json
+
+    import yaml
+
+    from airpicture.cli import main
+    from airpicture.network.node import NationalNode
+    from tests.network.netscen import NATIONS, SENSORS, TARGETS
+
+    scenario = tmp_path / "net.yaml"
+    scenario.write_text(yaml.safe_dump({
+        "name": "net", "epoch": "2026-01-01T00:00:00Z", "duration_s": 30, "seed": 3,
+        "picture_interval_s": 5,
+        "nations": {n: {"release": {"tracks": [m for m in NATIONS if m != n]}} for n in NATIONS},
+        "sensors": SENSORS, "targets": TARGETS,
+    }))  # fmt: skip
+    fuse = NationalNode.fuse
+
+    def aus_breaks(self: NationalNode, now_s: float):  # type: ignore[no-untyped-def]
+        if self.nation == "AUS" and now_s >= 20.0:
+            raise OverflowError("AUS broke")
+        return fuse(self, now_s)
+
+    monkeypatch.setattr(NationalNode, "fuse", aus_breaks)
+    out = tmp_path / "out"
+    assert main(["run", str(scenario), "--out", str(out), "--no-report"]) == 1
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "the AUS node failed in its fuse stage at 20 s" in printed
+    for name in ("truth.parquet", "plots.parquet", "run.json", "picture.parquet"):
+        assert (out / name).exists(), name
+    assert json.loads((out / "network.json").read_text())["failure"]["node"] == "AUS"
+    assert not (out / "metrics.json").exists()

@@ -5,6 +5,10 @@ nation; `centralized`, one picture `ALL`), or as `--fusion` overrides it.
 Writes truth.parquet, plots.parquet, run.json (with the fusion actually used),
 picture.parquet, warnings.jsonl, threats.jsonl, network.json (message, release and timing
 counts of every node and link), metrics.json and report.html.
+
+A node that fails (raises) ends the run with exit status 1: the simulation's outputs
+and every picture time finished before are written, network.json's `failure` names
+the node, its stage and the time, and nothing is evaluated.
 """
 
 from __future__ import annotations
@@ -67,12 +71,21 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_scenario(args.scenario, scenario_overrides(args))
     settings = NetworkSettings(tracker=TrackerSettings(association=args.association))
     sim = run_simulation(args, console, loaded)
-    result = network_with_progress(sim.loaded, sim.plots, settings, args.fusion, console)
-    sim.fusion_used = result.fusion_used
+    # The simulation's outputs are written first: a network that fails does not lose them.
+    sim.fusion_used = args.fusion or sim.loaded.scenario.fusion
     sim.write(out)
+    result = network_with_progress(sim.loaded, sim.plots, settings, args.fusion, console)
     print_simulation(sim, out, console)
     write_network_outputs(out, result)
     print_network(result, out, console)
+    if result.failure is not None:
+        failure = result.failure
+        console.print(
+            f"[bold red]the {failure.node} node failed[/] in its {failure.stage} stage at "
+            f"{failure.time_s:g} s ({failure.cause!r}); {out} holds the simulation and the "
+            f"pictures up to then (network.json: failure); not evaluated"
+        )
+        return 1
     metrics = evaluate_with_progress(
         out, EvaluationSettings(), Console(stderr=True), not args.no_report
     )
@@ -107,7 +120,8 @@ def network_with_progress(
 
 
 def write_network_outputs(out: Path, result: NetworkResult) -> None:
-    """picture.parquet, warnings.jsonl and threats.jsonl (empty when none), network.json."""
+    """picture.parquet, warnings.jsonl and threats.jsonl (empty when none), network.json
+    (with `failure` if a node failed: the rest is then what was finished before)."""
     out.mkdir(parents=True, exist_ok=True)
     write_table(out / "picture.parquet", result.picture, PICTURE_SCHEMA)
     write_warnings(out / "warnings.jsonl", result.warnings)

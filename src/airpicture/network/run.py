@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -64,6 +65,25 @@ class NetworkSnapshot:
     warnings: list[Warning]
 
 
+class NodeFailedError(RuntimeError):
+    """A node raised in one of its stages: which node, where, when, and what it raised."""
+
+    def __init__(self, node: str, stage: str, time_s: float, cause: BaseException) -> None:
+        self.node = node
+        self.stage = stage
+        self.time_s = time_s
+        self.cause = cause
+        super().__init__(f"the {node} node failed in its {stage} stage at {time_s:g} s: {cause!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "node": self.node,
+            "stage": self.stage,
+            "time_s": self.time_s,
+            "error": repr(self.cause),
+        }
+
+
 @dataclass(frozen=True)
 class NetworkResult:
     fusion_used: Fusion
@@ -75,6 +95,8 @@ class NetworkResult:
     seconds: float
     #: Every assessor's ranked threat-against-asset rows (threats.jsonl).
     threats: list[dict[str, Any]] = field(default_factory=list)
+    #: The node that failed, if one did: the result then holds what was finished before.
+    failure: NodeFailedError | None = None
 
 
 def hold_s(
@@ -260,8 +282,10 @@ class NetworkRun:
             for k in range(first, end):
                 now_s = float(self.times_s[k])
                 rows, _ = self._new_plots(now_s)
+                with _blame("ALL", "central", now_s):
+                    central = self.central.step(rows, now_s)
                 self._step = k + 1
-                yield self.central.step(rows, now_s)
+                yield central
         else:
             for stage in stages(first, end):
                 snapshot = self._one_process_stage(stage)
@@ -285,7 +309,8 @@ class NetworkRun:
         """One stage of every node, in the nations' order; the snapshot at `fuse`.
 
         Every node receives before any publishes, so that what a stage receives is
-        what the stages before it published, whatever order the nodes run in."""
+        what the stages before it published, whatever order the nodes run in. A node
+        that raises is named (`NodeFailedError`): the others are not blamed for it."""
         if stage.cycle >= self.times_s.size:
             return None  # the plots stage after the last picture time: no reports
         now_s = float(self.times_s[stage.cycle])
@@ -295,20 +320,27 @@ class NetworkRun:
             for node in nodes:
                 self._staged[node.nation].release()
                 mine = self._rows_of(rows, nations, node.nation)
-                if mine is not None:
-                    node.ingest_own(mine)
-                node.publish_plots(now_s)
+                with _blame(node.nation, "plots", now_s):
+                    if mine is not None:
+                        node.ingest_own(mine)
+                    node.publish_plots(now_s)
             return None
         for node in nodes:
-            node.receive(now_s)
+            with _blame(node.nation, f"{stage.kind.value} (receive)", now_s):
+                node.receive(now_s)
         if stage.kind is StageKind.TRACKS:
             for node in nodes:
                 self._staged[node.nation].release()
-                node.publish_tracks(now_s)
+                with _blame(node.nation, "tracks", now_s):
+                    node.publish_tracks(now_s)
             return None
         for staged in self._staged.values():
             staged.holding = True
-        snapshot = _network_snapshot(now_s, {node.nation: node.fuse(now_s) for node in nodes})
+        fused: dict[str, NodeSnapshot] = {}
+        for node in nodes:
+            with _blame(node.nation, "fuse", now_s):
+                fused[node.nation] = node.fuse(now_s)
+        snapshot = _network_snapshot(now_s, fused)
         for staged in self._staged.values():
             staged.holding = False
         return snapshot
@@ -336,6 +368,17 @@ class NetworkRun:
         return out
 
 
+@contextmanager
+def _blame(node: str, stage: str, now_s: float) -> Iterator[None]:
+    """Whatever `node` raises in `stage` becomes a `NodeFailedError` naming it."""
+    try:
+        yield
+    except NodeFailedError:
+        raise
+    except Exception as exc:
+        raise NodeFailedError(node, stage, now_s, exc) from exc
+
+
 def _network_snapshot(now_s: float, snapshots: Mapping[str, NodeSnapshot]) -> NetworkSnapshot:
     """The nodes' snapshots of one picture time as the network's (warnings in nations' order)."""
     nations = sorted(snapshots)
@@ -359,6 +402,8 @@ def run_network(
 
     `on_progress(run)` is called every `progress_step_s` of scenario time. Extra
     picture columns every snapshot has (the trackers' mode probabilities) are kept.
+    A node that fails ends the run: the result then holds every picture time finished
+    before, and `failure` names the node (`NodeFailedError`).
     """
     start = time.perf_counter()
     pictures: list[Table] = []
@@ -366,13 +411,19 @@ def run_network(
     run = NetworkRun(loaded, plots, settings, assessor_factory, fusion)
     step = max(run.interval_s, progress_step_s)
     reported_s = 0.0
-    for snapshot in run.snapshots_until(math.inf):
-        pictures.extend(snapshot.pictures[v] for v in sorted(snapshot.pictures))
-        warnings.extend(snapshot.warnings)
-        if on_progress is not None and (run.done or run.time_s >= reported_s + step - 1e-9):
-            on_progress(run)
-            reported_s = run.time_s
+    failure: NodeFailedError | None = None
+    try:
+        for snapshot in run.snapshots_until(math.inf):
+            pictures.extend(snapshot.pictures[v] for v in sorted(snapshot.pictures))
+            warnings.extend(snapshot.warnings)
+            if on_progress is not None and (run.done or run.time_s >= reported_s + step - 1e-9):
+                on_progress(run)
+                reported_s = run.time_s
+    except NodeFailedError as exc:
+        failure = exc
     stats, threats = run.stats(), run.threat_log()
+    if failure is not None:
+        stats["failure"] = failure.as_dict()
     picture = concat_tables(pictures, PICTURE_SCHEMA)
     for name in pictures[0] if pictures else ():
         if name not in picture and all(name in p for p in pictures):
@@ -384,4 +435,5 @@ def run_network(
         stats=stats,
         seconds=time.perf_counter() - start,
         threats=threats,
+        failure=failure,
     )
