@@ -1,0 +1,182 @@
+"""Sensor registration against ADS-B: estimates against the declared biases, honest σ,
+corrections, and what is not observable or not applied.
+
+Seeded scenarios: a 3D radar among traffic of which 60 % carry ADS-B, the reports fed
+in 5 s batches as a node feeds them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from airpicture.geo import ecef_to_enu, enu_basis, enu_to_aer, geodetic_to_ecef
+from airpicture.scenario.model import BIAS_KINDS
+from airpicture.sim.simulate import Simulation, simulate
+from airpicture.tracking.registration import (
+    QUANTITIES,
+    SITE,
+    BiasFilter,
+    Registration,
+    RegistrationSettings,
+    SensorGeometry,
+    bias_jacobian,
+)
+from tests.sim.scenarios import scenario
+from tests.sim.test_sensors import RADAR, TRAFFIC
+
+BIAS: dict[str, Any] = {
+    "range_m": 150.0,
+    "range_scale_ppm": 100.0,
+    "az_deg": 0.2,
+    "el_deg": -0.1,
+    "time_s": 0.5,
+    "site_enu_m": [200.0, -100.0, 30.0],
+}
+ADSB = {
+    "id": "A",
+    "nation": "JPN",
+    "type": "adsb",
+    "lat_deg": 35.5,
+    "lon_deg": 139.0,
+    "max_range_m": 5e5,
+    "report_period_s": 2.0,
+    "sigma_pos_m": 30.0,
+    "pd": 0.98,
+}
+AIRCRAFT = {
+    **TRAFFIC,
+    "transponder_fraction": 0.6,
+    "lat_deg": [34.0, 37.0],
+    "lon_deg": [137.5, 141.0],
+}
+
+
+def _simulate(sensors: list[dict[str, Any]], duration_s: float = 600.0) -> Simulation:
+    return simulate(scenario(sensors, [AIRCRAFT], duration_s=duration_s))
+
+
+def _feed(reg: Registration, sim: Simulation, every_s: float = 5.0) -> dict[str, np.ndarray]:
+    """Feed the reports in batches; return every corrected row, in the order fed."""
+    p = sim.plots
+    order = np.argsort(p["time_s"], kind="stable")
+    p = {c: v[order] for c, v in p.items()}
+    out: list[dict[str, np.ndarray]] = []
+    end = float(p["time_s"].max())
+    for t in np.arange(every_s, end + every_s, every_s):
+        sel = (p["time_s"] > t - every_s) & (p["time_s"] <= t)
+        out.append(reg.correct({c: v[sel] for c, v in p.items()}))
+    return {c: np.concatenate([o[c] for o in out]) for c in out[0]}
+
+
+@pytest.fixture(scope="module")
+def biased() -> tuple[Simulation, Registration, dict[str, np.ndarray]]:
+    sim = _simulate([{**RADAR, "bias": BIAS}, ADSB])
+    reg = Registration(sim.loaded.scenario.sensors, "JPN")
+    rows = _feed(reg, sim)
+    return sim, reg, rows
+
+
+def _declared(quantity: str) -> float:
+    if quantity in SITE:
+        return float(BIAS["site_enu_m"][SITE.index(quantity)])
+    return float(BIAS[quantity])
+
+
+def test_every_estimate_is_within_3_sigma_of_the_declared_bias_and_sigma_shrinks(biased) -> None:  # type: ignore[no-untyped-def]
+    _, reg, _ = biased
+    table = reg.table()
+    assert set(table["viewer"]) == {"JPN"} and set(table["sensor_id"]) == {"R1"}
+    for quantity in QUANTITIES["radar"]:
+        rows = np.flatnonzero(table["quantity"] == quantity)
+        estimate, sigma = table["estimate"][rows], table["sigma"][rows]
+        assert np.isfinite(estimate[-1]), quantity
+        assert abs(estimate[-1] - _declared(quantity)) <= 3.0 * sigma[-1], quantity
+        # σ shrinks as evidence accumulates: the last is well below the first and the prior
+        assert sigma[-1] < 0.5 * sigma[0], quantity
+        assert sigma[-1] < 0.1 * RegistrationSettings().prior(quantity), quantity
+    assert reg.applied("R1")
+    summary = reg.summary()["R1"]
+    assert summary["reports_used"] > 2000 and not summary["diverged"]
+
+
+def test_corrected_reports_have_no_bias_left(biased) -> None:  # type: ignore[no-untyped-def]
+    sim, _, rows = biased
+    # the last 300 s, when the estimate has converged
+    sel = (rows["sensor_id"] == "R1") & (rows["target_id"] != "") & (rows["time_s"] > 300.0)
+    index = {tid: i for i, tid in enumerate(sim.trajectories.info.ids)}
+    k = np.array([index[t] for t in rows["target_id"][sel]], dtype=np.intp)
+    pos, _, alive = sim.trajectories.state_at(k, rows["time_s"][sel])
+    site = (RADAR["lat_deg"], RADAR["lon_deg"], RADAR["alt_m"])
+    az, el, rng = enu_to_aer(ecef_to_enu(pos[alive], geodetic_to_ecef(*site), enu_basis(*site[:2])))
+    n = int(alive.sum())
+    d_az = (rows["az_deg"][sel][alive] - az + 180.0) % 360.0 - 180.0
+    d_el = rows["el_deg"][sel][alive] - el
+    d_r = rows["range_m"][sel][alive] - rng
+    # left: within a few σ of the estimate's own uncertainty (and far below the biases)
+    assert abs(d_az.mean()) < 0.02 and abs(d_el.mean()) < 0.02
+    assert abs(d_r.mean()) < 20.0
+    assert n > 1000
+
+
+def test_a_sensor_without_bias_is_not_corrected_and_its_rows_are_unchanged() -> None:
+    sim = _simulate([RADAR, ADSB], duration_s=400.0)
+    reg = Registration(sim.loaded.scenario.sensors, "JPN")
+    rows = _feed(reg, sim)
+    assert not reg.applied("R1")
+    plain = _feed(
+        Registration(sim.loaded.scenario.sensors, "JPN", RegistrationSettings(enabled=False)), sim
+    )
+    for column in ("time_s", "range_m", "az_deg", "el_deg"):
+        np.testing.assert_array_equal(rows[column], plain[column])
+
+
+def test_without_a_reference_nothing_is_observable_or_applied() -> None:
+    sim = _simulate([{**RADAR, "bias": BIAS}], duration_s=200.0)
+    reg = Registration(sim.loaded.scenario.sensors, "JPN")
+    rows = _feed(reg, sim)
+    assert not reg.applied("R1")
+    assert reg.summary()["R1"]["reports_used"] == 0
+    off = Registration(sim.loaded.scenario.sensors, "JPN", RegistrationSettings(enabled=False))
+    np.testing.assert_array_equal(rows["az_deg"], _feed(off, sim)["az_deg"])
+    table = reg.table()
+    assert table["time_s"].size >= 8 * 5  # reported, every 30 s, as unobservable
+    assert np.isnan(table["estimate"]).all()
+
+
+def test_the_site_columns_of_the_jacobian_match_a_moved_site() -> None:
+    spec = scenario([RADAR], []).scenario.sensors[0]
+    geom = SensorGeometry.of(spec)
+    rng = np.random.default_rng(3)
+    enu = np.stack(
+        [rng.uniform(-2e5, 2e5, 50), rng.uniform(-2e5, 2e5, 50), rng.uniform(1e3, 1.2e4, 50)], 1
+    )
+    pos = geom.ecef_m + enu @ geom.basis
+    z = geom.measure(pos)
+    H = bias_jacobian(geom, z, None)
+    step = 1.0
+    for j, name in enumerate(SITE):
+        moved = geom.ecef_m + step * geom.basis[j]
+        az, el, r = enu_to_aer(ecef_to_enu(pos, moved, geom.basis))
+        dz = (np.stack([r, np.radians(az), np.radians(el)], 1) - z) / step
+        col = QUANTITIES["radar"].index(name)
+        np.testing.assert_allclose(H[:, :, col], dz, rtol=1e-3, atol=1e-9)
+
+
+def test_a_filter_whose_innovations_are_too_large_is_reset_and_reported_diverged() -> None:
+    spec = scenario([RADAR], []).scenario.sensors[0]
+    geom = SensorGeometry.of(spec)
+    filt = BiasFilter(geom, np.ones(8), np.zeros(8))
+    filt.b[:] = 3.0
+    for _ in range(30):
+        filt.observe_nis(20.0, 0.1, 4.0)
+    assert filt.diverged and filt.resets >= 1
+    np.testing.assert_array_equal(filt.b, 0.0)
+
+
+def test_the_estimated_quantities_are_bias_fields_of_that_sensor_type() -> None:
+    for kind, quantities in QUANTITIES.items():
+        fields = {q.split(".")[0] for q in quantities}
+        assert fields <= set(BIAS_KINDS[kind]), kind
