@@ -5,6 +5,10 @@ output folder is replayed. The page is at http://127.0.0.1:8000 unless
 `--host`/`--port` say otherwise. Accounts: `--users FILE` (or the
 `AIRPICTURE_USERS` environment variable), made with `airpicture users add`;
 without one, the server makes one-time accounts and prints their passwords.
+`--tls-cert/--tls-key` serve HTTPS (the exercise's certificates from `airpicture
+exercise init`); the Host header must be one of the names the server is reached
+by (`--allowed-host`); sign-ins, failures and sign-outs go to a rotated audit log
+(`--audit-log`). docs/web.md, "Security".
 """
 
 from __future__ import annotations
@@ -14,21 +18,27 @@ import ipaddress
 import logging
 import os
 import socket
+import ssl
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from airpicture.cli.options import add_scenario_overrides, scenario_overrides
+from airpicture.deploy.pki import check_certificate
 from airpicture.errors import InputError
 from airpicture.scenario import load_scenario
-from airpicture.web.auth import Authenticator, load_users, one_time_accounts
+from airpicture.web import audit
+from airpicture.web.auth import Authenticator, one_time_accounts
 from airpicture.web.protocol import MAX_CLIENT_MESSAGE_BYTES, MAX_SPEED
 from airpicture.web.session import PlaybackSettings
 from airpicture.web.sources import PictureSource, RunFolderSource
 from airpicture.web.views import view_rules
 
 USERS_ENV = "AIRPICTURE_USERS"
+AUDIT_ENV = "AIRPICTURE_AUDIT_LOG"
+DEFAULT_AUDIT_LOG = Path("airpicture-web-audit.jsonl")
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def register(subparsers: Any) -> None:
@@ -62,6 +72,27 @@ def register(subparsers: Any) -> None:
         help="for a run folder: its scenario file, for sensor sites, assets and places "
         "(default: found from run.json beside the run or in ./scenarios)",
     )
+    parser.add_argument(
+        "--tls-cert",
+        type=Path,
+        help="serve HTTPS with this certificate (PEM; e.g. pki/servers/NAME.pem from "
+        "`airpicture exercise init`); its names are accepted as Host names",
+    )
+    parser.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a name or address browsers reach this server by (repeatable); requests naming "
+        "any other Host are refused (default: the bound address, this machine's names, "
+        "the certificate's names)",
+    )
+    parser.add_argument(
+        "--audit-log",
+        type=Path,
+        help=f"audit log file, rotated (default: ${AUDIT_ENV}, else ./{DEFAULT_AUDIT_LOG})",
+    )
     add_scenario_overrides(parser)
     parser.set_defaults(func=run)
 
@@ -87,18 +118,28 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     if not 0.0 < args.speed <= MAX_SPEED:
         raise InputError("--speed", [f"{args.speed}: give a number in (0, {MAX_SPEED:g}]"])
+    tls_names = tls_server_names(args.tls_cert, args.tls_key)
+    allowed = allowed_hosts(args.host, args.allowed_host, tls_names)
+    audit_path = audit.configure(
+        args.audit_log or Path(os.environ.get(AUDIT_ENV) or DEFAULT_AUDIT_LOG)
+    )
     source = make_source(args, console)
     viewers = sorted(view_rules(source.info))
     users_path: Path | None = args.users or (
         Path(os.environ[USERS_ENV]) if os.environ.get(USERS_ENV) else None
     )
     if users_path is not None:
-        accounts = load_users(users_path)
+        auth = Authenticator.from_file(users_path, frozenset(viewers))
         passwords: dict[str, str] = {}
     else:
         accounts, passwords = one_time_accounts(viewers)
-    auth = Authenticator(accounts, frozenset(viewers))
-    app = create_app(source, auth, ServerSettings(playback=PlaybackSettings(speed=args.speed)))
+        auth = Authenticator(accounts, frozenset(viewers))
+    settings = ServerSettings(
+        playback=PlaybackSettings(speed=args.speed),
+        tls=tls_names is not None,
+        allowed_hosts=allowed,
+    )
+    app = create_app(source, auth, settings)
 
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -119,15 +160,18 @@ def run(args: argparse.Namespace) -> int:
         for name, password in passwords.items():
             console.print(f"  {name:>5}  {password}", markup=False, highlight=False)
     else:
-        names = ", ".join(f"{a.name} ({a.nation})" for a in accounts.values())
-        console.print(f"accounts from {users_path}: {names}")
-    if not _is_loopback(args.host):
+        names = ", ".join(f"{a.name} ({a.nation})" for a in auth.accounts.values())
+        console.print(f"accounts from {users_path} (re-read when it changes): {names}")
+    if not _is_loopback(args.host) and tls_names is None:
         console.print(
             f"[bold yellow]warning:[/] listening on {args.host}: reachable from other machines, "
-            "over plain HTTP; put it behind TLS on anything but an isolated network"
+            "over plain HTTP; give --tls-cert/--tls-key on anything but an isolated network"
         )
+    console.print(f"Host names accepted: {', '.join(sorted(allowed))}", highlight=False)
+    console.print(f"audit log: {audit_path}", highlight=False)
     shown = f"[{args.host}]" if ":" in args.host else args.host
-    console.print(f"[bold]serving at http://{shown}:{port}[/]  (Ctrl-C stops)")
+    scheme = "https" if tls_names is not None else "http"
+    console.print(f"[bold]serving at {scheme}://{shown}:{port}[/]  (Ctrl-C stops)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = uvicorn.Config(
         app,
@@ -136,9 +180,61 @@ def run(args: argparse.Namespace) -> int:
         ws_max_size=MAX_CLIENT_MESSAGE_BYTES * 4,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
+        # The client's address is the socket's: an X-Forwarded-For from anyone is not
+        # believed (the sign-in limits are per address).
+        proxy_headers=False,
+        ssl_certfile=args.tls_cert if tls_names is not None else None,
+        ssl_keyfile=args.tls_key if tls_names is not None else None,
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        audit.close()
     return 0
+
+
+def tls_server_names(cert_file: Path | None, key_file: Path | None) -> frozenset[str] | None:
+    """The names in a server certificate (checked: readable, in date, matching its key), or
+    None without TLS. `InputError` names the file and the fix."""
+    if cert_file is None and key_file is None:
+        return None
+    if cert_file is None or key_file is None:
+        raise InputError(
+            "--tls-cert/--tls-key", ["give both: the server certificate and its private key"]
+        )
+    cert = check_certificate(cert_file, "the web server's certificate")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert_file, key_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise InputError(
+            str(key_file),
+            [f"cannot use it with {cert_file} ({exc}); give the certificate's own private key"],
+        ) from None
+    from cryptography import x509
+
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return frozenset()
+    dns = names.get_values_for_type(x509.DNSName)
+    ips = [str(ip) for ip in names.get_values_for_type(x509.IPAddress)]
+    return frozenset(n.lower() for n in [*dns, *ips])
+
+
+def allowed_hosts(
+    bind_host: str, extra: list[str], tls_names: frozenset[str] | None
+) -> frozenset[str]:
+    """The Host header names the server answers to: `extra`, the certificate's names, the
+    bound address, and (bound to loopback or to every address) this machine's names."""
+    names = {n.lower().strip("[]") for n in extra} | set(tls_names or ())
+    wildcard = bind_host in ("0.0.0.0", "::", "")
+    if _is_loopback(bind_host) or wildcard:
+        names |= LOOPBACK_NAMES
+    if wildcard:
+        names |= {socket.gethostname().lower(), socket.getfqdn().lower()}
+    else:
+        names.add(bind_host.lower())
+    return frozenset(names)
 
 
 def _is_loopback(host: str) -> bool:
