@@ -169,11 +169,14 @@ class Keyring:
 
     def seal(self, receiver: str, message: Message) -> bytes:
         """The frame of `message` to `receiver`, signed by this nation."""
-        body = encode(message)
-        kind = kind_of(message).value
-        sent_s = stamp_of(message)
+        return self.seal_body(
+            receiver, kind_of(message).value, message.seq, stamp_of(message), encode(message)
+        )
+
+    def seal_body(self, receiver: str, kind: str, seq: int, sent_s: float, body: bytes) -> bytes:
+        """`seal` of a message already encoded (`body`), its kind, seq and stamp given."""
         signature = self.private_key.sign(
-            signed_bytes(self.nation, receiver, kind, message.seq, sent_s, body)
+            signed_bytes(self.nation, receiver, kind, seq, sent_s, body)
         )
         return _FRAME_ENCODER.encode(
             SignedFrame(
@@ -181,7 +184,7 @@ class Keyring:
                 sender=self.nation,
                 receiver=receiver,
                 kind=kind,
-                seq=message.seq,
+                seq=seq,
                 sent_s=sent_s,
                 signature=signature,
                 body=body,
