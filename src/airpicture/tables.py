@@ -86,13 +86,40 @@ PICTURE_SCHEMA: Final = pa.schema(
         ("cls", pa.string()),
         ("identity", pa.string()),
         ("sources", pa.list_(pa.string())),
+        # What CAT062 and Cursor-on-Target carry beyond the kinematics (issue 14). All are
+        # optional on read: a picture without them (an older file, another tracker's)
+        # reads them as NaN / "" and is evaluated as before.
+        # 1σ position error in the track's local east, north, up (m), from its covariance.
+        ("sigma_e_m", pa.float64()),
+        ("sigma_n_m", pa.float64()),
+        ("sigma_u_m", pa.float64()),
+        # Identification the tracks hold: a callsign, or a Mode S address (6 lower-case hex
+        # digits); "" when none.
+        ("ident", pa.string()),
+        # Mode 3/A code, 4 octal digits ("7000"); "" when none.
+        ("mode3a", pa.string()),
+        # Mode C: pressure altitude of the last report that had one (m, standard
+        # atmosphere; not geometric); NaN when none.
+        ("pressure_alt_m", pa.float64()),
+        # Seconds from the track's last update to `time_s`: by any sensor, and by each
+        # kind CAT062 I290 names: a primary / 3D radar (psr), a secondary / 2D radar (ssr),
+        # ADS-B (ads). NaN where the tracker does not say or no such sensor updated it.
+        ("update_age_s", pa.float64()),
+        ("psr_age_s", pa.float64()),
+        ("ssr_age_s", pa.float64()),
+        ("ads_age_s", pa.float64()),
     ]
 )
 
+#: The picture columns a picture may lack (PICTURE_SCHEMA's after `sources`).
+PICTURE_OPTIONAL_COLUMNS: Final = frozenset(
+    PICTURE_SCHEMA.names[PICTURE_SCHEMA.names.index("sources") + 1 :]
+)
 
 #: Columns added after files were first written: a file without one reads as all NaN
-#: (float columns) instead of failing, so older run outputs stay readable.
-OPTIONAL_COLUMNS: Final = frozenset({"pressure_alt_m"})
+#: (float columns) or "" (string columns) instead of failing, so older run outputs
+#: and other trackers' pictures stay readable.
+OPTIONAL_COLUMNS: Final = frozenset({"pressure_alt_m"}) | PICTURE_OPTIONAL_COLUMNS
 
 
 class TableError(ValueError):
@@ -129,7 +156,10 @@ def write_table(path: Path, columns: Mapping[str, NDArray[np.generic]], schema: 
     if missing:
         raise ValueError(f"cannot write {path.name}: columns {missing} are missing")
     n = len(next(iter(columns.values()))) if columns else 0
-    columns = {**{name: np.full(n, np.nan) for name in OPTIONAL_COLUMNS}, **columns}
+    columns = {
+        **{f.name: _absent(f.type, n) for f in schema if f.name in OPTIONAL_COLUMNS},
+        **columns,
+    }
     arrays = []
     for field in schema:
         values = columns[field.name]
@@ -183,8 +213,15 @@ def read_table(path: Path, schema: pa.Schema) -> Table:
             out[name][:] = [[] if v is None else v for v in pylist]
     for field in schema:
         if field.name not in out:  # an optional column an older writer did not have
-            out[field.name] = np.full(table.num_rows, np.nan)
+            out[field.name] = _absent(field.type, table.num_rows)
     return out
+
+
+def _absent(arrow_type: pa.DataType, n: int) -> NDArray[np.generic]:
+    """An optional column a table lacks: NaN (numbers) or "" (strings), n rows."""
+    if pa.types.is_floating(arrow_type):
+        return np.full(n, np.nan)
+    return np.full(n, "", dtype=np.object_)
 
 
 def take_rows(table: Mapping[str, NDArray[np.generic]], index: NDArray[np.generic]) -> Table:
@@ -196,4 +233,15 @@ def concat_tables(tables: list[Table], schema: pa.Schema) -> Table:
     """Concatenate tables column by column (an empty list gives an empty table)."""
     if not tables:
         return empty_table(schema)
-    return {f.name: np.concatenate([t[f.name] for t in tables]) for f in schema}
+    return {
+        f.name: np.concatenate(
+            [
+                t[f.name]
+                if f.name in t or f.name not in OPTIONAL_COLUMNS
+                # a table made without an optional column (another tracker's rows)
+                else _absent(f.type, len(next(iter(t.values()))))
+                for t in tables
+            ]
+        )
+        for f in schema
+    }

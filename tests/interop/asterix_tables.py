@@ -101,3 +101,34 @@ def picture(n_tracks: int, n_snapshots: int, seed: int) -> dict[str, np.ndarray[
         "identity": objects(list(rng.choice(["friend", "neutral", "hostile", "unknown"], n))),
         "sources": sources,
     }
+
+
+def picture_with_extras(n_tracks: int, n_snapshots: int, seed: int) -> dict[str, Any]:
+    """`picture` plus the columns CAT062 and CoT carry beyond the kinematics: 1σ position
+    errors, identification (callsigns, Mode S addresses, none), Mode 3/A, Mode C and the
+    update ages (NaN where a kind never updated the track, some beyond I290's 63.75 s)."""
+    rows = picture(n_tracks, n_snapshots, seed)
+    n = len(rows["time_s"])
+    rng = np.random.default_rng(seed + 1)
+
+    def some_nan(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        return np.where(rng.random(n) < 0.2, np.nan, values)
+
+    kinds = rng.integers(0, 3, n)
+    callsigns = [
+        f"{c}{k:03d}" for c, k in zip(rng.choice(["BAW", "JAL", "QFA"], n), range(n), strict=True)
+    ]
+    addresses = [f"{a:06x}" for a in rng.integers(0, 2**24, n)]
+    rows.update(
+        sigma_e_m=some_nan(rng.uniform(0.0, 5000.0, n)),
+        sigma_n_m=rng.uniform(0.0, 5000.0, n),
+        sigma_u_m=some_nan(rng.uniform(0.0, 480.0, n)),
+        ident=objects([[callsigns[i], addresses[i], ""][kinds[i]] for i in range(n)]),
+        mode3a=objects([f"{m:04o}" if m >= 0 else "" for m in rng.integers(-500, 4096, n)]),
+        pressure_alt_m=some_nan(rng.uniform(-300.0, 15_000.0, n)),
+        update_age_s=rng.uniform(0.0, 20.0, n),
+        psr_age_s=some_nan(rng.uniform(0.0, 100.0, n)),
+        ssr_age_s=some_nan(rng.uniform(0.0, 60.0, n)),
+        ads_age_s=some_nan(rng.uniform(0.0, 10.0, n)),
+    )
+    return rows

@@ -73,6 +73,19 @@ VELOCITY_062_LSB_MPS: Final = 0.25
 #: CAT062 I220: 6.25 ft/min.
 CLIMB_062_LSB_MPS: Final = 6.25 * FT_M / 60.0
 AGE_062_LSB_S: Final = 0.25
+#: CAT062 I290's 8-bit ages (TRK, PSR, SSR, ES) saturate at 63.75 s.
+AGE_062_MAX_S: Final = 255 * AGE_062_LSB_S
+#: CAT062 I500: APC σx, σy in 0.5 m (16 bits unsigned), AGA σ of the geometric altitude
+#: in 6.25 ft (8 bits unsigned).
+ACCURACY_XY_062_LSB_M: Final = 0.5
+#: Octets of each subfield of the compound items read here, in FSPEC order.
+_I290_SUBFIELDS: Final = ("TRK", "PSR", "SSR", "MDS", "ADS", "ES", "VDL", "UAT", "LOP", "MLT")
+_I290_SIZES: Final = (1, 1, 1, 1, 2, 1, 1, 1, 1, 1)
+_I500_SUBFIELDS: Final = ("APC", "COV", "APW", "AGA", "ABA", "ATV", "AA", "ARC")
+_I500_SIZES: Final = (4, 2, 4, 1, 1, 2, 2, 1)
+#: Picture age columns → I290 subfields (a 3D radar is primary, a 2D radar secondary,
+#: ADS-B 1090 extended squitter).
+_AGE_SUBFIELDS: Final = (("psr_age_s", "PSR"), ("ssr_age_s", "SSR"), ("ads_age_s", "ES"))
 #: CAT034 I020 sector number: 360/2⁸ °; I041 rotation period 1/128 s.
 SECTOR_LSB_DEG: Final = 360.0 / 2**8
 
@@ -296,6 +309,12 @@ TRACK_COLUMNS: Final = (
     "first",
     "last",
     "mono",
+    "psr_age_s",
+    "ssr_age_s",
+    "ads_age_s",
+    "sigma_e_m",
+    "sigma_n_m",
+    "sigma_u_m",
 )
 _STRING_COLUMNS: Final = frozenset(
     {"sensor_id", "nation", "ident", "target_id", "mode3a", "mode_s_address"}
@@ -382,6 +401,27 @@ def _item_bytes(record: Any, name: str) -> bytes | None:
         return None
     data: bytes = nsp.unparse().to_bytes()
     return data
+
+
+def compound_subfields(
+    data: bytes | None, names: tuple[str, ...], sizes: tuple[int, ...]
+) -> dict[str, bytes]:
+    """The subfields of a compound item of fixed-size subfields (CAT062 I290, I500), by
+    name, from its bytes: FSPEC octets (7 subfield bits and FX each), then each present
+    subfield's octets in order. Absent or cut short: left out."""
+    if not data:
+        return {}
+    n_fspec = next((i + 1 for i, b in enumerate(data) if not b & 1), len(data))
+    out: dict[str, bytes] = {}
+    at = n_fspec
+    for k, (name, size) in enumerate(zip(names, sizes, strict=True)):
+        octet, bit = divmod(k, 7)
+        if octet < n_fspec and data[octet] & (0x80 >> bit):
+            if at + size > len(data):
+                break
+            out[name] = data[at : at + size]
+            at += size
+    return out
 
 
 class AsterixDecoder:
@@ -605,15 +645,23 @@ class AsterixDecoder:
         climb = _item(rec, "220")
         mode3a = _item(rec, "060")
         ident = _item(rec, "245")
+        address: int | None = None
         number = _item(rec, "040")
         status = _item_bytes(rec, "080") or b""
-        ages = _item_bytes(rec, "290")
-        age = math.nan
-        if ages is not None and ages[0] & 0x80 and len(ages) >= 2:
-            # the FSPEC octets end at the first without FX; TRK is the first subfield
-            n_fspec = next((i + 1 for i, b in enumerate(ages) if not b & 1), len(ages))
-            if n_fspec < len(ages):
-                age = ages[n_fspec] * AGE_062_LSB_S
+        ages = compound_subfields(_item_bytes(rec, "290"), _I290_SUBFIELDS, _I290_SIZES)
+        accuracy = compound_subfields(_item_bytes(rec, "500"), _I500_SUBFIELDS, _I500_SIZES)
+        derived = _item_bytes(rec, "380")
+        if not ident and derived is not None and derived[0] & 0x80:
+            # ADR, the target address, is I380's first subfield: right after the FSPEC
+            start = next((i + 1 for i, b in enumerate(derived) if not b & 1), len(derived))
+            if len(derived) >= start + 3:
+                address = int.from_bytes(derived[start : start + 3], "big")
+        apc, aga = accuracy.get("APC"), accuracy.get("AGA")
+
+        def age_of(name: str) -> float:
+            raw = ages.get(name)
+            return int.from_bytes(raw, "big") * AGE_062_LSB_S if raw is not None else math.nan
+
         row = {
             "time_s": self._time(_item(rec, "070")),
             "sac": float(code >> 8) if code is not None else math.nan,
@@ -647,11 +695,25 @@ class AsterixDecoder:
                 _signed(measured, 16) * QUARTER_FL_M if measured is not None else math.nan
             ),
             "mode3a": mode3a_decode(mode3a) if mode3a is not None else "",
-            "ident": icao_chars_decode(ident & (2**48 - 1)) if ident is not None else "",
-            "age_s": age,
+            "ident": (
+                icao_chars_decode(ident & (2**48 - 1))
+                if ident is not None
+                else (f"{address:06x}" if address is not None else "")
+            ),
+            "age_s": age_of("TRK"),
             "first": float(len(status) > 1 and bool(status[1] & 0x20)),
             "last": float(len(status) > 1 and bool(status[1] & 0x40)),
             "mono": float(bool(status[:1]) and bool(status[0] & 0x80)),
+            "psr_age_s": age_of("PSR"),
+            "ssr_age_s": age_of("SSR"),
+            "ads_age_s": age_of("ES"),
+            "sigma_e_m": (
+                int.from_bytes(apc[:2], "big") * ACCURACY_XY_062_LSB_M if apc else math.nan
+            ),
+            "sigma_n_m": (
+                int.from_bytes(apc[2:], "big") * ACCURACY_XY_062_LSB_M if apc else math.nan
+            ),
+            "sigma_u_m": aga[0] * GEO_HEIGHT_LSB_M if aga else math.nan,
         }
         for name, value in row.items():
             out[name].append(value)
@@ -924,10 +986,13 @@ def encode_cat062(
 
     Writes I010, I015, I070, I105, I185, I040, I080 (MON from `sources`, TSB on a
     track's first snapshot, TSE on its last), I290 (TRK: the track's age since it
-    first appeared in `picture`, saturating at 63.75 s), I130 from `alt_m`, I220
-    from `vel_u_mps`; I136 from `pressure_alt_m`, I060 from `mode3a`, I245 from
-    `ident` where those columns are given. An altitude beyond what its item carries
-    (±62 km: a ballistic missile high up) leaves the item out rather than clip it.
+    first appeared in `picture`; PSR, SSR, ES from `psr_age_s`, `ssr_age_s`,
+    `ads_age_s`; each saturating at 63.75 s), I130 from `alt_m`, I220 from
+    `vel_u_mps`; where the rows have them: I136 from `pressure_alt_m`, I060 from
+    `mode3a`, I245 from a callsign `ident` or I380 ADR from a Mode S address `ident`,
+    I500 APC from `sigma_e_m`/`sigma_n_m` and AGA from `sigma_u_m`. An altitude beyond
+    what its item carries (±62 km: a ballistic missile high up) leaves the item out
+    rather than clip it; so does an accuracy beyond its subfield's range.
 
     Live (one snapshot at a time): `first_seen_s` holds each track's first time
     across calls (and is updated); ages and TSB count from it, and TSE is never set
@@ -978,8 +1043,22 @@ def encode_cat062(
             "040": track_number_of(track_id),
             # MON SPI MRH SRC(3) CNF | SIM TSE TSB FPC AFF STP KOS; MRH 1: geometric altitude
             "080": ((int(mono) << 6) | (1 << 4), (int(last) << 5) | (int(first) << 4)),
-            "290": {"TRK": _scaled(min(t - first_seen[track_id], 63.75), AGE_062_LSB_S, 8, False)},
+            "290": {
+                "TRK": _scaled(
+                    min(t - first_seen[track_id], AGE_062_MAX_S), AGE_062_LSB_S, 8, False
+                ),
+                **{
+                    sub: _scaled(min(age, AGE_062_MAX_S), AGE_062_LSB_S, 8, False)
+                    for name, sub in _AGE_SUBFIELDS
+                    if _finite(age := column(name, i)) and age >= 0.0
+                },
+            },
         }
+        accuracy = _accuracy_062(
+            column("sigma_e_m", i), column("sigma_n_m", i), column("sigma_u_m", i)
+        )
+        if accuracy:
+            items["500"] = accuracy
         ve, vn = column("vel_e_mps", i), column("vel_n_mps", i)
         if _finite(ve) and _finite(vn):
             items["185"] = (
@@ -1002,9 +1081,32 @@ def encode_cat062(
         callsign = icao_chars_encode(ident) if ident and not _MODE_S_ADDRESS.match(ident) else None
         if callsign is not None:
             items["245"] = (("STI", 1), 0, ("CHR", callsign))  # STI 1: callsign not downlinked
+        elif ident and _MODE_S_ADDRESS.match(ident):
+            items["380"] = {"ADR": int(ident, 16)}  # aircraft derived data: target address
         snapshot.append(CAT062.cv_record.create(items))
     flush()
     return result
+
+
+def _accuracy_062(sigma_e: Any, sigma_n: Any, sigma_u: Any) -> dict[str, Any]:
+    """I500's subfields from 1σ position errors (m): APC (σx east, σy north of the track's
+    local plane) and AGA (σ of the geometric altitude). A σ beyond its subfield's range
+    leaves that subfield out (an understated error is worse than none)."""
+    out: dict[str, Any] = {}
+    apc_max = ((1 << 16) - 1) * ACCURACY_XY_062_LSB_M
+    if (
+        _finite(sigma_e)
+        and _finite(sigma_n)
+        and 0 <= sigma_e <= apc_max
+        and 0 <= sigma_n <= apc_max
+    ):
+        out["APC"] = (
+            ("X", _scaled(sigma_e, ACCURACY_XY_062_LSB_M, 16, False)),
+            ("Y", _scaled(sigma_n, ACCURACY_XY_062_LSB_M, 16, False)),
+        )
+    if _finite(sigma_u) and 0 <= sigma_u <= 255 * GEO_HEIGHT_LSB_M:
+        out["AGA"] = _scaled(sigma_u, GEO_HEIGHT_LSB_M, 8, False)
+    return out
 
 
 def _column_getter(table: Mapping[str, NDArray[Any]]) -> Any:

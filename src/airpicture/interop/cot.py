@@ -8,8 +8,8 @@ Sans-I/O: picture rows in, bytes out. Each event carries
 * `how` `m-f` (machine, fused);
 * `time` = `start` = the snapshot's time, `stale` = `stale_s` later;
 * `point` lat/lon/hae (hae: height above the WGS-84 ellipsoid, as `alt_m`), `ce`
-  and `le` the 90 % circular and linear errors from the position covariance
-  (9 999 999, CoT's "unknown", where there is none);
+  and `le` the 90 % circular and linear errors from the position covariance or the
+  picture's 1σ columns (9 999 999, CoT's "unknown", where there is none);
 * `detail`: `track` course (° from true north) and speed (m/s), `contact`
   callsign (the identification where known, else the track number), and
   `remarks` naming the class, identity and the sources the viewer may see.
@@ -38,6 +38,8 @@ HOW_FUSED: Final = "m-f"
 CE90_PER_SIGMA: Final = math.sqrt(-2.0 * math.log(0.1))
 LE90_PER_SIGMA: Final = 1.6448536269514722
 MESH_HEADER: Final = b"\xbf\x01\xbf"
+#: The picture's 1σ position errors along local east, north, up (tables.PICTURE_SCHEMA).
+SIGMA_COLUMNS: Final = ("sigma_e_m", "sigma_n_m", "sigma_u_m")
 STREAM_MAGIC: Final = b"\xbf"
 
 _AFFILIATION: Final = {"friend": "f", "neutral": "n", "hostile": "h", "unknown": "u"}
@@ -109,9 +111,10 @@ def cot_events(
 ) -> list[CotEvent]:
     """One event per picture row (rows without a position are left out).
 
-    `cov_enu_m2` `(N, 3, 3)`: the position covariance of each row in its local
-    east-north-up frame, where the caller has it (a live node does; picture.parquet
-    does not carry it).
+    `ce`/`le` come from `cov_enu_m2` `(N, 3, 3)`, the position covariance of each row in
+    its local east-north-up frame, when the caller gives it; else from the picture's 1σ
+    columns `sigma_e_m, sigma_n_m, sigma_u_m` (its diagonal); else, or where those are
+    NaN, they are CoT's "unknown".
     """
     n = len(picture["time_s"])
     if cov_enu_m2 is not None and cov_enu_m2.shape != (n, 3, 3):
@@ -120,6 +123,12 @@ def cot_events(
     le = np.full(n, UNKNOWN_ERROR_M)
     if cov_enu_m2 is not None:
         ce, le = ce_le_m(cov_enu_m2)
+    elif all(name in picture for name in SIGMA_COLUMNS):
+        # the picture's 1σ columns: a diagonal ENU covariance (NaN: unknown, below)
+        sigma = np.stack(
+            [np.asarray(picture[name], dtype=np.float64) for name in SIGMA_COLUMNS], axis=-1
+        )
+        ce, le = ce_le_m(np.einsum("ni,ij->nij", sigma**2, np.eye(3)))
     ident = picture.get("ident")
     events: list[CotEvent] = []
     for i in range(n):

@@ -6,9 +6,9 @@ Threat, fusion and the network import this module alone; it does not load
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,6 +34,19 @@ class TrackView:
     mode_names: tuple[str, ...]
     ident: NDArray[np.str_]
     sources: NDArray[np.object_]
+    #: What a tracker may also know of each track (None: it does not say; the picture's
+    #: columns are then NaN / ""). Mode 3/A code (4 octal digits, "" none) and Mode C
+    #: pressure altitude (m, NaN none) of the last report that had them.
+    mode3a: NDArray[np.object_] | None = None
+    pressure_alt_m: FloatArray | None = None
+    #: Time of the last update of each track by each sensor kind of `UPDATE_KINDS`
+    #: (−inf or NaN: never), as `(N,)` arrays keyed by kind.
+    updated_s: Mapping[str, FloatArray] | None = None
+
+
+#: The update kinds a picture gives an age for: any sensor, and the technologies of
+#: CAT062 I290 (a primary / 3D radar, a secondary / 2D radar, ADS-B).
+UPDATE_KINDS: Final = ("update", "psr", "ssr", "ads")
 
 
 @dataclass(frozen=True)
@@ -92,22 +105,56 @@ def picture_rows(
 
     `cls` None: the kinematic first guess (`kinematic_class`).
     """
+    n = view.x.shape[0]
     lat, lon, alt = ecef_to_geodetic(view.x[:, :3])
-    vel = ecef_vector_to_enu(view.x[:, 3:], enu_basis(lat, lon))
+    basis = enu_basis(lat, lon)
+    vel = ecef_vector_to_enu(view.x[:, 3:], basis)
     if cls is None:
         cls = kinematic_class(alt, vel, view.mode_probabilities, view.mode_names)
+    sigma_enu = position_sigma_enu_m(view.P, basis)
     table: dict[str, NDArray[Any]] = {
-        "time_s": np.full(view.x.shape[0], view.time_s),
-        "viewer": np.full(view.x.shape[0], viewer, dtype=object),
+        "time_s": np.full(n, view.time_s),
+        "viewer": np.full(n, viewer, dtype=object),
         "track_id": view.track_id,
         **kinematic_columns(lat, lon, alt, vel),
         "cls": np.asarray(cls, dtype=object),
         "identity": np.asarray(identity, dtype=object),
         "sources": view.sources,
+        "sigma_e_m": sigma_enu[:, 0],
+        "sigma_n_m": sigma_enu[:, 1],
+        "sigma_u_m": sigma_enu[:, 2],
+        "ident": np.asarray([str(i) for i in view.ident], dtype=object).reshape(n),
+        "mode3a": (
+            np.full(n, "", dtype=object)
+            if view.mode3a is None
+            else np.asarray(view.mode3a, dtype=object)
+        ),
+        "pressure_alt_m": (
+            np.full(n, np.nan)
+            if view.pressure_alt_m is None
+            else np.asarray(view.pressure_alt_m, dtype=np.float64)
+        ),
     }
+    updated = view.updated_s or {}
+    for kind in UPDATE_KINDS:
+        last = updated.get(kind)
+        age = np.full(n, np.nan) if last is None else view.time_s - np.asarray(last, np.float64)
+        table[f"{kind}_age_s"] = np.where(np.isfinite(age), age, np.nan)
     for j, name in enumerate(view.mode_names):
         table[f"mu_{name}"] = view.mode_probabilities[:, j]
     return table
+
+
+def position_sigma_enu_m(P: FloatArray, basis: FloatArray) -> FloatArray:
+    """1σ position errors `(N, 3)` along local east, north and up, from ECEF state
+    covariances `(N, n, n)` (position first) and ENU bases `(N, 3, 3)` (`enu_basis`).
+
+    P_enu = R P_pos Rᵀ; σ = √diag(P_enu).
+    """
+    # P_enu = R P_pos R'    the position covariance in the local frame
+    P_enu: FloatArray = np.einsum("nij,njk,nlk->nil", basis, P[:, :3, :3], basis)
+    sigma: FloatArray = np.sqrt(np.maximum(np.diagonal(P_enu, axis1=1, axis2=2), 0.0))
+    return sigma
 
 
 def kinematic_class(
