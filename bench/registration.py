@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
+from airpicture.fusion.gridlock import GridlockSettings
 from airpicture.geo import ecef_to_enu, enu_basis, geodetic_to_ecef
 from airpicture.metrics import EvaluationSettings, evaluate_run
 from airpicture.network.node import NodeSettings
@@ -52,6 +53,7 @@ class _Settings(NetworkSettings):
     """NetworkSettings that pass registration settings to the nodes."""
 
     registration: RegistrationSettings = field(default_factory=RegistrationSettings)
+    gridlock: GridlockSettings = field(default_factory=GridlockSettings)
 
     def node(self) -> NodeSettings:
         return NodeSettings(
@@ -59,6 +61,7 @@ class _Settings(NetworkSettings):
             fusion=self.fusion,
             plot_batch_s=self.plot_batch_s,
             registration=self.registration,
+            gridlock=self.gridlock,
         )
 
 
@@ -69,7 +72,10 @@ def without_biases(loaded: LoadedScenario) -> LoadedScenario:
 
 
 def network(sim: Simulation, registration: bool, out: Path) -> dict[str, Any]:
-    settings = _Settings(registration=RegistrationSettings(enabled=registration))
+    settings = _Settings(
+        registration=RegistrationSettings(enabled=registration),
+        gridlock=GridlockSettings(enabled=registration),
+    )
     cpu0 = time.process_time()
     run = NetworkRun(sim.loaded, sim.plots, settings)
     pictures: list[Table] = []
@@ -82,12 +88,14 @@ def network(sim: Simulation, registration: bool, out: Path) -> dict[str, Any]:
     registration_rows = {n: node.registration.table() for n, node in run.nodes.items()}
     summaries = {n: node.registration.summary() for n, node in run.nodes.items()}
     seconds = {n: dict(node.seconds) for n, node in run.nodes.items()}
+    gridlock = {n: dict(node.gridlock.last) for n, node in run.nodes.items()}
     return {
         "cpu_s": cpu,
         "node_seconds": seconds,
         "metrics": metrics,
         "registration": registration_rows,
         "summaries": summaries,
+        "gridlock": gridlock,
         "picture": out / "picture.parquet",
         "truth": out / "truth.parquet",
     }

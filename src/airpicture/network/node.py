@@ -51,6 +51,7 @@ from airpicture.fusion import (
     SystemPicture,
     format_number,
 )
+from airpicture.fusion.gridlock import Gridlock, GridlockSettings
 from airpicture.network.bus import Bus, Envelope
 from airpicture.network.messages import (
     PLOT_COLUMNS,
@@ -98,6 +99,8 @@ class NodeSettings:
     max_clock_skew_s: float = 5.0
     #: Sensor registration of the reports before they are tracked (`enabled=False`: off).
     registration: RegistrationSettings = field(default_factory=RegistrationSettings)
+    #: Partners' tracks moved into this node's grid before fusion (`enabled=False`: off).
+    gridlock: GridlockSettings = field(default_factory=GridlockSettings)
     #: A message (or a plot, a track state, a warning in it) stamped this long before the
     #: receiver's clock is refused: a replay, or news too old to use. It bounds the
     #: sequence numbers a node must remember to refuse replays, s.
@@ -191,6 +194,7 @@ class NationalNode:
                 self._tracker_of_sensor[sid] = g
         self.mode_names = tuple(m.name for m in self.settings.tracker.models)
         self.fusion = SystemPicture(nation, policy.nations, self.mode_names, self.settings.fusion)
+        self.gridlock = Gridlock(self.settings.gridlock)
         self._seq: Counter[str] = Counter({p: first_seq for p in self.partners})
         #: Per partner, the sequence numbers taken within the replay window, and their stamps.
         self._seen: dict[str, dict[int, float]] = {}
@@ -588,7 +592,8 @@ class NationalNode:
         max_age = self.settings.fusion.max_source_age_s
         fresh = [r for _, r in sorted(self._received.items()) if now_s - r.time_s <= max_age]
         n_modes = len(self.mode_names)
-        src = SourceTracks.concat([self._local, *(r.tracks for r in fresh)], n_modes)
+        received = self.gridlock.correct(now_s, self._local, [r.tracks for r in fresh])
+        src = SourceTracks.concat([self._local, *received], n_modes)
         src_sources = np.concatenate([self._local_sources, *(r.sources for r in fresh)])
         fused = self.fusion.update(now_s, src)
         S = len(fused)
