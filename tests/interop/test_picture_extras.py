@@ -35,7 +35,7 @@ from airpicture.interop.cot import (
 from airpicture.metrics import evaluate_run
 from airpicture.metrics.synthetic import SyntheticSpec, synthetic_run
 from airpicture.tables import PICTURE_OPTIONAL_COLUMNS, PICTURE_SCHEMA, read_table
-from airpicture.tracking.view import TrackView, picture_rows
+from airpicture.tracking.view import TrackView, picture_rows, update_times
 from tests.interop.asterix_tables import EPOCH, SENSORS, picture_with_extras
 from tests.interop.independent import asterix_decoder_parse, value
 
@@ -231,3 +231,18 @@ def test_a_picture_without_the_new_columns_loads_and_is_evaluated_the_same(
     assert np.isnan(rows["sigma_e_m"]).all() and set(rows["ident"].tolist()) == {""}
     without = evaluate_run(run_dir, write_report=False)
     assert without["viewers"] == with_columns["viewers"]
+
+
+def test_update_times_are_the_latest_hit_by_each_kind_of_sensor() -> None:
+    last_hit = np.array(
+        [
+            [10.0, np.nan, 12.0, 3.0, 11.0],  # hit by everything
+            [np.nan, 7.0, np.nan, np.nan, np.nan],  # by one 2D radar only
+        ]
+    )
+    types = ["radar", "radar2d", "adsb", "oth", "radar"]
+    got = update_times(last_hit, types)
+    assert got["update"].tolist() == [12.0, 7.0]
+    assert got["psr"].tolist() == [11.0, -np.inf]
+    assert got["ssr"].tolist() == [-np.inf, 7.0]
+    assert got["ads"].tolist() == [12.0, -np.inf]

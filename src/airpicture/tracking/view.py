@@ -47,6 +47,25 @@ class TrackView:
 #: The update kinds a picture gives an age for: any sensor, and the technologies of
 #: CAT062 I290 (a primary / 3D radar, a secondary / 2D radar, ADS-B).
 UPDATE_KINDS: Final = ("update", "psr", "ssr", "ads")
+#: The I290 technology of each sensor type (`SensorSite.sensor_type`); the other types
+#: (OTH, space-IR) update a track under "update" only.
+UPDATE_KIND_OF_SENSOR_TYPE: Final = {"radar": "psr", "radar2d": "ssr", "adsb": "ads"}
+
+
+def update_times(
+    sensor_last_hit_s: FloatArray, sensor_types: Sequence[str]
+) -> dict[str, FloatArray]:
+    """`TrackView.updated_s` from a tracker's last hit of each track by each sensor
+    `(N, S)` (−inf or NaN: never) and the sensors' types `(S,)`: the latest per kind."""
+    last = np.where(np.isnan(sensor_last_hit_s), -np.inf, sensor_last_hit_s)
+    kinds = np.array([UPDATE_KIND_OF_SENSOR_TYPE.get(t, "") for t in sensor_types], dtype=object)
+    out: dict[str, FloatArray] = {}
+    for kind in UPDATE_KINDS:
+        columns = np.ones(kinds.size, dtype=bool) if kind == "update" else kinds == kind
+        out[kind] = (
+            last[:, columns].max(axis=1) if columns.any() else np.full(last.shape[0], -np.inf)
+        )
+    return out
 
 
 @dataclass(frozen=True)
