@@ -16,6 +16,24 @@ is associated with j at t (the SIAP association, module `association`).
 
 Each pair's misses are split into: not held by one of the two, held under
 different numbers, same number but further apart than `max_separation_m`.
+
+**Attainable commonality** (`attainable_commonality`). A network number travels
+only with a track, and a track only where all its sources may go. So two nations
+A and B can call truth j by one number at t only if some nation holds a track of j
+whose sources may go to both — i.e. some sensor that can see j at t releases its
+tracks to A and to B (its owner counts as a receiver of its own tracks): that
+nation numbers j from that sensor's track alone and tells both. Where no such
+sensor exists, any shared number would reveal to one of them that a source it may
+not hold saw the object, so A and B are bound to disagree however well numbering
+works:
+
+    attainable(A, B) = #{(j, t) eligible for both : ∃ s ∈ detectable_by(j, t),
+                          track_marking[s, A] ∧ track_marking[s, B]} / #{eligible for both}
+
+Measured ≤ attainable up to tracking misses; the gap is what numbering (and
+association) loses. `held_commonality` is the measured value over the instances
+both nations hold, the figure a pair that exchanges tracks both ways should bring
+to 1.
 """
 
 from __future__ import annotations
@@ -181,3 +199,70 @@ def commonality(
         common_rows=common_all,
         counted_rows=counted,
     )
+
+
+def sensor_rows(detectable_by: NDArray[np.generic], sensor_ids: Sequence[str]) -> BoolArray:
+    """`(N, S)`: does sensor s appear in truth row r's `detectable_by` list?"""
+    index = {sid: k for k, sid in enumerate(sensor_ids)}
+    out = np.zeros((len(detectable_by), len(sensor_ids)), dtype=bool)
+    for r, sensors in enumerate(detectable_by):
+        for sid in sensors if sensors is not None else ():
+            k = index.get(str(sid))
+            if k is not None:
+                out[r, k] = True
+    return out
+
+
+@dataclass(frozen=True)
+class PairBound:
+    """What the release rules allow a pair, beside what it measured."""
+
+    nation_a: str
+    nation_b: str
+    eligible: int
+    attainable: int
+    measured: int
+    held_by_both: int
+
+    @property
+    def attainable_value(self) -> float | None:
+        return None if self.eligible == 0 else self.attainable / self.eligible
+
+    @property
+    def measured_value(self) -> float | None:
+        return None if self.eligible == 0 else self.measured / self.eligible
+
+    @property
+    def held_value(self) -> float | None:
+        """Measured commonality over the instances both nations hold."""
+        return None if self.held_by_both == 0 else self.measured / self.held_by_both
+
+
+def attainable_commonality(
+    result: CommonalityResult,
+    eligible_by_nation: Mapping[str, BoolArray],
+    detectable: BoolArray,
+    track_marking: BoolArray,
+    marking_nations: Sequence[str],
+) -> tuple[PairBound, ...]:
+    """Per pair of `result`'s nations: eligible, attainable (module docstring), measured
+    and held-by-both instances. `detectable` `(N, S)` from `sensor_rows`; `track_marking`
+    `(S, nations)`: may nation n hold tracks from sensor s (columns `marking_nations`)."""
+    col = {n: i for i, n in enumerate(marking_nations)}
+    out: list[PairBound] = []
+    for pair in result.pairs:
+        a, b = pair.nation_a, pair.nation_b
+        both = eligible_by_nation[a] & eligible_by_nation[b]
+        shareable = track_marking[:, col[a]] & track_marking[:, col[b]]
+        reachable = (detectable & shareable[None, :]).any(axis=1)
+        out.append(
+            PairBound(
+                nation_a=a,
+                nation_b=b,
+                eligible=int(both.sum()),
+                attainable=int((both & reachable).sum()),
+                measured=pair.common,
+                held_by_both=pair.eligible - pair.not_held,
+            )
+        )
+    return tuple(out)
