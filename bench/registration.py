@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/registration.py                     # the full 1800 s
     .venv/bin/python bench/registration.py --duration-s 900    # shorter
+    .venv/bin/python bench/registration.py --bounds RUN_DIR --scenario SCENARIO
+                        # a run's measured commonality per pair beside what the release
+                        # rules allow (attainable) and over what both nations hold
 
 Simulates scenarios/pacific-shield-biased.yaml and the same scenario with every
 `bias:` block removed (same seed: the same noise, report for report), then runs
@@ -37,8 +40,12 @@ import pyarrow.parquet as pq
 from airpicture.fusion.gridlock import GridlockSettings
 from airpicture.geo import ecef_to_enu, enu_basis, geodetic_to_ecef
 from airpicture.metrics import EvaluationSettings, evaluate_run
+from airpicture.metrics.commonality import attainable_commonality, sensor_rows
+from airpicture.metrics.evaluation import evaluate
+from airpicture.metrics.run_data import load_run
 from airpicture.network.node import NodeSettings
 from airpicture.network.run import NetworkRun, NetworkSettings
+from airpicture.policy import ReleasePolicy
 from airpicture.scenario import LoadedScenario, ScenarioOverrides, load_scenario
 from airpicture.scenario.model import SensorBias
 from airpicture.sim.simulate import Simulation, simulate
@@ -213,13 +220,80 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def bounds(run_dir: Path, loaded: LoadedScenario) -> list[dict[str, Any]]:
+    """Per pair of nations: measured, attainable and held-by-both commonality of a run."""
+    run = load_run(run_dir)
+    evaluation = evaluate(run, EvaluationSettings())
+    common = evaluation.commonality
+    if common is None:
+        return []
+    policy = ReleasePolicy.from_scenario(loaded.scenario)
+    eligible = {v: evaluation.viewers[v].eligible for v in common.nations}
+    # detectable_by of the evaluation's truth rows (sorted and deduplicated by load_run)
+    raw = pq.read_table(
+        run_dir / "truth.parquet", columns=["time_s", "target_id", "detectable_by"]
+    ).to_pydict()
+    dt = loaded.scenario.picture_interval_s
+    by_key = {
+        (round(t / dt), tid): d
+        for t, tid, d in zip(raw["time_s"], raw["target_id"], raw["detectable_by"], strict=True)
+    }
+    truth = run.truth
+    detectable_by = np.empty(truth.size, dtype=object)
+    detectable_by[:] = [
+        by_key.get((int(st), str(truth.target_ids[tg])), [])
+        for st, tg in zip(truth.step, truth.target, strict=True)
+    ]
+    detectable = sensor_rows(detectable_by, list(policy.sensor_ids))
+    pairs = attainable_commonality(
+        common, eligible, detectable, policy.track_marking, list(policy.nations)
+    )
+    exchange = {
+        (a, b): bool(policy_gives(loaded, a, b) and policy_gives(loaded, b, a))
+        for a in common.nations
+        for b in common.nations
+    }
+    return [
+        {
+            "pair": f"{p.nation_a}-{p.nation_b}",
+            "exchange_both_ways": exchange[(p.nation_a, p.nation_b)],
+            "eligible": p.eligible,
+            "measured": p.measured_value,
+            "attainable": p.attainable_value,
+            "held_by_both": p.held_by_both,
+            "measured_over_held": p.held_value,
+        }
+        for p in pairs
+    ]
+
+
+def policy_gives(loaded: LoadedScenario, giver: str, receiver: str) -> bool:
+    """Whether `giver` releases tracks to `receiver` by default (its nation's release)."""
+    return receiver in loaded.scenario.nations[giver].release.tracks
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--scenario", type=Path, default=ROOT / "scenarios/pacific-shield-biased.yaml"
     )
     parser.add_argument("--duration-s", type=float, default=None)
+    parser.add_argument("--bounds", type=Path, default=None, help="a run folder to judge")
     args = parser.parse_args()
+    if args.bounds is not None:
+        rows = bounds(args.bounds, load_scenario(args.scenario))
+        for r in rows:
+            print(
+                f"{r['pair']:<8} both ways: {'yes' if r['exchange_both_ways'] else 'no ':<3}  "
+                f"measured {r['measured']:.4f}  attainable {r['attainable']:.4f}  "
+                f"over held by both {r['measured_over_held']:.4f}"
+                f" ({r['held_by_both']} of {r['eligible']})"
+            )
+        out = ROOT / "bench/results/commonality-bounds.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"run": str(args.bounds), "pairs": rows}, indent=2) + "\n")
+        print(f"wrote {out.relative_to(ROOT)}")
+        return
     biased = load_scenario(args.scenario, ScenarioOverrides(duration_s=args.duration_s))
     runs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
