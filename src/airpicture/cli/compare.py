@@ -1,222 +1,64 @@
-"""`airpicture compare SCENARIO --variant NAME:CHANGE[,CHANGE…] --out DIR`: what-if for planners.
+"""`airpicture compare SCENARIO --variant NAME:CHANGES --seeds N --out DIR`: what-if for planners.
 
-The scenario is simulated once; the baseline and every variant then run the
-network over the *same* truth and reports, and each nation's picture is
-evaluated against the *baseline's* eligible truths (what the baseline's
-allowed sources could see), so that a lost sensor or a tighter release rule
-shows as lost completeness rather than as a smaller yardstick.
+Every variant (and the baseline) runs on the same N seeds, so the runs pair up
+by seed: seed s simulates the scenario once (truth and reports), and each
+variant runs the deterministic network over that seed's reports, judged
+against the baseline's eligible truths. The runs go to Dask distributed: a
+local cluster over the machine's cores by default (`--workers N`), or a running
+cluster (`--scheduler tcp://HOST:PORT`). Per nation and measure the command
+gives the baseline's mean and 95 % interval and each variant's paired
+difference with its interval (docs/planning.md).
 
-Changes a variant can make (several, comma-separated):
+Changes a variant can make: `airpicture.study.variants`.
 
-| change | meaning |
-|---|---|
-| `fusion=centralized` (or `distributed`) | the fusion architecture |
-| `without=SENSOR` | the sensor is out for the whole run (its reports are dropped) |
-| `outage=SENSOR@START-END` | the sensor is out from START to END (s) |
-| `release.NATION.tracks=A+B` | a nation's default track release (`plots` likewise; empty: none) |
-| `release.SENSOR.plots=A+B` | one sensor's release override (`tracks` likewise) |
-| `latency.FROM-TO=S`, `loss.FROM-TO=P` | one network link's latency (s) and loss probability |
-
-Writes DIR/compare.json, DIR/report.html (a comparison section) and one run
-folder per variant (DIR/NAME/); prints the table.
+Writes DIR/compare.json (every figure, per run too), DIR/report.html and one run
+folder per variant and seed (DIR/VARIANT/seed-N/); prints the findings and a table.
 """
 
 from __future__ import annotations
 
 import argparse
-import html
 import json
-import re
-from dataclasses import dataclass, field
+import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-import numpy as np
-from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
 from airpicture.cli.options import add_scenario_overrides, scenario_overrides
-from airpicture.cli.run import network_with_progress, write_network_outputs
+from airpicture.cli.outdir import check_out_dir
 from airpicture.errors import InputError
-from airpicture.metrics import EvaluationSettings, Section, evaluate_run, write_report
-from airpicture.network import NetworkSettings
-from airpicture.network.run import Fusion
-from airpicture.scenario import LoadedScenario, Scenario, load_scenario
-from airpicture.sim.simulate import Simulation, simulate
-from airpicture.tables import Table
+from airpicture.scenario import load_scenario
+from airpicture.study.cluster import RunFailure, dask_client, run_study
+from airpicture.study.report import write_comparison_report
+from airpicture.study.runs import StudySpec
+from airpicture.study.summary import (
+    BASELINE,
+    findings,
+    format_half_width,
+    format_value,
+    summarise,
+)
+from airpicture.study.variants import Variant, apply_edits, parse_variant
 
-
-@dataclass(frozen=True)
-class Variant:
-    name: str
-    changes: tuple[str, ...] = ()
-    fusion: Fusion | None = None
-    #: Sensor id → (start_s, end_s) during which its reports are dropped.
-    outages: dict[str, tuple[float, float]] = field(default_factory=dict)
-    #: Dotted paths into the scenario (release rules, links) → new value.
-    scenario_edits: tuple[tuple[str, str], ...] = ()
-
-
-_CHANGE = re.compile(r"^(?P<key>[A-Za-z0-9_.\-]+)=(?P<value>.*)$")
-
-
-def parse_variant(text: str) -> Variant:
-    """`NAME:CHANGE,CHANGE…` → Variant; InputError naming the option on anything unclear."""
-    source = f"--variant {text}"
-    if ":" not in text:
-        raise InputError(
-            source, ["write NAME:CHANGE[,CHANGE…], e.g. no-sbirs:without=USA-SBIRS-GEO"]
-        )
-    name, _, rest = text.partition(":")
-    if not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
-        raise InputError(source, [f"variant name {name!r}: use letters, digits, - and _ only"])
-    fusion: Fusion | None = None
-    outages: dict[str, tuple[float, float]] = {}
-    edits: list[tuple[str, str]] = []
-    changes = tuple(c.strip() for c in rest.split(",") if c.strip())
-    if not changes:
-        raise InputError(source, ["give at least one change after the colon"])
-    for change in changes:
-        m = _CHANGE.match(change)
-        if not m:
-            raise InputError(source, [f"{change!r} is not KEY=VALUE"])
-        key, value = m["key"], m["value"]
-        if key == "fusion":
-            if value not in ("distributed", "centralized"):
-                raise InputError(source, [f"fusion={value}: use distributed or centralized"])
-            fusion = "centralized" if value == "centralized" else "distributed"
-        elif key == "without":
-            outages[value] = (-np.inf, np.inf)
-        elif key == "outage":
-            window = re.fullmatch(r"(.+)@([0-9.]+)-([0-9.]+)", value)
-            if not window:
-                raise InputError(source, [f"outage={value}: write outage=SENSOR@START-END (s)"])
-            outages[window[1]] = (float(window[2]), float(window[3]))
-        elif key.startswith(("release.", "latency.", "loss.")):
-            edits.append((key, value))
-        else:
-            raise InputError(
-                source,
-                [f"unknown change {key!r}; use fusion, without, outage, release., latency., loss."],
-            )
-    return Variant(name, changes, fusion, outages, tuple(edits))
-
-
-def apply_edits(loaded: LoadedScenario, variant: Variant) -> LoadedScenario:
-    """The scenario with the variant's release and link edits, validated again."""
-    if not variant.scenario_edits:
-        return loaded
-    data = loaded.scenario.model_dump(mode="json")
-    source = f"--variant {variant.name}"
-    for key, value in variant.scenario_edits:
-        kind, _, rest = key.partition(".")
-        if kind == "release":
-            owner, _, what = rest.rpartition(".")
-            if what not in ("tracks", "plots"):
-                raise InputError(source, [f"{key}: end with .tracks or .plots"])
-            codes = [c for c in value.split("+") if c]
-            if owner in data["nations"]:
-                data["nations"][owner]["release"][what] = codes
-            else:
-                sensors = [s for s in data["sensors"] if s["id"] == owner]
-                if not sensors:
-                    raise InputError(source, [f"{key}: {owner!r} is neither a nation nor a sensor"])
-                base = sensors[0]["release"] or data["nations"][sensors[0]["nation"]]["release"]
-                sensors[0]["release"] = {**base, what: codes}
-        else:
-            pair = rest.split("-")
-            if len(pair) != 2:
-                raise InputError(source, [f"{key}: name the link as FROM-TO, e.g. USA-JPN"])
-            links = [
-                link
-                for link in data.get("links", [])
-                if not (link["from_nation"] == pair[0] and pair[1] in (link["to_nations"] or []))
-            ]
-            quality = {"latency_s": 0.0, "loss_probability": 0.0}
-            for link in data.get("links", []):
-                to = link["to_nations"]
-                if link["from_nation"] == pair[0] and (to is None or pair[1] in to):
-                    quality = {k: link[k] for k in quality}
-            quality["latency_s" if kind == "latency" else "loss_probability"] = float(value)
-            links.append({"from_nation": pair[0], "to_nations": [pair[1]], **quality})
-            data["links"] = links
-    try:
-        scenario = Scenario.model_validate(data, context={"base_dir": loaded.base_dir})
-    except ValidationError as exc:
-        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-        raise InputError(source, problems) from None
-    return LoadedScenario(scenario=scenario, path=loaded.path)
-
-
-def drop_outages(plots: Table, outages: dict[str, tuple[float, float]]) -> Table:
-    keep = np.ones(len(plots["time_s"]), dtype=bool)
-    time_s = np.asarray(plots["time_s"], dtype=np.float64)
-    sensor_id = np.asarray(plots["sensor_id"], dtype=object)
-    for sensor, (start, end) in outages.items():
-        keep &= ~((sensor_id == sensor) & (time_s >= start) & (time_s <= end))
-    return {c: v[keep] for c, v in plots.items()}
-
-
-def run_variant(
-    sim: Simulation, variant: Variant, out: Path, settings: NetworkSettings, console: Console
-) -> dict[str, Any]:
-    """Run one variant over the shared simulation; its figures per viewer."""
-    loaded = apply_edits(sim.loaded, variant)
-    unknown = [s for s in variant.outages if s not in {x.id for x in loaded.scenario.sensors}]
-    if unknown:
-        raise InputError(
-            f"--variant {variant.name}", [f"no sensor {s!r} in the scenario" for s in unknown]
-        )
-    plots = drop_outages(sim.plots, variant.outages)
-    result = network_with_progress(loaded, plots, settings, variant.fusion, console)
-    # Truth, reports and eligibility are the baseline's: only the network differs.
-    sim.fusion_used = result.fusion_used
-    sim.write(out)
-    write_network_outputs(out, result)
-    metrics = evaluate_run(out, EvaluationSettings(), write_report=False)
-    return summarise(variant, metrics, result.seconds)
-
-
-def summarise(variant: Variant, metrics: dict[str, Any], seconds: float) -> dict[str, Any]:
-    common = metrics.get("commonality", {})
-    pairs = common.get("pairs", []) if common.get("applicable") else []
-    rows = []
-    for viewer, v in metrics["viewers"].items():
-        mine = [p["value"] for p in pairs if viewer in (p["nation_a"], p["nation_b"])]
-        mine = [x for x in mine if x is not None]
-        siap = v["siap"]
-        rows.append(
-            {
-                "viewer": viewer,
-                "completeness": siap.get("completeness"),
-                "spuriousness": siap.get("spuriousness"),
-                "position_accuracy_m": siap.get("position_accuracy_m"),
-                "track_number_change_rate_per_s": siap.get("track_number_change_rate_per_s"),
-                "gospa_mean_m": v["gospa"]["mean"]["distance_m"],
-                "commonality_with_partners": float(np.mean(mine)) if mine else None,
-            }
-        )
-    overall = common.get("overall", {}).get("value") if common.get("applicable") else None
-    return {
-        "variant": variant.name,
-        "changes": list(variant.changes),
-        "fusion": metrics["run"].get("fusion") if isinstance(metrics.get("run"), dict) else None,
-        "commonality_all_nations": overall,
-        "network_seconds": seconds,
-        "viewers": rows,
-    }
+#: Version of the compare.json layout; bump on any incompatible change.
+COMPARE_SCHEMA: Final = "airpicture.compare/2"
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "compare",
-        help="run variants of a scenario (fusion, outages, release rules, links); one table",
+        help="variants of a scenario over many seeds on Dask; differences with 95 % intervals",
         description=(
-            "Simulate the scenario once, run the network for the baseline and each variant, "
-            "and compare every nation's picture quality. Variants: NAME:CHANGE[,CHANGE…] with "
-            "changes fusion=centralized, without=SENSOR, outage=SENSOR@START-END, "
-            "release.NATION.tracks=A+B, release.SENSOR.plots=, latency.FROM-TO=S, loss.FROM-TO=P."
+            "Run the baseline and each variant on the same seeds (in parallel on Dask "
+            "distributed) and compare every nation's picture quality and warnings: baseline "
+            "mean and 95 %% interval, each variant's paired difference and whether it is "
+            "significant. Variants: NAME:CHANGE[,CHANGE…] with changes fusion=centralized, "
+            "without=SENSOR, outage=SENSOR@START-END, release.NATION.tracks=A+B, "
+            "release.SENSOR.plots=, latency.FROM-TO=S, loss.FROM-TO=P. docs/planning.md."
         ),
     )
     parser.add_argument("scenario", type=Path, help="scenario file (.yaml)")
@@ -228,86 +70,226 @@ def register(subparsers: Any) -> None:
         metavar="NAME:CHANGES",
         help="a variant to compare with the baseline (repeat for several)",
     )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="seeds per variant: the scenario's seed (or --seed) and the N−1 after it "
+        "(default 1; use 8 or more for intervals a planner can trust)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes of the local Dask cluster (default: one per core)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="run on this Dask scheduler instead of a local cluster",
+    )
     add_scenario_overrides(parser)
     parser.set_defaults(func=run)
 
 
+def check_options(args: argparse.Namespace) -> None:
+    if args.seeds < 1:
+        raise InputError(f"--seeds {args.seeds}", ["give 1 seed or more (8+ for intervals)"])
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers {args.workers}", ["give at least 1 worker"])
+    if args.workers is not None and args.scheduler is not None:
+        raise InputError(
+            "--workers with --scheduler",
+            ["a running cluster has the workers it has; give one of the two options"],
+        )
+    if args.scheduler is not None and "://" not in args.scheduler:
+        raise InputError(
+            f"--scheduler {args.scheduler}", ["give the scheduler's address as tcp://HOST:PORT"]
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     console = Console()
-    variants = [Variant("baseline")] + [parse_variant(v) for v in args.variant]
+    check_options(args)
+    variants = [Variant(BASELINE)] + [parse_variant(v) for v in args.variant]
     names = [v.name for v in variants]
     if len(set(names)) != len(names):
-        raise InputError("--variant", ["two variants have the same name; names must differ"])
+        raise InputError("--variant", ["two variants have the same name (or one is 'baseline')"])
     loaded = load_scenario(args.scenario, scenario_overrides(args))
+    sensors = {s.id for s in loaded.scenario.sensors}
     for variant in variants:
         apply_edits(loaded, variant)  # every variant's edits are checked before any runs
-    console.print(f"[bold]{loaded.scenario.name}[/]: simulating once for {len(variants)} runs")
-    sim = simulate(loaded)
-    settings = NetworkSettings()
-    results = []
-    for variant in variants:
-        console.print(f"[bold]{variant.name}[/] {' '.join(variant.changes)}")
-        results.append(run_variant(sim, variant, args.out / variant.name, settings, console))
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    document = {"scenario": loaded.scenario.name, "variants": results}
-    (out / "compare.json").write_text(json.dumps(document, indent=2) + "\n")
-    console.print(comparison_table(results))
-    write_report(
-        out / "report.html", [comparison_section(results)], f"{loaded.scenario.name}: variants"
+        unknown = sorted(s for s in variant.outages if s not in sensors)
+        if unknown:
+            raise InputError(
+                f"--variant {variant.name}",
+                [f"no sensor {s!r} in {args.scenario}" for s in unknown],
+            )
+    out: Path = check_out_dir(args.out)
+    first = loaded.scenario.seed
+    seeds = list(range(first, first + args.seeds))
+    spec = StudySpec(
+        scenario_path=str(args.scenario.resolve()),
+        duration_s=args.duration_s,
+        count=args.count,
     )
-    console.print(f"wrote {out / 'compare.json'} and {out / 'report.html'}")
+    total = len(variants) * len(seeds)
+    where = args.scheduler or f"a local Dask cluster of {args.workers or 'one worker per core'}"
+    console.print(
+        f"[bold]{loaded.scenario.name}[/]: {len(variants)} variants × {len(seeds)} seeds = "
+        f"{total} runs on {where}",
+        highlight=False,
+    )
+    with (
+        dask_client(args.scheduler, args.workers) as client,
+        Progress(
+            TextColumn("[bold]runs[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress,
+    ):
+        task = progress.add_task("runs", total=total, failed="")
+        failed: list[RunFailure] = []
+
+        def on_run(done: int, total: int, failure: RunFailure | None) -> None:
+            if failure is not None:
+                failed.append(failure)
+                progress.console.print(
+                    f"[red]failed:[/] {failure.variant}, seed {failure.seed}: {failure.error}",
+                    highlight=False,
+                )
+            progress.update(task, completed=done, failed=f"{len(failed)} failed" if failed else "")
+
+        records, failures = run_study(client, spec, variants, seeds, out, on_run)
+    document = comparison_document(loaded.scenario.name, variants, seeds, records, failures)
+    (out / "compare.json").write_text(
+        json.dumps(document, indent=1, allow_nan=False) + "\n", encoding="utf-8"
+    )
+    write_comparison_report(out / "report.html", document, variants)
+    print_comparison(document, variants, console, out)
+    if not records:
+        raise InputError(str(args.scenario), ["every run failed; see the messages above"])
     return 0
 
 
-COLUMNS = (
-    ("completeness", "completeness", "{:.1%}"),
-    ("spuriousness", "spurious", "{:.1%}"),
-    ("gospa_mean_m", "GOSPA (m)", "{:,.0f}"),
-    ("position_accuracy_m", "pos. error (m)", "{:,.0f}"),
-    ("commonality_with_partners", "commonality", "{:.1%}"),
-    ("track_number_change_rate_per_s", "TN changes/s", "{:.4f}"),
-)
+def comparison_document(
+    scenario: str,
+    variants: Sequence[Variant],
+    seeds: Sequence[int],
+    records: list[dict[str, Any]],
+    failures: list[RunFailure],
+) -> dict[str, Any]:
+    """compare.json: the study, its statistics, findings and every run's figures."""
+    statistics = summarise(records, variants, seeds)
+    document: dict[str, Any] = _json_safe(
+        {
+            "schema": COMPARE_SCHEMA,
+            "scenario": scenario,
+            "seeds": list(seeds),
+            "method": (
+                "paired t: per seed d = variant − baseline; mean d ± t(0.975, n−1)·s_d/√n; "
+                "two-sided p; significant iff the 95 % interval excludes 0 (docs/planning.md)"
+            ),
+            "variants": [
+                {"name": v.name, "changes": list(v.changes), "fusion": v.fusion} for v in variants
+            ],
+            "findings": findings(statistics, variants),
+            "statistics": statistics,
+            "failures": [f.to_json() for f in failures],
+            "runs": records,
+        }
+    )
+    return document
 
 
-def _cell(value: Any, fmt: str) -> str:
-    return "—" if value is None else fmt.format(value)
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
-def comparison_table(results: list[dict[str, Any]]) -> RichTable:
-    table = RichTable(title="picture quality per variant and viewer")
-    table.add_column("variant")
-    table.add_column("viewer")
-    for _, label, _ in COLUMNS:
-        table.add_column(label, justify="right")
-    for r in results:
-        for row in r["viewers"]:
-            table.add_row(r["variant"], row["viewer"], *(_cell(row[k], f) for k, _, f in COLUMNS))
+#: Columns of one variant's console table, and the width it needs.
+_TABLE_MIN_WIDTH: Final = 96
+
+
+def print_comparison(
+    document: dict[str, Any], variants: Sequence[Variant], console: Console, out: Path
+) -> None:
+    """Findings, then per variant a table of its picture differences that fits the terminal."""
+    found = document["findings"]
+    n_seeds = len(document["seeds"])
+    if found:
+        console.print(f"[bold]{len(found)} significant difference(s)[/] over {n_seeds} seeds:")
+        for f in found:
+            console.print(f"  • {f['text']}", highlight=False)
+    else:
+        console.print(
+            f"[bold]No difference from the baseline is significant at 95 %[/] over {n_seeds} "
+            "seed(s).",
+            highlight=False,
+        )
+    rows = [r for r in document["statistics"] if r["group"] == "picture"]
+    if console.width < _TABLE_MIN_WIDTH:
+        console.print(
+            f"(the table needs {_TABLE_MIN_WIDTH} columns; this terminal has {console.width}: "
+            f"every figure is in {out / 'report.html'} and {out / 'compare.json'})",
+            highlight=False,
+        )
+    else:
+        for variant in variants[1:] or variants:
+            console.print(_variant_table(rows, variant, variants[0]))
+        n_missile = sum(r["group"] == "missile" for r in document["statistics"])
+        console.print(
+            f"missile warning figures ({n_missile} rows) and every per-seed value: "
+            f"{out / 'report.html'}, {out / 'compare.json'}",
+            highlight=False,
+        )
+    for failure in document["failures"]:
+        console.print(
+            f"[red]failed:[/] {failure['variant']}, seed {failure['seed']}: {failure['error']}",
+            highlight=False,
+        )
+    console.print(f"wrote {out / 'compare.json'} and {out / 'report.html'}", highlight=False)
+
+
+def _variant_table(rows: list[dict[str, Any]], variant: Variant, baseline: Variant) -> RichTable:
+    is_baseline = variant.name == baseline.name
+    title = (
+        f"{variant.name} − baseline ({', '.join(variant.changes)})"
+        if not is_baseline
+        else "baseline (no variants given)"
+    )
+    table = RichTable(title=title, title_justify="left")
+    for column, justify in (
+        ("nation", "left"),
+        ("measure", "left"),
+        ("baseline ± 95 %", "right"),
+        ("difference ± 95 %", "right"),
+        ("p", "right"),
+        ("", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for r in rows:
+        unit = r["unit"]
+        b = r["baseline"]
+        base = f"{format_value(b['mean'], unit)} ± {format_half_width(b['half_width'], unit)}"
+        if is_baseline:
+            table.add_row(r["nation"], r["label"], base, "", "", "")
+            continue
+        d = r["variants"][variant.name]["difference"]
+        diff = (
+            f"{format_value(d['mean'], unit, difference=True)} ± "
+            f"{format_half_width(d['half_width'], unit)}"
+        )
+        p = "" if d["p_value"] is None else f"{d['p_value']:.2g}"
+        mark = "significant" if d["significant"] else ""
+        table.add_row(r["nation"], r["label"], base, diff, p, mark)
     return table
-
-
-def comparison_section(results: list[dict[str, Any]]) -> Section:
-    head = "".join(f"<th>{html.escape(label)}</th>" for _, label, _ in COLUMNS)
-    body = []
-    for r in results:
-        for row in r["viewers"]:
-            cells = "".join(f"<td>{_cell(row[k], f)}</td>" for k, _, f in COLUMNS)
-            body.append(
-                f"<tr><td>{html.escape(r['variant'])}</td><td>{html.escape(row['viewer'])}</td>"
-                f"{cells}</tr>"
-            )
-    changes = "".join(
-        f"<li><b>{html.escape(r['variant'])}</b>: "
-        f"{html.escape(', '.join(r['changes']) or 'the scenario as it is')}"
-        f" — all-nation commonality {_cell(r['commonality_all_nations'], '{:.1%}')}, "
-        f"network {r['network_seconds']:.1f} s</li>"
-        for r in results
-    )
-    text = (
-        "<p>Same truth and reports for every variant; each picture judged against the "
-        "baseline's eligible truths (what its allowed sources could see).</p>"
-        f"<ul>{changes}</ul><table><tr><th>variant</th><th>viewer</th>{head}</tr>"
-        + "".join(body)
-        + "</table>"
-    )
-    return Section("Variants compared", text, "variants")

@@ -218,32 +218,63 @@ def to_json(evaluation: Evaluation) -> dict[str, Any]:
     return cleaned
 
 
+def clean_json(value: Any) -> Any:
+    """JSON-safe copy of a metrics document (NaN → null, numpy → Python)."""
+    return _clean(value)
+
+
+def evaluate_folder(
+    run_dir: Path,
+    settings: EvaluationSettings | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    run: RunData | None = None,
+) -> tuple[Evaluation, dict[str, Any]]:
+    """Evaluate `run_dir` (or the already loaded `run` of it); write `metrics.json` there.
+
+    `run` lets a caller judge a folder without airpicture's run.json (a foreign
+    tracker's picture; `airpicture evaluate --scenario`). Warning measures need
+    run.json's missile facts and warnings.jsonl: without them there are none.
+    """
+    run_dir = Path(run_dir)
+    settings = settings or EvaluationSettings()
+    if run is None:
+        run = load_run(run_dir)
+    evaluation = evaluate(run, settings, progress)
+    document = to_json(evaluation)
+    if (run_dir / "run.json").is_file():
+        warning_doc = warning_measures(run_dir)
+        if warning_doc is not None:
+            document["warnings"] = _clean(warning_doc)
+    (run_dir / "metrics.json").write_text(
+        json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
+    )
+    return evaluation, document
+
+
 def evaluate_run(
     run_dir: Path,
     settings: EvaluationSettings | None = None,
     *,
     progress: ProgressCallback | None = None,
     write_report: bool = True,
+    run: RunData | None = None,
 ) -> dict[str, Any]:
     """Evaluate `run_dir`; write `metrics.json` (and `report.html`) there; return the metrics."""
     run_dir = Path(run_dir)
-    settings = settings or EvaluationSettings()
-    run = load_run(run_dir)
-    evaluation = evaluate(run, settings, progress)
-    document = to_json(evaluation)
-    warning_doc = warning_measures(run_dir)
-    if warning_doc is not None:
-        document["warnings"] = _clean(warning_doc)
-    (run_dir / "metrics.json").write_text(
-        json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
-    )
+    evaluation, document = evaluate_folder(run_dir, settings, progress=progress, run=run)
     if write_report:
         if progress is not None:
             progress("report", 0, 1)
-        sections = quality_sections(evaluation)
-        if warning_doc is not None:
-            sections.append(warnings_section(document["warnings"]))
-        write_html(run_dir / "report.html", sections, title=report_title(run))
+        write_run_report(run_dir, evaluation, document)
         if progress is not None:
             progress("report", 1, 1)
     return document
+
+
+def write_run_report(run_dir: Path, evaluation: Evaluation, document: dict[str, Any]) -> None:
+    """The run's report.html from its evaluation and metrics document."""
+    sections = quality_sections(evaluation)
+    if "warnings" in document:
+        sections.append(warnings_section(document["warnings"]))
+    write_html(run_dir / "report.html", sections, title=report_title(evaluation.run))
