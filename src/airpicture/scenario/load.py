@@ -3,16 +3,24 @@
 Errors name the file, the line and column, and the field's path, and say how to
 fix it: an unknown field suggests the nearest valid name, a YAML syntax error
 gives its position. Nothing here prints a traceback for bad input.
+
+A hostile file is refused before it can exhaust anything (`check_yaml_shape`,
+`check_numbers`): more than `MAX_SCENARIO_BYTES`, nesting deeper than
+`MAX_DEPTH`, aliases that expand past `MAX_VALUES` values (a 452-byte
+"billion laughs" file), and numbers that are not finite or larger than any
+physical quantity a scenario holds (`MAX_MAGNITUDE`).
 """
 
 from __future__ import annotations
 
 import difflib
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -33,6 +41,19 @@ from airpicture.scenario.model import (
 )
 
 Loc = tuple[str | int, ...]
+
+#: A scenario is a few kB of YAML (its recorded traffic lives in files it names).
+MAX_SCENARIO_BYTES: Final = 4 * 2**20
+#: Mappings and lists inside each other; the shared scenarios use 5.
+MAX_DEPTH: Final = 32
+#: Values (scalars, mappings, lists) once every alias is expanded; the shared scenarios
+#: have fewer than 2,000.
+MAX_VALUES: Final = 100_000
+#: No quantity in a scenario, in SI units, is larger (the Moon is 3.8e8 m away; a
+#: scenario's seconds are far fewer). Seeds may be any 64-bit number.
+MAX_MAGNITUDE: Final = 1e9
+MAX_SEED: Final = 2**64
+_NUMBERISH: Final = re.compile(r"[-+]?[0-9_.,:eExXa-fA-FoObB]+\Z")
 
 #: Union tags that pydantic puts in an error's location, and the model each selects.
 _TAGS: dict[str, type[BaseModel]] = {
@@ -72,12 +93,25 @@ class LoadedScenario:
 def load_scenario(path: str | Path, overrides: ScenarioOverrides | None = None) -> LoadedScenario:
     """Read and validate a scenario file; raise `InputError` naming every problem found."""
     path = Path(path)
+    if path.is_file() and path.stat().st_size > MAX_SCENARIO_BYTES:
+        raise InputError(
+            str(path),
+            [
+                f"{path.stat().st_size:,} bytes; a scenario file is at most "
+                f"{MAX_SCENARIO_BYTES:,} (put recorded traffic in a file of its own)"
+            ],
+        )
     text = read_text_file(
         path, "scenario file", "give the path to a .yaml scenario (docs/scenario.md)"
     )
     try:
+        check_yaml_shape(text, path)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
+    except InputError:
+        raise
+    except ValueError as exc:  # a value YAML's constructors cannot convert (a 5,000-digit int)
+        raise InputError(str(path), [f"a value cannot be read: {str(exc)[:200]}"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
@@ -91,12 +125,16 @@ def load_scenario(path: str | Path, overrides: ScenarioOverrides | None = None) 
             str(path),
             [f"line {line}: {_dotted(loc)} is given twice; keep one" for loc, line in duplicates],
         )
+    check_numbers(data, lines, path)
     if overrides is not None:
         data = _apply_overrides(data, overrides, path)
     try:
         scenario = Scenario.model_validate(data, context={"base_dir": path.parent})
     except ValidationError as exc:
         raise InputError(str(path), _describe(exc, lines, data)) from None
+    # Again on what validation made: a quoted "1e300" or a bare nan is a string in YAML
+    # 1.1 that pydantic turns into a float.
+    check_numbers(scenario, lines, path)
     return LoadedScenario(scenario=scenario, path=path)
 
 
@@ -128,6 +166,96 @@ def read_text_file(path: Path, what: str, fix: str) -> str:
                 f"save the {what} as UTF-8"
             ],
         ) from None
+
+
+def check_yaml_shape(text: str, path: Path) -> None:
+    """Refuse YAML whose nesting is deeper than `MAX_DEPTH` or whose aliases expand past
+    `MAX_VALUES` values, reading only its event stream (no tree is built, no recursion)."""
+    depth = 0
+    #: Values inside each open collection so far, innermost last, with its anchor.
+    open_sizes: list[tuple[int, str | None]] = []
+    anchored: dict[str, int] = {}
+    total = 0
+
+    def add(size: int, event: yaml.Event) -> None:
+        nonlocal total
+        total += size
+        if open_sizes:
+            count, anchor = open_sizes[-1]
+            open_sizes[-1] = (count + size, anchor)
+        if total > MAX_VALUES:
+            raise InputError(
+                _at(path, event),
+                [
+                    f"its aliases expand to more than {MAX_VALUES:,} values (a 'billion laughs' "
+                    "file?); write the values out instead of repeating aliases of aliases"
+                ],
+            )
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise InputError(
+                    _at(path, event),
+                    [f"nested deeper than {MAX_DEPTH} levels; a scenario needs a handful"],
+                )
+            open_sizes.append((1, event.anchor))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+            size, anchor = open_sizes.pop()
+            if anchor is not None:
+                anchored[anchor] = size
+            total -= size - 1  # counted once as it filled; add() counts it in its parent
+            add(size, event)
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.style is None and len(event.value) > 1000 and _NUMBERISH.match(event.value):
+                raise InputError(
+                    _at(path, event), [f"a number of {len(event.value):,} characters; give a value"]
+                )
+            if event.anchor is not None:
+                anchored[event.anchor] = 1
+            add(1, event)
+        elif isinstance(event, yaml.AliasEvent):
+            add(anchored.get(event.anchor or "", 1), event)
+
+
+def _at(path: Path, event: yaml.Event) -> str:
+    mark = event.start_mark
+    return f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+
+
+def check_numbers(data: Any, lines: dict[Loc, tuple[int, int]], path: Path) -> None:
+    """Refuse numbers that are not finite (.nan, .inf) or larger than `MAX_MAGNITUDE`
+    (`MAX_SEED` for a seed), naming each one's line and field. `data` is the file's
+    values or the validated `Scenario` (its models walked field by field)."""
+    problems: list[str] = []
+    stack: list[tuple[Loc, Any]] = [((), data)]
+    while stack:
+        loc, value = stack.pop()
+        if isinstance(value, BaseModel):
+            stack.extend(((*loc, name), getattr(value, name)) for name in type(value).model_fields)
+        elif isinstance(value, dict):
+            stack.extend(((*loc, str(k)), v) for k, v in value.items())
+        elif isinstance(value, list | tuple):
+            stack.extend(((*loc, i), v) for i, v in enumerate(value))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            limit = MAX_SEED if loc and loc[-1] == "seed" else MAX_MAGNITUDE
+            if isinstance(value, float) and not math.isfinite(value):
+                why = f"{value} is not a finite number"
+            elif abs(value) > limit:
+                shown = f"{value:.3g}" if isinstance(value, float) else _int_text(value)
+                why = f"{shown} is larger than any value a scenario holds (|x| ≤ {limit:.0e})"
+            else:
+                continue
+            problems.append(f"{_where(loc, lines)}: {_label(loc, data)}: {why}")
+    if problems:
+        raise InputError(str(path), sorted(problems))
+
+
+def _int_text(value: int) -> str:
+    digits = int(value.bit_length() * math.log10(2)) + 1
+    return f"{float(value):.3e}" if digits < 300 else f"an integer of ~{digits} digits"
 
 
 def _apply_overrides(
