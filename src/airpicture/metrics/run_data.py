@@ -23,11 +23,12 @@ from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
 from numpy.typing import NDArray
 
 from airpicture.errors import InputError
 from airpicture.geo import enu_basis, enu_vector_to_ecef, geodetic_to_ecef
-from airpicture.tables import PICTURE_SCHEMA, TRUTH_SCHEMA, Table, read_table
+from airpicture.tables import OPTIONAL_COLUMNS, PICTURE_SCHEMA, TRUTH_SCHEMA, Table, read_table
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -131,8 +132,90 @@ def load_run(run_dir: Path) -> RunData:
         raise InputError(str(run_dir), ["no such folder; give the --out folder of a run"])
     info = read_run_info(run_dir / "run.json")
     truth_table = read_table(run_dir / "truth.parquet", TRUTH_EVALUATION_SCHEMA)
-    picture_table = read_table(run_dir / "picture.parquet", PICTURE_SCHEMA)
+    picture_table = read_picture(run_dir)
     return build_run_data(info, truth_table, picture_table, source=str(run_dir))
+
+
+#: The picture files a folder may hold, in the order they are looked for.
+PICTURE_FILES: Final = ("picture.parquet", "picture.csv")
+
+
+def read_picture(run_dir: Path) -> Table:
+    """The folder's picture: picture.parquet, else picture.csv (the same columns).
+
+    A CSV picture (another tracker's output) has one row per track and snapshot
+    with the columns of ARCHITECTURE.md (docs/architecture.md), "Run output";
+    `sources` is text there (sensor ids separated by spaces or `;`). Columns
+    beyond those are kept; optional ones may be absent.
+    """
+    for name in PICTURE_FILES:
+        if (run_dir / name).is_file():
+            path = run_dir / name
+            break
+    else:
+        raise InputError(
+            str(run_dir),
+            [
+                "holds no picture.parquet or picture.csv; give the folder with the picture "
+                "to judge (columns: docs/architecture.md, 'Run output')"
+            ],
+        )
+    if path.suffix == ".parquet":
+        return read_table(path, PICTURE_SCHEMA)
+    return read_csv_table(path, PICTURE_SCHEMA)
+
+
+def read_csv_table(path: Path, schema: pa.Schema) -> Table:
+    """A CSV file as a run-output table: `schema`'s columns checked and typed like Parquet's."""
+    string_columns = {f.name: pa.string() for f in schema if not pa.types.is_floating(f.type)}
+    try:
+        table = pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(
+                column_types=string_columns, strings_can_be_null=False
+            ),
+        )
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise InputError(str(path), [f"not a readable CSV file ({exc})"]) from None
+    missing = [
+        f.name
+        for f in schema
+        if f.name not in table.column_names and f.name not in OPTIONAL_COLUMNS
+    ]
+    if missing:
+        raise InputError(
+            str(path),
+            [
+                f"columns {missing} are missing; see docs/architecture.md, 'Run output', for "
+                "the columns a picture must have"
+            ],
+        )
+    out: Table = {}
+    for f in schema:
+        if f.name not in table.column_names:
+            continue
+        column = table.column(f.name)
+        if pa.types.is_floating(f.type):
+            try:
+                out[f.name] = np.asarray(
+                    column.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
+                )
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise InputError(str(path), [f"column {f.name!r} is not numeric ({exc})"]) from None
+        elif pa.types.is_list(f.type):
+            texts = column.fill_null("").to_pylist()
+            values = np.empty(len(texts), dtype=np.object_)
+            values[:] = [[x for x in str(t).replace(";", " ").split() if x] for t in texts]
+            out[f.name] = values
+        else:
+            out[f.name] = np.asarray(column.fill_null("").to_pylist(), dtype=np.object_)
+    n = table.num_rows
+    for f in schema:
+        if f.name not in out:  # an optional column the file does not have
+            out[f.name] = (
+                np.full(n, np.nan) if pa.types.is_floating(f.type) else np.full(n, "", dtype=object)
+            )
+    return out
 
 
 def read_run_info(path: Path) -> RunInfo:
@@ -303,8 +386,10 @@ def _viewers_to_evaluate(info: RunInfo, picture_viewers: list[str], source: str)
         raise InputError(
             source,
             [
-                f"picture.parquet has viewers {unknown} that run.json's 'viewers' does not list; "
-                "without their sensor list their eligible truths are unknown"
+                f"the picture has viewers {unknown} that the run's viewers (run.json, or the "
+                "scenario's nations and ALL) do not list; without their sensor list their "
+                "eligible truths are unknown: name each picture's viewer a nation of the "
+                "scenario, or ALL for one picture fed by every sensor"
             ],
         )
     # Every nation always has a picture to judge in a distributed run (an empty
