@@ -77,7 +77,7 @@ def test_unknown_viewer_is_refused(tmp_path: Path) -> None:
 def test_missing_files_and_columns(tmp_path: Path) -> None:
     run_dir = Case(truth=steady("A", 0.0, range(3)), picture=[]).write(tmp_path / "run")
     (run_dir / "picture.parquet").unlink()
-    with pytest.raises(TableError, match=r"picture\.parquet"):
+    with pytest.raises(InputError, match=r"no picture\.parquet or picture\.csv"):
         evaluate_run(run_dir)
 
     run_dir = Case(truth=steady("A", 0.0, range(3)), picture=[]).write(tmp_path / "run2")
