@@ -113,6 +113,43 @@ def oldest_claims(
     return number, created
 
 
+def widest_claims(
+    system: IntArray,
+    claim_number: Int64Array,
+    claim_created_s: FloatArray,
+    claim_reach: Int64Array,
+    n_systems: int,
+) -> tuple[Int64Array, FloatArray, Int64Array]:
+    """Per system track, the claim that the most nations may hear, then the oldest:
+    max over its claims of (reach, −created, −number). Also returns the winner's reach.
+
+    `claim_reach` (C,): how many nations the number's provenance may go to (the
+    marking of the sources of the track that first carried it). Under release rules
+    that are not shared, "oldest wins" can settle a nation on a number it may not pass
+    on (a partner's number from sources released to it alone), so that a third nation,
+    which exchanges tracks with it both ways, keeps its own: they disagree for ever.
+    Preferring the number most nations may hear lets every pair that can agree on a
+    number (docs/design.md, "Attainable commonality") converge on the same one; the
+    order is total and a claim's reach fixed, so a number still only ever changes to a
+    better one (no flip-flop). Not yet wired: see docs/design.md.
+    """
+    number = np.zeros(n_systems, dtype=np.int64)
+    created = np.full(n_systems, np.inf)
+    reach = np.zeros(n_systems, dtype=np.int64)
+    valid = claim_number > 0
+    if not valid.any():
+        return number, created, reach
+    s, n, c, r = system[valid], claim_number[valid], claim_created_s[valid], claim_reach[valid]
+    order = np.lexsort((n, c, -r, s))
+    s, n, c, r = s[order], n[order], c[order], r[order]
+    first = np.ones(s.size, dtype=bool)
+    first[1:] = s[1:] != s[:-1]
+    number[s[first]] = n[first]
+    created[s[first]] = c[first]
+    reach[s[first]] = r[first]
+    return number, created, reach
+
+
 def duplicate_losers(number: Int64Array, previous: Int64Array) -> NDArray[np.bool_]:
     """Which system tracks must give up their number because another holds it too.
 
