@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
+from airpicture.cli.outdir import check_out_dir
+from airpicture.errors import InputError
 from airpicture.scenario import LoadedScenario, load_scenario
 from airpicture.tables import PICTURE_SCHEMA, PLOTS_SCHEMA, Table, read_table, write_table
 from airpicture.tracking.measurement import sensor_models
@@ -44,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     loaded = load_scenario(args.scenario)
     plots = read_reports(args.plots)
+    check_sensors_match(plots, loaded, args.plots)
+    check_out_dir(args.out)
     result = track_plots(plots, loaded, TrackerSettings(association=args.association), console)
     out = args.out / "picture.parquet"
     write_table(out, result.picture, PICTURE_SCHEMA)
@@ -58,10 +62,41 @@ REPORT_SCHEMA = pa.schema([f for f in PLOTS_SCHEMA if f.name != "target_id"])
 
 def read_reports(path: Path) -> Table:
     """plots.parquet with or without `target_id` (empty where absent)."""
+    if path.is_dir():
+        raise InputError(
+            str(path),
+            ["is a folder; give the reports file itself, e.g. DIR/plots.parquet"],
+        )
     plots = read_table(path, REPORT_SCHEMA)
     if "target_id" not in plots:
         plots["target_id"] = np.full(len(plots["time_s"]), "", dtype=object)
     return plots
+
+
+def check_sensors_match(plots: Table, loaded: LoadedScenario, plots_path: Path) -> None:
+    """`InputError` when reports exist but none comes from a sensor of the scenario.
+
+    The tracker needs each sensor's site and accuracy from the scenario; reports
+    of sensors it does not know are unusable, so a scenario that shares no sensor
+    with the reports would silently give an empty picture.
+    """
+    sensor_ids = np.asarray(plots["sensor_id"], dtype=object)
+    if sensor_ids.size == 0:
+        return
+    in_reports = {str(s) for s in np.unique(sensor_ids.astype(str))}
+    in_scenario = {s.id for s in loaded.scenario.sensors}
+    if in_reports & in_scenario:
+        return
+    shown = ", ".join(sorted(in_reports)[:8]) + (" …" if len(in_reports) > 8 else "")
+    raise InputError(
+        f"{plots_path} with --scenario {loaded.path}",
+        [
+            f"none of the {sensor_ids.size:,} reports comes from a sensor of the scenario "
+            f"(reports' sensors: {shown}; the scenario's: "
+            f"{', '.join(sorted(in_scenario)) or 'none'}); give the scenario the reports were "
+            "made with, or add their sensors to it (docs/scenario.md)"
+        ],
+    )
 
 
 def track_plots(
