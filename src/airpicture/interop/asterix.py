@@ -736,6 +736,9 @@ class Encoded:
     datagrams: list[Datagram] = field(default_factory=list)
     #: Rows not written, with why ("no SAC/SIC", "beyond 256 NM", "no position", …).
     skipped: Counter[str] = field(default_factory=Counter)
+    #: Index (in the table given) of every row written, in time order: the
+    #: reports a receiver gets, for measuring like for like.
+    written: list[int] = field(default_factory=list)
 
 
 def _blocks(cat_spec: Any, records: list[Any], max_bytes: int) -> Iterator[tuple[int, bytes]]:
@@ -793,6 +796,7 @@ def _encode_rows(
         record = make_record(i, sensor, result.skipped)
         if record is not None:
             pending.setdefault(sensor.sensor_id, []).append((float(table["time_s"][i]), record))
+            result.written.append(i)
     for sensor_id, rows in pending.items():
         records = [r for _, r in rows]
         done = 0
