@@ -147,6 +147,27 @@ def test_waiting_sign_ins_are_served_known_clients_first() -> None:
     assert asyncio.run(scenario()) == ["operator", "new", "bogus"]
 
 
+def test_a_known_client_is_checked_while_an_attackers_hash_holds_the_shared_slot() -> None:
+    async def scenario() -> tuple[Any, ...]:
+        guard = SignInGuard(GuardSettings(hashing_slots=1, known_slots=1), Clock())
+        guard.succeeded("jpn", OPERATOR, None)
+        release = threading.Event()
+        attackers = [
+            asyncio.create_task(guard.hashing("usa", ATTACKER, None, lambda: release.wait(30)))
+            for _ in range(2)
+        ]
+        while guard.slots.free or not guard.slots.waiting:
+            await asyncio.sleep(0)
+        # Both of the attacker's sign-ins are in flight: a third is refused before hashing.
+        third = guard.check("usa", ATTACKER, None)
+        operator = await guard.hashing("jpn", OPERATOR, None, lambda: "checked")
+        release.set()
+        await asyncio.gather(*attackers)
+        return operator, third.reason if third else None
+
+    assert asyncio.run(scenario()) == ((None, "checked"), "in_flight")
+
+
 @pytest.mark.parametrize(
     ("header", "name"),
     [

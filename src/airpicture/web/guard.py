@@ -16,18 +16,20 @@ refused attempt costs no hash at all:
   gets `account_failures` guesses per window however many addresses they use;
 - a known device has its own limit (`device_failures` per window), so a stolen
   device cookie does not buy unlimited guesses;
-- one sign-in in flight per client (address, or device): a second one while the
-  first is being hashed is refused at once.
+- `in_flight_per_client` sign-ins in flight per client (address, or device):
+  another one while those are being hashed is refused at once.
 
 Rejected: slower responses for everyone after failures (the attacker sets the
 operator's pace, and held connections cost sockets), and a hard per-account lock
 (five wrong passwords every 30 s kept any account locked forever).
 
 **Hashing** runs in threads, off the event loop, at most `hashing_slots` at a
-time (default: half the CPUs, at least one); sign-ins waiting for a slot are
-served known clients first, then clean addresses, then addresses with failures
+time (default: half the CPUs, at least one) plus `known_slots` kept for clients
+known to the account they sign into; sign-ins waiting for a slot are served
+known clients first, then clean addresses, then addresses with failures
 (`HashingSlots`), and at most `max_waiting` wait (503 beyond). A flood of bogus
-sign-ins therefore waits behind a genuine one, not the other way round.
+sign-ins therefore neither holds the slot a genuine one needs nor waits ahead
+of it.
 
 Refusals by a limit are answered after `refusal_delay_s` (an `asyncio.sleep`, no
 CPU; at most `max_delayed` at once, beyond that at once): a client that floods
@@ -42,7 +44,7 @@ import itertools
 import os
 import secrets
 import time
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -68,8 +70,12 @@ class GuardSettings:
     device_failures: int = 5
     #: Failures older than this no longer count.
     window_s: float = 300.0
-    #: Password hashes computed at once (default: half the CPUs, at least one).
+    #: Password hashes computed at once (default: half the CPUs, at least one) ...
     hashing_slots: int = field(default_factory=lambda: max(1, (os.cpu_count() or 2) // 2))
+    #: ... and more only for clients known to the account they sign into.
+    known_slots: int = 1
+    #: Sign-ins one client (address, or known device) may have being checked at once.
+    in_flight_per_client: int = 2
     #: Sign-ins waiting for a hashing slot; more are refused (503).
     max_waiting: int = 64
     #: A sign-in refused by a limit is answered after this long ...
@@ -152,8 +158,9 @@ class SignInGuard:
         self._known_addresses: dict[str, OrderedDict[str, None]] = {}
         self._devices: OrderedDict[str, str] = OrderedDict()  # device token → account
         self._device_count: dict[str, OrderedDict[str, None]] = {}
-        self._in_flight: set[str] = set()
+        self._in_flight: Counter[str] = Counter()
         self.slots = HashingSlots(s.hashing_slots, s.max_waiting)
+        self.known_slots = HashingSlots(s.known_slots, 0)
         self._delayed = 0
 
     # ------------------------------------------------------------------ knowing clients
@@ -212,8 +219,9 @@ class SignInGuard:
                     "account",
                     self.accounts.retry_after_s(name, now),
                 )
-        if self.client_key(name, address, device) in self._in_flight:
-            return Refusal(429, "a sign-in from here is already being checked", "in_flight", 1.0)
+        key = self.client_key(name, address, device)
+        if self._in_flight[key] >= self.settings.in_flight_per_client:
+            return Refusal(429, "sign-ins from here are already being checked", "in_flight", 1.0)
         return None
 
     def failed(self, name: str, address: str, device: str | None) -> None:
@@ -260,16 +268,23 @@ class SignInGuard:
         """Run `work` (the password check) in a thread when a slot is free, this client's
         only one in flight; (Refusal, None) if too many wait."""
         key = self.client_key(name, address, device)
-        self._in_flight.add(key)
+        self._in_flight[key] += 1
         try:
-            if not await self.slots.acquire(self.priority(name, address, device)):
-                return Refusal(503, "the server is busy; try again shortly", "busy", 2.0), None
+            priority = self.priority(name, address, device)
+            # A known client takes its kept slot when free, else waits first in line.
+            slots = self.known_slots
+            if priority != PRIORITY_KNOWN or not slots.try_acquire():
+                slots = self.slots
+                if not await slots.acquire(priority):
+                    return Refusal(503, "the server is busy; try again shortly", "busy", 2.0), None
             try:
                 return None, await asyncio.to_thread(work)
             finally:
-                self.slots.release()
+                slots.release()
         finally:
-            self._in_flight.discard(key)
+            self._in_flight[key] -= 1
+            if self._in_flight[key] <= 0:
+                del self._in_flight[key]
 
     async def delay_refusal(self) -> None:
         """Hold a refused client for `refusal_delay_s`, unless too many are held already."""
@@ -295,9 +310,15 @@ class HashingSlots:
     def waiting(self) -> int:
         return sum(1 for *_, f in self._waiting if not f.done())
 
-    async def acquire(self, priority: int) -> bool:
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free now (nobody waiting for it)."""
         if self.free > 0 and not self._waiting:
             self.free -= 1
+            return True
+        return False
+
+    async def acquire(self, priority: int) -> bool:
+        if self.try_acquire():
             return True
         if self.waiting >= self.max_waiting:
             return False
