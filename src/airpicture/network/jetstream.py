@@ -89,6 +89,9 @@ MAX_ACK_PENDING: Final = 50_000
 #: each PubAck timeout is 20 exercise seconds). Immediate refusals (no stream yet) are
 #: tried again within the attempts; a timeout ends them at once.
 PUBLISH_ATTEMPTS: Final = 4
+#: A receiver cut off for long keeps at most this many messages waiting for it, the
+#: latest (older ones would be refused as too old anyway: `NodeSettings.replay_window_s`).
+MAX_HELD_PER_RECEIVER: Final = 10_000
 PUBLISH_TIMEOUT_S: Final = 2.0
 
 
@@ -191,6 +194,8 @@ class BusCounts:
     #: messages to a background resend), and the messages that resend delivered.
     receivers_unreachable: Counter[str] = field(default_factory=Counter)
     resent: Counter[str] = field(default_factory=Counter)
+    #: Per receiver: held messages dropped, oldest first, past `MAX_HELD_PER_RECEIVER`.
+    dropped_held: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
         links = sorted(set(self.published) | set(self.delivered) | set(self.lost))
@@ -215,6 +220,7 @@ class BusCounts:
             "markers_received": self.markers_received,
             "receivers_unreachable": dict(self.receivers_unreachable),
             "resent": dict(self.resent),
+            "dropped_held": dict(self.dropped_held),
         }
 
 
@@ -226,26 +232,46 @@ class ProcessedLedger:
     redeliveries were already processed. One file per incarnation of the node
     (`STEM-INCARNATION.ledger`, all read at start), so which run of the node
     processed each message stays on record.
+
+    In memory it is bounded however long the node runs: every number up to `floor` was
+    processed (or no longer exists in the stream: `forget_below`), and `seqs` holds only
+    those above it — the few processed out of order.
     """
 
     def __init__(self, folder: Path | None, stem: str = "", incarnation: int = 0) -> None:
         self.seqs: set[int] = set()
+        self.floor = 0
         self.path = None if folder is None else folder / f"{stem}-{incarnation}.ledger"
         if folder is not None:
             for path in sorted(folder.glob(f"{stem}-*.ledger")):
                 for line in path.read_text(encoding="ascii").split():
                     if line.isdigit():
                         self.seqs.add(int(line))
+        self._raise_floor()
         self._file: TextIO | None = None
 
     def __contains__(self, seq: int) -> bool:
-        return seq in self.seqs
+        return seq <= self.floor or seq in self.seqs
+
+    def forget_below(self, first_seq: int) -> None:
+        """The stream's first sequence number now (older messages were removed by its
+        retention, or never existed): nothing below it can be delivered again."""
+        if first_seq - 1 > self.floor:
+            self.floor = first_seq - 1
+            self.seqs = {s for s in self.seqs if s > self.floor}
+            self._raise_floor()
+
+    def _raise_floor(self) -> None:
+        while self.floor + 1 in self.seqs:
+            self.floor += 1
+            self.seqs.discard(self.floor)
 
     def add(self, seqs: Iterable[int]) -> None:
-        new = [s for s in seqs if s not in self.seqs]
+        new = [s for s in seqs if s not in self]
         if not new:
             return
         self.seqs.update(new)
+        self._raise_floor()
         if self._file is None and self.path is not None:
             self._file = self.path.open("a", encoding="ascii")
         if self._file is not None:
@@ -388,6 +414,7 @@ class JetStreamBus:
         self.js = js
         stream = link_stream(self.nation)
         await ensure_stream(js, stream, [f"ap.link.{self.nation}.>"])
+        self.ledger.forget_below(int((await js.stream_info(stream)).state.first_seq))
         self._sub = await pull_consumer(js, stream, f"ap.link.{self.nation}.>", self.ack_wait_s)
 
     def end_stage(self, kind: MessageKind, cycle: int) -> None:
@@ -431,7 +458,13 @@ class JetStreamBus:
         ready: list[tuple[str, list[_Outgoing]]] = []
         for receiver, outs in by_receiver.items():
             if receiver in self._held:
-                self._held[receiver].extend(outs)
+                held = self._held[receiver]
+                held.extend(outs)
+                # The first is being resent: the next oldest go.
+                excess = len(held) - MAX_HELD_PER_RECEIVER
+                if excess > 0:
+                    del held[1 : 1 + excess]
+                    self.counts.dropped_held[receiver] += excess
             else:
                 ready.append((receiver, outs))
         await asyncio.gather(*(self._send_in_order(js, r, outs) for r, outs in ready))
@@ -654,6 +687,7 @@ class SensorInbox:
     async def start(self, js: JetStreamContext) -> None:
         stream = sensor_stream(self.nation)
         await ensure_stream(js, stream, [f"ap.sensor.{self.nation}.>"])
+        self.ledger.forget_below(int((await js.stream_info(stream)).state.first_seq))
         self._sub = await pull_consumer(js, stream, f"ap.sensor.{self.nation}.>")
 
     async def pump(self, batch: int = 512, timeout_s: float = 0.2) -> int:

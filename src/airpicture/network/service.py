@@ -43,6 +43,7 @@ import math
 import os
 import resource
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,13 +110,18 @@ class ServiceSettings:
     end_s: float | None = None
     #: Wait for the NATS feed's ticks (False: the own sensors come over ASTERIX alone).
     wait_nats_feed: bool = True
+    #: The fuse lags kept for the stats' percentiles: the latest this many cycles (a node
+    #: runs for days: nothing it keeps per cycle may grow without bound).
+    lag_samples: int = 720
 
 
 @dataclass
 class ServiceStats:
     cycles: int = 0
-    #: Wall seconds from T_k on the clock to the picture of T_k fused, per cycle.
-    fuse_lag_s: list[float] = field(default_factory=list)
+    #: Wall seconds from T_k on the clock to the picture of T_k fused, the latest cycles
+    #: (`ServiceSettings.lag_samples`), and the largest of all.
+    fuse_lag_s: deque[float] = field(default_factory=lambda: deque(maxlen=720))
+    fuse_lag_max_s: float | None = None
     #: Cycles that started after the next picture time was already due.
     cycles_behind: int = 0
     #: Per kind: marker waits that timed out, and the partners not waited for then.
@@ -204,7 +210,7 @@ class NodeService:
         self.absent: set[tuple[str, str]] = set()
         self.feed_absent = False
         self.interval_s = scenario.picture_interval_s
-        self.stats = ServiceStats()
+        self.stats = ServiceStats(fuse_lag_s=deque(maxlen=max(1, self.settings.lag_samples)))
         self._pictures: list[Table] = []
         self._chunk = 0
         self._received_warnings = 0
@@ -440,6 +446,7 @@ class NodeService:
         await self.bus.settle()
         lag = time.time() - self.clock.wall_of(now_s)
         self.stats.fuse_lag_s.append(lag)
+        self.stats.fuse_lag_max_s = max(lag, self.stats.fuse_lag_max_s or lag)
         self.stats.cycles += 1
         if self.stats.first_picture_wall_s is None:
             self.stats.first_picture_wall_s = time.time()
@@ -594,7 +601,8 @@ class NodeService:
                 "fuse_lag_s": {
                     "p50": float(np.percentile(lags, 50)) if lags.size else None,
                     "p99": float(np.percentile(lags, 99)) if lags.size else None,
-                    "max": float(lags.max()) if lags.size else None,
+                    "max": self.stats.fuse_lag_max_s,
+                    "over_cycles": lags.size,
                 },
                 "fuse_lag_samples_s": [round(float(x), 4) for x in lags],
                 "started_unix_s": self.stats.started_wall_s,
