@@ -9,54 +9,28 @@ under out/test-artifacts/web/.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
-from airpicture.cli import main as airpicture
 from airpicture.web.app import ServerSettings
 from airpicture.web.session import PlaybackSettings
 from airpicture.web.sources import RunFolderSource
-from tests.conftest import REPO
+from tests.web.browser import NATION, Page
+from tests.web.conftest import SCENARIO
 from tests.web.helpers import PASSWORDS, ServerThread, make_app
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-ARTIFACTS = REPO / "out" / "test-artifacts" / "web"
-SCENARIO = REPO / "scenarios" / "pacific-shield.yaml"
-FIXTURE_WARNINGS = Path(__file__).parent / "fixtures" / "warnings_pacific_shield.jsonl"
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-
-
-def _has_launch_warning(path: Path) -> bool:
-    if not path.is_file():
-        return False
-    return any(json.loads(line).get("kind") == "launch" for line in path.read_text().splitlines())
-
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """pacific-shield to 420 s, with its warnings (the fixture's when the run makes none)."""
-    out = tmp_path_factory.mktemp("ps-run")
-    code = airpicture(
-        ["run", str(SCENARIO), "--out", str(out), "--duration-s", "420", "--no-report"]
-    )
-    assert code == 0
-    if not _has_launch_warning(out / "warnings.jsonl"):
-        shutil.copy(FIXTURE_WARNINGS, out / "warnings.jsonl")
-    return out
+def run_dir(ps_run: Path) -> Path:
+    return ps_run
 
 
 @pytest.fixture(scope="module")
@@ -68,83 +42,9 @@ def server(run_dir: Path) -> Iterator[ServerThread]:
     srv.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's Chromium is missing: `apt-get install chromium` (make setup does)")
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-class Page:
-    """A fresh browser context (fresh profile) whose every request must stay on this machine."""
-
-    def __init__(self, browser: Any, server: ServerThread) -> None:
-        self.context = browser.new_context(viewport={"width": 1440, "height": 810})
-        self.server = server
-        self.external: list[str] = []
-        self.errors: list[str] = []
-        self.context.route("**/*", self._route)
-        self.page = self.context.new_page()
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("websocket", self._websocket)
-
-    def _route(self, route: Any) -> None:
-        url = route.request.url
-        if url.startswith(("data:", "blob:")) or urlsplit(url).hostname in LOCAL_HOSTS:
-            route.continue_()
-        else:
-            self.external.append(url)
-            route.abort()
-
-    def _websocket(self, ws: Any) -> None:
-        if urlsplit(ws.url).hostname not in LOCAL_HOSTS:
-            self.external.append(ws.url)
-
-    def sign_in(self, user: str) -> None:
-        page = self.page
-        page.goto(self.server.url + "/")
-        page.fill("#signin-user", user)
-        page.fill("#signin-password", PASSWORDS[user])
-        page.click("#signin-submit")
-        page.wait_for_function("window.__cop && window.__cop.ready", timeout=60_000)
-        page.wait_for_function(f"window.__cop.viewer() === {NATION[user]!r}", timeout=30_000)
-
-    def sign_out(self) -> None:
-        self.page.click("#signout")
-        self.page.wait_for_selector("#signin-form", state="visible", timeout=30_000)
-
-    def seek(self, time_s: float) -> None:
-        # One evaluate: a clock message in between would move the slider back.
-        self.page.evaluate(
-            "(t) => { const s = document.getElementById('tc-slider'); s.value = String(t);"
-            " s.dispatchEvent(new Event('change')); }",
-            time_s,
-        )
-
-    def tracks(self) -> dict[str, dict[str, Any]]:
-        return {t["id"]: t for t in self.page.evaluate("window.__cop.snapshot()")}
-
-    def screenshot(self, name: str) -> Path:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS / name
-        self.page.screenshot(path=str(path))
-        return path
-
-    def close(self) -> None:
-        self.context.close()
-        assert not self.external, f"requests left the machine: {self.external}"
-        assert not self.errors, f"errors in the page: {self.errors}"
-
-
-NATION = {"usa": "USA", "jpn": "JPN", "aus": "AUS", "control": "ALL"}
-
-
 @pytest.fixture
-def page(browser: Any, server: ServerThread) -> Iterator[Page]:
-    p = Page(browser, server)
+def page(browser: Any, server: ServerThread, tmp_path: Path) -> Iterator[Page]:
+    p = Page(browser, server.url, PASSWORDS, artifacts=tmp_path)
     yield p
     p.close()
 
