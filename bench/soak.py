@@ -223,13 +223,14 @@ async def feed_loops(
     return counts
 
 
-def figures(samples: list[dict[str, float]], end_s: float) -> dict[str, Any]:
-    """RSS growth from hour 2 (or 1/12 of the run) to the end; CPU per exercise second early
-    and late."""
+def figures(samples: list[dict[str, float]], end_s: float, loop_s: float) -> dict[str, Any]:
+    """RSS growth from hour 2 (in a shorter run: 1/12 of it, but not before the first loop
+    has ended, when the track population is steady) to the end; CPU per exercise second
+    early and late."""
     t = np.array([s["exercise_s"] for s in samples])
     rss = np.array([s["rss_mib"] for s in samples])
     cpu = np.array([s["cpu_s"] for s in samples])
-    ref_s = min(7200.0, end_s / 12.0)
+    ref_s = min(7200.0, max(end_s / 12.0, loop_s))
     i_ref = int(np.searchsorted(t, ref_s))
     i_ref = min(i_ref, len(t) - 1)
     tail = max(1, (len(t) - i_ref) // 10)
@@ -373,7 +374,7 @@ def main() -> int:
             "recording": stats.get("recording"),
             "cpu_s": service.get("cpu_s"),
         },
-        "figures": figures(samples, end_s) if len(samples) > 2 else None,
+        "figures": figures(samples, end_s, args.loop_s) if len(samples) > 2 else None,
         "samples": samples,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
