@@ -234,7 +234,7 @@ async def _run_started(
                     "batches": feed_counts.batches,
                     "reports": feed_counts.reports,
                     "retries": feed_counts.retries,
-                    "late_s_max": max(feed_counts.late_s, default=0.0),
+                    "late_s_max": feed_counts.late_s_max,
                 },
                 "restarts": {n: supervisor.nodes[n].restarts for n in nations},
             }

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,8 +45,10 @@ class FeedCounts:
     batches: int = 0
     reports: int = 0
     retries: int = 0
-    #: Wall seconds each tick's publications ended after the tick's time.
-    late_s: list[float] = field(default_factory=list)
+    #: Wall seconds each tick's publications ended after the tick's time: the latest hour
+    #: of ticks (an exercise may run for days), and the largest of all.
+    late_s: deque[float] = field(default_factory=lambda: deque(maxlen=3600))
+    late_s_max: float = 0.0
 
 
 def feed_schedule(
@@ -136,7 +139,9 @@ async def feed_reports(
                     timeout=2.0,
                     headers={HEADER_FEED_TICK: repr(float(t)), "Nats-Msg-Id": f"tick.{seq}.{t}"},
                 )
-        counts.late_s.append(time.time() - clock.wall_of(t))
+        late = time.time() - clock.wall_of(t)
+        counts.late_s.append(late)
+        counts.late_s_max = max(counts.late_s_max, late)
     return counts
 
 
