@@ -13,19 +13,28 @@ a node restarted mid-exercise serves the current exercise time, not its own upti
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Literal
 
 from airpicture.policy import viewable_sensors
 from airpicture.scenario import LoadedScenario
 from airpicture.tables import Table
 from airpicture.threat.warning import Warning
-from airpicture.web.sources import PictureFrame, RunInfo, scenario_geography
+from airpicture.web.sources import (
+    LAYERS_DIR,
+    PictureFrame,
+    RunInfo,
+    read_layers,
+    scenario_geography,
+)
 
 
 class NodeLiveSource:
     """One nation's fused pictures as the node makes them (see the module doc)."""
 
-    def __init__(self, loaded: LoadedScenario, nation: str) -> None:
+    def __init__(self, loaded: LoadedScenario, nation: str, record_dir: Path | None = None) -> None:
+        """`record_dir`: the node's folder, where its page records operators'
+        acknowledgements (and whose `layers/*.geojson` it draws)."""
         scenario = loaded.scenario
         if nation not in scenario.nations:
             raise ValueError(f"{nation} is not a nation of {scenario.name}")
@@ -44,6 +53,8 @@ class NodeLiveSource:
             sensors={sid: sites[sid] for sid in viewable if sid in sites},
             assets=tuple(a for a in assets if a.nation in (None, nation)),
             places=places,
+            layers=read_layers(record_dir / LAYERS_DIR) if record_dir is not None else (),
+            record_dir=record_dir,
         )
         self._lock = threading.Lock()
         self._frames: list[PictureFrame] = []

@@ -2,11 +2,13 @@
 
 Every message is one binary WebSocket frame holding one JSON object whose
 `type` field names it. Server → browser: `hello` (once, first), `frame`
-(a picture delta), `warnings`, `clock`, `error`. Browser → server: `control`
-(the replay time controls) only; anything else is refused.
+(a picture delta), `warnings`, `clock`, `acks` (who acknowledged which alert),
+`error`. Browser → server: `control` (the replay time controls) and `ack` (an
+operator acknowledges an alert) only; anything else is refused.
 
-`encode(msg) -> bytes` and `decode_client(bytes) -> Control` are the only ways
-in and out, so the wire format lives in this one module (docs/web.md, "Protocol").
+`encode(msg) -> bytes` and `decode_client(bytes) -> Control | Acknowledge` are the
+only ways in and out, so the wire format lives in this one module (docs/web.md,
+"Protocol").
 """
 
 from __future__ import annotations
@@ -47,6 +49,14 @@ class Place(msgspec.Struct, frozen=True, omit_defaults=True):
     radius_m: float | None = None
 
 
+class MapLayer(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A GeoJSON layer (`layers/NAME.geojson` in the run folder): its name, colour, data."""
+
+    name: str
+    geojson: dict[str, object]
+    color: str | None = None
+
+
 class Hello(msgspec.Struct, frozen=True, tag="hello", tag_field="type"):
     """What the session is: who signed in, which picture, and the run's fixed facts."""
 
@@ -63,12 +73,18 @@ class Hello(msgspec.Struct, frozen=True, tag="hello", tag_field="type"):
     sensors: list[SensorSite]
     assets: list[Place]
     places: list[Place]
+    #: The server records operators' acknowledgements (`ack` messages): the page sends them.
+    acknowledgements: bool = False
+    #: GeoJSON layers of the run (airspace, ADIZ, FIR, exercise areas), drawn as given.
+    layers: list[MapLayer] = msgspec.field(default_factory=list)
 
 
 class TrackMeta(msgspec.Struct, frozen=True, array_like=True):
     """The slowly changing part of a track, sent when it is new or has changed.
 
-    On the wire an array: `[track_id, cls, identity, sources, cls_confidence]`.
+    On the wire an array: `[track_id, cls, identity, sources, cls_confidence, start_s]`;
+    `start_s` is when the track first appeared in the viewer's served picture (its real
+    start, not when a browser first saw it; null when unknown).
     """
 
     track_id: str
@@ -76,6 +92,7 @@ class TrackMeta(msgspec.Struct, frozen=True, array_like=True):
     identity: str
     sources: tuple[str, ...]
     cls_confidence: float | None = None
+    start_s: float | None = None
 
 
 class Frame(msgspec.Struct, frozen=True, tag="frame", tag_field="type"):
@@ -104,6 +121,12 @@ class Frame(msgspec.Struct, frozen=True, tag="frame", tag_field="type"):
     removed: list[str]
     #: True while the server replays the frames before a jump's target to fill trails.
     catchup: bool = False
+    #: The track's quality where the picture has it (else absent): 1σ horizontal position
+    #: error (m, the larger of east and north), 1σ altitude error (m), seconds since the
+    #: track's last update by any sensor; NaN (null) for a track without it.
+    sigma_h_m: list[float] | None = None
+    sigma_u_m: list[float] | None = None
+    age_s: list[float] | None = None
 
 
 class Warnings(msgspec.Struct, frozen=True, tag="warnings", tag_field="type"):
@@ -124,6 +147,23 @@ class Clock(msgspec.Struct, frozen=True, tag="clock", tag_field="type"):
     end_s: float
 
 
+class Acknowledgement(msgspec.Struct, frozen=True):
+    """An operator's acknowledgement of an alert: who, of which viewer, at which scenario
+    time (the session's), and when (wall clock, UTC)."""
+
+    warning_id: str
+    user: str
+    viewer: str
+    time_s: float
+    wall_utc: str
+
+
+class Acknowledgements(msgspec.Struct, frozen=True, tag="acks", tag_field="type"):
+    """Every acknowledgement made by the session's viewer's operators, oldest first."""
+
+    items: list[Acknowledgement]
+
+
 class Error(msgspec.Struct, frozen=True, tag="error", tag_field="type"):
     """Why the server refused a message or is closing the socket."""
 
@@ -137,7 +177,7 @@ class EncodedFrame(msgspec.Struct, frozen=True):
     data: bytes
 
 
-ServerMessage = Hello | Frame | Warnings | Clock | Error | EncodedFrame
+ServerMessage = Hello | Frame | Warnings | Clock | Acknowledgements | Error | EncodedFrame
 
 
 class Control(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -151,6 +191,21 @@ class Control(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     value: float | None = None
 
 
+#: Longest warning id an acknowledgement may name.
+MAX_WARNING_ID_CHARS: Final = 128
+
+
+class Acknowledge(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An operator acknowledges the alert `warning_id` (browser → server)."""
+
+    type: Literal["ack"]
+    warning_id: str
+
+
+class _Kind(msgspec.Struct):
+    type: str = ""
+
+
 class ProtocolError(ValueError):
     """A browser message that is not a valid `control` message."""
 
@@ -161,6 +216,8 @@ class ProtocolError(ValueError):
 
 _encoder: Final = msgspec.json.Encoder()
 _client_decoder: Final = msgspec.json.Decoder(Control)
+_ack_decoder: Final = msgspec.json.Decoder(Acknowledge)
+_kind_decoder: Final = msgspec.json.Decoder(_Kind)
 
 MAX_SPEED: Final = 1000.0
 
@@ -172,13 +229,27 @@ def encode(message: ServerMessage) -> bytes:
     return _encoder.encode(message)
 
 
-def decode_client(data: bytes | str) -> Control:
+def decode_client(data: bytes | str) -> Control | Acknowledge:
     """Parse and check a browser message, or raise `ProtocolError` saying what is wrong."""
     raw = data.encode() if isinstance(data, str) else data
     if len(raw) > MAX_CLIENT_MESSAGE_BYTES:
         raise ProtocolError(
             f"message of {len(raw)} bytes; at most {MAX_CLIENT_MESSAGE_BYTES} are accepted"
         )
+    try:
+        kind = _kind_decoder.decode(raw).type
+    except msgspec.DecodeError:
+        kind = ""
+    if kind == "ack":
+        try:
+            ack = _ack_decoder.decode(raw)
+        except msgspec.DecodeError as exc:
+            raise ProtocolError(
+                f'not an acknowledgement ({exc}); expected {{"type": "ack", "warning_id": "..."}}'
+            ) from exc
+        if not 0 < len(ack.warning_id) <= MAX_WARNING_ID_CHARS:
+            raise ProtocolError(f"warning_id must have 1 to {MAX_WARNING_ID_CHARS} characters")
+        return ack
     try:
         control = _client_decoder.decode(raw)
     except msgspec.DecodeError as exc:

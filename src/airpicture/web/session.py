@@ -14,16 +14,22 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from airpicture.tables import Table
 from airpicture.threat.warning import Warning, active_warnings
+from airpicture.web.alerts import AlertAcknowledgements, acknowledge
 from airpicture.web.deltas import PictureDelta, picture_delta
 from airpicture.web.protocol import (
+    Acknowledge,
+    Acknowledgement,
+    Acknowledgements,
     Clock,
     Control,
     EncodedFrame,
     Frame,
+    ProtocolError,
     ServerMessage,
     TrackMeta,
     Warnings,
@@ -55,13 +61,24 @@ class FrameLog:
     produced_ms: list[float] = field(default_factory=list)
     warning_times: list[float] = field(default_factory=list)
     warnings: list[Warning] = field(default_factory=list)
+    #: Track id → the time it first appeared in this viewer's picture (its real start).
+    starts: dict[str, float] = field(default_factory=dict)
+    #: Operators' acknowledgements of this viewer's alerts (web/alerts.py).
+    acks: AlertAcknowledgements = field(init=False)
     _deltas: OrderedDict[tuple[int, int], PictureDelta] = field(default_factory=OrderedDict)
     _frames: OrderedDict[tuple[int, int, bool], EncodedFrame] = field(default_factory=OrderedDict)
+
+    def __post_init__(self) -> None:
+        self.acks = AlertAcknowledgements(self.viewer)
 
     def add(self, time_s: float, picture: Table, warnings: list[Warning]) -> None:
         self.times.append(time_s)
         self.pictures.append(picture)
         self.produced_ms.append(wall_ms())
+        starts = self.starts
+        for track_id in picture["track_id"]:
+            if track_id not in starts:
+                starts[track_id] = time_s
         for w in warnings:
             self.warning_times.append(w.time_s)
             self.warnings.append(w)
@@ -80,7 +97,7 @@ class FrameLog:
         hit = self._deltas.get(key)
         if hit is None:
             known = {} if base < 0 else self._known(base)
-            hit = picture_delta(known, self.pictures[index])
+            hit = picture_delta(known, self.pictures[index], self.starts)
             _remember(self._deltas, key, hit)
         return hit
 
@@ -103,7 +120,7 @@ class FrameLog:
         for (_, to), delta in reversed(self._deltas.items()):
             if to == index:
                 return delta.known
-        return picture_delta({}, self.pictures[index]).known
+        return picture_delta({}, self.pictures[index], self.starts).known
 
 
 def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
@@ -159,10 +176,43 @@ class Player:
         self._warnings_sent = 0
         self._reset = True
         self._clock_dirty = True
+        self._acks_sent = 0
 
     # ------------------------------------------------------------ controls
 
-    def control(self, control: Control) -> None:
+    def receive(
+        self, message: Control | Acknowledge, user: str, record_dir: Path | None = None
+    ) -> None:
+        """A browser message (`protocol.decode_client`): a time control, or `user`'s
+        acknowledgement of an alert sent to this session (recorded under `record_dir`,
+        `RunInfo.record_dir`); `ProtocolError` for an alert it was not sent."""
+        if isinstance(message, Acknowledge):
+            self.acknowledge(user, message, record_dir)
+        else:
+            self.control(message)
+
+    def sent_warning_ids(self) -> set[str]:
+        """The ids of the alerts this session has been sent (up to its time)."""
+        upto = bisect.bisect_right(self.log.warning_times, self.time_s)
+        return {w.warning_id for w in self.log.warnings[: max(upto, self._warnings_sent)]}
+
+    def acknowledge(
+        self, user: str, message: Acknowledge, record_dir: Path | None = None
+    ) -> Acknowledgement:
+        ack = acknowledge(
+            self.log.acks, self.sent_warning_ids(), user, message, self.time_s, record_dir
+        )
+        self._clock_dirty = True  # a step soon: every session of the viewer hears of it
+        return ack
+
+    def control(self, control: Control | Acknowledge) -> None:
+        """A time control. An acknowledgement needs the operator's name: `receive` takes it;
+        here it is refused as any message this session cannot handle."""
+        if isinstance(control, Acknowledge):
+            raise ProtocolError(
+                "this server does not record acknowledgements (its hello said so): "
+                "send only control messages"
+            )
         if control.op == "pause":
             self.paused = True
             self.following = False
@@ -209,6 +259,9 @@ class Player:
             if index > self._sent_index:
                 out.append(self._frame(index, reset=False))
             out += self._warnings(reset=False)
+        if self.log.acks.version != self._acks_sent:
+            self._acks_sent = self.log.acks.version
+            out.append(Acknowledgements(items=list(self.log.acks.items)))
         if self._clock_dirty or now - self._last_clock_wall >= self.settings.clock_every_s:
             out.append(self.clock_message(head))
             self._last_clock_wall = now

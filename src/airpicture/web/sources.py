@@ -8,6 +8,7 @@ Protocol, so the allied network's own stepping API can be adapted in one place.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Mapping
@@ -23,7 +24,7 @@ from airpicture.scenario import LoadedScenario, load_scenario
 from airpicture.tables import PICTURE_SCHEMA, Table, read_table, take_rows
 from airpicture.threat.warning import Warning, WarningLineError
 from airpicture.threat.warning import read_warnings as read_warning_lines
-from airpicture.web.protocol import Place, SensorSite
+from airpicture.web.protocol import MapLayer, Place, SensorSite
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,60 @@ class RunInfo:
     sensors: Mapping[str, SensorSite]
     assets: tuple[Place, ...] = ()
     places: tuple[Place, ...] = ()
+    #: GeoJSON layers to draw (a run folder's `layers/*.geojson`).
+    layers: tuple[MapLayer, ...] = ()
+    #: Where the server records what operators do (acknowledgements): the run's or node's
+    #: folder; None: kept in memory only.
+    record_dir: Path | None = None
+
+
+#: Folder of a run output holding GeoJSON layers to draw, one `NAME.geojson` a layer.
+LAYERS_DIR = "layers"
+#: Colours given to layers in name order (a layer's own top-level `"color"` wins).
+LAYER_COLORS = ("#c39bff", "#7ee0a8", "#ffb86b", "#8ecbff", "#ff8fa3", "#e8e27a")
+_GEOJSON_TYPES = frozenset(
+    {
+        "FeatureCollection",
+        "Feature",
+        "Point",
+        "MultiPoint",
+        "LineString",
+        "MultiLineString",
+        "Polygon",
+        "MultiPolygon",
+        "GeometryCollection",
+    }
+)
+
+
+def read_layers(folder: Path) -> tuple[MapLayer, ...]:
+    """The GeoJSON layers in `folder` (`*.geojson`, named by file stem), or none when it
+    does not exist; a file that is not GeoJSON is an error naming it."""
+    if not folder.is_dir():
+        return ()
+    layers = []
+    for i, path in enumerate(sorted(folder.glob("*.geojson"))):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(str(path), [f"not a readable JSON file ({exc})"]) from exc
+        if not isinstance(data, dict) or data.get("type") not in _GEOJSON_TYPES:
+            raise InputError(
+                str(path),
+                [
+                    "not GeoJSON: the top level must be an object whose 'type' is "
+                    "FeatureCollection, Feature or a geometry (RFC 7946), in WGS-84 lon/lat"
+                ],
+            )
+        color = data.get("color")
+        layers.append(
+            MapLayer(
+                name=path.stem,
+                geojson=data,
+                color=color if isinstance(color, str) else LAYER_COLORS[i % len(LAYER_COLORS)],
+            )
+        )
+    return tuple(layers)
 
 
 class PictureSource(Protocol):
@@ -174,7 +229,10 @@ class RunFolderSource:
         places: tuple[Place, ...] = ()
         if scenario_path is not None:
             sites, assets, places = scenario_geography(load_scenario(scenario_path))
-        self._info = _run_info(run_json, run_json_path, picture, sites, assets, places)
+        info = _run_info(run_json, run_json_path, picture, sites, assets, places)
+        self._info = dataclasses.replace(
+            info, layers=read_layers(run_dir / LAYERS_DIR), record_dir=run_dir
+        )
         self._frames = _split_frames(picture, read_warnings(run_dir / "warnings.jsonl"))
         self._next = 0
 

@@ -10,19 +10,23 @@ This module is the one place the server decides what leaves it for a nation.
   only where every source may go". A track with no recorded sources goes to
   no nation. The `ALL` picture itself is served only to an `ALL` account
   (exercise control).
-- Warnings: those whose `recipients` name the nation (`ALL` sees every one).
+- Warnings: those whose `recipients` name the nation (`ALL` sees every one), and the
+  end of every alert the nation was told of: a closing row (fell, impact, cancelled)
+  that does not name it reaches it as `closing_notice` (the fact that the alert ended,
+  without the row's details), so that no nation's alert outlives its threat (a run
+  whose threat assessment already sends these, as lifecycle.py does now, is unchanged).
 - Sensors: only those whose data the nation may hold; assets: the nation's own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from airpicture.tables import Table, take_rows
-from airpicture.threat.warning import Warning
+from airpicture.threat.warning import Warning, closing_notice
 from airpicture.web.protocol import Place, SensorSite
 from airpicture.web.sources import PictureFrame, RunInfo
 
@@ -38,6 +42,8 @@ class ViewRule:
     from_viewer: str
     #: None: every row; else only rows whose sources are all in this set.
     allowed_sensors: frozenset[str] | None
+    #: Ids of the alerts this viewer has been sent so far (frames are given in time order).
+    told: set[str] = field(default_factory=set, compare=False)
 
 
 def view_rules(info: RunInfo) -> dict[str, ViewRule]:
@@ -76,13 +82,25 @@ def frame_for(rule: ViewRule, frame: PictureFrame) -> PictureFrame:
     picture = dict(picture)
     picture["viewer"] = np.full(len(picture["track_id"]), rule.viewer, dtype=object)
     return PictureFrame(
-        frame.time_s, rule.viewer, picture, warnings_for(rule.viewer, frame.warnings)
+        frame.time_s, rule.viewer, picture, warnings_for(rule.viewer, frame.warnings, rule.told)
     )
 
 
-def warnings_for(viewer: str, warnings: Iterable[Warning]) -> list[Warning]:
-    """The warnings addressed to `viewer`'s nation (every one for `ALL`)."""
-    return [w for w in warnings if viewer == CENTRAL_VIEWER or viewer in w.recipients]
+def warnings_for(
+    viewer: str, warnings: Iterable[Warning], told: set[str] | None = None
+) -> list[Warning]:
+    """The warnings addressed to `viewer`'s nation (every one for `ALL`); with `told` (the
+    alert ids the viewer was sent before, updated here), also the end of each of those
+    alerts as a `closing_notice` when its closing row does not name the viewer."""
+    out = []
+    for w in warnings:
+        if viewer == CENTRAL_VIEWER or viewer in w.recipients:
+            out.append(w)
+            if told is not None:
+                told.add(w.warning_id)
+        elif told is not None and w.closes and w.warning_id in told:
+            out.append(closing_notice(w, (viewer,)))
+    return out
 
 
 def sensors_for(viewer: str, info: RunInfo) -> list[SensorSite]:
