@@ -22,7 +22,10 @@ const LABEL_CAMERA_M = 2.5e6;
 // symbols cost ~0.4 s a frame in software WebGL; a dot a twentieth of the pixels.
 const DENSE_TRACKS = 2000;
 const DENSE_CAMERA_M = 1.5e6;
-const DENSE_SYMBOL_SCALE = 0.7;  // ... and the symbols smaller, so that what lies between shows
+// At theatre zoom (the camera this high or higher), whatever the number of tracks, the same
+// declutter: neutral, friendly and unknown aircraft as dots, hostiles and missiles as full-size
+// symbols drawn on top of them, sensor sites and their names on top of everything.
+const THEATRE_CAMERA_M = 2.5e6;
 // While the camera moves, a software renderer draws at this fraction of the resolution, without
 // history trails, with 1:110m outlines and coarser globe tiles; all come back when it stops (the
 // globe alone costs ~0.15 s a frame at full resolution in SwiftShader: it is fill-bound).
@@ -41,7 +44,12 @@ export class Globe {
     C.Ion.defaultAccessToken = "";  // nothing from Cesium ion: no token, no requests
     const imagery = C.ImageryLayer.fromProviderAsync(
       C.TileMapServiceImageryProvider.fromUrl(C.buildModuleUrl("Assets/Textures/NaturalEarthII")));
+    // Credits go to a box that is never shown: no Cesium ion logo on an offline display (the
+    // page names its imagery and libraries itself, #attribution).
+    this.creditBox = document.createElement("div");
     this.widget = new C.CesiumWidget(container, {
+      creditContainer: this.creditBox,
+      mapMode2D: C.MapMode2D.INFINITE_SCROLL,
       baseLayer: imagery,
       terrainProvider: new C.EllipsoidTerrainProvider(),
       skyBox: false,
@@ -71,9 +79,10 @@ export class Globe {
     scene.maximumRenderTimeChange = Infinity;
 
     this.outlines = scene.primitives.add(new C.PrimitiveCollection());
+    // GeoJSON layers of the run (airspace, ADIZ, exercise areas): lines under everything else.
+    this.geoLayers = scene.primitives.add(new C.PrimitiveCollection());
+    this.geoLabels = scene.primitives.add(new C.LabelCollection({ scene }));
     this.coverage = scene.primitives.add(new C.PolylineCollection());
-    this.sites = scene.primitives.add(new C.BillboardCollection({ scene }));
-    this.siteLabels = scene.primitives.add(new C.LabelCollection({ scene }));
     this.placeLayer = scene.primitives.add(new C.LabelCollection({ scene }));
     // History trails: one GL_POINTS primitive per trail position (a ring of TRAIL_SLOTS), built
     // once from the frame it samples. A PointPrimitiveCollection's vertex shader (scale, translucency,
@@ -91,8 +100,16 @@ export class Globe {
     // (2,000 hostile symbols ~55 ms, whatever their size); a sprite's is trivial.
     this.symbols = scene.primitives.add(new C.PrimitiveCollection());
     this.spriteLooks = new Map();  // SIDC and dense → {appearance}, made once
+    // Sensor sites and their names after the symbols: drawn over them, never hidden.
+    this.sites = scene.primitives.add(new C.BillboardCollection({ scene }));
+    this.siteLabels = scene.primitives.add(new C.LabelCollection({ scene }));
     this.labels = scene.primitives.add(new C.LabelCollection({ scene }));
+    // The operator's tools: measurement line, range rings and bullseye, with their labels.
+    this.tools = scene.primitives.add(new C.PolylineCollection());
+    this.toolLabels = scene.primitives.add(new C.LabelCollection({ scene }));
     this.selection = scene.primitives.add(new C.BillboardCollection({ scene }));
+    // A track's data block: what the page says of it (units and fields are the operator's).
+    this.labelText = (t) => t.id;
 
     this.tracks = new Map();
     this.trailSlots = Array.from({ length: TRAIL_SLOTS }, () => ({ primitive: null, time: null }));
@@ -113,10 +130,12 @@ export class Globe {
     });
     const handler = new C.ScreenSpaceEventHandler(scene.canvas);
     handler.setInputAction((e) => {
+      if (this.onToolClick(e.position)) return;  // a tool (measure, bullseye) took the click
       const id = this._nearestTrack(e.position);
       this.select(id || null);
       this.onSelect(id || null);
     }, C.ScreenSpaceEventType.LEFT_CLICK);
+    this.onToolClick = () => false;
     this.onCursor = () => {};
     this.dense = false;
     this.onDense = () => {};
@@ -136,12 +155,7 @@ export class Globe {
       this.restingView = { position: C.Cartesian3.clone(cam.positionWC), direction: C.Cartesian3.clone(cam.directionWC) };
       this.moving = false; this._motionDetail(); this._densify(); this.relabel(); scene.requestRender();
     });
-    handler.setInputAction((e) => {
-      const cart = scene.camera.pickEllipsoid(e.endPosition, scene.globe.ellipsoid);
-      if (!cart) return this.onCursor(null);
-      const g = C.Cartographic.fromCartesian(cart);
-      this.onCursor({ lat: C.Math.toDegrees(g.latitude), lon: C.Math.toDegrees(g.longitude) });
-    }, C.ScreenSpaceEventType.MOUSE_MOVE);
+    handler.setInputAction((e) => this.onCursor(this.pickLatLon(e.endPosition)), C.ScreenSpaceEventType.MOUSE_MOVE);
   }
 
   // Level of detail in motion (software renderer only): see MOVING_RESOLUTION.
@@ -220,12 +234,15 @@ export class Globe {
       const img = symbolImage(sidc, 16);
       const pos = C.Cartesian3.fromDegrees(s.lon_deg, s.lat_deg, s.type === "space_ir" ? 0 : s.alt_m);
       this.sites.add({ position: pos, image: img.canvas, width: img.width, height: img.height,
-        scaleByDistance: new C.NearFarScalar(5e5, 1.2, 2e7, 0.7) });
-      this.siteLabels.add({ position: pos, text: s.id, font: "10px DejaVu Sans Mono, monospace",
+        scaleByDistance: new C.NearFarScalar(5e5, 1.2, 2e7, 0.8),
+        disableDepthTestDistance: Number.POSITIVE_INFINITY });
+      this.siteLabels.add({ position: pos, text: s.id, font: "600 11px DejaVu Sans Mono, monospace",
         fillColor: color, outlineColor: C.Color.BLACK, outlineWidth: 3,
         style: C.LabelStyle.FILL_AND_OUTLINE, pixelOffset: new C.Cartesian2(12, 10),
         horizontalOrigin: C.HorizontalOrigin.LEFT,
-        translucencyByDistance: new C.NearFarScalar(3e6, 1.0, 1.4e7, 0.0) });
+        showBackground: true, backgroundColor: C.Color.fromCssColorString("#03070b").withAlpha(0.55),
+        backgroundPadding: new C.Cartesian2(3, 2),
+        disableDepthTestDistance: Number.POSITIVE_INFINITY });
       if (s.max_range_m && s.type !== "space_ir") {
         for (const ring of coverageOutline(s)) {
           this.coverage.add({
@@ -281,13 +298,16 @@ export class Globe {
       if (t) { this._removeTrack(t); this.tracks.delete(id); }
       if (id === this.selectedId) this.select(null);
     }
-    for (const [id, cls, identity, sources, conf] of frame.meta) {
+    for (const [id, cls, identity, sources, conf, start] of frame.meta) {
       let t = this.tracks.get(id);
       if (!t) {
         t = { id, label: null, hist: [], first: frame.time_s, bal: null, sidc: "" };
         this.tracks.set(id, t);
       }
       t.cls = cls; t.identity = identity; t.sources = sources; t.conf = conf;
+      // When the track started in this nation's picture (the server's word), not when this
+      // page first saw it.
+      if (start != null) t.start = start;
       t.sidc = trackSidc(cls, identity);
       if (t.visible !== undefined) this._showSymbol(t);
     }
@@ -299,7 +319,9 @@ export class Globe {
       const lat = frame.lat_deg[i], lon = frame.lon_deg[i], alt = frame.alt_m[i] ?? 0;
       const ve = frame.vel_e_mps[i] ?? 0, vn = frame.vel_n_mps[i] ?? 0, vu = frame.vel_u_mps[i] ?? 0;
       t.lat = lat; t.lon = lon; t.alt = alt; t.ve = ve; t.vn = vn; t.vu = vu; t.time = frame.time_s;
-      const pos = C.Cartesian3.fromDegrees(lon, lat, alt, ell, t.pos);
+      if (frame.sigma_h_m) { t.sigmaH = frame.sigma_h_m[i]; t.sigmaU = frame.sigma_u_m[i]; t.age = frame.age_s[i]; }
+      // Drawn at the surface when the estimate is below it (the panel says so).
+      const pos = C.Cartesian3.fromDegrees(lon, lat, Math.max(alt, 0), ell, t.pos);
       t.pos = pos;
       const visible = this.filter(t);
       if (t.visible !== visible) { t.visible = visible; this._showSymbol(t); }
@@ -341,10 +363,9 @@ export class Globe {
         for (const t of this.tracks.values()) {
           if (t.visible && t.pos && (t.cls === "ballistic_missile" || t.id === this.selectedId)) wanted.add(t);
         }
-        const cam = this.scene.camera;
-        if (cam.positionCartographic.height < LABEL_CAMERA_M) {
+        if (this.viewHeightM() < LABEL_CAMERA_M) {
           const near = [];
-          const cp = cam.positionWC;
+          const cp = this.scene.mode === C.SceneMode.SCENE3D ? this.scene.camera.positionWC : this.viewCentre();
           for (const t of this.tracks.values()) {
             if (t.visible && t.pos) near.push([C.Cartesian3.distanceSquared(cp, t.pos), t]);
           }
@@ -358,17 +379,19 @@ export class Globe {
     this.labelled = wanted;
   }
 
+  // A data block: bright text on a dark plate (legible on any imagery at 1080p), in the
+  // track's identity colour; threats' blocks show at any range, others' within 3,500 km.
   _label(t) {
-    const fl = t.cls === "ballistic_missile" ? `${(t.alt / 1000).toFixed(0)}km`
-      : `FL${String(Math.max(0, Math.round(t.alt / 30.48))).padStart(3, "0")}`;
-    const text = `${t.id}\n${fl} ${Math.round(Math.hypot(t.ve, t.vn) * 1.943844)}kt`;
+    const text = this.labelText(t);
     if (!t.label) {
-      t.label = this.labels.add({ position: t.pos, text, font: "10px DejaVu Sans Mono, monospace",
-        fillColor: identityColor[t.identity] || C.Color.WHITE, outlineColor: C.Color.BLACK, outlineWidth: 3,
-        style: C.LabelStyle.FILL_AND_OUTLINE, pixelOffset: new C.Cartesian2(14, -4),
+      const threat = t.identity === "hostile" || t.cls !== "aircraft";
+      t.label = this.labels.add({ position: t.pos, text, font: "600 12px DejaVu Sans Mono, monospace",
+        fillColor: identityColor[t.identity] || C.Color.WHITE, outlineColor: C.Color.BLACK, outlineWidth: 2,
+        style: C.LabelStyle.FILL_AND_OUTLINE, pixelOffset: new C.Cartesian2(16, -4),
         horizontalOrigin: C.HorizontalOrigin.LEFT, verticalOrigin: C.VerticalOrigin.CENTER,
-        translucencyByDistance: t.identity === "hostile" || t.cls !== "aircraft"
-          ? new C.NearFarScalar(4e6, 1.0, 2.2e7, 0.3) : new C.NearFarScalar(1.2e6, 1.0, 3.5e6, 0.0) });
+        showBackground: true, backgroundColor: C.Color.fromCssColorString("#03070b").withAlpha(0.72),
+        backgroundPadding: new C.Cartesian2(4, 2),
+        distanceDisplayCondition: threat ? undefined : new C.DistanceDisplayCondition(0, 3.5e6) });
     } else {
       t.label.position = t.pos; t.label.text = text;
       t.label.fillColor = identityColor[t.identity] || C.Color.WHITE;
@@ -503,7 +526,9 @@ export class Globe {
     }
     const dotGroups = Object.values(dots.byIdentity).filter((g) => g.count > 0);
     if (dotGroups.length) this.dots.add(pointsPrimitive(dotGroups, 7, { outlined: true }));
-    for (const [sidc, g] of bySidc) {
+    // Drawn in this order: hostile symbols (SIDC affiliation H), then missiles, last, on top.
+    const rank = (sidc) => (sidc[1] === "H" ? 2 : 0) + (sidc.slice(4, 6) === "WM" ? 1 : 0);
+    for (const [sidc, g] of [...bySidc].sort((a, b) => rank(a[0]) - rank(b[0]))) {
       g.xyz = new Float64Array(g.xyz);
       this.symbols.add(batchPrimitive([g], C.PrimitiveType.POINTS, this._spriteLook(sidc)));
     }
@@ -521,7 +546,7 @@ export class Globe {
       const canvas = document.createElement("canvas");
       canvas.width = canvas.height = Math.ceil(2 * half * k);
       canvas.getContext("2d").drawImage(img.canvas, (half - img.anchor.x) * k, (half - img.anchor.y) * k);
-      look = { appearance: spriteAppearance(canvas, 2 * half * (this.dense ? DENSE_SYMBOL_SCALE : 1)) };
+      look = { appearance: spriteAppearance(canvas, 2 * half) };
       this.spriteLooks.set(key, look);
     }
     return look.appearance;
@@ -530,7 +555,8 @@ export class Globe {
   // Sprites and dots have no pick colour: a click takes the nearest track on screen within
   // 10 pixels, on the near side of the Earth.
   _nearestTrack(windowPos) {
-    const occluder = new C.EllipsoidalOccluder(C.Ellipsoid.WGS84, this.scene.camera.positionWC);
+    const occluder = this.scene.mode === C.SceneMode.SCENE3D
+      ? new C.EllipsoidalOccluder(C.Ellipsoid.WGS84, this.scene.camera.positionWC) : { isPointVisible: () => true };
     const xy = new C.Cartesian2();
     let best = null, bestD2 = 100;
     for (const t of this.tracks.values()) {
@@ -600,7 +626,8 @@ export class Globe {
   }
 
   _densify() {
-    const dense = this.tracks.size >= DENSE_TRACKS && this.scene.camera.positionCartographic.height > DENSE_CAMERA_M;
+    const h = this.viewHeightM();
+    const dense = h > THEATRE_CAMERA_M || (this.tracks.size >= DENSE_TRACKS && h > DENSE_CAMERA_M);
     if (dense === this.dense) return;
     this.dense = dense;
     for (const t of this.tracks.values()) this._showSymbol(t);
@@ -626,6 +653,181 @@ export class Globe {
     }
     const groups = Object.values(b.byIdentity).filter((g) => g.count > 0);
     if (groups.length) this.leaders.add(linesPrimitive(groups));
+  }
+
+  // How high the view is (m): the camera's height on the globe; in the plan view, the height
+  // from which the globe's 60° field of view would show the same width.
+  viewHeightM() {
+    const cam = this.scene.camera;
+    if (this.scene.mode !== C.SceneMode.SCENE2D) return cam.positionCartographic.height;
+    const f = cam.frustum;
+    return (f.right - f.left) / 2 / Math.tan(C.Math.toRadians(30));
+  }
+
+  // The point of the Earth at the centre of the view (or the origin, looking past the Earth).
+  viewCentre() {
+    const c = this.scene.canvas;
+    const p = this.scene.camera.pickEllipsoid(new C.Cartesian2(c.clientWidth / 2, c.clientHeight / 2));
+    return p || C.Cartesian3.ZERO;
+  }
+
+  // Window position (CSS pixels) → {lat, lon} on the ellipsoid, or null off the Earth.
+  pickLatLon(windowPos) {
+    const cart = this.scene.camera.pickEllipsoid(windowPos, this.scene.globe.ellipsoid);
+    if (!cart) return null;
+    const g = C.Cartographic.fromCartesian(cart);
+    return { lat: C.Math.toDegrees(g.latitude), lon: C.Math.toDegrees(g.longitude) };
+  }
+
+  // The 2D north-up plan view (Cesium's geographic projection: plate carrée), or the globe.
+  // The camera keeps looking at the same place.
+  setPlanView(on) {
+    const scene = this.scene;
+    const want = on ? C.SceneMode.SCENE2D : C.SceneMode.SCENE3D;
+    if (scene.mode === want) return;
+    const centre = this.viewCentre();
+    const g = C.Cartesian3.equals(centre, C.Cartesian3.ZERO) ? null : C.Cartographic.fromCartesian(centre);
+    const height = Math.min(Math.max(this.viewHeightM(), 2e5), 2e7);
+    if (on) scene.morphTo2D(0); else scene.morphTo3D(0);
+    if (g) {
+      const lat = C.Math.toDegrees(g.latitude), lon = C.Math.toDegrees(g.longitude);
+      if (on) scene.camera.setView({ destination: C.Cartesian3.fromDegrees(lon, lat, height) });
+      else {
+        scene.camera.setView({ destination: C.Cartesian3.fromDegrees(lon, lat - height / 2.2e5 * 0.9, height),
+          orientation: { heading: 0, pitch: C.Math.toRadians(-60), roll: 0 } });
+      }
+    }
+    // The plan view stays north-up: the widget's map mode is INFINITE_SCROLL (no rotation).
+    this._densify(); this._setMarks(); this.relabel(); scene.requestRender();
+  }
+
+  get planView() { return this.scene.mode === C.SceneMode.SCENE2D; }
+
+  // ------------------------------------------------------------------ operator's tools
+
+  // A measurement line from `a` to `b` ({lat, lon}), with its label (text given).
+  setMeasure(a, b, text) {
+    this._clearToolGroup("measure");
+    if (!a) return;
+    const amber = C.Color.fromCssColorString("#ffd60a");
+    const pts = b ? [a, b] : [a];
+    const group = { lines: [], labels: [] };
+    if (b) {
+      // A geodesic drawn as Cesium's own (PolylineCollection arcs along the ellipsoid).
+      group.lines.push(this.tools.add({ positions: C.Cartesian3.fromDegreesArray([a.lon, a.lat, b.lon, b.lat]),
+        width: 2.5, material: C.Material.fromType("Color", { color: amber }) }));
+    }
+    for (const p of pts) {
+      group.labels.push(this.toolLabels.add({ position: C.Cartesian3.fromDegrees(p.lon, p.lat), text: "+",
+        font: "bold 18px DejaVu Sans Mono, monospace", fillColor: amber, outlineColor: C.Color.BLACK, outlineWidth: 3,
+        style: C.LabelStyle.FILL_AND_OUTLINE, horizontalOrigin: C.HorizontalOrigin.CENTER,
+        verticalOrigin: C.VerticalOrigin.CENTER, disableDepthTestDistance: Number.POSITIVE_INFINITY }));
+    }
+    if (b && text) {
+      group.labels.push(this.toolLabels.add({ position: C.Cartesian3.fromDegrees(b.lon, b.lat), text,
+        font: "600 13px DejaVu Sans Mono, monospace", fillColor: amber, outlineColor: C.Color.BLACK, outlineWidth: 2,
+        style: C.LabelStyle.FILL_AND_OUTLINE, showBackground: true,
+        backgroundColor: C.Color.fromCssColorString("#03070b").withAlpha(0.8), pixelOffset: new C.Cartesian2(14, 14),
+        horizontalOrigin: C.HorizontalOrigin.LEFT, disableDepthTestDistance: Number.POSITIVE_INFINITY }));
+    }
+    this._toolGroups = this._toolGroups || {};
+    this._toolGroups.measure = group;
+    this.scene.requestRender();
+  }
+
+  // Range rings every `stepM` out to `count` rings around a bullseye at `centre`, each ring
+  // labelled (`ringText(i)`), the bullseye named `name`; circles of geodesic radius.
+  setRings(centre, stepM, count, ringText, name, circle) {
+    this._clearToolGroup("rings");
+    if (!centre) return;
+    const cyan = C.Color.fromCssColorString("#9be7ff");
+    const group = { lines: [], labels: [] };
+    for (let i = 1; i <= count; i++) {
+      const ring = circle(centre.lat, centre.lon, i * stepM);
+      group.lines.push(this.tools.add({ positions: C.Cartesian3.fromDegreesArray(ring.flatMap(([la, lo]) => [lo, la])),
+        width: i === count ? 1.6 : 1.1, material: C.Material.fromType("Color", { color: cyan.withAlpha(0.55) }) }));
+      const [la, lo] = ring[0];  // due north of the centre
+      group.labels.push(this.toolLabels.add({ position: C.Cartesian3.fromDegrees(lo, la), text: ringText(i),
+        font: "11px DejaVu Sans Mono, monospace", fillColor: cyan, outlineColor: C.Color.BLACK, outlineWidth: 2,
+        style: C.LabelStyle.FILL_AND_OUTLINE, horizontalOrigin: C.HorizontalOrigin.CENTER,
+        verticalOrigin: C.VerticalOrigin.BOTTOM, disableDepthTestDistance: Number.POSITIVE_INFINITY }));
+    }
+    group.labels.push(this.toolLabels.add({ position: C.Cartesian3.fromDegrees(centre.lon, centre.lat), text: `◎ ${name}`,
+      font: "bold 12px DejaVu Sans Mono, monospace", fillColor: cyan, outlineColor: C.Color.BLACK, outlineWidth: 3,
+      style: C.LabelStyle.FILL_AND_OUTLINE, horizontalOrigin: C.HorizontalOrigin.LEFT,
+      pixelOffset: new C.Cartesian2(-7, 0), disableDepthTestDistance: Number.POSITIVE_INFINITY }));
+    this._toolGroups = this._toolGroups || {};
+    this._toolGroups.rings = group;
+    this.scene.requestRender();
+  }
+
+  // A track's whole held history drawn on the map (on demand from its detail panel), or none.
+  showHistory(id) {
+    if (this.historyLine) { this.tools.remove(this.historyLine); this.historyLine = null; }
+    this.historyId = id;
+    const t = id && this.tracks.get(id);
+    if (t && t.hist.length >= 2) {
+      this.historyLine = this.tools.add({
+        positions: C.Cartesian3.fromDegreesArrayHeights(t.hist.flatMap((h) => [h[2], h[1], Math.max(h[3], 0)])),
+        width: 2, material: C.Material.fromType("PolylineGlow", { color: (identityColor[t.identity] || C.Color.WHITE).withAlpha(0.9), glowPower: 0.2 }) });
+    }
+    this.scene.requestRender();
+  }
+
+  _clearToolGroup(name) {
+    const g = this._toolGroups && this._toolGroups[name];
+    if (!g) return;
+    for (const l of g.lines) this.tools.remove(l);
+    for (const l of g.labels) this.toolLabels.remove(l);
+    delete this._toolGroups[name];
+    this.scene.requestRender();
+  }
+
+  // Ground distance (m) across `px` CSS pixels at the bottom middle of the view, or null
+  // (looking past the Earth there): for the scale bar.
+  groundMetresAcross(px, distance) {
+    const c = this.scene.canvas;
+    const y = c.clientHeight - 40, x0 = c.clientWidth / 2 - px / 2;
+    const a = this.pickLatLon(new C.Cartesian2(x0, y)), b = this.pickLatLon(new C.Cartesian2(x0 + px, y));
+    return a && b ? distance(a.lat, a.lon, b.lat, b.lon) : null;
+  }
+
+  // GeoJSON layers ([{name, color, geojson}]): outlines of (multi)polygons and lines, points as
+  // labelled marks, each layer's name at its first feature.
+  setGeoLayers(layers) {
+    this.geoLayers.removeAll(); this.geoLabels.removeAll();
+    for (const layer of layers) {
+      const color = C.Color.fromCssColorString(layer.color || "#c39bff").withAlpha(0.85);
+      const xyz = [];
+      const p = new C.Cartesian3(), q = new C.Cartesian3();
+      const line = (coords) => {
+        for (let i = 0; i + 1 < coords.length; i++) {
+          C.Cartesian3.fromDegrees(coords[i][0], coords[i][1], 0, C.Ellipsoid.WGS84, p);
+          C.Cartesian3.fromDegrees(coords[i + 1][0], coords[i + 1][1], 0, C.Ellipsoid.WGS84, q);
+          xyz.push(p.x, p.y, p.z, q.x, q.y, q.z);
+        }
+      };
+      const features = layer.geojson.type === "FeatureCollection" ? layer.geojson.features
+        : layer.geojson.type === "Feature" ? [layer.geojson] : [{ type: "Feature", geometry: layer.geojson, properties: {} }];
+      for (const f of features) {
+        const g = f.geometry;
+        if (!g) continue;
+        const name = (f.properties && (f.properties.name || f.properties.NAME)) || "";
+        let anchor = null;
+        if (g.type === "Polygon") { g.coordinates.forEach(line); anchor = g.coordinates[0][0]; }
+        else if (g.type === "MultiPolygon") { g.coordinates.forEach((poly) => poly.forEach(line)); anchor = g.coordinates[0][0][0]; }
+        else if (g.type === "LineString") { line(g.coordinates); anchor = g.coordinates[0]; }
+        else if (g.type === "MultiLineString") { g.coordinates.forEach(line); anchor = g.coordinates[0][0]; }
+        else if (g.type === "Point") anchor = g.coordinates;
+        if (anchor) {
+          this.geoLabels.add({ position: C.Cartesian3.fromDegrees(anchor[0], anchor[1]), text: name ? `${layer.name} · ${name}` : layer.name,
+            font: "11px DejaVu Sans, sans-serif", fillColor: color, outlineColor: C.Color.BLACK, outlineWidth: 2,
+            style: C.LabelStyle.FILL_AND_OUTLINE, pixelOffset: new C.Cartesian2(4, -8), horizontalOrigin: C.HorizontalOrigin.LEFT });
+        }
+      }
+      if (xyz.length) this.geoLayers.add(linesPrimitive([{ xyz: new Float64Array(xyz), count: xyz.length / 3, color }]));
+    }
+    this.scene.requestRender();
   }
 
   refilter() {
