@@ -202,10 +202,12 @@ def main() -> None:
             results_path.parent.mkdir(parents=True, exist_ok=True)
             page.evaluate("window.__cop.globe().home()")
             time.sleep(4)
-            page.screenshot(path=str(screenshot))
+            page.screenshot(path=str(screenshot), timeout=180_000)
             page.evaluate("window.__cop.globe().flyTo(33, 135, 4e5)")
             time.sleep(4)
-            page.screenshot(path=str(screenshot.with_stem(screenshot.stem + "-zoom")))
+            page.screenshot(
+                path=str(screenshot.with_stem(screenshot.stem + "-zoom")), timeout=180_000
+            )
             browser.close()
     finally:
         server.should_exit = True
