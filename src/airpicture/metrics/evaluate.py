@@ -27,6 +27,12 @@ from airpicture.metrics.evaluation import (
 from airpicture.metrics.report import quality_sections
 from airpicture.metrics.report import write_report as write_html
 from airpicture.metrics.run_data import RunData, load_run
+from airpicture.metrics.run_report import (
+    links_section,
+    sensors_section,
+    summary_section,
+    threat_timeline_section,
+)
 from airpicture.metrics.warnings import warning_measures, warnings_section
 
 FloatArray = NDArray[np.float64]
@@ -274,7 +280,11 @@ def evaluate_run(
 
 def write_run_report(run_dir: Path, evaluation: Evaluation, document: dict[str, Any]) -> None:
     """The run's report.html from its evaluation and metrics document."""
-    sections = quality_sections(evaluation)
+    sections = [summary_section(evaluation, document), *quality_sections(evaluation)]
+    sections.append(sensors_section(run_dir, evaluation))
+    if (run_dir / "network.json").is_file():
+        sections.append(links_section(run_dir, evaluation.run.info.duration_s))
     if "warnings" in document:
+        sections.append(threat_timeline_section(run_dir, evaluation, document))
         sections.append(warnings_section(document["warnings"]))
     write_html(run_dir / "report.html", sections, title=report_title(evaluation.run))

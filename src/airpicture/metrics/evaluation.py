@@ -138,6 +138,12 @@ def first_times(evaluation: Evaluation) -> dict[str, dict[str, dict[str, float]]
     return out
 
 
+def gospa_per_target_m(ev: ViewerEvaluation) -> float | None:
+    """Σ_t GOSPA_t / Σ_t J(t): GOSPA per eligible truth and snapshot (None without truths)."""
+    eligible = float(ev.siap.counts.J.sum())
+    return float(np.sum(ev.gospa.distance_m)) / eligible if eligible else None
+
+
 def report_title(run: RunData) -> str:
     name = run.info.scenario or "run"
     return f"Picture quality — {name} ({run.info.fusion or 'unknown'} fusion)"

@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from airpicture.atlas import land_rings
 from airpicture.errors import InputError
-from airpicture.metrics.evaluation import Evaluation, first_times
+from airpicture.metrics.evaluation import Evaluation, first_times, gospa_per_target_m
 from airpicture.metrics.siap import SIAP_MEASURES
 
 FloatArray = NDArray[np.float64]
@@ -94,10 +94,30 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
-def _time_axis(times_s: FloatArray) -> tuple[FloatArray, str]:
-    if times_s.size and times_s[-1] > 1200:
-        return times_s / 60.0, "time since epoch (min)"
-    return times_s, "time since epoch (s)"
+def utc_times(epoch: str, seconds: FloatArray | Sequence[float]) -> NDArray[np.datetime64]:
+    """Seconds since the scenario epoch → UTC instants (numpy datetime64, ms) for time axes.
+
+    An epoch that does not parse (a foreign run without one) counts from 1970-01-01:
+    the axis still reads in clock time, only the date is wrong, and the label says so.
+    """
+    base = _epoch64(epoch)
+    ms = np.rint(np.asarray(seconds, dtype=np.float64) * 1000.0).astype(np.int64)
+    return base + ms.astype("timedelta64[ms]")
+
+
+def _epoch64(epoch: str) -> np.datetime64:
+    try:
+        parsed = datetime.fromisoformat(epoch.replace("Z", "+00:00"))
+    except ValueError:
+        return np.datetime64(0, "ms")
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return np.datetime64(parsed, "ms")
+
+
+def _time_axis(times_s: FloatArray, epoch: str) -> tuple[NDArray[np.datetime64], str]:
+    label = "time (UTC)" if _epoch64(epoch) != np.datetime64(0, "ms") else "time (UTC, no epoch)"
+    return utc_times(epoch, times_s), label
 
 
 # ---------------------------------------------------------------- sections
@@ -196,8 +216,15 @@ def _draw_land(ax: object, lon_min: float, lon_max: float, lat_min: float, lat_m
 def _map_section(ev: Evaluation) -> Section:
     truth = ev.run.truth
     viewers = list(ev.viewers)
-    all_lon = [truth.lon_deg] + [ev.run.pictures[v].lon_deg for v in viewers]
-    all_lat = [truth.lat_deg] + [ev.run.pictures[v].lat_deg for v in viewers]
+    # Fit the map to what is judged: eligible truths and tracks (truth no one could see,
+    # far outside every sensor, would otherwise shrink the picture into a corner).
+    eligible_any = np.zeros(truth.size, dtype=bool)
+    for v in viewers:
+        eligible_any |= ev.viewers[v].eligible
+    if not eligible_any.any():
+        eligible_any[:] = True
+    all_lon = [truth.lon_deg[eligible_any]] + [ev.run.pictures[v].lon_deg for v in viewers]
+    all_lat = [truth.lat_deg[eligible_any]] + [ev.run.pictures[v].lat_deg for v in viewers]
     lon = np.concatenate(all_lon)
     lat = np.concatenate(all_lat)
     if lon.size == 0:
@@ -207,20 +234,25 @@ def _map_section(ev: Evaluation) -> Section:
         math.atan2(float(np.mean(np.sin(np.radians(lon)))), float(np.mean(np.cos(np.radians(lon)))))
     )
     lon_u = _unwrap_lon(lon, centre)
-    pad_lon = max(1.0, 0.08 * float(np.ptp(lon_u)))
-    pad_lat = max(1.0, 0.08 * float(np.ptp(lat)))
-    lon_min, lon_max = float(lon_u.min()) - pad_lon, float(lon_u.max()) + pad_lon
-    lat_min = max(-89.0, float(lat.min()) - pad_lat)
-    lat_max = min(89.0, float(lat.max()) + pad_lat)
+    # 0.5 %–99.5 % of the points: a few stray tracks do not set the scale
+    lo_lon, hi_lon = (float(x) for x in np.percentile(lon_u, [0.5, 99.5]))
+    lo_lat, hi_lat = (float(x) for x in np.percentile(lat, [0.5, 99.5]))
+    pad_lon = max(0.3, 0.05 * (hi_lon - lo_lon))
+    pad_lat = max(0.3, 0.05 * (hi_lat - lo_lat))
+    lon_min, lon_max = lo_lon - pad_lon, hi_lon + pad_lon
+    lat_min = max(-89.0, lo_lat - pad_lat)
+    lat_max = min(89.0, hi_lat + pad_lat)
     aspect = 1.0 / max(math.cos(math.radians(0.5 * (lat_min + lat_max))), 0.1)
 
     n = len(viewers)
-    columns = 1 if n == 1 else 2
-    rows = math.ceil(n / columns)
-    # panel height from the map's shape on screen: Δlat / (Δlon · cos φ)
+    # the map's shape on screen: Δlat / (Δlon · cos φ); tall maps go side by side,
+    # wide ones one above the other, so each panel fills an 11-inch-wide page
     shape = (lat_max - lat_min) * aspect / max(lon_max - lon_min, 1e-6)
-    panel_height = min(9.0, max(3.0, 5.6 * shape + 0.9))
-    figure = Figure(figsize=(6.2 * columns, panel_height * rows))
+    columns = max(1, min(n, 4, math.floor(11.0 / max(1.0, 6.0 / max(shape, 1e-6)))))
+    rows = math.ceil(n / columns)
+    panel_width = 11.0 / columns
+    panel_height = min(10.0, max(2.6, panel_width * 0.85 * shape + 0.9))
+    figure = Figure(figsize=(11.0, panel_height * rows))
     note = ""
     truth_x, truth_y = _lines_with_breaks(
         truth.target, truth.step, _unwrap_lon(truth.lon_deg, centre), truth.lat_deg
@@ -270,7 +302,7 @@ def _map_section(ev: Evaluation) -> Section:
 
 def _gospa_section(ev: Evaluation) -> Section:
     viewers = list(ev.viewers)
-    t, label = _time_axis(ev.run.times_s)
+    t, label = _time_axis(ev.run.times_s, ev.run.info.epoch)
     p = ev.settings.gospa.p
     unit = "m" if p == 1 else f"m^{p:g}"
     n = len(viewers)
@@ -289,27 +321,43 @@ def _gospa_section(ev: Evaluation) -> Section:
         )
         ax.set_ylabel("GOSPA (m)" if p == 1 else f"GOSPA^p ({unit})")
         mean = float(np.mean(g.distance_m)) if g.distance_m.size else float("nan")
-        ax.set_title(f"{viewer}: mean GOSPA {_fmt(mean, 0)} m", fontsize=10)
+        per_target = gospa_per_target_m(ev.viewers[viewer])
+        ax.set_title(
+            f"{viewer}: mean GOSPA {_fmt(mean, 0)} m (sum over targets), "
+            f"{_fmt(per_target, 0)} m per target",
+            fontsize=10,
+        )
+        held = ev.viewers[viewer].siap.counts.J
+        with np.errstate(invalid="ignore", divide="ignore"):
+            each = g.distance_m / np.where(held > 0, held, np.nan)
+        twin = ax.twinx()
+        twin.plot(t, each, color="#222222", linewidth=0.9, label="per target (right)")
+        twin.set_ylabel("per target (m)")
+        twin.legend(loc="upper left", fontsize=7)
         ax.legend(loc="upper right", fontsize=7)
         if i == n - 1:
             ax.set_xlabel(label)
     figure.tight_layout()
     rows = "".join(
         f"<tr><td>{html.escape(v)}</td><td>{_fmt(_mean(e.gospa.distance_m), 1)}</td>"
+        f"<td>{_fmt(gospa_per_target_m(e), 1)}</td>"
         f"<td>{_fmt(_mean(e.gospa.localisation), 1)}</td><td>{_fmt(_mean(e.gospa.missed), 1)}</td>"
         f"<td>{_fmt(_mean(e.gospa.false), 1)}</td><td>{_fmt(_mean(e.gospa.n_missed), 2)}</td>"
         f"<td>{_fmt(_mean(e.gospa.n_false), 2)}</td></tr>"
         for v, e in ev.viewers.items()
     )
     table = (
-        f"<table><thead><tr><th>viewer</th><th>GOSPA (m)</th><th>localisation ({unit})</th>"
+        f"<table><thead><tr><th>viewer</th><th>GOSPA, sum (m)</th><th>GOSPA per target (m)</th>"
+        f"<th>localisation ({unit})</th>"
         f"<th>missed ({unit})</th><th>false ({unit})</th><th>missed truths</th>"
         "<th>false tracks</th>"
         f"</tr></thead><tbody>{rows}</tbody></table>"
     )
     note = (
-        '<p class="note">Means over snapshots. The parts are in units of m^p and add up to '
-        "GOSPA^p; against the viewer's eligible truths.</p>"
+        '<p class="note">Means over snapshots. GOSPA is one distance between the set of tracks '
+        "and the set of eligible truths, so it grows with the number of targets; GOSPA per "
+        "target = Σ_t GOSPA_t / Σ_t J(t) (J: eligible truths) is comparable across scenarios "
+        "and nations. The parts are in units of m^p and add up to GOSPA^p.</p>"
     )
     return Section(
         "GOSPA over time", table + note + figure_html(figure, "GOSPA parts over time"), "gospa"
@@ -398,7 +446,7 @@ def _commonality_section(ev: Evaluation) -> Section:
         "<th>different numbers</th><th>too far apart</th><th>commonality</th></tr></thead>"
         f"<tbody>{pair_rows}</tbody></table>"
     )
-    t, label = _time_axis(ev.run.times_s)
+    t, label = _time_axis(ev.run.times_s, ev.run.info.epoch)
     figure = Figure(figsize=(11, 2.6))
     ax = figure.add_subplot(1, 1, 1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -428,8 +476,7 @@ def _timeline_section(ev: Evaluation) -> Section:
     step_max = np.full(len(ids), -1)
     np.minimum.at(step_min, truth.target, truth.step)
     np.maximum.at(step_max, truth.target, truth.step)
-    t, label = _time_axis(ev.run.times_s)
-    scale = float(t[1] / ev.run.times_s[1]) if t.size > 1 and ev.run.times_s[1] > 0 else 1.0
+    t, label = _time_axis(ev.run.times_s, ev.run.info.epoch)
     earliest = [
         min([firsts[v]["first_eligible_s"].get(i, math.inf) for v in viewers], default=math.inf)
         for i in ids
@@ -453,7 +500,11 @@ def _timeline_section(ev: Evaluation) -> Section:
             ("first_held_s", True, "first holds"),
         ):
             xs = [firsts[v][key].get(ids[j]) for j in shown]
-            pts = [(x * scale, row) for row, x in enumerate(xs) if x is not None]
+            pts = [
+                (utc_times(ev.run.info.epoch, [x])[0], row)
+                for row, x in enumerate(xs)
+                if x is not None
+            ]
             if pts:
                 ax.plot(
                     [p[0] for p in pts],

@@ -25,7 +25,7 @@ from airpicture.cli.run import write_network_outputs
 from airpicture.errors import InputError
 from airpicture.metrics import EvaluationSettings
 from airpicture.metrics.evaluate import evaluate_folder
-from airpicture.metrics.evaluation import Evaluation
+from airpicture.metrics.evaluation import Evaluation, gospa_per_target_m
 from airpicture.network import NetworkSettings, run_network
 from airpicture.scenario import load_scenario
 from airpicture.scenario.load import ScenarioOverrides
@@ -129,8 +129,6 @@ def run_figures(
     viewers: dict[str, dict[str, float | None]] = {}
     for viewer, ev in evaluation.viewers.items():
         siap = ev.siap.summary
-        eligible_truths = float(ev.siap.counts.J.sum())
-        gospa_sum = float(np.sum(ev.gospa.distance_m))
         tracks = run.pictures[viewer]
         held = ev.siap.held
         error = tracks.position_ecef_m[held.track_row] - run.truth.position_ecef_m[held.truth_row]
@@ -144,7 +142,7 @@ def run_figures(
         viewers[viewer] = {
             "completeness": _num(siap.get("completeness")),
             "spuriousness": _num(siap.get("spuriousness")),
-            "gospa_per_target_m": gospa_sum / eligible_truths if eligible_truths else None,
+            "gospa_per_target_m": gospa_per_target_m(ev),
             "position_rms_m": float(np.sqrt(np.mean(squared))) if squared.size else None,
             "commonality": float(np.mean(mine)) if mine else None,
             "track_number_changes_per_h": None if rate is None else 3600.0 * float(rate),
