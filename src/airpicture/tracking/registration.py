@@ -78,7 +78,7 @@ from airpicture.geo import (
 )
 from airpicture.tracking.association import pregate_pairs
 from airpicture.tracking.linalg import spd_inverse, symmetrize
-from airpicture.tracking.measurement.base import SensorSpec, spec_value
+from airpicture.tracking.measurement.base import SensorSpec, spec_value, wrap
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -279,12 +279,6 @@ def bias_jacobian(geometry: SensorGeometry, z: FloatArray, z_rate: FloatArray | 
     keep[list(geometry.rows)] = True
     H[:, ~keep, :] = 0.0
     return H
-
-
-def wrap_angle(a: FloatArray) -> FloatArray:
-    """Angle difference wrapped to (−π, π]."""
-    out: FloatArray = np.mod(a + np.pi, 2.0 * np.pi) - np.pi
-    return out
 
 
 # --------------------------------------------------------------------------- reference
@@ -591,10 +585,10 @@ class Registration:
         z_ref = geom.measure(pos)
         step = 1.0
         z_rate = geom.measure(pos + vel * step) - z_ref
-        z_rate[:, 1] = wrap_angle(z_rate[:, 1])
+        z_rate[:, 1] = wrap(z_rate[:, 1])
         z_rate /= step
         nu = z[i] - z_ref
-        nu[:, 1] = wrap_angle(nu[:, 1])
+        nu[:, 1] = wrap(nu[:, 1])
         H = bias_jacobian(geom, z_ref, z_rate)[:, rows, :]
         nu = nu[:, rows]
         # R = R_sensor + H_p Σ_ref H_p'   (H_p = −H_site: the reference's error moves z
