@@ -12,9 +12,9 @@ Method: the paired t interval (Student, 1908), not a bootstrap.
 
 Why: a study has few seeds (8 to a few tens), and each per-run figure is
 itself an average over hundreds of snapshots, so it is close to normal. With
-n = 8 the percentile bootstrap's interval is too narrow (it resamples only 8
-values, and its coverage of a 95 % interval is near 88 %), while the t
-interval is exact for normal differences and conservative enough otherwise.
+n = 8 the percentile bootstrap's interval is too narrow: over 2,000 seeded
+normal samples of 8 its 95 % interval held the true mean 87.9 % of the time,
+the t interval 94.9 % (docs/planning.md).
 The same formulas give the baseline's own mean and interval (one sample).
 
 A pair where either run has no value (a measure undefined in that run: no
