@@ -105,37 +105,63 @@ def _scale(unit: str) -> tuple[float, str]:
 
 
 def _measure_figure(rows: list[dict[str, Any]], variants: Sequence[Variant]) -> str:
-    """Each variant's mean with its 95 % interval, one column per nation (and missile)."""
+    """Left: each variant's mean and 95 % interval; right: each paired difference and its
+    interval, one column per nation (and missile). The right panel is the one to read:
+    seed-to-seed spread that both runs of a seed share cancels in the difference."""
     unit = rows[0]["unit"]
     factor, shown = _scale(unit)
     labels = [r["nation"] + (f"\n{r['missile']}" if r["missile"] else "") for r in rows]
-    fig = Figure(figsize=(max(5.0, 0.9 * len(rows) + 2.5), 3.2))
-    ax = fig.add_subplot()
-    width = 0.8 / max(len(variants), 1)
+    n_panels = 2 if len(variants) > 1 else 1
+    fig = Figure(figsize=(min(16.0, n_panels * max(4.5, 0.8 * len(rows) + 2.0)), 3.2))
     x = np.arange(len(rows), dtype=np.float64)
-    for i, v in enumerate(variants):
-        means, lows, highs = [], [], []
-        for r in rows:
-            est = r["baseline"] if i == 0 else r["variants"][v.name]["mean"]
-            m = est["mean"]
-            means.append(np.nan if m is None else factor * m)
-            lo, hi = est["ci_low"], est["ci_high"]
-            lows.append(0.0 if lo is None or m is None else factor * (m - lo))
-            highs.append(0.0 if hi is None or m is None else factor * (hi - m))
-        ax.errorbar(
-            x - 0.4 + width * (i + 0.5),
-            means,
-            yerr=[lows, highs],
-            fmt="o",
-            capsize=3,
-            color=_COLOURS[i % len(_COLOURS)],
-            label=v.name,
+
+    def draw(ax: Any, series: list[tuple[str, str, list[dict[str, Any]]]], title: str) -> None:
+        width = 0.8 / max(len(series), 1)
+        for i, (name, colour, estimates) in enumerate(series):
+            means = np.array([np.nan if e["mean"] is None else factor * e["mean"]
+                              for e in estimates])  # fmt: skip
+            low = [0.0 if e["ci_low"] is None or e["mean"] is None
+                   else factor * (e["mean"] - e["ci_low"]) for e in estimates]  # fmt: skip
+            high = [0.0 if e["ci_high"] is None or e["mean"] is None
+                    else factor * (e["ci_high"] - e["mean"]) for e in estimates]  # fmt: skip
+            ax.errorbar(x - 0.4 + width * (i + 0.5), means, yerr=[low, high], fmt="o",
+                        capsize=3, color=colour, label=name)  # fmt: skip
+        ax.set_xticks(x, labels, fontsize=8)
+        ax.grid(True, axis="y", alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+        ax.set_title(title, fontsize=9)
+
+    means_ax = fig.add_subplot(1, n_panels, 1)
+    draw(
+        means_ax,
+        [
+            (
+                v.name,
+                _COLOURS[i % len(_COLOURS)],
+                [r["baseline"] if i == 0 else r["variants"][v.name]["mean"] for r in rows],
+            )
+            for i, v in enumerate(variants)
+        ],
+        f"{rows[0]['label']}: mean, 95 % interval",
+    )
+    means_ax.set_ylabel(f"{rows[0]['label']} ({shown})", fontsize=8)
+    if n_panels == 2:
+        diff_ax = fig.add_subplot(1, 2, 2)
+        diff_ax.axhline(0.0, color="#555555", linewidth=0.8)
+        draw(
+            diff_ax,
+            [
+                (
+                    f"{v.name} − baseline",
+                    _COLOURS[(i + 1) % len(_COLOURS)],
+                    [r["variants"][v.name]["difference"] for r in rows],
+                )
+                for i, v in enumerate(variants[1:])
+            ],
+            "paired difference from the baseline, 95 % interval",
         )
-    ax.set_xticks(x, labels, fontsize=8)
-    ax.set_ylabel(f"{rows[0]['label']} ({shown})")
-    ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
-    ax.set_title(f"{rows[0]['label']}: mean and 95 % interval over seeds", fontsize=10)
+        diff_ax.set_ylabel(f"difference ({'points' if unit == '%' else shown})", fontsize=8)
+    fig.tight_layout()
     return figure_html(fig, f"{rows[0]['label']} per variant with 95 % intervals")
 
 
