@@ -5,7 +5,9 @@ a picture without those columns still loads and is evaluated as before."""
 
 from __future__ import annotations
 
+import json
 import math
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import takproto
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from airpicture.cli import main
 from airpicture.geo import enu_basis, geodetic_to_ecef
 from airpicture.interop.asterix import (
     AGE_062_MAX_S,
@@ -34,10 +37,11 @@ from airpicture.interop.cot import (
 )
 from airpicture.metrics import evaluate_run
 from airpicture.metrics.synthetic import SyntheticSpec, synthetic_run
-from airpicture.tables import PICTURE_OPTIONAL_COLUMNS, PICTURE_SCHEMA, read_table
+from airpicture.tables import PICTURE_OPTIONAL_COLUMNS, PICTURE_SCHEMA, read_table, write_table
 from airpicture.tracking.view import TrackView, picture_rows, update_times
 from tests.interop.asterix_tables import EPOCH, SENSORS, picture_with_extras
 from tests.interop.independent import asterix_decoder_parse, value
+from tests.interop.test_cot import pytak_read
 
 APC_HALF_LSB_M = 0.25 + 1e-9
 AGE_HALF_LSB_S = 0.125 + 1e-9
@@ -246,3 +250,31 @@ def test_update_times_are_the_latest_hit_by_each_kind_of_sensor() -> None:
     assert got["psr"].tolist() == [11.0, -np.inf]
     assert got["ssr"].tolist() == [-np.inf, 7.0]
     assert got["ads"].tolist() == [12.0, -np.inf]
+
+
+def test_export_puts_a_pictures_extra_columns_out_in_cat062_and_cot(tmp_path: Path) -> None:
+    rows = picture_with_extras(n_tracks=6, n_snapshots=3, seed=11)
+    write_table(tmp_path / "picture.parquet", rows, PICTURE_SCHEMA)
+    info = {"epoch": "2026-05-01T23:59:58Z", "nations": ["JPN"], "picture_interval_s": 5.0}
+    (tmp_path / "run.json").write_text(json.dumps(info))
+    for fmt in ("asterix062", "cot-xml"):
+        args = ["export", str(tmp_path), "--format", fmt, "--viewer", "JPN"]
+        assert main([*args, "--out", str(tmp_path / fmt)]) == 0
+    records = asterix_decoder_parse((tmp_path / "asterix062").read_bytes())
+    assert len(records) == 18
+    order = np.lexsort((rows["track_id"].astype(str), rows["time_s"]))
+    for j, i in enumerate(order.tolist()):
+        record = records[j]
+        assert value(record, "I040", "TrkN") == int(rows["track_id"][i])
+        e, _ = expected_sigma_xy(rows, i)
+        x = value(record, "I500", "APC", "APC_X")
+        assert close_or_both_nan(math.nan if x is None else x, e, APC_HALF_LSB_M)
+    events = (tmp_path / "cot-xml").read_bytes().split(b"\n<?xml")
+    assert len(events) == 18
+    # pytak's receiver takes the events off the stream; ce from the row's σ
+    first = ET.fromstring(pytak_read(events[0], protocol=0).split(b"?>", 1)[1])
+    k = 0  # export writes the rows in the picture's order
+    e, n = expected_sigma_xy(rows, k)
+    expected_ce = CE90_PER_SIGMA * math.sqrt((e**2 + n**2) / 2) if math.isfinite(e) else None
+    ce = float(first.find("point").get("ce"))
+    assert ce == pytest.approx(UNKNOWN_ERROR_M if expected_ce is None else expected_ce, abs=0.05)
