@@ -25,7 +25,7 @@ setup: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM) $(ASTERIX_DECODER_STAMP)
 $(PY_STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip 'setuptools>=77' wheel
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $@
 

@@ -14,6 +14,7 @@ import pytest
 from airpicture.network import InProcessBus, NetworkRun, TrackBatch, WarningBatch, decode
 from airpicture.network.bus import scenario_links
 from airpicture.network.messages import MessageKind
+from airpicture.network.signing import message_bytes
 from airpicture.scenario import ScenarioOverrides, load_scenario
 from airpicture.sim.simulate import simulate
 from tests.conftest import REPO
@@ -50,7 +51,7 @@ def test_aus_never_sees_what_only_sbirs_saw() -> None:
         for sources in rows["sources"]:
             assert "USA-SBIRS-GEO" not in sources
     for payload in bus.to_aus:
-        message = decode(payload)
+        message = decode(message_bytes(payload))
         if isinstance(message, TrackBatch | WarningBatch):
             assert all("USA-SBIRS-GEO" not in s for s in message.sources)
         else:

@@ -49,8 +49,11 @@ def ps_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium, for one test module. Not for the session: while Playwright's sync API is
+    open its event loop is the thread's running loop, so `asyncio.run` in any later test
+    on the same worker (tests/web/test_guard.py) would fail."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not CHROMIUM.exists():
         pytest.fail("Debian's Chromium is missing: `apt-get install chromium` (make setup does)")
