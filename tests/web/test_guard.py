@@ -168,6 +168,23 @@ def test_a_known_client_is_checked_while_an_attackers_hash_holds_the_shared_slot
     assert asyncio.run(scenario()) == ((None, "checked"), "in_flight")
 
 
+def test_refusals_are_held_a_while_but_never_too_many_at_once() -> None:
+    async def scenario() -> list[float]:
+        guard = SignInGuard(GuardSettings(refusal_delay_s=0.2, max_delayed=2), Clock())
+        loop = asyncio.get_running_loop()
+
+        async def refused() -> float:
+            t0 = loop.time()
+            await guard.delay_refusal()
+            return loop.time() - t0
+
+        return list(await asyncio.gather(*(refused() for _ in range(4))))
+
+    held = asyncio.run(scenario())
+    assert sum(t >= 0.2 for t in held) == 2  # two held; the others answered at once
+    assert sum(t < 0.2 for t in held) == 2
+
+
 @pytest.mark.parametrize(
     ("header", "name"),
     [

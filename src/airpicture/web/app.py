@@ -247,6 +247,8 @@ class Hub:
             sensors=sensors_for(session.viewer, info),
             assets=assets_for(session.viewer, info),
             places=list(info.places),
+            acknowledgements=True,
+            layers=list(info.layers),
         )
 
 
@@ -475,6 +477,7 @@ def create_app(
                 "socket_refused", user=session.user, nation=session.viewer,
                 client=client_address(websocket), reason=f"{limit} socket limit",
             )  # fmt: skip
+            await guard.delay_refusal()  # a client reconnecting in a loop is slowed, at no CPU
             await websocket.close(code=CLOSE_TRY_AGAIN)
             return
         hub.socket_opened(session)
@@ -519,7 +522,7 @@ async def _serve_socket(
                 return
             data: Any = message.get("bytes") or message.get("text") or b""
             try:
-                player.control(decode_client(data))
+                player.receive(decode_client(data), session.user, hub.info.record_dir)
             except ProtocolError as exc:
                 refusal.append(Error(code="bad_message", message=exc.problem))
                 return

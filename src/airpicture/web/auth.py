@@ -37,8 +37,9 @@ USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 NATION_CODE = re.compile(r"^(?:[A-Z]{3}|ALL)$")
 MIN_PASSWORD_CHARS: Final = 8
 MAX_PASSWORD_CHARS: Final = 1024
-#: Sessions one account may hold; a new sign-in beyond ends its oldest.
-MAX_SESSIONS_PER_ACCOUNT: Final = 16
+#: Sessions one account may hold (a nation's watch floor may share one account); a new
+#: sign-in beyond ends its oldest. Bounds the memory one stolen password can take.
+MAX_SESSIONS_PER_ACCOUNT: Final = 64
 SESSION_IDLE_S: Final = 12 * 3600.0
 
 

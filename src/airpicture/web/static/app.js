@@ -31,6 +31,7 @@ window.__cop = {
   snapshot: () => globe ? [...globe.tracks.values()].map((t) => ({ id: t.id, lat: t.lat, lon: t.lon, alt: t.alt, cls: t.cls, identity: t.identity, sources: t.sources })) : [],
   sensors: () => hello ? hello.sensors.map((s) => s.id) : [],
   viewer: () => hello && hello.viewer,
+  hello: () => hello,
   globe: () => globe,
   display,  // the page's formatting and geodesy, for the tests to check against pyproj
   settings: () => settings,
