@@ -114,3 +114,25 @@ def test_bad_options_are_one_message_and_exit_2(
         assert main(["compare", scenario, *extra]) == 2, extra
         err = capsys.readouterr().err
         assert expected in err and "Traceback" not in err, (extra, err)
+
+
+@pytest.mark.parametrize("width", [60, 250])
+def test_the_console_table_fits_the_terminal_or_says_where_the_figures_are(
+    study: tuple[Path, Path, dict[str, Any]], width: int
+) -> None:
+    from rich.console import Console
+
+    from airpicture.cli.compare import print_comparison
+
+    _, out, doc = study
+    variants = [Variant("baseline")] + [parse_variant(v) for v in VARIANTS]
+    console = Console(width=width, record=True, force_terminal=False)
+    print_comparison(doc, variants, console, out)
+    text = console.export_text()
+    assert all(len(line) <= width for line in text.splitlines())
+    if width == 60:
+        assert f"this terminal has 60: every figure is in {out / 'report.html'}" in " ".join(
+            text.split()
+        )
+    else:
+        assert "no-usa-r1" in text and "needs" not in text

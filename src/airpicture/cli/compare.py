@@ -216,14 +216,11 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-#: Columns of one variant's console table, and the width it needs.
-_TABLE_MIN_WIDTH: Final = 96
-
-
 def print_comparison(
     document: dict[str, Any], variants: Sequence[Variant], console: Console, out: Path
 ) -> None:
-    """Findings, then per variant a table of its picture differences that fits the terminal."""
+    """Findings, then per variant a table of its picture differences if it fits the terminal
+    (else where the full table is)."""
     found = document["findings"]
     n_seeds = len(document["seeds"])
     if found:
@@ -237,15 +234,18 @@ def print_comparison(
             highlight=False,
         )
     rows = [r for r in document["statistics"] if r["group"] == "picture"]
-    if console.width < _TABLE_MIN_WIDTH:
+    tables = [_variant_table(rows, v, variants[0]) for v in (variants[1:] or variants)]
+    unbounded = console.options.update_width(10_000)  # a table's natural width, unwrapped
+    needed = max(console.measure(t, options=unbounded).maximum for t in tables)
+    if needed > console.width:
         console.print(
-            f"(the table needs {_TABLE_MIN_WIDTH} columns; this terminal has {console.width}: "
+            f"(the table needs {needed} columns; this terminal has {console.width}: "
             f"every figure is in {out / 'report.html'} and {out / 'compare.json'})",
             highlight=False,
         )
     else:
-        for variant in variants[1:] or variants:
-            console.print(_variant_table(rows, variant, variants[0]))
+        for table in tables:
+            console.print(table)
         n_missile = sum(r["group"] == "missile" for r in document["statistics"])
         console.print(
             f"missile warning figures ({n_missile} rows) and every per-seed value: "
