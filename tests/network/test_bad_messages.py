@@ -143,8 +143,12 @@ def test_fields_past_what_the_node_holds_are_refused_at_decoding(run: NetworkRun
     _inject(run, "USA", "JPN", _tracks(seq=45_001, track_id=["X" * 49]))
     _inject(run, "USA", "JPN", _tracks(seq=45_002, ident=["I" * 17]))
     _inject(run, "USA", "JPN", _tracks(seq=45_003, origin="U" * 16))
+    # An integer past int64 anywhere (bench/fuzz.py found a quality of 2⁶⁴ − 1 raising
+    # OverflowError in the node).
+    _inject(run, "USA", "JPN", _tracks(seq=45_004, quality=[2**64 - 1]))
+    _inject(run, "USA", "JPN", _tracks(seq=45_005, version=2**63))
     node.receive(20.0)
-    assert node.counts.rejected["decode_failure"] == 4
+    assert node.counts.rejected["decode_failure"] == 6
     run.advance(30.0)  # the network carries on
 
 

@@ -63,6 +63,9 @@ TrackId = Annotated[str, msgspec.Meta(max_length=48)]
 Ident = Annotated[str, msgspec.Meta(max_length=16)]
 #: A network track number: a non-negative int64.
 TrackNumber = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+#: Any other integer a partner sends: an int64 (a larger one would overflow where it
+#: becomes an array or a C long; found by bench/fuzz.py).
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
 
 class TrackBatch(msgspec.Struct, frozen=True, kw_only=True, tag="tracks"):
@@ -72,11 +75,11 @@ class TrackBatch(msgspec.Struct, frozen=True, kw_only=True, tag="tracks"):
     no longer releasable to the receiver).
     """
 
-    version: int = MESSAGE_VERSION
+    version: Int64 = MESSAGE_VERSION
     sender: str
     #: The sender's tracker ("USA.0"): track ids are unique per origin.
     origin: Origin
-    seq: int
+    seq: Int64
     #: Time of every state in the batch (seconds since the scenario epoch).
     time_s: float
     mode_names: list[str]
@@ -95,7 +98,7 @@ class TrackBatch(msgspec.Struct, frozen=True, kw_only=True, tag="tracks"):
     identity: list[str]
     ident: list[Ident]
     #: Track quality 0 (worst) … 15 (best), Link 16 style, from the position error.
-    quality: list[int]
+    quality: list[Int64]
     #: Sensors that contributed to each track.
     sources: list[list[str]]
     #: Nations each track may reach (its marking, most restrictive of its sources).
@@ -105,9 +108,9 @@ class TrackBatch(msgspec.Struct, frozen=True, kw_only=True, tag="tracks"):
 class PlotBatch(msgspec.Struct, frozen=True, kw_only=True, tag="plots"):
     """Raw reports of the sender's own sensors released to the receiver (plot-level release)."""
 
-    version: int = MESSAGE_VERSION
+    version: Int64 = MESSAGE_VERSION
     sender: str
-    seq: int
+    seq: Int64
     #: When the batch was sent; every plot is at or before it.
     sent_s: float
     time_s: list[float]
@@ -131,9 +134,9 @@ class PlotBatch(msgspec.Struct, frozen=True, kw_only=True, tag="plots"):
 class WarningBatch(msgspec.Struct, frozen=True, kw_only=True, tag="warnings"):
     """Warnings the sender's threat assessment issued to the receiver."""
 
-    version: int = MESSAGE_VERSION
+    version: Int64 = MESSAGE_VERSION
     sender: str
-    seq: int
+    seq: Int64
     sent_s: float
     #: The warning rows (`threat.warning.Warning`: the warnings.jsonl objects, field for
     #: field, so the wire form is the msgpack map it was as a dict; no version bump).

@@ -145,7 +145,7 @@ class Warning(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     recipients: tuple[str, ...]
     #: The track the row is about (the launch event id for a launch notice).
     track_id: str = ""
-    sequence: int = 0
+    sequence: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] = 0
     #: The nation whose assessor issued the row (set by its node; `ALL` centrally).
     issued_by: str = ""
     #: After this time the alert is over even if no closing row arrives (None: closing row).
