@@ -175,10 +175,15 @@ class Seeds:
         return sender, mutate(payload, [p for _, _, p in self.frames[:50]], rng)
 
 
+#: Each part stops when it has spent this much CPU (`--max-cpu-s`): the inputs it ran count.
+BUDGET = {"cpu_s": math.inf}
+
+
 def drive(
     inputs: Iterator[Any], work: Callable[[Any], str], allowed: tuple[type[BaseException], ...]
 ) -> dict[str, Any]:
-    """Run `work` on every input: outcomes, failures, slowest input, peak memory growth."""
+    """Run `work` on every input: outcomes, failures, slowest input, peak memory growth.
+    Stops early (`stopped_by_budget`) once the part has spent `--max-cpu-s`."""
     outcomes: Counter[str] = Counter()
     failures: list[str] = []
     slowest_cpu = slowest_wall = 0.0
@@ -203,6 +208,8 @@ def drive(
         if cpu > 1.0 and len(slow) < 5:
             slow.append(f"{cpu:.2f} CPU s: {repr(item)[:300]}")
         slowest_cpu, slowest_wall = max(slowest_cpu, cpu), max(slowest_wall, wall)
+        if time.process_time() - cpu_start > BUDGET["cpu_s"]:
+            break
     cpu_s = time.process_time() - cpu_start
     return {
         "inputs": count,
@@ -215,6 +222,7 @@ def drive(
         "over_1_cpu_s": slow,
         "peak_rss_growth_mib": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024,
         "cpu_s": cpu_s,
+        "stopped_by_budget": cpu_s > BUDGET["cpu_s"],
     }
 
 
@@ -334,9 +342,13 @@ def main() -> None:
     parser.add_argument("--csv", type=int, default=1_000_000)
     parser.add_argument("--only", choices=("bus", "node", "yaml", "csv"), action="append")
     parser.add_argument("--seed", type=int, default=19)
+    parser.add_argument(
+        "--max-cpu-s", type=float, default=math.inf, help="stop each part after this much CPU"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/fuzz.json")
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # every refusal is logged; counted here instead
+    BUDGET["cpu_s"] = args.max_cpu_s
     parts = args.only or ["bus", "node", "yaml", "csv"]
     report: dict[str, Any] = {"seed": args.seed}
     seeds = Seeds(120.0) if {"bus", "node"} & set(parts) else None
@@ -351,7 +363,9 @@ def main() -> None:
             report[part] = fuzz_csv(args.csv, args.seed)
         r = report[part]
         print(
-            f"{part}: {r['inputs']:,} inputs, {r['escaped']} escaped, slowest "
+            f"{part}: {r['inputs']:,} inputs"
+            + (" (CPU budget spent)" if r["stopped_by_budget"] else "")
+            + f", {r['escaped']} escaped, slowest "
             f"{r['slowest_input_cpu_s']:.3f} CPU s / {r['slowest_input_wall_s']:.3f} wall s, "
             f"{r['inputs_over_1_cpu_s']} over 1 s, peak RSS +{r['peak_rss_growth_mib']:.0f} MiB, "
             f"{r['cpu_s']:.0f} CPU s; {dict(list(r['outcomes'].items())[:6])}",

@@ -68,6 +68,20 @@ def outputs(loaded: Any, plots: Any, keys: dict[str, Keyring], viewer: str) -> d
     }
 
 
+def count_differences(part: str, a: list[Any], b: list[Any]) -> dict[str, Any]:
+    """How many items differ, and (messages) which fields, counted over every pair."""
+    differ = sum(x != y for x, y in zip(a, b, strict=False)) + abs(len(a) - len(b))
+    fields: dict[str, int] = {}
+    if part == "received":
+        for x, y in zip(a, b, strict=False):
+            if x != y:
+                mx, my = decode(message_bytes(x[1])), decode(message_bytes(y[1]))
+                for f in mx.__struct_fields__:
+                    if getattr(mx, f, None) != getattr(my, f, None):
+                        fields[f] = fields.get(f, 0) + 1
+    return {"differ": differ, "fields": fields}
+
+
 def first_difference(part: str, a: list[Any], b: list[Any]) -> str | None:
     for i, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
@@ -109,14 +123,24 @@ def main() -> int:
         result: dict[str, Any] = {"hidden": hidden, "reports_removed": removed}
         for part in a:
             diff = first_difference(part, a[part], b[part])
-            result[part] = {"compared": len(a[part]), "identical": diff is None, "first": diff}
+            result[part] = {
+                "compared": len(a[part]),
+                "identical": diff is None,
+                "first": diff,
+                **count_differences(part, a[part], b[part]),
+            }
             leaks += diff is not None
         result["cpu_s"] = time.process_time() - cpu0
         report[viewer] = result
         print(
             f"{viewer}: without {', '.join(hidden)} ({removed} reports): "
             + "; ".join(
-                f"{p} {r['compared']} {'identical' if r['identical'] else 'DIFFER: ' + r['first']}"
+                f"{p} {r['compared']} "
+                + (
+                    "identical"
+                    if r["identical"]
+                    else f"{r['differ']} DIFFER {r['fields']}: {r['first']}"
+                )
                 for p, r in result.items()
                 if isinstance(r, dict)
             )

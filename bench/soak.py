@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -53,6 +54,7 @@ from airpicture.network.jetstream import FEED_TICK_TOKEN, HEADER_FEED_TICK, sens
 from airpicture.network.messages import encode, plot_batch_from_table
 from airpicture.scenario import load_scenario
 from airpicture.sim.simulate import simulate
+from airpicture.web.auth import make_account, save_users
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -223,6 +225,46 @@ async def feed_loops(
     return counts
 
 
+async def web_client(
+    address_file: Path, password: str, stop: asyncio.Event, counts: dict[str, int]
+) -> None:
+    """Sign in to the node's page and stay connected, reading every message, until `stop`
+    (reconnecting if the server drops the connection)."""
+    import httpx
+    import websockets
+
+    from airpicture.web.app import COOKIE
+
+    address = json.loads(address_file.read_text())["web"]
+    async with httpx.AsyncClient(base_url=address) as http:
+        for attempt in range(600):  # the page may still be starting
+            try:
+                r = await http.post("/api/login", json={"user": "jpn", "password": password})
+                break
+            except httpx.ConnectError:
+                if attempt == 599 or stop.is_set():
+                    raise
+                await asyncio.sleep(0.1)
+        r.raise_for_status()
+        cookie = r.cookies[COOKIE]
+    url = address.replace("http://", "ws://") + "/ws"
+    while not stop.is_set():
+        try:
+            async with websockets.connect(
+                url, additional_headers={"cookie": f"{COOKIE}={cookie}"}, max_size=None
+            ) as ws:
+                counts["connections"] += 1
+                while not stop.is_set():
+                    try:
+                        message = await asyncio.wait_for(ws.recv(), 0.5)
+                    except TimeoutError:
+                        continue
+                    counts["messages"] += 1
+                    counts["bytes"] += len(message)
+        except (OSError, websockets.ConnectionClosed):
+            await asyncio.sleep(0.5)
+
+
 def figures(samples: list[dict[str, float]], end_s: float, loop_s: float) -> dict[str, Any]:
     """RSS growth from hour 2 (in a shorter run: 1/12 of it, but not before the first loop
     has ended, when the track population is steady) to the end; CPU per exercise second
@@ -267,11 +309,16 @@ def main() -> int:
     parser.add_argument("--sample-s", type=float, default=60.0, help="exercise s per sample")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="keep the node's folder here")
+    parser.add_argument(
+        "--web", action="store_true", help="the node serves its page; a client stays connected"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "soak.json")
     args = parser.parse_args()
     end_s = args.hours * 3600.0
     work = args.keep or Path(tempfile.mkdtemp(prefix="airpicture-soak-"))
     work.mkdir(parents=True, exist_ok=True)
+    for stale in ("out", "nats"):  # a kept folder's earlier run
+        shutil.rmtree(work / stale, ignore_errors=True)
     scenario_file = work / "soak.yaml"
     scenario_file.write_text(
         yaml.safe_dump(soak_scenario(args.aircraft, args.sensors, args.loop_s, args.seed))
@@ -312,6 +359,9 @@ def main() -> int:
                 break
             time.sleep(0.1)
         epoch_file = work / "epoch"
+        users = work / "users.json"
+        password = "soak-password-1234"
+        save_users(users, {"jpn": make_account("jpn", "JPN", password)})
         config = work / "node.yaml"
         config.write_text(
             yaml.safe_dump(
@@ -322,7 +372,9 @@ def main() -> int:
                     # A clock far ahead: the node takes its cycles back to back, paced by
                     # the feed (which leads it by --lead-s).
                     "clock": {"epoch_file": str(epoch_file), "speed": 1000.0},
-                    "web": None,
+                    "web": {"host": "127.0.0.1", "port": 0, "users": str(users)}
+                    if args.web
+                    else None,
                     "out": str(work / "out"),
                     "end_s": end_s,
                     "recording": {"max_age_s": 3600.0, "max_bytes": 2 * 2**30},
@@ -342,12 +394,26 @@ def main() -> int:
         epoch = time.time() + 1.0
         epoch_file.write_text(f"{epoch!r}\n")
         del epoch
-        counts = asyncio.run(
-            feed_loops(
-                url, schedule, args.loop_s, end_s, args.lead_s, ready.parent,
-                float(loaded.scenario.picture_interval_s), node.pid, args.sample_s, samples,
+        web_counts = {"connections": 0, "messages": 0, "bytes": 0}
+
+        async def feed_and_watch() -> dict[str, int]:
+            stop = asyncio.Event()
+            client = (
+                asyncio.create_task(web_client(ready, password, stop, web_counts))
+                if args.web
+                else None
             )
-        )  # fmt: skip
+            try:
+                return await feed_loops(
+                    url, schedule, args.loop_s, end_s, args.lead_s, ready.parent,
+                    float(loaded.scenario.picture_interval_s), node.pid, args.sample_s, samples,
+                )  # fmt: skip
+            finally:
+                stop.set()
+                if client is not None:
+                    await client
+
+        counts = asyncio.run(feed_and_watch())
         node.wait()
     finally:
         if node is not None and node.poll() is None:
@@ -367,6 +433,7 @@ def main() -> int:
         "wall_s": time.time() - started,
         "compression": end_s / max(time.time() - started, 1e-9),
         "feed": counts,
+        "web_client": web_counts if args.web else None,
         "node": {
             "cycles": service.get("cycles"),
             "cycles_behind": service.get("cycles_behind"),

@@ -11,13 +11,16 @@ machine, one clock); every 2 s it also opens a fresh socket and counts any refus
 Two phases of `--seconds` each: **idle**, then **attack**, in which a third process
 runs `--flooders` clients (each from its own loopback address, 127.0.1.k: the
 per-address limit's worst case) posting wrong passwords for real and made-up
-names as fast as the server answers, and opens `--aus` AUS sessions (signed in
-with AUS's right password from 127.0.2.1, each keeping a socket open, reconnecting
-whenever refused or closed).
+names as fast as the server answers, and `--aus` AUS operators (127.0.2.k, AUS's
+right password) each keeping a session's socket open, reconnecting whenever
+refused or closed. The operator starts measuring once every AUS session has
+tried its socket (or 120 s passed); the attackers' process runs at nice 10 (a
+real attack comes from machines of its own).
 
 Prints, per phase, the sign-in and update latency (median, p95), JPN refusals,
 what the attackers got (by HTTP status), AUS sockets held, the server's CPU
-seconds, and the load average (two cores shared with whatever else runs), and
+seconds, the load average (two cores shared with whatever else runs), and the
+server's audit log events by kind (bench/results/web_attack-audit.jsonl), and
 writes bench/results/web_attack.json.
 
     .venv/bin/python bench/web_attack.py [--seconds 30] [--flooders 40] [--aus 50]
@@ -43,7 +46,7 @@ import httpx
 import msgspec
 import websockets
 
-RESULTS = Path(__file__).parent / "results" / "web_attack.json"
+RESULTS = Path(__file__).parent / "results" / "web_attack.json"  # --out another
 PASSWORDS = {"usa": "usa-bench-password", "jpn": "jpn-bench-password", "aus": "aus-bench-password"}
 OPERATOR = "127.0.0.1"
 AUS_ADDRESS = "127.0.2.1"
@@ -52,9 +55,18 @@ AUS_ADDRESS = "127.0.2.1"
 # ---------------------------------------------------------------------- the server
 
 
+AUDIT_LOG = RESULTS.with_name("web_attack-audit.jsonl")
+
+
 def serve(port_out: Any, tracks: int) -> None:
     """The server process: what `airpicture serve` builds, over a synthetic live picture."""
     import uvicorn
+
+    from airpicture.web import audit
+
+    for old in AUDIT_LOG.parent.glob(AUDIT_LOG.name + "*"):
+        old.unlink()
+    audit.configure(AUDIT_LOG, max_bytes=2**30)
 
     from airpicture.web.app import ServerSettings, create_app
     from airpicture.web.auth import Authenticator, make_account
@@ -89,14 +101,14 @@ def cpu_s(pid: int) -> float:
 # ---------------------------------------------------------------------- the attackers
 
 
-async def flood(port: int, k: int, stop_at: float, statuses: Counter[int]) -> None:
+async def flood(port: int, k: int, stop: Any, statuses: Counter[int]) -> None:
     """One client from 127.0.1.k posting wrong passwords as fast as it is answered."""
     transport = httpx.AsyncHTTPTransport(local_address=f"127.0.1.{k}")
     names = [*PASSWORDS, "admin", "root", f"guess{k}"]
     async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", transport=transport, timeout=30.0
+        base_url=f"http://127.0.0.1:{port}", transport=transport, timeout=60.0
     ) as client:
-        while time.time() < stop_at:
+        while not stop.is_set():
             body = {"user": random.choice(names), "password": f"wrong-{random.random()}"}
             try:
                 r = await client.post("/api/login", json=body)
@@ -105,31 +117,40 @@ async def flood(port: int, k: int, stop_at: float, statuses: Counter[int]) -> No
                 statuses[0] += 1
 
 
-async def aus_session(port: int, stop_at: float, held: list[int], tally: Counter[str]) -> None:
-    """One AUS session that keeps a socket open, reconnecting whenever refused or closed."""
-    transport = httpx.AsyncHTTPTransport(local_address=AUS_ADDRESS)
+async def aus_session(port: int, k: int, stop: Any, held: list[int], tally: Counter[str]) -> None:
+    """AUS operator k (from 127.0.2.k): one session that keeps a socket open, reconnecting
+    whenever refused or closed."""
+    address = f"127.0.2.{k}"
+    transport = httpx.AsyncHTTPTransport(local_address=address)
     async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", transport=transport, timeout=30.0
+        base_url=f"http://127.0.0.1:{port}", transport=transport, timeout=60.0
     ) as client:
-        while time.time() < stop_at:
-            r = await client.post("/api/login", json={"user": "aus", "password": PASSWORDS["aus"]})
+        while not stop.is_set():
+            try:
+                r = await client.post(
+                    "/api/login", json={"user": "aus", "password": PASSWORDS["aus"]}
+                )
+            except httpx.HTTPError as exc:
+                tally[f"sign_in_{type(exc).__name__}"] += 1
+                await asyncio.sleep(0.5)
+                continue
             tally[f"sign_in_{r.status_code}"] += 1
             if r.status_code != 200:
                 await asyncio.sleep(0.5)
                 continue
             cookie = f"airpicture_session={r.cookies['airpicture_session']}"
-            while time.time() < stop_at:
+            while not stop.is_set():
                 try:
                     async with websockets.connect(
                         f"ws://127.0.0.1:{port}/ws",
                         additional_headers={"cookie": cookie},
                         max_size=None,
-                        local_addr=(AUS_ADDRESS, 0),
+                        local_addr=(address, 0),
                     ) as ws:
                         tally["socket_opened"] += 1
                         held[0] += 1
                         try:
-                            while time.time() < stop_at:
+                            while not stop.is_set():
                                 await asyncio.wait_for(ws.recv(), timeout=5)
                         finally:
                             held[0] -= 1
@@ -141,25 +162,40 @@ async def aus_session(port: int, stop_at: float, held: list[int], tally: Counter
                     break  # the session may have ended: sign in again
 
 
-def attack(port: int, seconds: float, flooders: int, aus: int, out: Any) -> None:
+def attack(port: int, flooders: int, aus: int, ready: Any, done: Any, out: Any) -> None:
+    """The attackers' process, at lower CPU priority: in a real attack they are on machines
+    of their own. `ready` is set once the AUS sockets are all open (or after 120 s)."""
+    os.nice(10)
+
     async def run() -> dict[str, Any]:
-        stop_at = time.time() + seconds
+        stop = asyncio.Event()
         statuses: Counter[int] = Counter()
         tally: Counter[str] = Counter()
         held = [0]
         peak = [0]
+        started = time.monotonic()
+        at_ready: dict[str, Any] = {}
 
         async def watch() -> None:
-            while time.time() < stop_at:
+            while not done.is_set():
                 peak[0] = max(peak[0], held[0])
+                if not ready.is_set() and (held[0] >= aus or time.monotonic() - started > 120):
+                    at_ready.update(
+                        after_s=round(time.monotonic() - started, 1),
+                        aus_sockets_held=held[0],
+                        flood_requests=sum(statuses.values()),
+                    )
+                    ready.set()
                 await asyncio.sleep(0.1)
+            stop.set()
 
         await asyncio.gather(
-            *(flood(port, k + 1, stop_at, statuses) for k in range(flooders)),
-            *(aus_session(port, stop_at, held, tally) for _ in range(aus)),
+            *(flood(port, k + 1, stop, statuses) for k in range(flooders)),
+            *(aus_session(port, k + 1, stop, held, tally) for k in range(aus)),
             watch(),
         )
         return {
+            "ready": at_ready,
             "flood_requests": sum(statuses.values()),
             "flood_statuses": {str(k): v for k, v in sorted(statuses.items())},
             "aus": dict(sorted(tally.items())),
@@ -182,6 +218,7 @@ async def operator(port: int, seconds: float) -> dict[str, Any]:
     stop_at = time.time() + seconds
     transport = httpx.AsyncHTTPTransport(local_address=OPERATOR)
     async with httpx.AsyncClient(base_url=base, transport=transport, timeout=60.0) as client:
+        # Cookies are sent by hand: the jar keeps only the device cookie it is given.
 
         async def sign_in() -> str | None:
             t0 = time.perf_counter()
@@ -212,7 +249,11 @@ async def operator(port: int, seconds: float) -> dict[str, Any]:
 
         async def sign_ins() -> None:
             while time.time() < stop_at:
-                await sign_in()
+                measured = await sign_in()
+                if measured is not None:  # one session is watched; the others end at once
+                    await client.post(
+                        "/api/logout", headers={"cookie": f"airpicture_session={measured}"}
+                    )
                 await asyncio.sleep(1.0)
 
         async def fresh_sockets() -> None:
@@ -256,16 +297,19 @@ def phase(
     name: str, port: int, server_pid: int, seconds: float, attackers: tuple[int, int] | None
 ) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
-    cpu0, load0 = cpu_s(server_pid), os.getloadavg()[0]
     attacker = None
     out: Any = ctx.Queue()
+    ready, done = ctx.Event(), ctx.Event()
     if attackers is not None:
-        attacker = ctx.Process(target=attack, args=(port, seconds + 2.0, *attackers, out))
+        attacker = ctx.Process(target=attack, args=(port, *attackers, ready, done, out))
         attacker.start()
-        time.sleep(2.0)  # the flood under way before the operator starts measuring
+        # Measure once the flood is under way and the AUS sessions hold their sockets.
+        ready.wait(timeout=180)
+    cpu0, load0 = cpu_s(server_pid), os.getloadavg()[0]
     result = {"phase": name, **asyncio.run(operator(port, seconds))}
     if attacker is not None:
-        result["attack"] = out.get(timeout=120)
+        done.set()
+        result["attack"] = out.get(timeout=180)
         attacker.join(timeout=30)
     result["server_cpu_s"] = round(cpu_s(server_pid) - cpu0, 2)
     result["load_average"] = [round(load0, 2), round(os.getloadavg()[0], 2)]
@@ -278,6 +322,7 @@ def main() -> None:
     parser.add_argument("--flooders", type=int, default=40)
     parser.add_argument("--aus", type=int, default=50, help="AUS sessions opened in the attack")
     parser.add_argument("--tracks", type=int, default=300)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
     args = parser.parse_args()
 
     ctx = mp.get_context("spawn")
@@ -302,6 +347,10 @@ def main() -> None:
         server.terminate()
         server.join(timeout=10)
     idle, attacked = phases
+    events: Counter[str] = Counter()
+    for line in AUDIT_LOG.read_text().splitlines():
+        entry = json.loads(line)
+        events[f"{entry['event']} {entry.get('reason', '')}".strip()] += 1
     ratio = {
         key: round(attacked[key]["median"] / idle[key]["median"], 2)
         for key in ("sign_in_ms", "update_latency_ms")
@@ -313,6 +362,7 @@ def main() -> None:
         "args": vars(args),
         "phases": phases,
         "attack_over_idle_median": ratio,
+        "server_audit_events": dict(sorted(events.items())),
     }
     for p in phases:
         print(f"--- {p['phase']} (load average {p['load_average'][0]} → {p['load_average'][1]})")
@@ -326,11 +376,18 @@ def main() -> None:
         if "attack" in p:
             a = p["attack"]
             print(f"  flood: {a['flood_requests']} requests, statuses {a['flood_statuses']}")
-            print(f"  AUS: {a['aus']}, sockets held at peak {a['aus_sockets_held_peak']}")
+            print(
+                f"  AUS clients: {a['aus']}, sockets they held at peak "
+                f"{a['aus_sockets_held_peak']} (their count: a socket the server dropped for "
+                "reading too slowly counts until the slow client notices)"
+            )
+            print(f"  when measuring began: {a['ready']}")
+    print(f"server's audit log, both phases: {dict(sorted(events.items()))}")
     print(f"attack / idle (medians): {ratio}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    result["args"] = {k: str(v) for k, v in vars(args).items()}
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
