@@ -749,6 +749,7 @@ class NationalAssessor:
                 threat.last_x,
                 cfg.fit,
                 los,
+                track_P=threat.last_cov,
             )
             if fit.ok and fit.chi2_per_dof <= cfg.max_fit_chi2:
                 break

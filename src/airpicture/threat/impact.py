@@ -75,7 +75,7 @@ class ImpactSettings:
     #: 95 % ellipse holds the truth about 95 % of the time.
     covariance_inflation: float = 1.0
     #: Longest step of the integration, and the shortest near the ground.
-    max_step_s: float = 10.0
+    max_step_s: float = 2.0
     min_step_s: float = 0.5
     #: A point still flying after this long is reported as never reaching the ground.
     max_flight_s: float = 3600.0
