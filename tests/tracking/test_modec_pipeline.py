@@ -110,3 +110,13 @@ def test_mode_c_through_cat048_gives_the_same_tracks(simulated: Any) -> None:
     assert np.allclose(via_asterix["alt_m"][b], direct["alt_m"][a], atol=5.0)
     err = altitude_errors(simulated, via_asterix)
     assert float(np.sqrt(np.mean(err**2))) < 1.5 * MODE_C_SIGMA_M
+
+
+def test_a_trackers_picture_says_how_old_each_tracks_updates_are(simulated: Any) -> None:
+    # A 2D radar (SSR in CAT062 I290's terms) updates every track; nothing else does.
+    picture = track(simulated.plots)
+    revisit = float(RADAR2D["scan_period_s"])
+    assert (picture["update_age_s"] >= 0.0).all()
+    assert (picture["update_age_s"] <= 3.0 * revisit).all()  # held tracks: recent hits
+    np.testing.assert_array_equal(picture["ssr_age_s"], picture["update_age_s"])
+    assert np.isnan(picture["psr_age_s"]).all() and np.isnan(picture["ads_age_s"]).all()

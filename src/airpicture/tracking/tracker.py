@@ -37,7 +37,7 @@ from airpicture.tracking.roles import TrackerRoles
 from airpicture.tracking.settings import TrackerSettings
 from airpicture.tracking.store import CONFIRMED, TrackArrays, TrackStore
 from airpicture.tracking.update import apply_soft_update, new_tracks, update_pairs
-from airpicture.tracking.view import BoostReports, TrackView, picture_rows
+from airpicture.tracking.view import BoostReports, TrackView, picture_rows, update_times
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -278,6 +278,9 @@ class Tracker:
             mode_names=tuple(m.name for m in self.settings.models),
             ident=tr.ident[idx],
             sources=sources,
+            updated_s=update_times(
+                tr.sensor_last_hit_s[idx], [s.sensor_type for s in self.sensors]
+            ),
         )
 
     def snapshot(self, time_s: float, viewer: str = "ALL") -> dict[str, NDArray[Any]]:
