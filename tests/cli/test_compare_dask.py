@@ -131,8 +131,8 @@ def test_the_console_table_fits_the_terminal_or_says_where_the_figures_are(
     text = console.export_text()
     assert all(len(line) <= width for line in text.splitlines())
     if width == 60:
-        assert f"this terminal has 60: every figure is in {out / 'report.html'}" in " ".join(
-            text.split()
-        )
+        # (rich may break the long path itself across lines)
+        assert "this terminal has 60: every figure is in" in " ".join(text.split())
+        assert "report.html" in "".join(text.split())
     else:
         assert "no-usa-r1" in text and "needs" not in text

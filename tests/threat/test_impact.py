@@ -101,3 +101,13 @@ def test_bad_input_never_raises(flight) -> None:  # type: ignore[no-untyped-def]
     assert "does not reach the ground" in pred.status[3]
     assert "not finite" in pred.status[5]
     assert pred.time_s[4] == pytest.approx(t)
+
+
+def test_a_state_whose_beta_spread_reaches_zero_and_infinity_still_flies() -> None:
+    # ln β with σ = 1,000: sigma points at β = exp(±1,700), i.e. 0 and ∞ in floats.
+    pos = geodetic_to_ecef(35.0, 136.0, 60_000.0)
+    up = pos / np.linalg.norm(pos)
+    x = np.r_[pos, -1500.0 * up + np.array([1000.0, 0.0, 0.0]), np.log(4000.0)]
+    P = np.diag([1e4, 1e4, 1e4, 1e2, 1e2, 1e2, 1e6])
+    pred = predict_impact(x[None], P[None], 0.0)
+    assert np.isfinite(pred.lat_deg).all() and np.isfinite(pred.time_s).all()

@@ -78,7 +78,7 @@ from numpy.typing import NDArray
 
 from airpicture.geo import ecef_to_geodetic
 from airpicture.geo.constants import AIR_DENSITY_SCALE_HEIGHT_M, SEA_LEVEL_AIR_DENSITY_KG_M3
-from airpicture.threat.impact import ImpactSettings
+from airpicture.threat.impact import BETA_RANGE_KG_M2, ImpactSettings
 from airpicture.tracking.linalg import symmetrize
 from airpicture.tracking.motion import STATE_DIM, ballistic_propagate
 from airpicture.tracking.settings import BALLISTIC
@@ -192,7 +192,7 @@ def _positions(
     p + τ_lag² (a(β) − a(β_trk)) v̂, a(β) = ρ(h) |v|² / (2β) the drag deceleration."""
     s, k = theta.shape[0], dt_s.shape[0]
     states = np.repeat(theta[:, :STATE_DIM], k, axis=0)
-    betas = np.repeat(np.exp(theta[:, STATE_DIM]), k)
+    betas = np.repeat(np.clip(np.exp(theta[:, STATE_DIM]), *BETA_RANGE_KG_M2), k)
     dts = np.tile(dt_s, s)
     out = ballistic_propagate(states, dts, betas, max_step_s=max_step_s)
     pos = out[:, :3]

@@ -179,6 +179,11 @@ def fly_to_ground(
     return impact, t_hit, np.isfinite(t_hit), list(path), list(path_t)
 
 
+#: The ballistic coefficients a falling body can have (kg/m²): a sheet of paper's to a
+#: dense re-entry vehicle's, with a wide margin either side.
+BETA_RANGE_KG_M2: Final = (1.0, 1.0e7)
+
+
 def predict_impact(
     x: FloatArray, P: FloatArray, time_s: float, settings: ImpactSettings | None = None
 ) -> ImpactPrediction:
@@ -211,7 +216,10 @@ def predict_impact(
         # β is part of the state: every sigma point flies with its own, no quadrature.
         n_beta = 1
         states = pts[..., :STATE_DIM].reshape(-1, STATE_DIM)
-        beta_of = np.exp(pts[..., STATE_DIM]).reshape(-1)
+        # A sigma point of a wide ln β spread can reach β = 0 or ∞ (found by hypothesis in
+        # tests/policy/test_no_leak.py: the drag kick divides by β); fly it at the
+        # nearest β any body has.
+        beta_of = np.clip(np.exp(pts[..., STATE_DIM]).reshape(-1), *BETA_RANGE_KG_M2)
         weights = w_sigma
     else:
         betas = cfg.beta_median_kg_m2 * np.exp(cfg.beta_log_sigma * _GH_NODES)
