@@ -7,7 +7,7 @@ import io
 import socket
 import subprocess
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 from airpicture.deploy import nats_server_bin
 from airpicture.network.exercise import feed_reports
 from airpicture.network.service import ExerciseClock, NodeService, ServiceSettings
+from airpicture.network.signing import Keyring
 from airpicture.scenario import LoadedScenario
 from airpicture.tables import Table
 
@@ -79,11 +80,13 @@ async def run_in_process(
     settings: ServiceSettings | None = None,
     during: Callable[[ExerciseClock, asyncio.Event], Coroutine[Any, Any, None]] | None = None,
     domains: dict[str, str | None] | None = None,
+    keys: Mapping[str, Keyring] | None = None,
 ) -> list[NodeService]:
     """Every nation's node service (or those of `nations`) in this process and the feeds,
     over the scenario; `connect_as(nation, role)` connects. `during(clock, stop)` runs
     meanwhile (and may stop it all early). `domains`: each nation's JetStream domain (the
-    server-per-nation deployment)."""
+    server-per-nation deployment); `keys`: each nation's keyring (messages signed; none:
+    bare messages)."""
     domains = domains or {}
     clock = ExerciseClock(time.time() + 60.0, speed)  # started once every node is up
     stop = asyncio.Event()
@@ -97,7 +100,16 @@ async def run_in_process(
         return connect
 
     services = [
-        NodeService(loaded, n, clock, connector(n), out, settings, jetstream_domain=domains.get(n))
+        NodeService(
+            loaded,
+            n,
+            clock,
+            connector(n),
+            out,
+            settings,
+            jetstream_domain=domains.get(n),
+            keys=(keys or {}).get(n),
+        )
         for n in names
     ]
     ready = asyncio.Event()

@@ -15,6 +15,7 @@ from airpicture.deploy import connect_options, init_exercise, start_servers
 from airpicture.network.exercise import NodeSupervisor
 from airpicture.network.jetstream import HEADER_STAGE_END, link_stream
 from airpicture.network.service import ExerciseClock, ServiceSettings, read_node_outputs
+from airpicture.network.signing import Keyring
 from airpicture.scenario import load_scenario
 from airpicture.sim.simulate import simulate
 
@@ -98,6 +99,7 @@ def test_a_killed_node_resumes_and_takes_what_was_sent_meanwhile_once(tmp_path: 
                 run_in_process(
                     loaded, sim.plots, out, connect, ["AUS", "USA"], speed=5.0,
                     settings=ServiceSettings(), during=kill_and_restart,
+                    keys={n: Keyring.from_deployment(deployment, n) for n in ("AUS", "USA")},
                 )
             )  # fmt: skip
         finally:

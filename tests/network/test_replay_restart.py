@@ -19,6 +19,7 @@ from airpicture.deploy import connect_options, init_exercise, start_servers
 from airpicture.network.exercise import NodeSupervisor, start_recording
 from airpicture.network.recording import read_manifest, read_recording
 from airpicture.network.service import ExerciseClock, ServiceSettings, read_node_outputs
+from airpicture.network.signing import Keyring
 from airpicture.scenario import load_scenario
 from airpicture.sim.simulate import simulate
 from airpicture.tables import PICTURE_SCHEMA, PLOTS_SCHEMA, read_table
@@ -88,6 +89,7 @@ def test_a_node_killed_and_restarted_replays_to_the_picture_it_showed(tmp_path: 
         stop.set()
 
     try:
+        partners = ("AUS", "USA")
         with start_servers(deployment):
             supervisor = NodeSupervisor({"JPN": config}, tmp_path / "logs", spare=False)
             supervisor.start("JPN")
@@ -100,6 +102,7 @@ def test_a_node_killed_and_restarted_replays_to_the_picture_it_showed(tmp_path: 
                         run_in_process(
                             loaded, sim.plots, out, connect, ["AUS", "USA"], speed=5.0,
                             settings=ServiceSettings(), during=kill_and_restart,
+                            keys={n: Keyring.from_deployment(deployment, n) for n in partners},
                         ),
                         240.0,
                     )
@@ -117,6 +120,13 @@ def test_a_node_killed_and_restarted_replays_to_the_picture_it_showed(tmp_path: 
     assert recording.truncated == ""
     assert killed.start is not None and restarted.start is not None
     assert restarted.start.first_cycle > killed.stages[-1].cycle
+    # Signed both ways (the deployment's keys): JPN took its partners' frames, and its
+    # recording holds the partners' public keys the replay checks them with.
+    jpn_keys = Keyring.from_deployment(deployment, "JPN")
+    assert killed.start.partner_keys == jpn_keys.partner_keys_raw()
+    assert set(killed.start.partner_keys) == {"AUS", "USA"}
+    taken = [r for inc in recording.incarnations for st in inc.stages for r in st.received]
+    assert taken and all(jpn_keys.open(r.payload, r.sender) for r in taken)
 
     # The replay reproduces both runs: pictures, warnings and every publication.
     replay = tmp_path / "replay"

@@ -11,7 +11,13 @@ from airpicture.deploy.credentials import write_user
 from airpicture.errors import InputError
 from airpicture.network import Envelope, InProcessBus, NetworkRun, WarningBatch
 from airpicture.network.messages import decode
-from airpicture.network.signing import FrameError, Keyring, SignedFrame, read_frame
+from airpicture.network.signing import (
+    FrameError,
+    Keyring,
+    SignedFrame,
+    frame_without_signature,
+    read_frame,
+)
 from airpicture.sim.simulate import simulate
 from tests.network.netscen import network_scenario
 
@@ -156,3 +162,26 @@ def test_frame_fields_are_the_messages(keys: dict[str, Keyring]) -> None:
     assert (frame.seq, frame.sent_s) == (7, 3.5)
     # jetstream reads a payload's `seq` for its message id: a frame has one at the top.
     assert msgspec.msgpack.decode(keys["USA"].seal("AUS", _warnings(seq=7)))["seq"] == 7
+
+
+def test_a_replay_opens_what_the_node_opened_and_matches_its_frames_but_the_signature(
+    keys: dict[str, Keyring],
+) -> None:
+    # What a recording keeps (partners' public keys) is enough to open the partners'
+    # frames; the replay's own frames differ from the node's in the signature only.
+    replay = Keyring.for_replay("JPN", keys["JPN"].partner_keys_raw())
+    assert set(keys["JPN"].partner_keys_raw()) == {"AUS", "USA"}
+    frame = replay.open(keys["USA"].seal("JPN", _warnings()), "USA")
+    assert decode(frame.body) == _warnings()
+    with pytest.raises(FrameError) as err:  # signed with a key it was not given
+        replay.open(Keyring.generate(["USA"])["USA"].seal("JPN", _warnings()), "USA")
+    assert err.value.reason == "bad_signature"
+    ours, theirs = (
+        replay.seal("AUS", _warnings(sender="JPN")),
+        keys["JPN"].seal("AUS", _warnings(sender="JPN")),
+    )
+    assert ours != theirs
+    assert frame_without_signature(ours) == frame_without_signature(theirs)
+    assert frame_without_signature(b"not a frame") == b"not a frame"
+    with pytest.raises(InputError, match="JPN recording"):
+        Keyring.for_replay("JPN", {"USA": b"short"})

@@ -65,6 +65,7 @@ from airpicture.errors import InputError
 from airpicture.network.node import NodeSnapshot
 from airpicture.network.recording import RecordingSettings
 from airpicture.network.service import ExerciseClock, NodeService, ServiceSettings
+from airpicture.network.signing import Keyring
 from airpicture.scenario import LoadedScenario, ScenarioOverrides, load_scenario
 from airpicture.threat.warning import Warning
 
@@ -84,6 +85,10 @@ class NatsConfig(_Strict):
     servers: list[str] = Field(min_length=1)
     #: NKey seed file of the node's user.
     seed: str | None = None
+    #: Every nation's node public key (`U…`, this node's included): with `seed`, every
+    #: message between nodes is signed with the seed and checked with these
+    #: (network/signing.py). A deployment folder gives both.
+    node_public_keys: dict[str, str] | None = None
     ca_file: str | None = None
     client_cert: str | None = None
     client_key: str | None = None
@@ -504,6 +509,7 @@ async def run_node(config_path: Path) -> int:
         jetstream_domain=domain,
         recording=recording,
         record_connect=record_connect,
+        keys=signing_keys(config, base),
     )
     if config.sensors is not None:
         service.sensors.sensor_ids = frozenset(config.sensors)
@@ -545,6 +551,21 @@ async def run_node(config_path: Path) -> int:
                 await asyncio.wait_for(web_task, 5.0)
     console.print(f"[bold]{nation}[/] node stopped at exercise time {clock_s():.1f} s")
     return 0
+
+
+def signing_keys(config: NodeConfig, base: Path) -> Keyring | None:
+    """The node's keyring: the deployment's, or `nats:`'s seed and public keys; None (bare
+    messages, logged) when neither gives them."""
+    if config.deployment is not None:
+        from airpicture.deploy import Deployment
+
+        deployment = Deployment.load(resolve(base, config.deployment))
+        return Keyring.from_deployment(deployment, config.nation)
+    n = config.nats
+    if n is None or n.seed is None or n.node_public_keys is None:
+        return None
+    seed = resolve(base, n.seed)
+    return Keyring.from_nkeys(config.nation, seed.read_bytes(), n.node_public_keys)
 
 
 def recording_of(

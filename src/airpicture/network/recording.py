@@ -138,6 +138,9 @@ class StartRecord(msgspec.Struct, frozen=True, tag="start", kw_only=True):
     started_unix_s: float
     scenario: str
     pid: int
+    #: The partners' public keys the node checked frames with (raw Ed25519, 32 bytes
+    #: each; empty: its messages were not signed). A replay checks with the same.
+    partner_keys: dict[str, bytes] = {}
 
 
 class StageRecord(msgspec.Struct, frozen=True, tag="stage", kw_only=True):

@@ -66,6 +66,7 @@ from airpicture.network.recording import (
 )
 from airpicture.network.run import NetworkSettings, hold_s
 from airpicture.network.schedule import picture_times_s
+from airpicture.network.signing import Keyring
 from airpicture.policy import ReleasePolicy
 from airpicture.scenario import LoadedScenario
 from airpicture.tables import PICTURE_SCHEMA, Table, concat_tables, read_table, write_table
@@ -151,10 +152,14 @@ class NodeService:
         jetstream_domain: str | None = None,
         recording: RecordingSettings | None = None,
         record_connect: Connect | None = None,
+        keys: Keyring | None = None,
     ) -> None:
         """`recording`: the node's recording (`network/recording.py`; always on: None is the
         default settings); `record_connect`: a connection to the recording server (None:
-        record over the node's own connection, in its own JetStream)."""
+        record over the node's own connection, in its own JetStream); `keys`: the nation's
+        signing key and its partners' public keys (`Keyring.from_deployment`): every
+        message between nodes is signed and checked (network/signing.py); None: bare
+        messages, with a warning in the log."""
         scenario = loaded.scenario
         if nation not in scenario.nations:
             raise ValueError(f"{nation} is not a nation of {scenario.name}")
@@ -197,7 +202,9 @@ class NodeService:
             hold_s=hold_s(self.policy, links, network, nation),
             # Partners keep the sequence numbers they have seen from this node: a new base.
             first_seq=self.incarnation,
+            keys=keys,
         )
+        self.keys = keys
         self.times_s = picture_times_s(scenario)
         interval_wall = scenario.picture_interval_s / clock.speed
         self.marker_wait_s = (
@@ -304,6 +311,7 @@ class NodeService:
                     started_unix_s=self.stats.started_wall_s,
                     scenario=self.loaded.scenario.name,
                     pid=os.getpid(),
+                    partner_keys=self.keys.partner_keys_raw() if self.keys is not None else {},
                 )
             )
             for k in range(first, self.times_s.size):

@@ -167,6 +167,28 @@ class Keyring:
         keys = {n: a.node_public_key for n, a in deployment.nations.items()}
         return Keyring.from_nkeys(nation, seed, keys)
 
+    def partner_keys_raw(self) -> dict[str, bytes]:
+        """The partners' public keys, raw (32 bytes each): what a recording keeps so that a
+        replay checks the recorded frames as the node did."""
+        return {n: _raw(k) for n, k in sorted(self.public_keys.items()) if n != self.nation}
+
+    @staticmethod
+    def for_replay(nation: str, partner_keys_raw: Mapping[str, bytes]) -> Keyring:
+        """A replay's keyring: the recorded partners' public keys, to open the recorded
+        frames as the node did, and a throwaway signing key (a replay never holds the
+        nation's seed), so that its frames match the recorded ones but for the signature
+        (`frame_without_signature`)."""
+        try:
+            public = {
+                n: Ed25519PublicKey.from_public_bytes(bytes(raw))
+                for n, raw in partner_keys_raw.items()
+            }
+        except ValueError:
+            raise InputError(
+                f"{nation} recording", ["a recorded partner key is not an Ed25519 public key"]
+            ) from None
+        return Keyring(nation, Ed25519PrivateKey.generate(), public)
+
     def seal(self, receiver: str, message: Message) -> bytes:
         """The frame of `message` to `receiver`, signed by this nation."""
         return self.seal_body(
@@ -233,6 +255,16 @@ def read_frame(payload: bytes) -> SignedFrame:
     if frame.frame != FRAME_VERSION:
         raise FrameError("unknown_frame_version", f"frame {frame.frame}; this node reads 1")
     return frame
+
+
+def frame_without_signature(payload: bytes) -> bytes:
+    """`payload` with its signature blanked, when it is a frame (else as it is): a replay's
+    frames, signed with another key, compare equal to the recorded ones on everything else."""
+    try:
+        frame = read_frame(payload)
+    except FrameError:
+        return payload
+    return _FRAME_ENCODER.encode(msgspec.structs.replace(frame, signature=bytes(SIGNATURE_BYTES)))
 
 
 def message_bytes(payload: bytes) -> bytes:
