@@ -51,11 +51,10 @@ import yaml
 
 from airpicture.errors import InputError
 from airpicture.interop.opensky import OpenSkyFormatError, decode_states
-from airpicture.network import Envelope, InProcessBus, NetworkRun
+from airpicture.network import Envelope, InProcessBus, KeepingBus, NetworkRun
 from airpicture.network.bus import scenario_links
 from airpicture.network.messages import (
     MessageError,
-    MessageKind,
     PlotBatch,
     TrackBatch,
     decode,
@@ -86,18 +85,6 @@ def _nested(depth: int) -> Any:
     for _ in range(depth):
         value = [value]
     return value
-
-
-class _KeepingBus(InProcessBus):
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.frames: list[tuple[str, str, bytes]] = []
-
-    def publish(
-        self, sender: str, receiver: str, payload: bytes, sent_s: float, kind: MessageKind
-    ) -> None:
-        self.frames.append((sender, receiver, payload))
-        super().publish(sender, receiver, payload, sent_s, kind)
 
 
 def mutate_value(value: Any, rng: np.random.Generator) -> Any:
@@ -139,11 +126,11 @@ class Seeds:
             ROOT / "scenarios/pacific-shield.yaml", ScenarioOverrides(duration_s=duration_s)
         )
         plots = simulate(loaded).plots
-        self.bus = _KeepingBus(scenario_links(loaded.scenario), loaded.scenario.seed)
+        self.bus = KeepingBus(scenario_links(loaded.scenario), loaded.scenario.seed)
         self.run = NetworkRun(loaded, plots, bus=self.bus)
         self.run.advance(duration_s)
         self.now_s = duration_s
-        self.frames = [f for f in self.bus.frames if f[1] == VICTIM]
+        self.frames = [f for f in self.bus.published if f[1] == VICTIM]
         self.bodies = [(s, msgspec.msgpack.decode(read_frame(p).body)) for s, _, p in self.frames]
         self._seq = 10**12
 

@@ -28,9 +28,9 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from airpicture.network import InProcessBus, NetworkRun
+from airpicture.network import KeepingBus, NetworkRun
 from airpicture.network.bus import scenario_links
-from airpicture.network.messages import MessageKind, decode
+from airpicture.network.messages import decode
 from airpicture.network.signing import Keyring, message_bytes
 from airpicture.policy.release import receivers_of_sensor
 from airpicture.scenario import ScenarioOverrides, load_scenario
@@ -39,29 +39,17 @@ from airpicture.sim.simulate import simulate
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class _LogBus(InProcessBus):
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.log: list[tuple[str, str, bytes]] = []
-
-    def publish(
-        self, sender: str, receiver: str, payload: bytes, sent_s: float, kind: MessageKind
-    ) -> None:
-        self.log.append((sender, receiver, payload))
-        super().publish(sender, receiver, payload, sent_s, kind)
-
-
 def _json(value: object) -> bytes:
     return msgspec.json.encode(value, enc_hook=repr)
 
 
 def outputs(loaded: Any, plots: Any, keys: dict[str, Keyring], viewer: str) -> dict[str, list[Any]]:
-    bus = _LogBus(scenario_links(loaded.scenario), loaded.scenario.seed)
+    bus = KeepingBus(scenario_links(loaded.scenario), loaded.scenario.seed)
     run = NetworkRun(loaded, plots, bus=bus, keys=keys)
     pictures = [s.pictures[viewer] for s in run.snapshots_until(np.inf)]
     node = run.nodes[viewer]
     return {
-        "received": [(s, p) for s, r, p in bus.log if r == viewer],
+        "received": [(s, p) for s, r, p in bus.published if r == viewer],
         "picture": [_json({c: v.tolist() for c, v in rows.items()}) for rows in pictures],
         "warnings": [_json(w) for w in node.issued_warnings + node.received_warnings],
         "threats": [_json(t) for t in node.threat_log()],

@@ -21,28 +21,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from airpicture.network import InProcessBus, NetworkRun
+from airpicture.network import KeepingBus, NetworkRun
 from airpicture.network.bus import scenario_links
-from airpicture.network.messages import MessageKind
 from airpicture.network.signing import read_frame
 from airpicture.scenario import ScenarioOverrides, load_scenario
 from airpicture.sim.simulate import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class _KeepingBus(InProcessBus):
-    """The in-process bus, keeping every frame published."""
-
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.frames: list[tuple[str, str, bytes]] = []
-
-    def publish(
-        self, sender: str, receiver: str, payload: bytes, sent_s: float, kind: MessageKind
-    ) -> None:
-        self.frames.append((sender, receiver, payload))
-        super().publish(sender, receiver, payload, sent_s, kind)
 
 
 def per_message(run: NetworkRun, frames: list[tuple[str, str, bytes]]) -> dict[str, Any]:
@@ -86,7 +71,7 @@ def main() -> None:
     args = parser.parse_args()
     loaded = load_scenario(args.scenario, ScenarioOverrides(duration_s=args.duration_s))
     plots = simulate(loaded).plots
-    bus = _KeepingBus(scenario_links(loaded.scenario), loaded.scenario.seed)
+    bus = KeepingBus(scenario_links(loaded.scenario), loaded.scenario.seed)
     run = NetworkRun(loaded, plots, bus=bus)
     cpu0 = time.process_time()
     run.advance(float("inf"))
@@ -94,7 +79,7 @@ def main() -> None:
     nodes: dict[str, Any] = {}
     for nation, node in run.nodes.items():
         total = sum(node.seconds.values())
-        sent = sum(1 for s, _, _ in bus.frames if s == nation)
+        sent = sum(1 for s, _, _ in bus.published if s == nation)
         got = sum(
             node.counts.received[k] for k in ("track_batches", "plot_batches", "warning_batches")
         )
@@ -111,7 +96,7 @@ def main() -> None:
         "duration_s": loaded.scenario.duration_s,
         "run_cpu_s": cpu,
         "nodes": nodes,
-        "per_message": per_message(run, bus.frames),
+        "per_message": per_message(run, bus.published),
         "target_share": 0.05,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -15,11 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airpicture.network import Envelope, InProcessBus, NetworkRun
+from airpicture.network import Envelope, InProcessBus, KeepingBus, NetworkRun
 from airpicture.network.bus import scenario_links
 from airpicture.network.messages import (
     MessageError,
-    MessageKind,
     PlotBatch,
     TrackBatch,
     decode,
@@ -36,24 +35,12 @@ ABSURD: list[Any] = [
 ]  # fmt: skip
 
 
-class _KeepingBus(InProcessBus):
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.frames: list[tuple[str, str, bytes]] = []
-
-    def publish(
-        self, sender: str, receiver: str, payload: bytes, sent_s: float, kind: MessageKind
-    ) -> None:
-        self.frames.append((sender, receiver, payload))
-        super().publish(sender, receiver, payload, sent_s, kind)
-
-
 @pytest.fixture(scope="module")
-def network() -> tuple[NetworkRun, _KeepingBus]:
+def network() -> tuple[NetworkRun, KeepingBus]:
     release = {n: {"tracks": ["AUS", "JPN", "USA"], "plots": ["AUS", "JPN", "USA"]}
                for n in ("AUS", "JPN", "USA")}  # fmt: skip
     loaded = network_scenario(release, duration_s=20.0)
-    bus = _KeepingBus(scenario_links(loaded.scenario), loaded.scenario.seed)
+    bus = KeepingBus(scenario_links(loaded.scenario), loaded.scenario.seed)
     run = NetworkRun(loaded, simulate(loaded).plots, bus=bus)
     run.advance(20.0)
     return run, bus
@@ -118,14 +105,14 @@ def _mutate_value(value: Any, rng: np.random.Generator) -> Any:
 def test_mangled_real_frames_raise_only_their_errors(network) -> None:
     run, bus = network
     rng = np.random.default_rng(19)
-    frames = [(s, p) for s, r, p in bus.frames if r == "JPN"]
+    frames = [(s, p) for s, r, p in bus.published if r == "JPN"]
     for _ in range(3000):
         sender, payload = frames[int(rng.integers(0, len(frames)))]
         _open_and_check(run.keys["JPN"], sender, _mutate_bytes(payload, rng))
 
 
-def _hostile(run: NetworkRun, bus: _KeepingBus, rng: np.random.Generator, seq: int) -> tuple:
-    frames = [(s, p) for s, r, p in bus.frames if r == "JPN"]
+def _hostile(run: NetworkRun, bus: KeepingBus, rng: np.random.Generator, seq: int) -> tuple:
+    frames = [(s, p) for s, r, p in bus.published if r == "JPN"]
     sender, payload = frames[int(rng.integers(0, len(frames)))]
     body = dict(msgspec.msgpack.decode(read_frame(payload).body), seq=seq)
     stamp = "time_s" if body["type"] == "tracks" else "sent_s"

@@ -25,9 +25,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airpicture.network import InProcessBus, NetworkRun, PlotBatch, TrackBatch, decode
+from airpicture.network import KeepingBus, NetworkRun, PlotBatch, TrackBatch, decode
 from airpicture.network.bus import scenario_links
-from airpicture.network.messages import MessageKind
 from airpicture.network.signing import Keyring, message_bytes
 from airpicture.policy.release import (
     plot_receivers_of_sensor,
@@ -39,18 +38,6 @@ from airpicture.sim.simulate import simulate
 from tests.network.netscen import NATIONS, SENSORS, TARGETS, network_scenario
 
 nation_sets = st.lists(st.sampled_from(NATIONS), unique=True, max_size=3)
-
-
-class RecordingBus(InProcessBus):
-    def __init__(self, *args: object, **kw: object) -> None:
-        super().__init__(*args, **kw)  # type: ignore[arg-type]
-        self.log: list[tuple[str, str, bytes]] = []
-
-    def publish(
-        self, sender: str, receiver: str, payload: bytes, sent_s: float, kind: MessageKind
-    ) -> None:
-        self.log.append((sender, receiver, payload))
-        super().publish(sender, receiver, payload, sent_s, kind)
 
 
 @st.composite
@@ -91,8 +78,8 @@ LAUNCH = {
 
 def _run(
     loaded: LoadedScenario, plots: dict, keys: dict[str, Keyring] | None = None
-) -> tuple[NetworkRun, RecordingBus, dict]:
-    bus = RecordingBus(scenario_links(loaded.scenario), loaded.scenario.seed)
+) -> tuple[NetworkRun, KeepingBus, dict]:
+    bus = KeepingBus(scenario_links(loaded.scenario), loaded.scenario.seed)
     run = NetworkRun(loaded, plots, bus=bus, keys=keys)
     pictures: dict[str, list] = {n: [] for n in NATIONS}
     for snapshot in run.advance(1e9):
@@ -122,7 +109,7 @@ def _without_numbers(value: object, drop: tuple[str, ...] = NUMBERED) -> object:
 
 
 def _outputs_of(
-    run: NetworkRun, bus: RecordingBus, pictures: dict, viewer: str, numbers: bool = True
+    run: NetworkRun, bus: KeepingBus, pictures: dict, viewer: str, numbers: bool = True
 ) -> dict:
     """Everything `viewer` receives and every row of its outputs, as comparable values:
     bytes as they are, or (`numbers=False`) with every network track number left out."""
@@ -132,7 +119,7 @@ def _outputs_of(
         builtins = msgspec.to_builtins(values, enc_hook=repr)
         return [_json(v if numbers else _without_numbers(v)) for v in builtins]
 
-    received = [(s, p) for s, r, p in bus.log if r == viewer]
+    received = [(s, p) for s, r, p in bus.published if r == viewer]
     if not numbers:
         received = [
             (
@@ -165,7 +152,7 @@ def test_nothing_leaks(loaded: LoadedScenario) -> None:
     plots = simulate(loaded).plots
     keys = Keyring.generate(NATIONS)
     run, bus, pictures = _run(loaded, plots, keys)
-    for sender, receiver, payload in bus.log:
+    for sender, receiver, payload in bus.published:
         message = decode(message_bytes(payload))
         assert message.sender == sender
         if isinstance(message, TrackBatch):

@@ -11,30 +11,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from airpicture.network import InProcessBus, NetworkRun, TrackBatch, WarningBatch, decode
+from airpicture.network import KeepingBus, NetworkRun, TrackBatch, WarningBatch, decode
 from airpicture.network.bus import scenario_links
-from airpicture.network.messages import MessageKind
 from airpicture.network.signing import message_bytes
 from airpicture.scenario import ScenarioOverrides, load_scenario
 from airpicture.sim.simulate import simulate
 from tests.conftest import REPO
 
 
-class RecordingBus(InProcessBus):
-    def __init__(self, *args: object, **kw: object) -> None:
-        super().__init__(*args, **kw)  # type: ignore[arg-type]
-        self.to_aus: list[bytes] = []
-
-    def publish(
-        self, sender: str, receiver: str, payload: bytes, sent_s: float, kind: MessageKind
-    ) -> None:
-        if receiver == "AUS":
-            self.to_aus.append(payload)
-        super().publish(sender, receiver, payload, sent_s, kind)
-
-
-def _aus_picture(loaded, plots) -> tuple[list[dict], RecordingBus]:  # type: ignore[no-untyped-def]
-    bus = RecordingBus(scenario_links(loaded.scenario), loaded.scenario.seed)
+def _aus_picture(loaded, plots) -> tuple[list[dict], KeepingBus]:  # type: ignore[no-untyped-def]
+    bus = KeepingBus(scenario_links(loaded.scenario), loaded.scenario.seed)
     run = NetworkRun(loaded, plots, bus=bus)
     return [s.pictures["AUS"] for s in run.advance(1e9)], bus
 
@@ -50,7 +36,7 @@ def test_aus_never_sees_what_only_sbirs_saw() -> None:
     for rows in pictures:
         for sources in rows["sources"]:
             assert "USA-SBIRS-GEO" not in sources
-    for payload in bus.to_aus:
+    for payload in (p for _, receiver, p in bus.published if receiver == "AUS"):
         message = decode(message_bytes(payload))
         if isinstance(message, TrackBatch | WarningBatch):
             assert all("USA-SBIRS-GEO" not in s for s in message.sources)

@@ -9,7 +9,14 @@ from airpicture.network.assessor import (
     kinematic_assessor,
     national_assessor,
 )
-from airpicture.network.bus import Bus, Envelope, InProcessBus, LinkQuality, scenario_links
+from airpicture.network.bus import (
+    Bus,
+    Envelope,
+    InProcessBus,
+    KeepingBus,
+    LinkQuality,
+    scenario_links,
+)
 from airpicture.network.messages import (
     MESSAGE_VERSION,
     MessageError,
@@ -34,6 +41,7 @@ __all__ = [
     "Bus",
     "Envelope",
     "InProcessBus",
+    "KeepingBus",
     "KinematicAssessor",
     "LinkQuality",
     "MessageError",

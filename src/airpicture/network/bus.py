@@ -150,3 +150,21 @@ class InProcessBus:
         if key not in self._rngs:
             self._rngs[key] = stream_rng(self.seed, "link", f"{sender}->{receiver}")
         return self._rngs[key]
+
+
+class KeepingBus(InProcessBus):
+    """The in-process bus, keeping every payload published, before the link's loss:
+    `published` holds (sender, receiver, payload), in order. For tools and tests that
+    read what crossed the network (the signed frames)."""
+
+    def __init__(
+        self, links: Mapping[tuple[str, str], LinkQuality] | None = None, seed: int = 0
+    ) -> None:
+        super().__init__(links, seed)
+        self.published: list[tuple[str, str, bytes]] = []
+
+    def publish(
+        self, sender: str, receiver: str, payload: bytes, sent_s: float, kind: MessageKind
+    ) -> None:
+        self.published.append((sender, receiver, payload))
+        super().publish(sender, receiver, payload, sent_s, kind)
