@@ -245,3 +245,14 @@ def concat_tables(tables: list[Table], schema: pa.Schema) -> Table:
         )
         for f in schema
     }
+
+
+def json_default(value: object) -> object:
+    """`json.dumps(..., default=json_default)` for the run's JSON outputs (warnings,
+    threats, network.json, a node's stats): numpy scalars and arrays as their Python
+    values, anything else JSON cannot hold as its text."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)

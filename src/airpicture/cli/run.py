@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -32,7 +30,7 @@ from airpicture.network import NetworkResult, NetworkSettings, run_network
 from airpicture.network.assessor import AssessorFactory, national_assessor
 from airpicture.network.run import Fusion
 from airpicture.scenario import LoadedScenario, load_scenario
-from airpicture.tables import PICTURE_SCHEMA, Table, write_table
+from airpicture.tables import PICTURE_SCHEMA, Table, json_default, write_table
 from airpicture.threat.warning import write_warnings
 from airpicture.tracking.settings import TrackerSettings
 
@@ -127,19 +125,9 @@ def write_network_outputs(out: Path, result: NetworkResult) -> None:
     write_warnings(out / "warnings.jsonl", result.warnings)
     with (out / "threats.jsonl").open("w", encoding="utf-8") as f:
         for row in result.threats:
-            f.write(json.dumps(row, default=_json_default) + "\n")
+            f.write(json.dumps(row, default=json_default) + "\n")
     stats = dict(result.stats, seconds=result.seconds)
-    (out / "network.json").write_text(json.dumps(stats, indent=2, default=_json_default) + "\n")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return str(value)
+    (out / "network.json").write_text(json.dumps(stats, indent=2, default=json_default) + "\n")
 
 
 def print_network(result: NetworkResult, out: Path, console: Console) -> None:

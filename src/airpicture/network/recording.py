@@ -64,7 +64,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, S
 from airpicture.errors import InputError
 from airpicture.network.bus import Bus, Envelope
 from airpicture.network.messages import MessageKind
-from airpicture.tables import Table
+from airpicture.tables import Table, json_default
 from airpicture.threat.warning import Warning
 
 log = logging.getLogger(__name__)
@@ -317,7 +317,7 @@ class Recorder:
             picture=None if picture is None else table_to_wire(picture),
             warnings=list(warnings),
             received_warnings=list(received_warnings),
-            threats=[json.dumps(r, default=_json_default, sort_keys=True) for r in threats],
+            threats=[json.dumps(r, default=json_default, sort_keys=True) for r in threats],
         )
 
     async def put(self, record: Record) -> bool:
@@ -381,14 +381,6 @@ class RecordingTap:
         envelopes = self.bus.receive(receiver, until_s)
         self.recorder.received(envelopes, list(getattr(self.bus, "last_received_seqs", [])))
         return envelopes
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
 
 
 # ---------------------------------------------------------------------- the folder

@@ -69,7 +69,14 @@ from airpicture.network.schedule import picture_times_s
 from airpicture.network.signing import Keyring
 from airpicture.policy import ReleasePolicy
 from airpicture.scenario import LoadedScenario
-from airpicture.tables import PICTURE_SCHEMA, Table, concat_tables, read_table, write_table
+from airpicture.tables import (
+    PICTURE_SCHEMA,
+    Table,
+    concat_tables,
+    json_default,
+    read_table,
+    write_table,
+)
 from airpicture.threat.warning import Warning, encode_line, read_warnings
 
 if TYPE_CHECKING:
@@ -578,13 +585,13 @@ class NodeService:
         tmp = self.dir / f".threats-{self.incarnation}.jsonl.tmp"
         with tmp.open("w", encoding="utf-8") as f:
             for row in rows:
-                f.write(json.dumps(row, default=_json_default) + "\n")
+                f.write(json.dumps(row, default=json_default) + "\n")
         os.replace(tmp, self.dir / f"threats-{self.incarnation}.jsonl")
 
     def _write_stats(self) -> None:
         path = self.dir / f"stats-{self.incarnation}.json"
         tmp = self.dir / f".stats-{self.incarnation}.json.tmp"
-        tmp.write_text(json.dumps(self.node_stats(), indent=2, default=_json_default) + "\n")
+        tmp.write_text(json.dumps(self.node_stats(), indent=2, default=json_default) + "\n")
         os.replace(tmp, path)
 
     def node_stats(self) -> dict[str, Any]:
@@ -654,14 +661,6 @@ def _merge_reports(a: Table | None, b: Table | None) -> Table | None:
 def _cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
 
 
 # ---------------------------------------------------------------------- reading the parts

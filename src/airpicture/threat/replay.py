@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from airpicture.atlas import country_outlines
 from airpicture.geo.land import CountryOutlines
 from airpicture.scenario import Scenario, load_scenario
-from airpicture.tables import PLOTS_SCHEMA, read_table
+from airpicture.tables import PLOTS_SCHEMA, json_default, read_table
 from airpicture.threat.assessment import BoostReports
 from airpicture.threat.assessor import AssessorSettings, NationalAssessor
 from airpicture.threat.warning import Warning, write_warnings
@@ -123,15 +123,7 @@ def write_jsonl(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
     """One JSON object a line (warnings: `threat.warning.write_warnings`)."""
     with path.open("w", encoding="utf-8") as f:
         for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+            f.write(json.dumps(row, ensure_ascii=False, default=json_default) + "\n")
 
 
 def assess_run_dir(
