@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
 
 import nats
 import numpy as np
+import pytest
 import yaml
 
 from airpicture.cli import main
+from airpicture.cli.serve import recording_source
 from airpicture.deploy import connect_options, init_exercise, start_servers
+from airpicture.errors import InputError
 from airpicture.network.exercise import NodeSupervisor, start_recording
 from airpicture.network.recording import read_manifest, read_recording
 from airpicture.network.service import ExerciseClock, ServiceSettings, read_node_outputs
@@ -23,6 +27,7 @@ from airpicture.network.signing import Keyring
 from airpicture.scenario import load_scenario
 from airpicture.sim.simulate import simulate
 from airpicture.tables import PICTURE_SCHEMA, PLOTS_SCHEMA, read_table
+from airpicture.web.views import view_rules
 
 from .jetstream_server import run_in_process, within
 from .netscen import network_scenario
@@ -147,6 +152,17 @@ def test_a_node_killed_and_restarted_replays_to_the_picture_it_showed(tmp_path: 
     assert list(replayed["track_id"][shown]) == list(live["track_id"])
     np.testing.assert_array_equal(replayed["lat_deg"][shown], live["lat_deg"])
     assert report["comparison"]["fuses"] == len(np.unique(replayed["time_s"]))
+
+    # The page replays the recording for JPN alone (`serve RECORDING --nation JPN`): every
+    # recorded picture, the one the node showed where it wrote one.
+    source = recording_source(folder, "jpn")
+    assert sorted(view_rules(source.info)) == ["JPN"]
+    frames = source.advance(math.inf)
+    assert [f.time_s for f in frames] == sorted(np.unique(replayed["time_s"]).tolist())
+    shown_frames = [f for f in frames if f.time_s in set(live["time_s"].tolist())]
+    assert [t for f in shown_frames for t in f.picture["track_id"]] == list(live["track_id"])
+    with pytest.raises(InputError, match="give --nation"):
+        recording_source(folder, None)
 
     # Every report JPN's sensors published up to its last picture, exactly once, though
     # the killed run took some it never acknowledged (the restarted run took them again).

@@ -14,11 +14,14 @@ by (`--allowed-host`); sign-ins, failures and sign-outs go to a rotated audit lo
 from __future__ import annotations
 
 import argparse
+import atexit
 import ipaddress
 import logging
 import os
+import shutil
 import socket
 import ssl
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,7 @@ from rich.console import Console
 from airpicture.cli.options import add_scenario_overrides, scenario_overrides
 from airpicture.deploy.pki import check_certificate
 from airpicture.errors import InputError
+from airpicture.network.recording import MANIFEST
 from airpicture.scenario import load_scenario
 from airpicture.web import audit
 from airpicture.web.auth import Authenticator, one_time_accounts
@@ -51,7 +55,11 @@ def register(subparsers: Any) -> None:
             "sees only that nation's picture."
         ),
     )
-    parser.add_argument("target", type=Path, help="scenario file (.yaml) or run output folder")
+    parser.add_argument(
+        "target",
+        type=Path,
+        help="scenario file (.yaml), run output folder, or recording folder (with --nation)",
+    )
     parser.add_argument(
         "--speed",
         type=float,
@@ -65,6 +73,11 @@ def register(subparsers: Any) -> None:
         type=Path,
         help=f"accounts file from `airpicture users add` (default: ${USERS_ENV}; "
         "without either, one-time accounts are printed)",
+    )
+    parser.add_argument(
+        "--nation",
+        help="for a recording folder (an exercise's OUT/recording): the nation whose recorded "
+        "picture to replay; one nation at a time, and only its accounts may sign in",
     )
     parser.add_argument(
         "--scenario",
@@ -99,6 +112,12 @@ def register(subparsers: Any) -> None:
 
 def make_source(args: argparse.Namespace, console: Console) -> PictureSource:
     target: Path = args.target
+    if target.is_dir() and (target / MANIFEST).is_file():
+        return recording_source(target, args.nation)
+    if args.nation is not None:
+        raise InputError(
+            "--nation", [f"{target} is not a recording folder (no {MANIFEST}); --nation is for one"]
+        )
     if target.is_dir():
         return RunFolderSource(target, args.scenario)
     if not target.is_file():
@@ -108,6 +127,30 @@ def make_source(args: argparse.Namespace, console: Console) -> PictureSource:
     loaded = load_scenario(target, scenario_overrides(args))
     with console.status(f"simulating {loaded.scenario.name} for the live run…"):
         return NetworkLiveSource(loaded)
+
+
+def recording_source(folder: Path, nation: str | None) -> PictureSource:
+    """One nation's recorded picture, replayed (`web/recording_source.py`); its tables are
+    written to a temporary folder, removed when the server stops."""
+    from airpicture.network.recording import read_manifest
+    from airpicture.web.recording_source import RecordingSource
+
+    nations = read_manifest(folder).nations
+    if nation is None:
+        raise InputError(
+            str(folder),
+            [f"a recording replays one nation at a time: give --nation ({', '.join(nations)})"],
+        )
+    work = Path(tempfile.mkdtemp(prefix="airpicture-replay-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
+    source = RecordingSource(folder, nation.upper(), work)
+    if source.truncated:
+        Console().print(
+            f"[bold yellow]note:[/] the recording of {nation.upper()} is complete to "
+            f"{source.complete_to_s:.0f} s only ({source.truncated})",
+            highlight=False,
+        )
+    return source
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,23 +1,15 @@
 """A `PictureSource` over a recording: one nation's recorded picture, for the web page's
-replay (issue 15; to be wired by the web's owner).
+replay (`airpicture serve RECORDING_DIR --nation JPN`, cli/serve.py).
 
 The recording (`network/recording.py`) is read once, at construction (call it before
 the server's event loop starts: reading runs its own loop), and that nation's recorded
 pictures and the warnings on its picture — the ones its node issued to it, and the
 partners' it took — are written as a run folder in `work_dir`, which `RunFolderSource`
 replays with the page's existing time controls (pause, speed, jump, the scrubber over
-the whole recording). The page's sign-in rules do not change: the server is started
-for that one nation (`Authenticator(accounts, frozenset([nation]))`, as `airpicture
-node` does), so only its accounts see it.
-
-What the web's owner needs to wire it (files not owned here):
-
-* `airpicture serve RECORDING_DIR --nation JPN` (cli/serve.py): when RECORDING_DIR holds
-  `recording.json`, build `RecordingSource(RECORDING_DIR, nation, work_dir)` instead of
-  `RunFolderSource`, and an `Authenticator` restricted to that nation; refuse a serve of
-  a recording without `--nation` (InputError naming the recording and its nations).
-* Show `source.truncated` / `source.complete_to_s` on the page (a recording cut short
-  replays to where it is complete).
+the whole recording). The page's sign-in rules do not change: the picture's only
+viewer is that nation, so only its accounts (and ALL's, if any) may sign in. A
+recording cut short replays to where it is complete (`truncated`, `complete_to_s`;
+`serve` says so).
 """
 
 from __future__ import annotations
