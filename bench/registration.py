@@ -30,7 +30,6 @@ import math
 import os
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,6 @@ from airpicture.metrics import EvaluationSettings, evaluate_run
 from airpicture.metrics.commonality import attainable_commonality, sensor_rows
 from airpicture.metrics.evaluation import evaluate
 from airpicture.metrics.run_data import load_run
-from airpicture.network.node import NodeSettings
 from airpicture.network.run import NetworkRun, NetworkSettings
 from airpicture.policy import ReleasePolicy
 from airpicture.scenario import LoadedScenario, ScenarioOverrides, load_scenario
@@ -55,23 +53,6 @@ from airpicture.tracking.registration import SITE, RegistrationSettings
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@dataclass(frozen=True)
-class _Settings(NetworkSettings):
-    """NetworkSettings that pass registration settings to the nodes."""
-
-    registration: RegistrationSettings = field(default_factory=RegistrationSettings)
-    gridlock: GridlockSettings = field(default_factory=GridlockSettings)
-
-    def node(self) -> NodeSettings:
-        return NodeSettings(
-            tracker=self.tracker,
-            fusion=self.fusion,
-            plot_batch_s=self.plot_batch_s,
-            registration=self.registration,
-            gridlock=self.gridlock,
-        )
-
-
 def without_biases(loaded: LoadedScenario) -> LoadedScenario:
     sensors = [s.model_copy(update={"bias": None}) for s in loaded.scenario.sensors]
     scenario = loaded.scenario.model_copy(update={"sensors": sensors, "name": "bias-free"})
@@ -79,7 +60,7 @@ def without_biases(loaded: LoadedScenario) -> LoadedScenario:
 
 
 def network(sim: Simulation, registration: bool, out: Path) -> dict[str, Any]:
-    settings = _Settings(
+    settings = NetworkSettings(
         registration=RegistrationSettings(enabled=registration),
         gridlock=GridlockSettings(enabled=registration),
     )

@@ -26,6 +26,7 @@ from airpicture.cli.options import add_scenario_overrides, scenario_overrides
 from airpicture.cli.simulate import print_summary as print_simulation
 from airpicture.cli.simulate import run_simulation
 from airpicture.metrics import EvaluationSettings
+from airpicture.metrics.registration import write_registration
 from airpicture.network import NetworkResult, NetworkSettings, run_network
 from airpicture.network.assessor import AssessorFactory, national_assessor
 from airpicture.network.run import Fusion
@@ -59,6 +60,11 @@ def register(subparsers: Any) -> None:
         help="report-to-track association in every tracker (default: gnn)",
     )
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
+    parser.add_argument(
+        "--no-registration",
+        action="store_true",
+        help="no sensor registration nor gridlock in the nodes (to see what they buy)",
+    )
     add_scenario_overrides(parser)
     parser.set_defaults(func=run)
 
@@ -68,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     loaded = load_scenario(args.scenario, scenario_overrides(args))
     settings = NetworkSettings(tracker=TrackerSettings(association=args.association))
+    if args.no_registration:
+        settings = settings.without_registration()
     sim = run_simulation(args, console, loaded)
     # The simulation's outputs are written first: a network that fails does not lose them.
     sim.fusion_used = args.fusion or sim.loaded.scenario.fusion
@@ -122,6 +130,8 @@ def write_network_outputs(out: Path, result: NetworkResult) -> None:
     (with `failure` if a node failed: the rest is then what was finished before)."""
     out.mkdir(parents=True, exist_ok=True)
     write_table(out / "picture.parquet", result.picture, PICTURE_SCHEMA)
+    if result.registration:
+        write_registration(out / "registration.parquet", result.registration)
     write_warnings(out / "warnings.jsonl", result.warnings)
     with (out / "threats.jsonl").open("w", encoding="utf-8") as f:
         for row in result.threats:

@@ -24,6 +24,7 @@ from airpicture.metrics.evaluation import (
     first_times,
     report_title,
 )
+from airpicture.metrics.registration import read_registration, registration_section
 from airpicture.metrics.report import quality_sections
 from airpicture.metrics.report import write_report as write_html
 from airpicture.metrics.run_data import RunData, load_run
@@ -287,4 +288,6 @@ def write_run_report(run_dir: Path, evaluation: Evaluation, document: dict[str, 
     if "warnings" in document:
         sections.append(threat_timeline_section(run_dir, evaluation, document))
         sections.append(warnings_section(document["warnings"]))
+    if (run_dir / "registration.parquet").is_file():
+        sections.append(registration_section(read_registration(run_dir / "registration.parquet")))
     write_html(run_dir / "report.html", sections, title=report_title(evaluation.run))

@@ -19,7 +19,7 @@ import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import msgspec
@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from airpicture.fusion import FusionSettings
+from airpicture.fusion.gridlock import GridlockSettings
 from airpicture.network.assessor import AssessorFactory, national_assessor
 from airpicture.network.bus import Bus, Envelope, InProcessBus, LinkQuality, scenario_links
 from airpicture.network.messages import PLOT_COLUMNS, MessageKind
@@ -39,6 +40,7 @@ from airpicture.tables import PICTURE_SCHEMA, Table, concat_tables
 from airpicture.threat.assessment import Assessor, BoostReports
 from airpicture.threat.warning import Warning
 from airpicture.tracking import Tracker, TrackerSettings, sensor_models
+from airpicture.tracking.registration import RegistrationSettings
 
 Fusion = Literal["distributed", "centralized"]
 
@@ -49,10 +51,26 @@ class NetworkSettings:
     fusion: FusionSettings = field(default_factory=FusionSettings)
     #: Own plots are sent to partners in batches at most this long, s.
     plot_batch_s: float = 1.0
+    #: Sensor registration and gridlock in every node (`enabled=False`: off, what
+    #: `airpicture run --no-registration` sets).
+    registration: RegistrationSettings = field(default_factory=RegistrationSettings)
+    gridlock: GridlockSettings = field(default_factory=GridlockSettings)
 
     def node(self) -> NodeSettings:
         return NodeSettings(
-            tracker=self.tracker, fusion=self.fusion, plot_batch_s=self.plot_batch_s
+            tracker=self.tracker,
+            fusion=self.fusion,
+            plot_batch_s=self.plot_batch_s,
+            registration=self.registration,
+            gridlock=self.gridlock,
+        )
+
+    def without_registration(self) -> NetworkSettings:
+        """These settings with registration and gridlock off."""
+        return replace(
+            self,
+            registration=replace(self.registration, enabled=False),
+            gridlock=replace(self.gridlock, enabled=False),
         )
 
 
@@ -97,6 +115,8 @@ class NetworkResult:
     threats: list[dict[str, Any]] = field(default_factory=list)
     #: The node that failed, if one did: the result then holds what was finished before.
     failure: NodeFailedError | None = None
+    #: Every node's sensor-registration estimates (`registration.parquet`; {} when none).
+    registration: Table = field(default_factory=dict)
 
 
 def hold_s(
@@ -352,6 +372,14 @@ class NetworkRun:
         rows += [row for node in self.nodes.values() for row in node.threat_log()]
         return sorted(rows, key=lambda r: (r.get("time_s", 0.0), r.get("nation", "")))
 
+    def registration_table(self) -> Table:
+        """Every node's sensor-registration estimates so far (`registration.parquet` rows;
+        none in a centralized run: its one tracker takes the reports as they come)."""
+        tables = [node.registration.table() for node in self.nodes.values()]
+        if not tables:
+            return {}
+        return {name: np.concatenate([t[name] for t in tables]) for name in tables[0]}
+
     def stats(self) -> dict[str, Any]:
         """Counts and timings of every node and link."""
         out: dict[str, Any] = {"fusion": self.fusion, "nodes": {}}
@@ -436,4 +464,5 @@ def run_network(
         seconds=time.perf_counter() - start,
         threats=threats,
         failure=failure,
+        registration=run.registration_table(),
     )
