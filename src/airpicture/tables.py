@@ -68,6 +68,8 @@ PLOTS_SCHEMA: Final = pa.schema(
         # Mode C (barometric) altitude of a 2D / secondary radar's report, metres of
         # pressure altitude (not geometric: see geo/atmosphere.py); NaN where absent.
         ("pressure_alt_m", pa.float64()),
+        # Mode 3/A code of a secondary radar's report (4 octal digits), "" where absent.
+        ("mode3a", pa.string()),
         ("target_id", pa.string()),
     ]
 )
@@ -119,7 +121,7 @@ PICTURE_OPTIONAL_COLUMNS: Final = frozenset(
 #: Columns added after files were first written: a file without one reads as all NaN
 #: (float columns) or "" (string columns) instead of failing, so older run outputs
 #: and other trackers' pictures stay readable.
-OPTIONAL_COLUMNS: Final = frozenset({"pressure_alt_m"}) | PICTURE_OPTIONAL_COLUMNS
+OPTIONAL_COLUMNS: Final = frozenset({"pressure_alt_m", "mode3a"}) | PICTURE_OPTIONAL_COLUMNS
 
 
 class TableError(ValueError):
@@ -256,3 +258,15 @@ def json_default(value: object) -> object:
     if isinstance(value, np.ndarray):
         return value.tolist()
     return str(value)
+
+
+def mode3a_column(values: NDArray[np.generic] | None, n: int) -> NDArray[np.str_]:
+    """A plots table's `mode3a` as 4-character strings: each value that is a Mode 3/A code
+    (4 octal digits) as it is, anything else (absent, NaN, "") as ""; all "" when the
+    table has no such column (`values` None)."""
+    if values is None:
+        return np.full(n, "", dtype="U4")
+    text = np.asarray([v if isinstance(v, str) else "" for v in values], dtype="U5")
+    ok = (np.char.str_len(text) == 4) & np.char.isdigit(text)
+    ok &= ~np.char.count(text, "8").astype(bool) & ~np.char.count(text, "9").astype(bool)
+    return np.where(ok, text, "").astype("U4")

@@ -38,6 +38,9 @@ def sources(
         claim_number=np.zeros(n, np.int64) if number is None else number,
         claim_created_s=np.full(n, np.inf) if created is None else created,
         ident=np.full(n, "", dtype="U16"),
+        updated_s=np.full((n, 4), t),
+        pressure_alt_m=np.full(n, np.nan),
+        mode3a=np.full(n, "", dtype="U4"),
     )
 
 

@@ -169,6 +169,19 @@ def source_tracks(draw: st.DrawFn, origin: str, time_s: float) -> SourceTracks:
         claim_number=draw(hnp.arrays(np.int64, n, elements=st.integers(0, 99_999))),
         claim_created_s=draw(hnp.arrays(np.float64, n, elements=floats)),
         ident=np.asarray(draw(st.lists(ids, min_size=n, max_size=n)), dtype="U16").reshape(n),
+        # the last update by each kind: at or before the batch's time, or never
+        updated_s=draw(
+            hnp.arrays(
+                np.float64,
+                (n, 4),
+                elements=st.one_of(st.just(-np.inf), st.floats(time_s - 1e6, time_s)),
+            )
+        ),
+        pressure_alt_m=draw(hnp.arrays(np.float64, n, elements=st.floats(-2e3, 3e4))),
+        mode3a=np.asarray(
+            draw(st.lists(st.from_regex(r"([0-7]{4})?", fullmatch=True), min_size=n, max_size=n)),
+            dtype="U4",
+        ).reshape(n),
     )
 
 
@@ -187,7 +200,8 @@ def test_tracks_survive_message_and_bytes(data: st.DataObject, time_s: float) ->
     assert back == batch
     again = tracks_of(back)
     for name in ("key", "origin", "local", "time_s", "x", "P", "mode_probabilities",
-                 "claim_number", "claim_created_s", "ident"):  # fmt: skip
+                 "claim_number", "claim_created_s", "ident", "updated_s", "pressure_alt_m",
+                 "mode3a"):  # fmt: skip
         np.testing.assert_array_equal(getattr(again, name), getattr(tracks, name), err_msg=name)
         assert getattr(again, name).dtype == getattr(tracks, name).dtype, name
 
@@ -199,7 +213,9 @@ def test_a_track_id_may_hold_the_key_separator() -> None:
            "origin": np.array(["JPN.1"], dtype="U32"), "local": np.zeros(1, bool),
            "time_s": np.zeros(1), "x": np.zeros((1, 6)), "P": np.eye(6)[None],
            "mode_probabilities": np.full((1, 3), 1 / 3), "claim_number": np.zeros(1, np.int64),
-           "claim_created_s": np.zeros(1), "ident": np.array([""], dtype="U16")}
+           "claim_created_s": np.zeros(1), "ident": np.array([""], dtype="U16"),
+           "updated_s": np.full((1, 4), -np.inf),
+           "pressure_alt_m": np.full(1, np.nan), "mode3a": np.array([""], dtype="U4")}
     )  # fmt: skip
     batch = track_batch_from_tracks(
         one, sender="JPN", origin="JPN.1", seq=1, time_s=0.0, mode_names=MODES, cls=["unknown"],
@@ -218,6 +234,11 @@ def plot_tables(draw: st.DrawFn) -> Table:
         if field.name in ("sensor_id", "nation", "ident", "target_id"):
             table[field.name] = np.asarray(
                 draw(st.lists(st.text(max_size=8), min_size=n, max_size=n)), dtype=object
+            ).reshape(n)
+        elif field.name == "mode3a":
+            codes = st.one_of(st.just(""), st.from_regex(r"[0-7]{4}", fullmatch=True))
+            table[field.name] = np.asarray(
+                draw(st.lists(codes, min_size=n, max_size=n)), dtype=object
             ).reshape(n)
         else:
             table[field.name] = draw(
@@ -243,3 +264,44 @@ def test_plot_batch_carries_the_plots_table_columns_but_truth_and_nation() -> No
     header = {"type", "version", "sender", "seq", "sent_s", "releasable_to"}
     assert set(PlotBatch.__struct_fields__) - header == set(PLOT_COLUMNS)
     assert set(PLOT_COLUMNS) == {f.name for f in PLOTS_SCHEMA} - {"nation", "target_id"}
+
+
+def test_update_times_from_an_older_sender_or_a_fast_clock_are_never_or_the_batch_time() -> None:
+    tracks = SourceTracks.empty(len(MODES))
+    one = SourceTracks(
+        **{**tracks.__dict__, "key": np.array(["JPN.1/T1"], dtype="U64"),
+           "origin": np.array(["JPN.1"], dtype="U32"), "local": np.zeros(1, bool),
+           "time_s": np.zeros(1), "x": np.zeros((1, 6)), "P": np.eye(6)[None],
+           "mode_probabilities": np.full((1, 3), 1 / 3), "claim_number": np.zeros(1, np.int64),
+           "claim_created_s": np.zeros(1), "ident": np.array([""], dtype="U16"),
+           "updated_s": np.array([[12.0, 99.0, -np.inf, 3.0]]),
+           "pressure_alt_m": np.array([9144.0]), "mode3a": np.array(["7500"], dtype="U4")}
+    )  # fmt: skip
+    batch = track_batch_from_tracks(
+        one, sender="JPN", origin="JPN.1", seq=1, time_s=10.0, mode_names=MODES, cls=["unknown"],
+        identity=["unknown"], sources=[["JPN-R"]], releasable_to=[["JPN"]],
+    )  # fmt: skip
+    assert batch.updated_s[2] == -math.inf  # never
+    np.testing.assert_array_equal(tracks_of(batch).updated_s, [[10.0, 10.0, -np.inf, 3.0]])
+    back = tracks_of(decode(encode(batch)))
+    assert back.pressure_alt_m.tolist() == [9144.0] and back.mode3a.tolist() == ["7500"]
+    older = msgspec.structs.replace(batch, updated_s=[], pressure_alt_m=[], mode3a=[])
+    back = tracks_of(decode(encode(older)))
+    np.testing.assert_array_equal(back.updated_s, [[-np.inf] * 4])
+    assert np.isnan(back.pressure_alt_m).all() and back.mode3a.tolist() == [""]
+    with pytest.raises(MessageError, match="updated_s has 3 values for 1 tracks"):
+        decode(encode(msgspec.structs.replace(batch, updated_s=[1.0, 2.0, 3.0])))
+
+
+def test_a_mode_3a_code_is_four_octal_digits_or_nothing() -> None:
+    rows = {c: np.zeros(1) for c in PLOT_COLUMNS}
+    rows.update(sensor_id=np.array(["S"], object), ident=np.array([""], object))
+    rows["mode3a"] = np.array(["7700"], object)
+    batch = plot_batch_from_table(rows, sender="USA", seq=1, sent_s=0.0, releasable_to={})
+    assert plots_table(decode(encode(batch)))["mode3a"].tolist() == ["7700"]
+    bad = msgspec.structs.replace(batch, mode3a=["7800"])  # 8 is not an octal digit
+    with pytest.raises(MessageError) as err:
+        decode(encode(bad))
+    assert err.value.reason == "decode_failure"
+    older = msgspec.structs.replace(batch, mode3a=[])
+    assert plots_table(decode(encode(older)))["mode3a"].tolist() == [""]

@@ -149,6 +149,8 @@ def random_tracks(rng: np.random.Generator, n: int, n_modes: int) -> TrackArrays
         last_hit_s=np.full(n, 90.0),
         ident=np.full(n, "", dtype="U16"),
         sensor_last_hit_s=np.full((n, 1), np.nan),
+        pressure_alt_m=np.full(n, np.nan),
+        mode3a=np.full(n, "", dtype="U4"),
     )
 
 

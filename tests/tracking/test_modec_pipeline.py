@@ -120,3 +120,26 @@ def test_a_trackers_picture_says_how_old_each_tracks_updates_are(simulated: Any)
     assert (picture["update_age_s"] <= 3.0 * revisit).all()  # held tracks: recent hits
     np.testing.assert_array_equal(picture["ssr_age_s"], picture["update_age_s"])
     assert np.isnan(picture["psr_age_s"]).all() and np.isnan(picture["ads_age_s"]).all()
+
+
+def test_a_trackers_picture_carries_the_mode_c_and_mode_3a_its_reports_gave(
+    simulated: Any,
+) -> None:
+    plots = dict(simulated.plots)
+    ids = sorted(set(plots["target_id"].tolist()) - {""})
+    code_of = {t: f"{i + 0o1000:04o}" for i, t in enumerate(ids)}  # one squawk per aircraft
+    plots["mode3a"] = np.array([code_of.get(t, "") for t in plots["target_id"]], dtype=object)
+    picture = track(plots)
+    assert np.isfinite(picture["pressure_alt_m"]).all()
+    # Each track says the squawk of the aircraft it follows (the nearest one).
+    truth_ids = simulated.trajectories.info.ids
+    pos, _, alive = simulated.trajectories.state_at(
+        np.arange(len(truth_ids)), np.full(len(truth_ids), DURATION_S)
+    )
+    lat, lon, _ = ecef_to_geodetic(pos[alive])
+    north = (picture["lat_deg"][:, None] - lat[None]) * 111_000.0
+    east = (picture["lon_deg"][:, None] - lon[None]) * 111_000.0 * np.cos(np.radians(lat))[None]
+    nearest = np.asarray(truth_ids, dtype=object)[alive][np.argmin(np.hypot(north, east), axis=1)]
+    assert picture["mode3a"].tolist() == [code_of[t] for t in nearest]
+    # Its Mode C is the last report's: within the 100 ft step and the day's offset.
+    assert (np.abs(picture["pressure_alt_m"] - picture["alt_m"]) < 5 * MODE_C_SIGMA_M).all()

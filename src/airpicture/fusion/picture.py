@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,6 +43,7 @@ from airpicture.fusion.numbering import (
 )
 from airpicture.fusion.predict import predict_tracks
 from airpicture.fusion.settings import FusionSettings
+from airpicture.tracking.view import UPDATE_KINDS
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -68,6 +70,12 @@ class SourceTracks:
     claim_number: Int64Array
     claim_created_s: FloatArray
     ident: StrArray
+    #: (K, 4) when each source track was last updated by any sensor and by each CAT062
+    #: I290 technology (`tracking.view.UPDATE_KINDS`); −inf: never, or not told.
+    updated_s: FloatArray
+    #: (K,) Mode C pressure altitude (m, NaN none) and Mode 3/A ("" none) last reported.
+    pressure_alt_m: FloatArray
+    mode3a: StrArray
 
     def __len__(self) -> int:
         return int(self.key.shape[0])
@@ -85,6 +93,9 @@ class SourceTracks:
             claim_number=np.empty(0, dtype=np.int64),
             claim_created_s=np.empty(0),
             ident=np.empty(0, dtype="U16"),
+            updated_s=np.empty((0, len(UPDATE_KINDS))),
+            pressure_alt_m=np.empty(0),
+            mode3a=np.empty(0, dtype="U4"),
         )
 
     @classmethod
@@ -112,6 +123,11 @@ class FusedTracks:
     P: FloatArray
     mode_probabilities: FloatArray
     ident: StrArray
+    #: (S, 4) the latest update of any member, per kind (`SourceTracks.updated_s`).
+    updated_s: FloatArray
+    #: (S,) Mode C and Mode 3/A of the heaviest member that has one (as `ident`).
+    pressure_alt_m: FloatArray
+    mode3a: StrArray
     #: (K,) system-track index of each source row, in the order they were given.
     member: IntArray
     #: (K,) covariance-intersection weight of each source row in its system track.
@@ -259,7 +275,12 @@ class SystemPicture:
         mu = np.zeros((n_sys, src.mode_probabilities.shape[1]))
         np.add.at(mu, member, omega[:, None] * src.mode_probabilities)
         mu /= np.maximum(mu.sum(axis=1, keepdims=True), 1e-300)
-        ident = self._ident(src.ident, member, omega, n_sys)
+        ident = self._heaviest(src.ident, src.ident != "", member, omega, n_sys, "")
+        mode3a = self._heaviest(src.mode3a, src.mode3a != "", member, omega, n_sys, "")
+        alt = src.pressure_alt_m
+        pressure_alt = self._heaviest(alt, np.isfinite(alt), member, omega, n_sys, np.nan)
+        updated = np.full((n_sys, src.updated_s.shape[1]), -np.inf)
+        np.maximum.at(updated, member, src.updated_s)
 
         # 5. numbers
         number, created = self._number(time_s, system_ids, member, src)
@@ -278,6 +299,9 @@ class SystemPicture:
             P=P_f,
             mode_probabilities=mu,
             ident=ident,
+            updated_s=updated,
+            pressure_alt_m=pressure_alt,
+            mode3a=mode3a,
             member=member,
             weight=omega,
         )
@@ -362,15 +386,23 @@ class SystemPicture:
         return out, misses
 
     @staticmethod
-    def _ident(ident: StrArray, member: IntArray, omega: FloatArray, n_sys: int) -> StrArray:
-        """Each system track's ADS-B identity: that of its heaviest member that has one."""
-        out = np.full(n_sys, "", dtype=ident.dtype if ident.size else "U16")
-        has = np.flatnonzero(ident != "")
+    def _heaviest(
+        values: NDArray[Any],
+        has_value: BoolArray,
+        member: IntArray,
+        omega: FloatArray,
+        n_sys: int,
+        none: object,
+    ) -> NDArray[Any]:
+        """Each system track's value (an ADS-B identity, a Mode 3/A, a Mode C): that of its
+        heaviest member that has one (`has_value`); `none` where no member has one."""
+        out = np.full(n_sys, none, dtype=values.dtype)
+        has = np.flatnonzero(has_value)
         if has.size:
             pick = has[np.lexsort((-omega[has], member[has]))]
             first = np.ones(pick.size, dtype=bool)
             first[1:] = member[pick[1:]] != member[pick[:-1]]
-            out[member[pick[first]]] = ident[pick[first]]
+            out[member[pick[first]]] = values[pick[first]]
         return out
 
     def _number(
@@ -433,6 +465,9 @@ class SystemPicture:
             P=np.empty((0, 6, 6)),
             mode_probabilities=np.empty((0, n_modes)),
             ident=np.empty(0, dtype="U16"),
+            updated_s=np.empty((0, len(UPDATE_KINDS))),
+            pressure_alt_m=np.empty(0),
+            mode3a=np.empty(0, dtype="U4"),
             member=np.empty(0, dtype=np.intp),
             weight=np.empty(0),
         )

@@ -26,9 +26,10 @@ from numpy.typing import NDArray
 
 from airpicture.fusion import SourceTracks
 from airpicture.geo import WGS84_A_M
-from airpicture.tables import PLOTS_SCHEMA, Table, empty_table
+from airpicture.tables import PLOTS_SCHEMA, Table, empty_table, mode3a_column
 from airpicture.threat.classify import CLASSES
 from airpicture.threat.warning import Warning
+from airpicture.tracking.view import UPDATE_KINDS
 
 #: Version written by this code, and versions it can read.
 MESSAGE_VERSION: Final = 1
@@ -48,8 +49,9 @@ _UPPER: Final = np.triu_indices(6)
 PLOT_COLUMNS: Final = tuple(f.name for f in PLOTS_SCHEMA if f.name not in ("nation", "target_id"))
 #: The array type of each of them (float64, or object for strings), as the plots table has it.
 _PLOT_DTYPES: Final = {c: v.dtype for c, v in empty_table(PLOTS_SCHEMA).items()}
-#: Float plot columns added after version 1: an older sender leaves them empty (all NaN).
-_DEFAULTED_PLOT_COLUMNS: Final = frozenset({"pressure_alt_m"})
+#: Plot columns added after version 1: an older sender leaves them empty (all NaN, or
+#: all "" for a string column).
+_DEFAULTED_PLOT_COLUMNS: Final = frozenset({"pressure_alt_m", "mode3a"})
 
 FloatArray = NDArray[np.float64]
 
@@ -61,6 +63,8 @@ Origin = Annotated[str, msgspec.Meta(max_length=15)]
 TrackId = Annotated[str, msgspec.Meta(max_length=48)]
 #: An ADS-B identity (Mode S address or callsign), as the tracker holds it.
 Ident = Annotated[str, msgspec.Meta(max_length=16)]
+#: A Mode 3/A code: 4 octal digits, or "" where there is none.
+Mode3A = Annotated[str, msgspec.Meta(pattern=r"^([0-7]{4})?$")]
 #: A network track number: a non-negative int64.
 TrackNumber = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 #: Any other integer a partner sends: an int64 (a larger one would overflow where it
@@ -103,6 +107,14 @@ class TrackBatch(msgspec.Struct, frozen=True, kw_only=True, tag="tracks"):
     sources: list[list[str]]
     #: Nations each track may reach (its marking, most restrictive of its sources).
     releasable_to: list[list[str]]
+    #: When each track was last updated, 4 per track: by any sensor, by a 3D radar, a 2D
+    #: radar, ADS-B (`tracking.view.UPDATE_KINDS`; −inf: never). Added after version 1
+    #: without a bump: an older sender's batch has none (read as never).
+    updated_s: list[float] = msgspec.field(default_factory=list)
+    #: Mode C pressure altitude (m, NaN none) and Mode 3/A code ("" none) the track last
+    #: had, one per track; added the same way (an older batch: none).
+    pressure_alt_m: list[float] = msgspec.field(default_factory=list)
+    mode3a: list[Mode3A] = msgspec.field(default_factory=list)
 
 
 class PlotBatch(msgspec.Struct, frozen=True, kw_only=True, tag="plots"):
@@ -127,6 +139,8 @@ class PlotBatch(msgspec.Struct, frozen=True, kw_only=True, tag="plots"):
     #: bump: an older sender's batch lacks it and decodes to [] (read as all NaN),
     #: and an older reader ignores it (a 2D radar's plots then stay 2D there).
     pressure_alt_m: list[float] = msgspec.field(default_factory=list)
+    #: Mode 3/A code ("" where absent); added the same way (an older batch: all "").
+    mode3a: list[Mode3A] = msgspec.field(default_factory=list)
     #: Plot marking of each sensor present in the batch.
     releasable_to: dict[str, list[str]]
 
@@ -229,6 +243,11 @@ def _shape_problem(message: Message) -> str | None:
         }
         for name, size in expected.items():
             if len(getattr(message, name)) != size:
+                return f"{name} has {len(getattr(message, name))} values for {n} tracks"
+        if message.updated_s and len(message.updated_s) != len(UPDATE_KINDS) * n:
+            return f"updated_s has {len(message.updated_s)} values for {n} tracks"
+        for name in ("pressure_alt_m", "mode3a"):
+            if getattr(message, name) and len(getattr(message, name)) != n:
                 return f"{name} has {len(getattr(message, name))} values for {n} tracks"
         if not math.isfinite(message.time_s):
             return "time_s is not finite"
@@ -415,6 +434,9 @@ def track_batch_from_tracks(
         quality=quality_of(tracks.P).tolist(),
         sources=[list(s) for s in sources],
         releasable_to=[list(r) for r in releasable_to],
+        updated_s=tracks.updated_s.ravel().tolist(),
+        pressure_alt_m=tracks.pressure_alt_m.tolist(),
+        mode3a=tracks.mode3a.tolist(),
     )
 
 
@@ -438,6 +460,25 @@ def tracks_of(batch: TrackBatch) -> SourceTracks:
         claim_number=np.asarray(batch.number, dtype=np.int64).reshape(n),
         claim_created_s=np.asarray(batch.number_created_s, dtype=np.float64).reshape(n),
         ident=np.asarray(batch.ident, dtype="U16").reshape(n),
+        updated_s=_updated_of(batch, n),
+        pressure_alt_m=np.asarray(batch.pressure_alt_m, dtype=np.float64)
+        if len(batch.pressure_alt_m) == n
+        else np.full(n, np.nan),
+        mode3a=np.asarray(batch.mode3a, dtype="U4").reshape(n)
+        if len(batch.mode3a) == n
+        else np.full(n, "", dtype="U4"),
+    )
+
+
+def _updated_of(batch: TrackBatch, n: int) -> NDArray[np.float64]:
+    """A batch's update times `(n, 4)`: never (−inf) where not told (or NaN, +inf), and
+    none later than the batch's own time (a partner cannot make a picture's ages negative)."""
+    k = len(UPDATE_KINDS)
+    if len(batch.updated_s) != k * n:
+        return np.full((n, k), -np.inf)
+    told = np.asarray(batch.updated_s, dtype=np.float64).reshape(n, k)
+    return np.minimum(
+        np.nan_to_num(told, nan=-np.inf, posinf=-np.inf, neginf=-np.inf), batch.time_s
     )
 
 
@@ -452,10 +493,13 @@ def plot_batch_from_table(
     """The message of plots-table rows (the `PLOT_COLUMNS` of `rows`; others are not sent;
     a float column added later, such as `pressure_alt_m`, is NaN if `rows` lacks it)."""
     n = len(rows["time_s"])
+    rows = {**rows, "mode3a": mode3a_column(rows.get("mode3a"), n).astype(object)}
     columns: dict[str, Any] = {
         c: np.asarray(rows[c] if c in rows else np.full(n, np.nan), dtype=np.float64).tolist()
         if _PLOT_DTYPES[c] == np.float64
         else [str(v) for v in rows[c]]
+        if c in rows
+        else [""] * n
         for c in PLOT_COLUMNS
     }
     return PlotBatch(sender=sender, seq=seq, sent_s=sent_s, releasable_to=releasable_to, **columns)
@@ -465,7 +509,7 @@ def plots_table(batch: PlotBatch) -> Table:
     """The plots-table columns of a batch (float64, strings as object arrays)."""
     n = len(batch.time_s)
     return {
-        c: np.full(n, np.nan)
+        c: np.full(n, np.nan if _PLOT_DTYPES[c] == np.float64 else "", dtype=_PLOT_DTYPES[c])
         if c in _DEFAULTED_PLOT_COLUMNS and not getattr(batch, c)
         else np.asarray(getattr(batch, c), dtype=_PLOT_DTYPES[c])
         for c in PLOT_COLUMNS

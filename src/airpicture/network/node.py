@@ -78,7 +78,7 @@ from airpicture.threat.assessment import Assessment, Assessor, BoostReports
 from airpicture.threat.warning import Warning, active_warnings, closing_notice
 from airpicture.tracking import Tracker, TrackerSettings, TrackView, sensor_models
 from airpicture.tracking.registration import Registration, RegistrationSettings
-from airpicture.tracking.view import picture_rows
+from airpicture.tracking.view import picture_rows, update_mapping, update_matrix
 
 log = logging.getLogger(__name__)
 
@@ -489,6 +489,13 @@ class NationalNode:
                     claim_number=np.zeros(n, dtype=np.int64),
                     claim_created_s=np.full(n, np.inf),
                     ident=view.ident.astype("U16"),
+                    updated_s=update_matrix(view),
+                    pressure_alt_m=np.full(n, np.nan)
+                    if view.pressure_alt_m is None
+                    else np.asarray(view.pressure_alt_m, dtype=np.float64),
+                    mode3a=np.full(n, "", dtype="U4")
+                    if view.mode3a is None
+                    else np.asarray(view.mode3a).astype("U4"),
                 )
             )
             source_parts.append(self.policy.sources_mask(view.sources)[0])
@@ -611,6 +618,9 @@ class NationalNode:
             mode_names=self.mode_names,
             ident=fused.ident,
             sources=self.policy.source_names(sources),
+            updated_s=update_mapping(fused.updated_s),
+            mode3a=fused.mode3a.astype(object),
+            pressure_alt_m=fused.pressure_alt_m,
         )
         self.seconds["fusion"] += time.process_time() - t0
         t0 = time.process_time()

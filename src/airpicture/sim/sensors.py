@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+import pyarrow as pa
 from numpy.typing import NDArray
 
 from airpicture.geo import (
@@ -234,8 +235,8 @@ def _plot_rows(
             table[name] = np.full(n, sensor.id, dtype=np.object_)
         elif name == "nation":
             table[name] = np.full(n, sensor.nation, dtype=np.object_)
-        elif name == "ident":
-            table[name] = columns.get("ident", np.full(n, "", dtype=np.object_))
+        elif pa.types.is_string(field.type):  # ident, mode3a: "" where not given
+            table[name] = columns.get(name, np.full(n, "", dtype=np.object_))
         else:
             table[name] = np.asarray(columns.get(name, np.full(n, np.nan)), dtype=np.float64)
     table["target_id"] = target_id

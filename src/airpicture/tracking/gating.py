@@ -53,6 +53,10 @@ class Batch:
     ident: NDArray[np.str_]
     #: The Mahalanobis gate γ: χ²_d quantile of the gate probability.
     gamma: float
+    #: Mode C pressure altitude (m, NaN none) and Mode 3/A code ("" none) of each report,
+    #: kept on the track that takes it (the picture's `pressure_alt_m`, `mode3a`).
+    pressure_alt_m: FloatArray | None = None
+    mode3a: NDArray[np.str_] | None = None
 
     @property
     def size(self) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from airpicture.tables import mode3a_column
 from airpicture.tracking.measurement import MeasurementModel
 
 #: The numeric plot columns the tracker reads (a sensor uses those of its model).
@@ -215,6 +216,7 @@ class ReportBuffer:
             if ident is None
             else np.asarray(ident, dtype=object)[usable].astype("U16")
         )
+        rows["mode3a"] = mode3a_column(plots.get("mode3a"), n)[usable]
         late = rows["time_s"] < self.processed_until_s
         if late.any():
             self.counts.too_late += int(late.sum())

@@ -42,6 +42,10 @@ class TrackArrays:
     ident: NDArray[np.str_]
     #: Time of each sensor's last report on the track, NaN if never: (N, n_sensors).
     sensor_last_hit_s: FloatArray
+    #: Mode C pressure altitude (m, NaN never) and Mode 3/A code ("" never) of the last
+    #: report on the track that had one.
+    pressure_alt_m: FloatArray
+    mode3a: NDArray[np.str_]
 
     @classmethod
     def empty(cls, n_modes: int, n_sensors: int) -> TrackArrays:
@@ -60,6 +64,8 @@ class TrackArrays:
             last_hit_s=np.empty(0),
             ident=np.empty(0, dtype="U16"),
             sensor_last_hit_s=np.empty((0, n_sensors)),
+            pressure_alt_m=np.empty(0),
+            mode3a=np.empty(0, dtype="U4"),
         )
 
     def __len__(self) -> int:

@@ -36,7 +36,12 @@ from airpicture.tracking.reports import ReportBuffer, ReportCounts
 from airpicture.tracking.roles import TrackerRoles
 from airpicture.tracking.settings import TrackerSettings
 from airpicture.tracking.store import CONFIRMED, TrackArrays, TrackStore
-from airpicture.tracking.update import apply_soft_update, new_tracks, update_pairs
+from airpicture.tracking.update import (
+    apply_soft_update,
+    keep_report_codes,
+    new_tracks,
+    update_pairs,
+)
 from airpicture.tracking.view import BoostReports, TrackView, picture_rows, update_times
 
 FloatArray = NDArray[np.float64]
@@ -185,6 +190,8 @@ class Tracker:
         sub = {key: rows[key][sel] for key in needed}
         z = model.z_from_reports(sub, with_rr)
         ident = sub["ident"] if model.associates_by_identity else np.full(sel.size, "", "U1")
+        alt = rows.get("pressure_alt_m")
+        code = rows.get("mode3a")
         return Batch(
             model=model,
             sensor_index=k,
@@ -194,6 +201,8 @@ class Tracker:
             R=model.noise(z, with_rr),
             ident=ident,
             gamma=gate_threshold(model.dim(with_rr), self.settings.gate.probability),
+            pressure_alt_m=None if alt is None else np.asarray(alt[sel], dtype=np.float64),
+            mode3a=None if code is None else np.asarray(code[sel]).astype("U4"),
         )
 
     def _process_batch(self, batch: Batch) -> None:
@@ -220,6 +229,7 @@ class Tracker:
             self.life_cycle.score_hits(tracks, batch, ti, log_lik, batch.time_s[mj])
             if model.associates_by_identity:
                 tracks.ident[ti] = batch.ident[mj]
+            keep_report_codes(tracks, batch, ti, mj)
         self.counts.associated += int(ti.size)
         if model.update_only:
             left = np.flatnonzero(~decided.taken)
@@ -281,6 +291,8 @@ class Tracker:
             updated_s=update_times(
                 tr.sensor_last_hit_s[idx], [s.sensor_type for s in self.sensors]
             ),
+            mode3a=tr.mode3a[idx].astype(object),
+            pressure_alt_m=tr.pressure_alt_m[idx],
         )
 
     def snapshot(self, time_s: float, viewer: str = "ALL") -> dict[str, NDArray[Any]]:

@@ -91,4 +91,23 @@ def new_tracks(
         last_hit_s=t.copy(),
         ident=np.asarray(batch.ident[reports]).astype("U16"),
         sensor_last_hit_s=sensor_last_hit,
+        pressure_alt_m=np.full(m, np.nan)
+        if batch.pressure_alt_m is None
+        else batch.pressure_alt_m[reports].astype(np.float64),
+        mode3a=np.full(m, "", dtype="U4")
+        if batch.mode3a is None
+        else np.asarray(batch.mode3a[reports]).astype("U4"),
     )
+
+
+def keep_report_codes(tracks: TrackArrays, batch: Batch, ti: IntArray, mj: IntArray) -> None:
+    """The Mode C and Mode 3/A of reports `mj` onto the tracks `ti` that took them, where
+    the report has one (a track keeps the last it was given)."""
+    if batch.pressure_alt_m is not None:
+        alt = batch.pressure_alt_m[mj]
+        has = np.isfinite(alt)
+        tracks.pressure_alt_m[ti[has]] = alt[has]
+    if batch.mode3a is not None:
+        code = np.asarray(batch.mode3a[mj]).astype("U4")
+        has = code != ""
+        tracks.mode3a[ti[has]] = code[has]

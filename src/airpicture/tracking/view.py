@@ -52,6 +52,24 @@ UPDATE_KINDS: Final = ("update", "psr", "ssr", "ads")
 UPDATE_KIND_OF_SENSOR_TYPE: Final = {"radar": "psr", "radar2d": "ssr", "adsb": "ads"}
 
 
+def update_matrix(view: TrackView) -> FloatArray:
+    """`view.updated_s` as one `(N, len(UPDATE_KINDS))` array, −inf for never (also
+    for every kind when the view does not say)."""
+    n = view.x.shape[0]
+    out = np.full((n, len(UPDATE_KINDS)), -np.inf)
+    if view.updated_s is not None:
+        for k, kind in enumerate(UPDATE_KINDS):
+            if kind in view.updated_s:
+                told = np.asarray(view.updated_s[kind], dtype=np.float64)
+                out[:, k] = np.where(np.isnan(told), -np.inf, told)
+    return out
+
+
+def update_mapping(matrix: FloatArray) -> dict[str, FloatArray]:
+    """`update_matrix`'s inverse: `TrackView.updated_s` from an `(N, 4)` array."""
+    return {kind: matrix[:, k] for k, kind in enumerate(UPDATE_KINDS)}
+
+
 def update_times(
     sensor_last_hit_s: FloatArray, sensor_types: Sequence[str]
 ) -> dict[str, FloatArray]:
