@@ -90,8 +90,11 @@ def warning_measures(run_dir: Path) -> dict[str, Any] | None:
     truth = _truth(run_dir)
     hostile_bm = [t for t in ballistic if targets.get(t, {}).get("identity") != "friend"]
     cruise = [t for t, v in targets.items() if v.get("kind") == "cruise_missile"]
+    # A missile judged: one in the air during the run (one launched at its last instant
+    # has a single truth row and could not be seen, let alone warned of).
+    end_s = max((float(tr["time_s"][-1]) for tr in truth.values()), default=-math.inf)
     launch_of = {t: (truth[t]["time_s"][0], truth[t]["lat_deg"][0], truth[t]["lon_deg"][0])
-                 for t in hostile_bm if t in truth}  # fmt: skip
+                 for t in hostile_bm if t in truth and truth[t]["time_s"][0] < end_s}  # fmt: skip
     apogee_of = {t: float(truth[t]["time_s"][np.argmax(truth[t]["alt_m"])]) for t in launch_of}
     nations = sorted({r for w in rows for r in w.recipients} | set(info.get("nations", [])))
     viewers: dict[str, list[str]] = info.get("viewers", {})
@@ -189,7 +192,9 @@ def _owner(
         return best
     if w.predicted_impact is not None:
         pi = w.predicted_impact
-        for t in launch_of:
+        for t, (ts, _, _) in launch_of.items():
+            if w.time_s < ts:  # a warning issued before the launch is not about it
+                continue
             b = ballistic[t]
             d = float(geodesic_distance_m(pi.lat_deg, pi.lon_deg, b["impact_lat_deg"],
                                           b["impact_lon_deg"]))  # fmt: skip
