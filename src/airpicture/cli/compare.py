@@ -51,11 +51,11 @@ COMPARE_SCHEMA: Final = "airpicture.compare/2"
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "compare",
-        help="variants of a scenario over many seeds on Dask; differences with 95 % intervals",
+        help="variants of a scenario over many seeds on Dask; differences with 95 %% intervals",
         description=(
             "Run the baseline and each variant on the same seeds (in parallel on Dask "
             "distributed) and compare every nation's picture quality and warnings: baseline "
-            "mean and 95 %% interval, each variant's paired difference and whether it is "
+            "mean and 95 % interval, each variant's paired difference and whether it is "
             "significant. Variants: NAME:CHANGE[,CHANGE…] with changes fusion=centralized, "
             "without=SENSOR, outage=SENSOR@START-END, release.NATION.tracks=A+B, "
             "release.SENSOR.plots=, latency.FROM-TO=S, loss.FROM-TO=P. docs/planning.md."
