@@ -14,6 +14,7 @@ import nats
 import pytest
 
 from airpicture.deploy import Deployment, connect_options, init_exercise, start_servers
+from airpicture.deploy.layout import MAX_PAYLOAD_BYTES
 from airpicture.deploy.pki import Authority
 from airpicture.errors import InputError
 from tests.deploy.conftest import PACIFIC_SHIELD
@@ -127,6 +128,8 @@ def test_the_right_certificate_and_seed_connect(pacific_up: Deployment) -> None:
     async def main() -> None:
         nc, errors = await connect(pacific_up, "AUS")
         assert nc.is_connected
+        # A region's track batch fits: the server takes 8 MiB, not NATS's default 1 MiB.
+        assert nc.max_payload == MAX_PAYLOAD_BYTES
         await nc.close()
         assert errors.errors == []
 

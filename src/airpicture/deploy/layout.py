@@ -23,7 +23,7 @@ import socket
 import ssl
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
@@ -49,6 +49,12 @@ from airpicture.scenario.load import load_scenario
 
 DEPLOYMENT_FILE = "deployment.json"
 FORMAT_VERSION = 1
+
+
+#: The largest message a server takes (NATS's default is 1 MiB): a track batch at region
+#: scale (thousands of tracks, about 450 bytes each, in a signed frame) passes; 8 MiB is
+#: the most NATS advises, and what the recording server takes (network/recording.py).
+MAX_PAYLOAD_BYTES: Final = 8 * 2**20
 
 
 class NationAccess(msgspec.Struct, frozen=True, kw_only=True):
@@ -368,6 +374,7 @@ class _Writer:
             "port": spec.client_port,
             "tls": self.server_tls(spec.name),
             "jetstream": jetstream,
+            "max_payload": MAX_PAYLOAD_BYTES,
         }
 
     @staticmethod

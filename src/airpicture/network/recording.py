@@ -61,6 +61,7 @@ import numpy as np
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 
+from airpicture.deploy.layout import MAX_PAYLOAD_BYTES
 from airpicture.errors import InputError
 from airpicture.network.bus import Bus, Envelope
 from airpicture.network.messages import MessageKind
@@ -476,7 +477,7 @@ class RecordingServer:
     records into one; `export` and `replay` read through one (on a copy of the store, so
     that reading never changes a recording)."""
 
-    def __init__(self, store: Path, max_payload: int = 8 * 2**20) -> None:
+    def __init__(self, store: Path, max_payload: int = MAX_PAYLOAD_BYTES) -> None:
         self.store = store
         self.max_payload = max_payload
         self.token = secrets.token_urlsafe(18)
