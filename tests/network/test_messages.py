@@ -206,17 +206,22 @@ def test_tracks_survive_message_and_bytes(data: st.DataObject, time_s: float) ->
         assert getattr(again, name).dtype == getattr(tracks, name).dtype, name
 
 
+def _one_track(key: str, **changes: object) -> SourceTracks:
+    """One received track of origin JPN.1 (key "JPN.1/…"), at rest, with `changes`."""
+    fields = {
+        **SourceTracks.empty(len(MODES)).__dict__, "key": np.array([key], dtype="U64"),
+        "origin": np.array(["JPN.1"], dtype="U32"), "local": np.zeros(1, bool),
+        "time_s": np.zeros(1), "x": np.zeros((1, 6)), "P": np.eye(6)[None],
+        "mode_probabilities": np.full((1, 3), 1 / 3), "claim_number": np.zeros(1, np.int64),
+        "claim_created_s": np.zeros(1), "ident": np.array([""], dtype="U16"),
+        "updated_s": np.full((1, 4), -np.inf), "pressure_alt_m": np.full(1, np.nan),
+        "mode3a": np.array([""], dtype="U4"),
+    }  # fmt: skip
+    return SourceTracks(**{**fields, **changes})  # type: ignore[arg-type]
+
+
 def test_a_track_id_may_hold_the_key_separator() -> None:
-    tracks = SourceTracks.empty(len(MODES))
-    one = SourceTracks(
-        **{**tracks.__dict__, "key": np.array(["JPN.1/T/7"], dtype="U64"),
-           "origin": np.array(["JPN.1"], dtype="U32"), "local": np.zeros(1, bool),
-           "time_s": np.zeros(1), "x": np.zeros((1, 6)), "P": np.eye(6)[None],
-           "mode_probabilities": np.full((1, 3), 1 / 3), "claim_number": np.zeros(1, np.int64),
-           "claim_created_s": np.zeros(1), "ident": np.array([""], dtype="U16"),
-           "updated_s": np.full((1, 4), -np.inf),
-           "pressure_alt_m": np.full(1, np.nan), "mode3a": np.array([""], dtype="U4")}
-    )  # fmt: skip
+    one = _one_track("JPN.1/T/7")
     batch = track_batch_from_tracks(
         one, sender="JPN", origin="JPN.1", seq=1, time_s=0.0, mode_names=MODES, cls=["unknown"],
         identity=["unknown"], sources=[["JPN-R"]], releasable_to=[["JPN"]],
@@ -267,16 +272,12 @@ def test_plot_batch_carries_the_plots_table_columns_but_truth_and_nation() -> No
 
 
 def test_update_times_from_an_older_sender_or_a_fast_clock_are_never_or_the_batch_time() -> None:
-    tracks = SourceTracks.empty(len(MODES))
-    one = SourceTracks(
-        **{**tracks.__dict__, "key": np.array(["JPN.1/T1"], dtype="U64"),
-           "origin": np.array(["JPN.1"], dtype="U32"), "local": np.zeros(1, bool),
-           "time_s": np.zeros(1), "x": np.zeros((1, 6)), "P": np.eye(6)[None],
-           "mode_probabilities": np.full((1, 3), 1 / 3), "claim_number": np.zeros(1, np.int64),
-           "claim_created_s": np.zeros(1), "ident": np.array([""], dtype="U16"),
-           "updated_s": np.array([[12.0, 99.0, -np.inf, 3.0]]),
-           "pressure_alt_m": np.array([9144.0]), "mode3a": np.array(["7500"], dtype="U4")}
-    )  # fmt: skip
+    one = _one_track(
+        "JPN.1/T1",
+        updated_s=np.array([[12.0, 99.0, -np.inf, 3.0]]),
+        pressure_alt_m=np.array([9144.0]),
+        mode3a=np.array(["7500"], dtype="U4"),
+    )
     batch = track_batch_from_tracks(
         one, sender="JPN", origin="JPN.1", seq=1, time_s=10.0, mode_names=MODES, cls=["unknown"],
         identity=["unknown"], sources=[["JPN-R"]], releasable_to=[["JPN"]],

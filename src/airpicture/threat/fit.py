@@ -192,7 +192,7 @@ def _positions(
     p + τ_lag² (a(β) − a(β_trk)) v̂, a(β) = ρ(h) |v|² / (2β) the drag deceleration."""
     s, k = theta.shape[0], dt_s.shape[0]
     states = np.repeat(theta[:, :STATE_DIM], k, axis=0)
-    betas = np.repeat(np.clip(np.exp(theta[:, STATE_DIM]), *BETA_RANGE_KG_M2), k)
+    betas = np.repeat(np.exp(np.clip(theta[:, STATE_DIM], *np.log(BETA_RANGE_KG_M2))), k)
     dts = np.tile(dt_s, s)
     out = ballistic_propagate(states, dts, betas, max_step_s=max_step_s)
     pos = out[:, :3]

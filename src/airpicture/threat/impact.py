@@ -219,7 +219,7 @@ def predict_impact(
         # A sigma point of a wide ln β spread can reach β = 0 or ∞ (found by hypothesis in
         # tests/policy/test_no_leak.py: the drag kick divides by β); fly it at the
         # nearest β any body has.
-        beta_of = np.clip(np.exp(pts[..., STATE_DIM]).reshape(-1), *BETA_RANGE_KG_M2)
+        beta_of = np.exp(np.clip(pts[..., STATE_DIM], *np.log(BETA_RANGE_KG_M2)).reshape(-1))
         weights = w_sigma
     else:
         betas = cfg.beta_median_kg_m2 * np.exp(cfg.beta_log_sigma * _GH_NODES)
