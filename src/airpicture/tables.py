@@ -266,7 +266,8 @@ def mode3a_column(values: NDArray[np.generic] | None, n: int) -> NDArray[np.str_
     table has no such column (`values` None)."""
     if values is None:
         return np.full(n, "", dtype="U4")
-    text = np.asarray([v if isinstance(v, str) else "" for v in values], dtype="U5")
+    # As text, at most 5 characters (a NaN reads "nan"; anything longer is not a code).
+    text = np.asarray(values, dtype=object).astype("U5")
     ok = (np.char.str_len(text) == 4) & np.char.isdigit(text)
     ok &= ~np.char.count(text, "8").astype(bool) & ~np.char.count(text, "9").astype(bool)
     return np.where(ok, text, "").astype("U4")

@@ -290,6 +290,10 @@ def test_update_times_from_an_older_sender_or_a_fast_clock_are_never_or_the_batc
     back = tracks_of(decode(encode(older)))
     np.testing.assert_array_equal(back.updated_s, [[-np.inf] * 4])
     assert np.isnan(back.pressure_alt_m).all() and back.mode3a.tolist() == [""]
+    # A Mode C no aircraft could report (a hostile partner's 10³⁰⁰, ∞) reads as none.
+    for wild in (1e300, math.inf, -5e4):
+        absurd = msgspec.structs.replace(batch, pressure_alt_m=[wild])
+        assert np.isnan(tracks_of(decode(encode(absurd))).pressure_alt_m).all()
     with pytest.raises(MessageError, match="updated_s has 3 values for 1 tracks"):
         decode(encode(msgspec.structs.replace(batch, updated_s=[1.0, 2.0, 3.0])))
 
@@ -306,3 +310,11 @@ def test_a_mode_3a_code_is_four_octal_digits_or_nothing() -> None:
     assert err.value.reason == "decode_failure"
     older = msgspec.structs.replace(batch, mode3a=[])
     assert plots_table(decode(encode(older)))["mode3a"].tolist() == [""]
+
+
+def test_a_plots_mode_3a_column_keeps_codes_only() -> None:
+    from airpicture.tables import mode3a_column
+
+    raw = np.array(["7700", "7800", np.nan, "", "12", "0123", "x" * 100_000, None], object)
+    assert mode3a_column(raw, 8).tolist() == ["7700", "", "", "", "", "0123", "", ""]
+    assert mode3a_column(None, 2).tolist() == ["", ""]

@@ -461,13 +461,21 @@ def tracks_of(batch: TrackBatch) -> SourceTracks:
         claim_created_s=np.asarray(batch.number_created_s, dtype=np.float64).reshape(n),
         ident=np.asarray(batch.ident, dtype="U16").reshape(n),
         updated_s=_updated_of(batch, n),
-        pressure_alt_m=np.asarray(batch.pressure_alt_m, dtype=np.float64)
-        if len(batch.pressure_alt_m) == n
-        else np.full(n, np.nan),
+        pressure_alt_m=_pressure_alt_of(batch, n),
         mode3a=np.asarray(batch.mode3a, dtype="U4").reshape(n)
         if len(batch.mode3a) == n
         else np.full(n, "", dtype="U4"),
     )
+
+
+def _pressure_alt_of(batch: TrackBatch, n: int) -> NDArray[np.float64]:
+    """A batch's Mode C altitudes `(n,)`: NaN where not told, and where no report could
+    say it (the bounds the plots' own pressure altitude is checked against)."""
+    if len(batch.pressure_alt_m) != n:
+        return np.full(n, np.nan)
+    told = np.asarray(batch.pressure_alt_m, dtype=np.float64)
+    lo, hi = PLOT_RANGES["pressure_alt_m"]
+    return np.where((told >= lo) & (told <= hi), told, np.nan)
 
 
 def _updated_of(batch: TrackBatch, n: int) -> NDArray[np.float64]:
