@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from airpicture.fusion import FusionSettings, NumberBlocks, SourceTracks, SystemPicture
-from airpicture.fusion.numbering import duplicate_losers, oldest_claims
+from airpicture.fusion.numbering import duplicate_losers, widest_claims
 
 MODES = ("cv", "manoeuvre", "ballistic")
 NATIONS = ("AUS", "JPN", "USA")
@@ -94,15 +94,19 @@ def test_adopts_a_partners_number_and_resolves_dual_numbering() -> None:
     truth = objects(2)
     usa = SystemPicture("USA", NATIONS, MODES)
     jpn = SystemPicture("JPN", NATIONS, MODES)
-    # Both number the two objects on their own first.
-    u = usa.update(0.0, sources("USA.0", truth, local=True))
-    j = jpn.update(0.0, sources("JPN.0", truth, local=True))
+    # Both number the two objects on their own first, as a node does when it first
+    # reports a track (`allocate`, from its tracker's sub-block).
+    at0 = np.zeros(2)
+    u = usa.update(0.0, sources("USA.0", truth, local=True, number=usa.allocate(2), created=at0))
+    j = jpn.update(0.0, sources("JPN.0", truth, local=True, number=jpn.allocate(2), created=at0))
     assert set(u.number).isdisjoint(j.number)
+    assert list(j.number_created_s) == [0.0, 0.0]
     # Then each hears the other's tracks, numbered at the same time: the lower number wins
     # (JPN's block comes before USA's), in both pictures.
     u2 = usa.update(
         1.0,
-        SourceTracks.concat([sources("USA.0", truth, local=True, t=1.0),
+        SourceTracks.concat([sources("USA.0", truth, local=True, t=1.0, number=u.number,
+                                     created=u.number_created_s),
                              sources("JPN.0", truth, local=False, t=1.0, number=j.number,
                                      created=j.number_created_s)], 3),
     )  # fmt: skip
@@ -112,7 +116,8 @@ def test_adopts_a_partners_number_and_resolves_dual_numbering() -> None:
     older = np.array([-5.0, -5.0])
     u3 = usa.update(
         2.0,
-        SourceTracks.concat([sources("USA.0", truth, local=True, t=2.0),
+        SourceTracks.concat([sources("USA.0", truth, local=True, t=2.0, number=u2.number,
+                                     created=u2.number_created_s),
                              sources("AUS.0", truth, local=False, t=2.0,
                                      number=np.array([7, 8]), created=older)], 3),
     )  # fmt: skip
@@ -123,10 +128,12 @@ def test_number_rules() -> None:
     blocks = NumberBlocks.of(["USA", "AUS", "JPN"], 1000)
     assert blocks.block("AUS") == (1, 999)
     assert blocks.block("JPN") == (1000, 1999)
-    number, created = oldest_claims(
+    # With every number reaching every nation, the oldest wins (the lower on a tie).
+    number, created, _ = widest_claims(
         np.array([0, 0, 1, 1]),
         np.array([20, 10, 5, 0]),
         np.array([3.0, 3.0, 9.0, 1.0]),
+        np.full(4, 3),
         2,
     )
     assert list(number) == [10, 5] and list(created) == [3.0, 9.0]

@@ -21,7 +21,7 @@ clusters of the assignment.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -39,7 +39,7 @@ from airpicture.fusion.numbering import (
     NumberAllocator,
     NumberBlocks,
     duplicate_losers,
-    oldest_claims,
+    widest_claims,
 )
 from airpicture.fusion.predict import predict_tracks
 from airpicture.fusion.settings import FusionSettings
@@ -128,6 +128,13 @@ class FusedTracks:
     #: (S,) Mode C and Mode 3/A of the heaviest member that has one (as `ident`).
     pressure_alt_m: FloatArray
     mode3a: StrArray
+    #: (S, n_nations) the number to tell each nation for each system track (0: none),
+    #: and when it was given: the best claim (`widest_claims`) among those whose
+    #: provenance may go to that nation — its own trackers' first numbers for the
+    #: tracks it holds, and partners' numbers — so that what a nation is told never
+    #: depends on a number it may not hear (docs/security.md).
+    told_number: Int64Array
+    told_created_s: FloatArray
     #: (K,) system-track index of each source row, in the order they were given.
     member: IntArray
     #: (K,) covariance-intersection weight of each source row in its system track.
@@ -146,12 +153,19 @@ class SystemPicture:
         nations: Sequence[str],
         mode_names: Sequence[str],
         settings: FusionSettings | None = None,
+        tracker_markings: Mapping[str, Sequence[BoolArray]] | None = None,
     ) -> None:
+        """`tracker_markings`: every nation's trackers' markings
+        (`ReleasePolicy.tracker_markings`), which split each block of numbers by
+        provenance; by default one tracker per nation whose numbers go everywhere."""
         self.settings = settings or FusionSettings()
         self.nation = nation
-        self.blocks = NumberBlocks.of(nations, self.settings.number_block_size)
-        first, last = self.blocks.block(nation)
-        self._allocator = NumberAllocator(first, last)
+        self.blocks = NumberBlocks.of(nations, self.settings.number_block_size, tracker_markings)
+        own = self.blocks.markings[self.blocks.nations.index(nation)]
+        self._allocators = [
+            NumberAllocator(*self.blocks.sub_block(nation, k)) for k in range(own.shape[0])
+        ]
+        self._provisional = NumberAllocator(*self.blocks.provisional_block(nation))
         self.mode_names = tuple(mode_names)
         self._ballistic = (
             self.mode_names.index("ballistic") if "ballistic" in self.mode_names else None
@@ -169,6 +183,10 @@ class SystemPicture:
         self._system_number = np.empty(0, dtype=np.int64)
         self._system_created = np.empty(0)
         self._next_system_id = 1
+        # Each local track's first number (its tracker's), and when it was given: sorted keys.
+        self._birth_keys = np.empty(0, dtype="U64")
+        self._birth_number = np.empty(0, dtype=np.int64)
+        self._birth_created = np.empty(0)
         #: Times a number was changed to a partner's older one (dual numbering resolved).
         self.renumbered = 0
 
@@ -182,6 +200,8 @@ class SystemPicture:
             self._key_system = self._key_misses = np.empty(0, dtype=np.int64)
             self._system_ids = self._system_number = np.empty(0, dtype=np.int64)
             self._system_created = np.empty(0)
+            self._birth_keys = np.empty(0, dtype="U64")
+            self._birth_number, self._birth_created = np.empty(0, dtype=np.int64), np.empty(0)
             return self._empty(time_s, len(self.mode_names))
         w_bal = (
             src.mode_probabilities[:, self._ballistic]
@@ -283,7 +303,8 @@ class SystemPicture:
         np.maximum.at(updated, member, src.updated_s)
 
         # 5. numbers
-        number, created = self._number(time_s, system_ids, member, src)
+        number, created = self._number(system_ids, member, src)
+        told, told_created = self._told(member, src, n_sys)
 
         order = np.argsort(src.key)
         self._keys = src.key[order]
@@ -302,6 +323,8 @@ class SystemPicture:
             updated_s=updated,
             pressure_alt_m=pressure_alt,
             mode3a=mode3a,
+            told_number=told,
+            told_created_s=told_created,
             member=member,
             weight=omega,
         )
@@ -406,7 +429,7 @@ class SystemPicture:
         return out
 
     def _number(
-        self, time_s: float, system_ids: Int64Array, member: IntArray, src: SourceTracks
+        self, system_ids: Int64Array, member: IntArray, src: SourceTracks
     ) -> tuple[Int64Array, FloatArray]:
         n_sys = system_ids.size
         # Last cycle's number of each system track (0: new).
@@ -422,7 +445,9 @@ class SystemPicture:
         claim_system = np.concatenate([np.arange(n_sys), member])
         claim_number = np.concatenate([current, src.claim_number])
         claim_created = np.concatenate([current_created, src.claim_created_s])
-        number, created = oldest_claims(claim_system, claim_number, claim_created, n_sys)
+        number, created, _ = widest_claims(
+            claim_system, claim_number, claim_created, self.blocks.reach(claim_number), n_sys
+        )
         self.renumbered += int(
             ((current > 0) & np.isfinite(current_created) & (number != current)).sum()
         )
@@ -435,25 +460,63 @@ class SystemPicture:
             number[losers & ~revert] = 0
         fresh = number == 0
         if fresh.any():
-            number[fresh] = self._allocator.allocate(int(fresh.sum()), number[~fresh])
+            number[fresh] = self._provisional.allocate(int(fresh.sum()), number[~fresh])
             created[fresh] = np.inf
-        # A number is real (a claim others adopt) only when this node reports the object,
-        # i.e. holds a track of its own in it; otherwise it is provisional (created = ∞)
-        # and gives way to any partner's number, since partners never hear of it.
-        reports = np.zeros(n_sys, dtype=bool)
-        reports[member[src.local]] = True
-        promote = reports & ~np.isfinite(created)
-        created[promote] = time_s
+        # A system track with no claim (a partner's track told without a number) gets a
+        # provisional number (created = ∞): shown in this node's picture only, it gives
+        # way to any claim; a local track of it is numbered by its tracker when reported.
         return number, created
 
-    def allocate(self, count: int) -> Int64Array:
-        """New numbers from this nation's block, for local tracks about to be reported.
+    def _told(
+        self, member: IntArray, src: SourceTracks, n_sys: int
+    ) -> tuple[Int64Array, FloatArray]:
+        """Per system track and nation, the number to tell that nation (`FusedTracks`).
+
+        The claims are each local member's first number and each partner member's
+        number — not the system track's own, which may have been won by a number the
+        nation may not hear. A local track's first number is remembered from the first
+        cycle it is seen (the node numbers a new track from its tracker's sub-block)."""
+        local = np.flatnonzero(src.local)
+        keys = src.key[local]
+        birth = src.claim_number[local].copy()
+        birth_created = src.claim_created_s[local].copy()
+        if self._birth_keys.size:
+            pos = np.minimum(np.searchsorted(self._birth_keys, keys), self._birth_keys.size - 1)
+            known = self._birth_keys[pos] == keys
+            birth[known] = self._birth_number[pos[known]]
+            birth_created[known] = self._birth_created[pos[known]]
+        order = np.argsort(keys)
+        keep = birth[order] > 0
+        self._birth_keys = keys[order][keep]
+        self._birth_number = birth[order][keep]
+        self._birth_created = birth_created[order][keep]
+        claim_number = src.claim_number.copy()
+        claim_created = src.claim_created_s.copy()
+        claim_number[local] = birth
+        claim_created[local] = birth_created
+        allowed = self.blocks.marking(claim_number)
+        reach = allowed.sum(axis=1).astype(np.int64)
+        n_nations = len(self.blocks.nations)
+        told = np.zeros((n_sys, n_nations), dtype=np.int64)
+        told_created = np.full((n_sys, n_nations), np.inf)
+        for c in range(n_nations):
+            ok = allowed[:, c]
+            told[:, c], told_created[:, c], _ = widest_claims(
+                member[ok], claim_number[ok], claim_created[ok], reach[ok], n_sys
+            )
+        return told, told_created
+
+    def allocate(self, count: int, tracker: int = 0) -> Int64Array:
+        """New numbers from the sub-block of this nation's tracker `tracker`, for its
+        local tracks about to be reported.
 
         The node numbers a new local track when it first reports it, so that
         partners hear the number in the same cycle (and two nations that number
-        one object at once resolve it before either picture shows the loser).
+        one object at once resolve it before either picture shows the loser). Each
+        tracker counts in its own sub-block, so the numbers one tracker gives never
+        depend on what another tracker (of another marking) saw.
         """
-        return self._allocator.allocate(count, self._system_number)
+        return self._allocators[tracker].allocate(count, self._system_number)
 
     def _empty(self, time_s: float, n_modes: int) -> FusedTracks:
         return FusedTracks(
@@ -468,6 +531,8 @@ class SystemPicture:
             updated_s=np.empty((0, len(UPDATE_KINDS))),
             pressure_alt_m=np.empty(0),
             mode3a=np.empty(0, dtype="U4"),
+            told_number=np.empty((0, len(self.blocks.nations)), dtype=np.int64),
+            told_created_s=np.empty((0, len(self.blocks.nations))),
             member=np.empty(0, dtype=np.intp),
             weight=np.empty(0),
         )

@@ -172,9 +172,7 @@ class NationalNode:
         self.seconds: defaultdict[str, float] = defaultdict(float)
         # One tracker per distinct track marking among the sensors whose plots it holds.
         tracked = np.flatnonzero(policy.plot_sensors_of(nation))
-        groups: dict[bytes, list[int]] = {}
-        for i in tracked:
-            groups.setdefault(policy.track_marking[i].tobytes(), []).append(int(i))
+        groups = policy.tracker_groups(nation)
         self.trackers: list[Tracker] = []
         self.origins: list[str] = []
         self._origin_marking: list[BoolArray] = []
@@ -184,16 +182,18 @@ class NationalNode:
         self.registration = Registration(
             [by_id[policy.sensor_ids[i]] for i in tracked], nation, self.settings.registration
         )
-        for g, members in enumerate(groups.values()):
+        for g, (marking, members) in enumerate(groups):
             ids = [policy.sensor_ids[i] for i in members]
             tracker_settings = replace(self.settings.tracker, track_prefix=f"{nation}.{g}/T")
             self.trackers.append(Tracker(sensor_models([by_id[s] for s in ids]), tracker_settings))
             self.origins.append(f"{nation}.{g}")
-            self._origin_marking.append(policy.track_marking[members[0]])
+            self._origin_marking.append(marking)
             for sid in ids:
                 self._tracker_of_sensor[sid] = g
         self.mode_names = tuple(m.name for m in self.settings.tracker.models)
-        self.fusion = SystemPicture(nation, policy.nations, self.mode_names, self.settings.fusion)
+        self.fusion = SystemPicture(
+            nation, policy.nations, self.mode_names, self.settings.fusion, policy.tracker_markings()
+        )
         self.gridlock = Gridlock(self.settings.gridlock)
         self._seq: Counter[str] = Counter({p: first_seq for p in self.partners})
         #: Per partner, the sequence numbers taken within the replay window, and their stamps.
@@ -207,6 +207,8 @@ class NationalNode:
         self._pub_keys = np.empty(0, dtype="U64")
         self._pub_number = np.empty(0, dtype=np.int64)
         self._pub_created = np.empty(0)
+        self._pub_told = np.zeros((0, len(policy.nations)), dtype=np.int64)
+        self._pub_told_created = np.zeros((0, len(policy.nations)))
         self._pub_cls = np.empty(0, dtype=object)
         self._pub_identity = np.empty(0, dtype=object)
         self._boost_after_s = -math.inf
@@ -214,6 +216,8 @@ class NationalNode:
         self._local_identity = np.empty(0, dtype=object)
         self._local_label_marking = np.zeros((0, len(policy.nations)), dtype=bool)
         self._local_new = np.zeros(0, dtype=bool)
+        self._local_told = np.zeros((0, len(policy.nations)), dtype=np.int64)
+        self._local_told_created = np.zeros((0, len(policy.nations)))
         self._pub_marking = np.zeros((0, len(policy.nations)), dtype=bool)
         #: Warnings this node's assessor issued, and those received from partners.
         self.issued_warnings: list[Warning] = []
@@ -417,6 +421,17 @@ class NationalNode:
         for why, count in Counter(reason[reason != ""].tolist()).items():
             self._reject(f"tracks_{why}", envelope, "tracks dropped", count)
         ok = reason == ""
+        # A number whose provenance may not come here is not taken (the track is).
+        own = self.policy.nation_index(self.nation)
+        barred = ok & (tracks.claim_number > 0)
+        barred &= ~self.fusion.blocks.marking(tracks.claim_number)[:, own]
+        if barred.any():
+            self._reject("numbers_not_releasable", envelope, "numbers dropped", int(barred.sum()))
+            tracks = replace(
+                tracks,
+                claim_number=np.where(barred, 0, tracks.claim_number),
+                claim_created_s=np.where(barred, 0.0, tracks.claim_created_s),
+            )
         self.counts.received["tracks"] += int(ok.sum())
         self._received[batch.origin] = _Received(batch.time_s, tracks.take(ok), sources[ok])
 
@@ -500,12 +515,22 @@ class NationalNode:
             )
             source_parts.append(self.policy.sources_mask(view.sources)[0])
         local = SourceTracks.concat(parts, len(self.mode_names))
-        # Each local track is reported with its network number; a new one gets one now.
+        # Each local track is reported with its network number; a new one gets one now,
+        # from its tracker's own sub-block (`NumberBlocks`).
         number, created, cls, identity, label_marking = self._published_labels(local.key)
+        told, told_created = self._told_numbers(local.key)
         new = number == 0
-        if new.any():
-            number[new] = self.fusion.allocate(int(new.sum()))
-            created[new] = at_s
+        for g, origin in enumerate(self.origins):
+            fresh = new & (local.origin == origin)
+            if fresh.any():
+                number[fresh] = self.fusion.allocate(int(fresh.sum()), g)
+                created[fresh] = at_s
+        # A track never fused yet is told its first number wherever that may go.
+        first = new & (told == 0).all(axis=1)
+        allowed = self.fusion.blocks.marking(number[first])
+        told[first] = np.where(allowed, number[first, None], 0)
+        told_created[first] = np.where(allowed, at_s, np.inf)
+        self._local_told, self._local_told_created = told, told_created
         self._local = replace(local, claim_number=number, claim_created_s=created)
         self._local_cls, self._local_identity = cls, identity
         self._local_label_marking = label_marking
@@ -532,14 +557,15 @@ class NationalNode:
         local = self._local.take(rows)
         sources = self._local_sources[rows]
         marking = self.policy.derived_marking(sources)
-        # Class, identity and number were judged on the fused system track: they go only
-        # where every source of that system track may go (most restrictive wins); else
-        # "unknown" and no number (the receiver numbers it, or adopts another's number).
-        # A new track's own number (judged on nothing yet) always goes.
-        judged = (
-            self._local_label_marking[rows, self.policy.nation_index(receiver)]
-            | (self._local_new[rows])
-        )
+        # Class and identity were judged on the fused system track: they go only where
+        # every source of that system track may go (most restrictive wins), else
+        # "unknown". A new track's own (judged on nothing yet) always go. The number is
+        # the one chosen for this receiver among the numbers it may hear
+        # (`FusedTracks.told_number`), whatever else the system track holds; 0 if none
+        # (the receiver numbers it, or adopts another's number).
+        col = self.policy.nation_index(receiver)
+        judged = self._local_label_marking[rows, col] | self._local_new[rows]
+        number = self._local_told[rows, col]
         cls = [
             str(c) if ok else "unknown" for c, ok in zip(self._local_cls[rows], judged, strict=True)
         ]
@@ -549,8 +575,8 @@ class NationalNode:
         ]
         told = replace(
             local,
-            claim_number=np.where(judged, local.claim_number, 0),
-            claim_created_s=np.where(judged, local.claim_created_s, 0.0),
+            claim_number=number,
+            claim_created_s=np.where(number > 0, self._local_told_created[rows, col], 0.0),
         )
         batch = track_batch_from_tracks(
             told,
@@ -565,6 +591,19 @@ class NationalNode:
             releasable_to=[self.policy.nation_names(m) for m in marking],
         )
         self._publish(receiver, batch, at_s)
+
+    def _told_numbers(self, keys: NDArray[np.str_]) -> tuple[NDArray[np.int64], FloatArray]:
+        """(n, n_nations) the number last chosen for each nation for each local track
+        (0: none), and when it was given."""
+        n, n_nations = keys.shape[0], len(self.policy.nations)
+        told = np.zeros((n, n_nations), dtype=np.int64)
+        created = np.full((n, n_nations), np.inf)
+        if self._pub_keys.size and n:
+            pos = np.minimum(np.searchsorted(self._pub_keys, keys), self._pub_keys.size - 1)
+            found = self._pub_keys[pos] == keys
+            told[found] = self._pub_told[pos[found]]
+            created[found] = self._pub_told_created[pos[found]]
+        return told, created
 
     def _published_labels(
         self, keys: NDArray[np.str_]
@@ -729,6 +768,8 @@ class NationalNode:
         self._pub_keys = keys[order]
         self._pub_number = fused.number[sys]
         self._pub_created = fused.number_created_s[sys]
+        self._pub_told = fused.told_number[sys]
+        self._pub_told_created = fused.told_created_s[sys]
         self._pub_cls = np.asarray(assessment.cls, dtype=object)[sys]
         self._pub_identity = np.asarray(assessment.identity, dtype=object)[sys]
         self._pub_marking = self.policy.derived_marking(system_sources)[sys]

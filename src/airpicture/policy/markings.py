@@ -128,6 +128,23 @@ class ReleasePolicy:
         result: BoolArray = self.plot_marking[:, self.nation_index(nation)].copy()
         return result
 
+    def tracker_groups(self, nation: str) -> list[tuple[BoolArray, list[int]]]:
+        """`nation`'s trackers: one per distinct track marking among the sensors whose plots
+        it holds, as (that marking, its sensors' rows), in the order of their first sensor.
+
+        Each tracker's tracks then carry sources of one marking only, so every track may
+        go wherever its sensors allow. The policy is common knowledge, so every node knows
+        every nation's trackers (and their blocks of network numbers, `NumberBlocks`)."""
+        groups: dict[bytes, tuple[BoolArray, list[int]]] = {}
+        for i in np.flatnonzero(self.plot_sensors_of(nation)):
+            marking = self.track_marking[i]
+            groups.setdefault(marking.tobytes(), (marking, []))[1].append(int(i))
+        return list(groups.values())
+
+    def tracker_markings(self) -> dict[str, list[BoolArray]]:
+        """Every nation's trackers' markings (`tracker_groups`), in their order."""
+        return {n: [m for m, _ in self.tracker_groups(n)] for n in self.nations}
+
 
 def most_restrictive(markings: BoolArray, group: IntArray, n_groups: int) -> BoolArray:
     """Marking of each group of products: the intersection of its members' markings.
