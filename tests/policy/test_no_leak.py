@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import msgspec
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -93,37 +92,15 @@ def _json(value: object) -> bytes:
     return msgspec.json.encode(value, enc_hook=repr)
 
 
-#: What carries a network track number: a message's claims, a picture's `track_id`, the
-#: track a warning or a threat row is about; and the class and identity a track message
-#: gives its tracks, judged on the sender's fused picture (see `test_labels_do_not_leak`).
-LABELS = ("cls", "identity")
-
-
-def _without(value: object, drop: tuple[str, ...]) -> object:
-    if isinstance(value, dict):
-        return {k: _without(v, drop) for k, v in value.items() if k not in drop}
-    if isinstance(value, list | tuple):
-        return [_without(v, drop) for v in value]
-    return value
-
-
-def _outputs_of(
-    run: NetworkRun, bus: KeepingBus, pictures: dict, viewer: str, labels: bool = True
-) -> dict:
-    """Everything `viewer` receives and every row of its outputs, as comparable values:
-    bytes as they are, or (`labels=False`) with the class and identity partners told it
-    left out of what it received."""
+def _outputs_of(run: NetworkRun, bus: KeepingBus, pictures: dict, viewer: str) -> dict:
+    """Everything `viewer` receives (the signed frames, byte for byte) and every row of its
+    outputs, as comparable values."""
     node = run.nodes[viewer]
 
     def rows(values: list) -> list[bytes]:
         return [_json(v) for v in msgspec.to_builtins(values, enc_hook=repr)]
 
     received = [(s, p) for s, r, p in bus.published if r == viewer]
-    if not labels:
-        received = [
-            (s, _json(_without(msgspec.to_builtins(decode(message_bytes(p))), LABELS)))
-            for s, p in received
-        ]
     return {
         "received": received,
         "picture": rows([{c: v.tolist() for c, v in r.items()} for r in pictures[viewer]]),
@@ -171,11 +148,10 @@ def test_nothing_leaks(loaded: LoadedScenario) -> None:
             continue
         keep = ~np.isin(plots["sensor_id"], hidden)
         without = _run(loaded, {k: v[keep] for k, v in plots.items()}, keys)
-        # The class and identity partners tell still leak (test_labels_do_not_leak): all
-        # else it receives, network numbers included, and V's own picture, warnings and
-        # threats in full, are compared byte for byte.
-        a = _outputs_of(run, bus, pictures, viewer, labels=False)
-        b = _outputs_of(*without, viewer, labels=False)
+        # Every byte V receives (numbers, classes and identities included) and V's own
+        # picture, warnings and threats in full.
+        a = _outputs_of(run, bus, pictures, viewer)
+        b = _outputs_of(*without, viewer)
         for part in ("received", "picture", "warnings", "threats"):
             assert a[part] == b[part], f"{viewer}'s {part} depend on {hidden}"
 
@@ -202,28 +178,46 @@ def _labelled_world() -> tuple[tuple, tuple]:
     return _run(loaded, plots, keys), _run(loaded, {k: v[keep] for k, v in plots.items()}, keys)
 
 
-def test_numbers_do_not_leak() -> None:
-    """The network numbers USA is told are the same with and without AUS's radar: each is
-    chosen among the numbers USA may hear (`FusedTracks.told_number`), and each of JPN's
-    trackers numbers from its own sub-block (before, a node's one counter and its fused
-    system track's number told USA that AUS's radar had seen the object first)."""
-    with_radar, without = _labelled_world()
-    a = _outputs_of(*with_radar, "USA", labels=False)
-    b = _outputs_of(*without, "USA", labels=False)
-    assert a["received"] == b["received"]
-    numbers = [decode(message_bytes(p)) for s, r, p in with_radar[1].published if r == "USA"]
-    assert any(m.number for m in numbers if isinstance(m, TrackBatch))  # numbers were told
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 19, not fixed (docs/security.md): the class and identity a node gives "
-    "a partner for its track are judged on its fused system track, whose membership "
-    "depends on sensors that partner may not hold ('unknown' when one is there)",
-)
-def test_labels_do_not_leak() -> None:
-    """The class and identity USA is told differ with and without AUS's radar."""
+def test_numbers_and_labels_do_not_leak() -> None:
+    """What USA receives is the same with and without AUS's radar, byte for byte. Before:
+    a node's one counter and its fused system track's number told USA that AUS's radar
+    had seen an object first, and the class and identity it told USA were its system
+    track's ("unknown" when that held AUS's radar). Now each of its trackers numbers
+    from its own sub-block, the number told is chosen among those USA may hear
+    (`FusedTracks.told_number`), and the class told is the track's own."""
     with_radar, without = _labelled_world()
     a, b = _outputs_of(*with_radar, "USA"), _outputs_of(*without, "USA")
     assert a["received"] == b["received"]
+    told = [decode(message_bytes(p)) for s, r, p in with_radar[1].published if r == "USA"]
+    batches = [m for m in told if isinstance(m, TrackBatch)]
+    assert any(m.number for m in batches)  # numbers were told
+    assert any(c != "unknown" for m in batches for c in m.cls)  # and classes
+
+
+def test_an_alert_withheld_at_launch_stays_withheld() -> None:
+    """USA's launch notice derives from its IR satellite, which AUS may not hold, so the
+    guard withholds it from AUS; the alert's later rows (impact area, updates) derive
+    from radars AUS may hold, but must not reach AUS either: without the satellite USA
+    offers AUS no alert at all, so they would tell AUS that the satellite saw a launch
+    (found on pacific-shield: 5 of USA's rows reached AUS only with the satellite)."""
+    every = ["AUS", "JPN", "USA"]
+    release = {n: {"tracks": [m for m in every if m != n], "plots": []} for n in every}
+    space = {
+        "id": "USA-IR-GEO", "nation": "USA", "type": "space_ir", "lat_deg": 0.0,
+        "lon_deg": 136.0, "alt_m": 35_786_000, "scan_period_s": 5, "sigma_los_urad": 20,
+        "pd": 0.95, "release": {"tracks": ["JPN"], "plots": ["JPN"]},
+    }  # fmt: skip
+    loaded = network_scenario(
+        release, duration_s=120.0, seed=11, sensors=[*SENSORS, space], targets=[*TARGETS, LAUNCH]
+    )
+    plots = simulate(loaded).plots
+    keys = Keyring.generate(NATIONS)
+    keep = plots["sensor_id"] != "USA-IR-GEO"
+    with_ir = _run(loaded, plots, keys)
+    without = _run(loaded, {k: v[keep] for k, v in plots.items()}, keys)
+    usa = with_ir[0].nodes["USA"].issued_warnings
+    assert any(w.kind == "launch" and "AUS" not in w.recipients for w in usa)
+    assert any(w.kind != "launch" and "JPN" in w.recipients for w in usa)
+    a, b = _outputs_of(*with_ir, "AUS"), _outputs_of(*without, "AUS")
+    for part in ("received", "warnings"):
+        assert a[part] == b[part], part

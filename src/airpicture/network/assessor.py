@@ -7,11 +7,10 @@ from collections.abc import Callable
 import numpy as np
 
 from airpicture.atlas import country_outlines
-from airpicture.geo import ecef_to_geodetic, ecef_vector_to_enu, enu_basis
 from airpicture.scenario import Scenario
 from airpicture.threat import NationalAssessor
 from airpicture.threat.assessment import Assessment, Assessor, BoostReports
-from airpicture.tracking.view import TrackView, kinematic_class
+from airpicture.tracking.view import TrackView, kinematic_class_ecef
 
 #: Builds a nation's assessor (`nation` is "ALL" for a centralized picture).
 AssessorFactory = Callable[[Scenario, str], Assessor]
@@ -28,9 +27,7 @@ class KinematicAssessor:
         if n == 0:
             empty = np.empty(0, dtype=object)
             return Assessment(cls=empty, cls_confidence=np.empty(0), identity=empty.copy())
-        lat, lon, alt = ecef_to_geodetic(view.x[:, :3])
-        vel = ecef_vector_to_enu(view.x[:, 3:], enu_basis(lat, lon))
-        cls = kinematic_class(alt, vel, view.mode_probabilities, view.mode_names)
+        cls = kinematic_class_ecef(view.x, view.mode_probabilities, view.mode_names)
         return Assessment(
             cls=cls,
             cls_confidence=np.full(n, 0.5),

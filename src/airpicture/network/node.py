@@ -78,7 +78,12 @@ from airpicture.threat.assessment import Assessment, Assessor, BoostReports
 from airpicture.threat.warning import Warning, active_warnings, closing_notice
 from airpicture.tracking import Tracker, TrackerSettings, TrackView, sensor_models
 from airpicture.tracking.registration import Registration, RegistrationSettings
-from airpicture.tracking.view import picture_rows, update_mapping, update_matrix
+from airpicture.tracking.view import (
+    kinematic_class_ecef,
+    picture_rows,
+    update_mapping,
+    update_matrix,
+)
 
 log = logging.getLogger(__name__)
 
@@ -209,16 +214,10 @@ class NationalNode:
         self._pub_created = np.empty(0)
         self._pub_told = np.zeros((0, len(policy.nations)), dtype=np.int64)
         self._pub_told_created = np.zeros((0, len(policy.nations)))
-        self._pub_cls = np.empty(0, dtype=object)
-        self._pub_identity = np.empty(0, dtype=object)
         self._boost_after_s = -math.inf
         self._local_cls = np.empty(0, dtype=object)
-        self._local_identity = np.empty(0, dtype=object)
-        self._local_label_marking = np.zeros((0, len(policy.nations)), dtype=bool)
-        self._local_new = np.zeros(0, dtype=bool)
         self._local_told = np.zeros((0, len(policy.nations)), dtype=np.int64)
         self._local_told_created = np.zeros((0, len(policy.nations)))
-        self._pub_marking = np.zeros((0, len(policy.nations)), dtype=bool)
         #: Warnings this node's assessor issued, and those received from partners.
         self.issued_warnings: list[Warning] = []
         self.received_warnings: list[Warning] = []
@@ -517,7 +516,7 @@ class NationalNode:
         local = SourceTracks.concat(parts, len(self.mode_names))
         # Each local track is reported with its network number; a new one gets one now,
         # from its tracker's own sub-block (`NumberBlocks`).
-        number, created, cls, identity, label_marking = self._published_labels(local.key)
+        number, created = self._published_numbers(local.key)
         told, told_created = self._told_numbers(local.key)
         new = number == 0
         for g, origin in enumerate(self.origins):
@@ -532,9 +531,9 @@ class NationalNode:
         told_created[first] = np.where(allowed, at_s, np.inf)
         self._local_told, self._local_told_created = told, told_created
         self._local = replace(local, claim_number=number, claim_created_s=created)
-        self._local_cls, self._local_identity = cls, identity
-        self._local_label_marking = label_marking
-        self._local_new = new
+        # The class told to partners is what each track shows alone (its tracker's state),
+        # not its fused system track's: that would depend on sources a partner may not hold.
+        self._local_cls = kinematic_class_ecef(local.x, local.mode_probabilities, self.mode_names)
         self._local_sources = (
             np.concatenate(source_parts)
             if source_parts
@@ -557,22 +556,15 @@ class NationalNode:
         local = self._local.take(rows)
         sources = self._local_sources[rows]
         marking = self.policy.derived_marking(sources)
-        # Class and identity were judged on the fused system track: they go only where
-        # every source of that system track may go (most restrictive wins), else
-        # "unknown". A new track's own (judged on nothing yet) always go. The number is
-        # the one chosen for this receiver among the numbers it may hear
+        # The number is the one chosen for this receiver among the numbers it may hear
         # (`FusedTracks.told_number`), whatever else the system track holds; 0 if none
-        # (the receiver numbers it, or adopts another's number).
+        # (the receiver numbers it, or adopts another's number). The class is the track's
+        # own (`kinematic_class_ecef`); identity is left to each nation's own assessment
+        # of its picture (a partner's ADS-B identity travels in `ident`).
         col = self.policy.nation_index(receiver)
-        judged = self._local_label_marking[rows, col] | self._local_new[rows]
         number = self._local_told[rows, col]
-        cls = [
-            str(c) if ok else "unknown" for c, ok in zip(self._local_cls[rows], judged, strict=True)
-        ]
-        identity = [
-            str(c) if ok else "unknown"
-            for c, ok in zip(self._local_identity[rows], judged, strict=True)
-        ]
+        cls = [str(c) for c in self._local_cls[rows]]
+        identity = ["unknown"] * rows.size
         told = replace(
             local,
             claim_number=number,
@@ -605,30 +597,21 @@ class NationalNode:
             created[found] = self._pub_told_created[pos[found]]
         return told, created
 
-    def _published_labels(
-        self, keys: NDArray[np.str_]
-    ) -> tuple[NDArray[np.int64], FloatArray, NDArray[np.object_], NDArray[np.object_], BoolArray]:
-        """Network number (0: none yet), its creation time, class, identity of local tracks,
-        and the marking of the system track those labels were judged from."""
+    def _published_numbers(self, keys: NDArray[np.str_]) -> tuple[NDArray[np.int64], FloatArray]:
+        """Network number of each local track (0: none yet) and when it was given."""
         n = keys.shape[0]
         number = np.zeros(n, dtype=np.int64)
         created = np.full(n, np.inf)
-        cls = np.full(n, "unknown", dtype=object)
-        identity = np.full(n, "unknown", dtype=object)
-        label_marking = np.zeros((n, len(self.policy.nations)), dtype=bool)
         if self._pub_keys.size and n:
             pos = np.minimum(np.searchsorted(self._pub_keys, keys), self._pub_keys.size - 1)
             found = self._pub_keys[pos] == keys
             number[found] = self._pub_number[pos[found]]
             created[found] = self._pub_created[pos[found]]
-            cls[found] = self._pub_cls[pos[found]]
-            identity[found] = self._pub_identity[pos[found]]
-            label_marking[found] = self._pub_marking[pos[found]]
         # Only a real number is claimed (a provisional one would mislead partners).
         real = np.isfinite(created)
         number[~real] = 0
         created[~real] = 0.0
-        return number, created, cls, identity, label_marking
+        return number, created
 
     # ------------------------------------------------------------------ phase 4
 
@@ -667,7 +650,7 @@ class NationalNode:
         assessment = self.assessor.assess(view, boost, now_s)
         self.seconds["assessment"] += time.process_time() - t0
         warnings = self._issue_warnings(assessment, view, sources, boost_sources, now_s)
-        self._remember_labels(src, fused.member, fused, assessment, sources)
+        self._remember_numbers(src, fused)
         return NodeSnapshot(now_s, self._picture_rows(view, assessment), warnings)
 
     def _new_boost(self, until_s: float) -> tuple[BoostReports, BoolArray]:
@@ -717,11 +700,17 @@ class NationalNode:
             allowed, removed = self.guard.warning_recipients(raw.recipients, derived_from)
             if removed:
                 log.info("%s withheld warning %s from %s", self.nation, raw.warning_id, removed)
+            told = self._alert_told.setdefault(raw.warning_id, {})
+            if raw.kind != "launch":
+                # Only a launch notice offers an alert to allies; a later row goes to the
+                # nations the alert has reached. The assessor counts a partner the guard
+                # withheld the notice from as told: telling it now would say that sources
+                # it may not hold saw the launch (docs/security.md).
+                allowed = [r for r in allowed if r == self.nation or r in told]
             warning = msgspec.structs.replace(
                 raw, recipients=tuple(allowed), issued_by=raw.issued_by or self.nation
             )
             out.append(warning)
-            told = self._alert_told.setdefault(raw.warning_id, {})
             for receiver in allowed:
                 if receiver != self.nation:
                     outbox.setdefault(receiver, []).append((warning, derived_from))
@@ -752,27 +741,17 @@ class NationalNode:
         self.issued_warnings.extend(out)
         return out
 
-    def _remember_labels(
-        self,
-        src: SourceTracks,
-        member: NDArray[np.intp],
-        fused: FusedTracks,
-        assessment: Assessment,
-        system_sources: BoolArray,
-    ) -> None:
-        """Number, class and identity of each local track, for the next publication."""
+    def _remember_numbers(self, src: SourceTracks, fused: FusedTracks) -> None:
+        """The network numbers of each local track, for the next publication."""
         local = np.flatnonzero(src.local)
         keys = src.key[local]
         order = np.argsort(keys)
-        sys = member[local][order]
+        sys = fused.member[local][order]
         self._pub_keys = keys[order]
         self._pub_number = fused.number[sys]
         self._pub_created = fused.number_created_s[sys]
         self._pub_told = fused.told_number[sys]
         self._pub_told_created = fused.told_created_s[sys]
-        self._pub_cls = np.asarray(assessment.cls, dtype=object)[sys]
-        self._pub_identity = np.asarray(assessment.identity, dtype=object)[sys]
-        self._pub_marking = self.policy.derived_marking(system_sources)[sys]
 
     def _picture_rows(self, view: TrackView, assessment: Assessment) -> Table:
         return picture_rows(view, self.nation, assessment.cls, assessment.identity)

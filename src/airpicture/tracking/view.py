@@ -213,3 +213,11 @@ def kinematic_class(
     cls[(alt_m <= 300.0) & (speed > 150.0) & (speed < 400.0)] = "cruise_missile"
     cls[((speed > 900.0) | (alt_m > 30_000.0)) & (mu_bal > 0.3)] = "ballistic_missile"
     return cls
+
+
+def kinematic_class_ecef(
+    x: FloatArray, mu: FloatArray, mode_names: Sequence[str]
+) -> NDArray[np.object_]:
+    """`kinematic_class` of ECEF states `(N, 6)`."""
+    lat, lon, alt = ecef_to_geodetic(x[:, :3])
+    return kinematic_class(alt, ecef_vector_to_enu(x[:, 3:], enu_basis(lat, lon)), mu, mode_names)
