@@ -353,6 +353,7 @@ class NetworkRun:
                 self._staged[node.nation].release()
                 with _blame(node.nation, "tracks", now_s):
                     node.publish_tracks(now_s)
+                    node.publish_heartbeats(now_s)
             return None
         for staged in self._staged.values():
             staged.holding = True
