@@ -58,3 +58,19 @@ def test_frames_come_as_the_clock_passes_and_tracks_move(tmp_path: Path) -> None
     by_viewer = {f.viewer: sorted(f.picture["track_id"]) for f in rest[-2:]}
     assert by_viewer["JPN"] == by_viewer["USA"]
     assert source.advance(1e9) == [] and source.finished
+
+
+def test_each_nations_frames_carry_its_nodes_links_to_its_partners(tmp_path: Path) -> None:
+    """USA has no sensor: its link to JPN carries heartbeats alone, and keeps it up for JPN."""
+    path = tmp_path / "live.yaml"
+    path.write_text(SCENARIO)
+    source = NetworkLiveSource(load_scenario(path))
+    frames = source.advance(30.0)
+    told = {f.viewer: f for f in frames if f.links is not None}
+    # The latest frame of each viewer in a step, and only that one, says how the links are.
+    assert {v: f.time_s for v, f in told.items()} == {"JPN": 30.0, "USA": 30.0}
+    jpn, usa = told["JPN"].links, told["USA"].links
+    assert jpn is not None and usa is not None
+    assert [(p.nation, p.state, p.last_heard_s) for p in jpn.partners] == [("USA", "up", 30.0)]
+    assert [(p.nation, p.state) for p in usa.partners] == [("JPN", "up")]
+    assert jpn.time_s == 30.0 and jpn.down_after_s == 15.0

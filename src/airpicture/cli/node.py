@@ -491,7 +491,8 @@ async def run_node(config_path: Path) -> int:
 
     def on_snapshot(snapshot: NodeSnapshot, received: list[Warning]) -> None:
         if source is not None:
-            source.push(snapshot.time_s, snapshot.picture, [*snapshot.warnings, *received])
+            links = service.node.links if service is not None else None
+            source.push(snapshot.time_s, snapshot.picture, [*snapshot.warnings, *received], links)
 
     async def connect() -> Any:
         return await connect_with_retry(options, config.connect_give_up_s, console, where)

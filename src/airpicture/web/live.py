@@ -17,6 +17,7 @@ from airpicture.network.run import Fusion
 from airpicture.policy import viewable_sensors
 from airpicture.scenario import LoadedScenario
 from airpicture.sim.simulate import simulate
+from airpicture.web.node_source import links_message
 from airpicture.web.sources import PictureFrame, RunInfo, scenario_geography
 
 
@@ -64,13 +65,22 @@ class NetworkLiveSource:
 
     def advance(self, to_time_s: float) -> list[PictureFrame]:
         frames: list[PictureFrame] = []
-        for snapshot in self._network.advance(to_time_s):
+        snapshots = self._network.advance(to_time_s)
+        nodes = self._network.nodes
+        for i, snapshot in enumerate(snapshots):
             # Every viewer's frame carries the time's warnings; the web views pass a
-            # session only those addressed to its nation.
+            # session only those addressed to its nation. The last frame of a step carries
+            # its nation's node's links to its partners as they are now.
+            last = i == len(snapshots) - 1
             for viewer in sorted(snapshot.pictures):
+                node = nodes.get(viewer)
                 frames.append(
                     PictureFrame(
-                        snapshot.time_s, viewer, snapshot.pictures[viewer], list(snapshot.warnings)
+                        snapshot.time_s,
+                        viewer,
+                        snapshot.pictures[viewer],
+                        list(snapshot.warnings),
+                        links_message(node.links) if last and node is not None else None,
                     )
                 )
         return frames
