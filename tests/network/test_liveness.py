@@ -19,6 +19,7 @@ from airpicture.network.liveness import (
     LinkEvent,
     LinkMonitor,
     LinkState,
+    liveness_limits,
 )
 from airpicture.network.messages import (
     Heartbeat,
@@ -252,3 +253,34 @@ def test_a_down_limit_within_one_heartbeat_interval_is_refused() -> None:
             national_assessor(loaded.scenario, "JPN"),
             bad,
         )
+
+
+@pytest.mark.parametrize(
+    ("interval", "down", "picture", "expected"),
+    [
+        (None, None, 5.0, (5.0, 15.0)),  # the picture interval, and three of it
+        (2.0, None, 5.0, (2.0, 6.0)),
+        (None, 30.0, 10.0, (10.0, 30.0)),
+        (1.0, 1.5, 5.0, (1.0, 1.5)),
+    ],
+)
+def test_the_limits_default_to_the_picture_interval(
+    interval: float | None, down: float | None, picture: float, expected: tuple[float, float]
+) -> None:
+    assert liveness_limits(interval, down, picture) == expected
+
+
+@pytest.mark.parametrize(
+    ("interval", "down", "message"),
+    [
+        (5.0, 5.0, "must exceed the heartbeat interval"),
+        (None, 4.0, "must exceed the heartbeat interval"),
+        (0.0, None, "heartbeat_interval_s must be a positive"),
+        (5.0, float("inf"), "partner_down_after_s must be a positive"),
+    ],
+)
+def test_limits_that_cannot_work_are_refused(
+    interval: float | None, down: float | None, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        liveness_limits(interval, down, 5.0)

@@ -30,10 +30,39 @@ from typing import Any, Final
 
 log = logging.getLogger(__name__)
 
+#: A partner is down after this many heartbeat intervals of silence, unless told otherwise:
+#: one lost heartbeat, or two running, is not yet an outage.
+DOWN_AFTER_INTERVALS: Final = 3.0
 #: Outages kept per partner (the latest); the count of all is kept besides.
 MAX_OUTAGES_KEPT: Final = 64
 #: Two clock readings this close are the same time (picture times are sums of floats).
 _TIME_EPS_S: Final = 1e-6
+
+
+def liveness_limits(
+    heartbeat_interval_s: float | None,
+    partner_down_after_s: float | None,
+    picture_interval_s: float,
+) -> tuple[float, float]:
+    """The heartbeat interval and the silence after which a partner is down, s: as given,
+    or the picture interval and `DOWN_AFTER_INTERVALS` of it. `ValueError` (saying which)
+    unless both are positive numbers and a partner may miss a heartbeat before it is down."""
+    interval_s = picture_interval_s if heartbeat_interval_s is None else heartbeat_interval_s
+    down_after_s = (
+        DOWN_AFTER_INTERVALS * interval_s if partner_down_after_s is None else partner_down_after_s
+    )
+    for name, value in (
+        ("heartbeat_interval_s", interval_s),
+        ("partner_down_after_s", down_after_s),
+    ):
+        if not (math.isfinite(value) and value > 0.0):
+            raise ValueError(f"{name} must be a positive number of seconds, not {value}")
+    if not down_after_s > interval_s:
+        raise ValueError(
+            f"partner_down_after_s ({down_after_s:g} s) must exceed the heartbeat interval "
+            f"({interval_s:g} s): a partner would be marked down between two heartbeats"
+        )
+    return interval_s, down_after_s
 
 
 class LinkState(enum.StrEnum):

@@ -55,7 +55,7 @@ from airpicture.fusion import (
 )
 from airpicture.fusion.gridlock import Gridlock, GridlockSettings
 from airpicture.network.bus import Bus, Envelope
-from airpicture.network.liveness import HeartbeatSchedule, LinkMonitor
+from airpicture.network.liveness import HeartbeatSchedule, LinkMonitor, liveness_limits
 from airpicture.network.messages import (
     PLOT_COLUMNS,
     Heartbeat,
@@ -113,7 +113,7 @@ class NodeSettings:
     #: None: the scenario's picture interval, s.
     heartbeat_interval_s: float | None = None
     #: A partner silent for longer than this is marked down; None: three heartbeat
-    #: intervals (a heartbeat lost twice running is not yet an outage), s.
+    #: intervals (`liveness.DOWN_AFTER_INTERVALS`), s.
     partner_down_after_s: float | None = None
 
 
@@ -178,17 +178,11 @@ class NationalNode:
         self.guard = ReleaseGuard(policy, nation)
         self.counts = NodeCounts()
         self.partners = [n for n in policy.nations if n != nation]
-        interval_s = self.settings.heartbeat_interval_s
-        if interval_s is None:
-            interval_s = scenario.picture_interval_s
-        down_after_s = self.settings.partner_down_after_s
-        if down_after_s is None:
-            down_after_s = 3.0 * interval_s
-        if not down_after_s > interval_s:
-            raise ValueError(
-                f"partner_down_after_s ({down_after_s} s) must exceed the heartbeat "
-                f"interval ({interval_s} s): a partner would be marked down between heartbeats"
-            )
+        interval_s, down_after_s = liveness_limits(
+            self.settings.heartbeat_interval_s,
+            self.settings.partner_down_after_s,
+            scenario.picture_interval_s,
+        )
         #: When this node tells each partner it links to that it is alive, and what it makes
         #: of the silence of each partner that may send it anything.
         self.heartbeats = HeartbeatSchedule(policy.link_receivers(nation), interval_s)
