@@ -235,6 +235,10 @@ function handle(msg) {
 
 function onHello(msg) {
   hello = msg;
+  // A new session (another nation, or a replay) is told its own links, if any.
+  partnerLinks = null;
+  $("top-partners-item").hidden = true;
+  $("top-partners").replaceChildren();
   $("top-scenario").textContent = msg.scenario;
   $("top-viewer").textContent = msg.viewer;
   $("top-user").textContent = msg.user;
