@@ -11,7 +11,11 @@ from tests.deploy.helpers import SMALL_POLICY, write_small_policy
 
 
 def _table(found: list[Route]) -> set[tuple[str, str, str]]:
-    return {(r.sender, r.receiver, r.kind) for r in found}
+    """The data links; every pair with one also has a heartbeat link (checked here)."""
+    data = {(r.sender, r.receiver, r.kind) for r in found if r.kind != "heartbeat"}
+    beats = {(r.sender, r.receiver) for r in found if r.kind == "heartbeat"}
+    assert beats == {(s, r) for s, r, _ in data}
+    return data
 
 
 def test_pacific_shield_links_are_the_release_rules() -> None:
@@ -25,6 +29,16 @@ def test_pacific_shield_links_are_the_release_rules() -> None:
         ("AUS", "USA", "tracks"), ("AUS", "USA", "warnings"),
         ("AUS", "JPN", "tracks"), ("AUS", "JPN", "warnings"),
     }  # fmt: skip
+
+
+def test_every_link_has_a_heartbeat_and_nothing_else_does(tmp_path: Path) -> None:
+    nations = dict(SMALL_POLICY["nations"], GBR={"release": {"tracks": [], "plots": []}})
+    found = routes(load_scenario(write_small_policy(tmp_path, nations)).scenario)
+    # CAN may send nothing to anyone: no heartbeat from it either (nobody watches it).
+    assert sorted((r.sender, r.receiver) for r in found if r.kind == "heartbeat") == [
+        ("GBR", "USA"),
+        ("USA", "GBR"),
+    ]
 
 
 def test_aus_gets_no_plots_from_anyone() -> None:
@@ -65,8 +79,10 @@ def test_a_node_may_publish_only_on_the_links_its_account_imports() -> None:
     allowed = user_permissions("AUS", "node", found)["publish"]["allow"]
     links = sorted(s for s in allowed if s.startswith("ap.link."))
     assert links == [
+        "ap.link.JPN.AUS.heartbeat",
         "ap.link.JPN.AUS.tracks",
         "ap.link.JPN.AUS.warnings",
+        "ap.link.USA.AUS.heartbeat",
         "ap.link.USA.AUS.tracks",
         "ap.link.USA.AUS.warnings",
     ]

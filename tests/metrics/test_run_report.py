@@ -38,6 +38,10 @@ def test_the_run_report_reads_summary_first_and_has_every_section(tmp_path: Path
     # every link of the three nations, with its messages
     for link in ("AUS-&gt;JPN", "JPN-&gt;USA", "USA-&gt;AUS"):
         assert f"<td>{link}</td>" in text
+    # every node's view of each partner's link: up at the end, never down
+    for node, partner in (("AUS", "JPN"), ("JPN", "USA"), ("USA", "AUS")):
+        assert f"<tr><td>{node}</td><td>{partner}</td><td>up</td>" in text
+    assert "heartbeats taken / sent" in text
     # every sensor of the scenario, with its reports
     for sensor in ("USA-R1", "USA-R2", "JPN-R1", "JPN-ADSB", "AUS-R1"):
         assert f"<td>{sensor}</td>" in text

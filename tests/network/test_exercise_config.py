@@ -66,6 +66,16 @@ def test_an_unknown_key_is_refused(deployment: Path, capsys: pytest.CaptureFixtu
     assert "speeed" in refused(write(deployment, speeed=3), capsys)
 
 
+def test_a_partner_limit_within_one_heartbeat_is_refused(
+    deployment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The scenario's picture interval (5 s) is the default heartbeat interval.
+    err = refused(write(deployment, liveness={"partner_down_after_s": 4}), capsys)
+    assert "liveness: partner_down_after_s (4 s) must exceed the heartbeat interval (5 s)" in err
+    err = refused(write(deployment, liveness={"heartbeat_interval_s": -1}), capsys)
+    assert "heartbeat_interval_s" in err
+
+
 def test_a_missing_seed_file_is_named(
     deployment: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

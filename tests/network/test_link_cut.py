@@ -13,6 +13,7 @@ import numpy as np
 import yaml
 
 from airpicture.deploy import connect_options, init_exercise, start_servers
+from airpicture.network.run import NetworkSettings
 from airpicture.network.service import (
     ExerciseClock,
     ServiceSettings,
@@ -31,6 +32,11 @@ DURATION_S = 160.0
 #: A silent partner is waited for this long (wall s; 10 exercise s at 10x), then not until
 #: its markers come again: the nodes go on without JPN while it is cut off.
 MARKER_WAIT_S = 1.0
+#: A partner silent this long (exercise s; 3 s wall at 10x) is down. Longer than the default
+#: 15 s: when the cut begins, a sender's flush waits one PubAck timeout (2 s wall, 20
+#: exercise s at 10x) for JPN before it hands JPN's messages to the background, and its
+#: other partners hear nothing from it meanwhile.
+DOWN_AFTER_S = 30.0
 
 
 def test_a_link_cut_for_60_s_then_restored_delivers_everything_queued(tmp_path: Path) -> None:
@@ -66,7 +72,9 @@ def test_a_link_cut_for_60_s_then_restored_delivers_everything_queued(tmp_path: 
         services = asyncio.run(
             run_in_process(
                 loaded, sim.plots, out, connect, speed=10.0, during=cut_and_restore,
-                domains=domains, settings=ServiceSettings(marker_wait_s=MARKER_WAIT_S),
+                domains=domains, settings=ServiceSettings(
+                    NetworkSettings(partner_down_after_s=DOWN_AFTER_S),
+                    marker_wait_s=MARKER_WAIT_S),
             )
         )  # fmt: skip
     assert CUT_AT_S <= events["cut_s"] < CUT_AT_S + 5.0
@@ -119,3 +127,13 @@ def test_a_link_cut_for_60_s_then_restored_delivers_everything_queued(tmp_path: 
     assert messages["received"]["track_batches"] == delivered
     assert messages["rejected"] == {}
     assert by_nation["JPN"].node_stats()["service"]["marker_timeouts"]
+    # Liveness: each side of the cut marked the other down once, while it lasted, and up
+    # again once it was over; USA and AUS never lost each other.
+    seen = {n: s.node_stats()["node"]["partner_links"] for n, s in by_nation.items()}
+    for viewer, partner in (("JPN", "USA"), ("JPN", "AUS"), ("USA", "JPN"), ("AUS", "JPN")):
+        link = seen[viewer][partner]
+        assert link["times_down"] == 1 and link["state"] == "up", (viewer, partner, link)
+        [outage] = link["outages"]
+        assert CUT_AT_S - 15.0 < outage["down_s"] < CUT_AT_S + CUT_FOR_S, (viewer, partner)
+        assert outage["up_s"] is not None and outage["up_s"] > outage["down_s"]
+    assert seen["USA"]["AUS"]["times_down"] == seen["AUS"]["USA"]["times_down"] == 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from airpicture.network import KeepingBus, NetworkRun, TrackBatch, WarningBatch, decode
+from airpicture.network import KeepingBus, NetworkRun, PlotBatch, TrackBatch, WarningBatch, decode
 from airpicture.network.bus import scenario_links
 from airpicture.network.signing import message_bytes
 from airpicture.scenario import ScenarioOverrides, load_scenario
@@ -40,7 +40,7 @@ def test_aus_never_sees_what_only_sbirs_saw() -> None:
         message = decode(message_bytes(payload))
         if isinstance(message, TrackBatch | WarningBatch):
             assert all("USA-SBIRS-GEO" not in s for s in message.sources)
-        else:
+        elif isinstance(message, PlotBatch):
             assert "USA-SBIRS-GEO" not in message.sensor_id
     keep = plots["sensor_id"] != "USA-SBIRS-GEO"
     without, _ = _aus_picture(loaded, {k: v[keep] for k, v in plots.items()})

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from airpicture.network.node import NationalNode, NodeSnapshot
 from airpicture.scenario import load_scenario
 from airpicture.web.live import NetworkLiveSource
 
@@ -58,3 +61,46 @@ def test_frames_come_as_the_clock_passes_and_tracks_move(tmp_path: Path) -> None
     by_viewer = {f.viewer: sorted(f.picture["track_id"]) for f in rest[-2:]}
     assert by_viewer["JPN"] == by_viewer["USA"]
     assert source.advance(1e9) == [] and source.finished
+
+
+def test_each_nations_frames_carry_its_nodes_links_to_its_partners(tmp_path: Path) -> None:
+    """USA has no sensor: its link to JPN carries heartbeats alone, and keeps it up for JPN."""
+    path = tmp_path / "live.yaml"
+    path.write_text(SCENARIO)
+    source = NetworkLiveSource(load_scenario(path))
+    frames = source.advance(30.0)
+    told = {f.viewer: f for f in frames if f.links is not None}
+    # The latest frame of each viewer in a step, and only that one, says how the links are.
+    assert {v: f.time_s for v, f in told.items()} == {"JPN": 30.0, "USA": 30.0}
+    jpn, usa = told["JPN"].links, told["USA"].links
+    assert jpn is not None and usa is not None
+    assert [(p.nation, p.state, p.last_heard_s) for p in jpn.partners] == [("USA", "up", 30.0)]
+    assert [(p.nation, p.state) for p in usa.partners] == [("JPN", "up")]
+    assert jpn.time_s == 30.0 and jpn.down_after_s == 15.0
+
+
+def test_a_node_that_fails_ends_the_run_with_what_it_had_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "live.yaml"
+    path.write_text(SCENARIO)
+    fuse = NationalNode.fuse
+
+    def jpn_breaks(self: NationalNode, now_s: float) -> NodeSnapshot:
+        if self.nation == "JPN" and now_s >= 20.0:
+            raise ZeroDivisionError("JPN broke")
+        return fuse(self, now_s)
+
+    monkeypatch.setattr(NationalNode, "fuse", jpn_breaks)
+    source = NetworkLiveSource(load_scenario(path))
+    frames = source.advance(60.0)
+    # Every picture time before the failure, for both nations; nothing after; named.
+    assert sorted({f.time_s for f in frames}) == [5.0, 10.0, 15.0]
+    assert source.failure is not None and source.finished
+    assert (source.failure.node, source.failure.stage, source.failure.time_s) == (
+        "JPN",
+        "fuse",
+        20.0,
+    )
+    assert "the JPN node failed in its fuse stage at 20 s" in caplog.text
+    assert source.advance(1e9) == []

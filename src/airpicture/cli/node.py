@@ -30,6 +30,9 @@ recording:
   max_bytes: 17179869184        # 16 GiB; the oldest records go first
   # servers: ["nats://127.0.0.1:4300"]   # a recording server of its own (exercise: one
   # token_file: recording/.token         # under OUT/recording/); none: the node's JetStream
+# Liveness (network/liveness.py): a heartbeat on a link idle this long (default: the picture
+# interval); a partner silent longer than this is marked down (default: three intervals).
+liveness: {heartbeat_interval_s: 5, partner_down_after_s: 15}
 ```
 
 A configuration error (unknown nation or sensor, a missing or wrong credentials
@@ -62,8 +65,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.console import Console
 
 from airpicture.errors import InputError
+from airpicture.network.liveness import liveness_limits
 from airpicture.network.node import NodeSnapshot
 from airpicture.network.recording import RecordingSettings
+from airpicture.network.run import NetworkSettings
 from airpicture.network.service import ExerciseClock, NodeService, ServiceSettings
 from airpicture.network.signing import Keyring
 from airpicture.scenario import LoadedScenario, ScenarioOverrides, load_scenario
@@ -175,6 +180,14 @@ class RecordingConfig(_Strict):
     token_file: str | None = None
 
 
+class LivenessConfig(_Strict):
+    """Heartbeats and partners marked down (`network/liveness.py`), s; none: the picture
+    interval, and three of it."""
+
+    heartbeat_interval_s: float | None = Field(default=None, gt=0.0)
+    partner_down_after_s: float | None = Field(default=None, gt=0.0)
+
+
 class NodeConfig(_Strict):
     scenario: str
     overrides: OverridesConfig | None = None
@@ -193,6 +206,7 @@ class NodeConfig(_Strict):
     asterix: AsterixConfig | None = None
     outputs: OutputsConfig | None = None
     recording: RecordingConfig = Field(default_factory=RecordingConfig)
+    liveness: LivenessConfig = Field(default_factory=LivenessConfig)
 
 
 def load_config(path: Path) -> NodeConfig:
@@ -297,6 +311,14 @@ def check_sensors(config: NodeConfig, loaded: LoadedScenario, where: str) -> Non
                 f"({', '.join(scenario.nations)})"
             ],
         )
+    try:
+        liveness_limits(
+            config.liveness.heartbeat_interval_s,
+            config.liveness.partner_down_after_s,
+            scenario.picture_interval_s,
+        )
+    except ValueError as exc:
+        raise InputError(where, [f"liveness: {exc}"]) from None
     own = {s.id for s in scenario.sensors if s.nation == config.nation}
     for sid in config.sensors or []:
         if sid not in own:
@@ -491,7 +513,8 @@ async def run_node(config_path: Path) -> int:
 
     def on_snapshot(snapshot: NodeSnapshot, received: list[Warning]) -> None:
         if source is not None:
-            source.push(snapshot.time_s, snapshot.picture, [*snapshot.warnings, *received])
+            links = service.node.links if service is not None else None
+            source.push(snapshot.time_s, snapshot.picture, [*snapshot.warnings, *received], links)
 
     async def connect() -> Any:
         return await connect_with_retry(options, config.connect_give_up_s, console, where)
@@ -504,7 +527,14 @@ async def run_node(config_path: Path) -> int:
         clock,
         connect,
         out,
-        ServiceSettings(end_s=config.end_s, wait_nats_feed=asterix is None or asterix.nats_feed),
+        ServiceSettings(
+            network=NetworkSettings(
+                heartbeat_interval_s=config.liveness.heartbeat_interval_s,
+                partner_down_after_s=config.liveness.partner_down_after_s,
+            ),
+            end_s=config.end_s,
+            wait_nats_feed=asterix is None or asterix.nats_feed,
+        ),
         on_snapshot=on_snapshot,
         jetstream_domain=domain,
         recording=recording,

@@ -16,7 +16,10 @@ A pair exists iff the release rules let the sender give that kind to the receive
   (a track's marking is the intersection of its sources' markings, so a track
   from that sensor alone may go: `ReleaseGuard.tracks_for`);
 * warnings: the same test, as a warning carries the marking of the track or
-  detections it is about (`ReleaseGuard.warning_recipients`).
+  detections it is about (`ReleaseGuard.warning_recipients`);
+* heartbeat: any of the above (`ReleasePolicy.link_receivers`): a node tells each
+  partner it links to that it is alive when the link has been idle
+  (`network.liveness`).
 """
 
 from __future__ import annotations
@@ -24,13 +27,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
-
 from airpicture.policy import ReleasePolicy
 from airpicture.scenario import Scenario
 
 #: The kinds of partner message, as `airpicture.network.messages.MessageKind` spells them.
-LINK_KINDS: tuple[str, ...] = ("plots", "tracks", "warnings")
+LINK_KINDS: tuple[str, ...] = ("plots", "tracks", "warnings", "heartbeat")
 
 Role = Literal["node", "feed"]
 ROLES: tuple[Role, ...] = ("node", "feed")
@@ -91,18 +92,17 @@ def routes(scenario: Scenario) -> list[Route]:
     policy = ReleasePolicy.from_scenario(scenario)
     out: list[Route] = []
     for sender in policy.nations:
-        s = policy.nation_index(sender)
-        owned = policy.sensor_owner == s
-        holdable = policy.holdable_sensors(sender)
-        for receiver in policy.nations:
-            if receiver == sender:
-                continue
+        plots = policy.plot_receivers(sender)
+        tracks = policy.track_receivers(sender)
+        for receiver in policy.link_receivers(sender):
             r = policy.nation_index(receiver)
-            if np.any(owned & policy.plot_marking[:, r]):
+            if plots[r]:
                 out.append(Route(sender, receiver, "plots"))
-            if np.any(holdable & policy.track_marking[:, r]):
+            if tracks[r]:
                 out.append(Route(sender, receiver, "tracks"))
                 out.append(Route(sender, receiver, "warnings"))
+            # Any link at all: the sender says it is alive on it when it is idle.
+            out.append(Route(sender, receiver, "heartbeat"))
     return sorted(out)
 
 

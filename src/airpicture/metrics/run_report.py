@@ -168,10 +168,49 @@ def links_section(run_dir: Path, duration_s: float) -> Section:
         "<table><thead><tr><th>node</th><th>plots received</th><th>tracks received</th>"
         "<th>released plots / tracks</th><th>withheld plots / tracks</th><th>CPU s</th></tr>"
         f"</thead><tbody>{''.join(nodes)}</tbody></table>"
-    )
+    ) + _partner_links_table(stats.get("nodes", {}))
     if not duration:
         text += "<p class='note'>The run's duration is unknown: no mean rate.</p>"
     return Section("The load on each link", text, "links")
+
+
+def _partner_links_table(nodes: dict[str, Any]) -> str:
+    """Per node and partner, the link as the node saw it (network.json `partner_links`:
+    `network/liveness.py`): its state at the end, when last heard, messages and heartbeats
+    taken, items refused, and when it was down. Nothing for a run without them."""
+    rows = []
+    for nation, node in sorted(nodes.items()):
+        sent = node.get("heartbeats_sent", {})
+        for partner, link in sorted(node.get("partner_links", {}).items()):
+            heard = link.get("last_heard_s")
+            outages = link.get("outages", [])
+            spans = ", ".join(
+                f"{o['down_s']:g}–{'' if o.get('up_s') is None else format(o['up_s'], 'g')} s"
+                for o in outages
+            )
+            more = int(link.get("times_down", 0)) - len(outages)
+            if more > 0:
+                spans = f"{more} earlier, {spans}"
+            state = str(link.get("state", ""))
+            rows.append(
+                f"<tr><td>{html.escape(nation)}</td><td>{html.escape(partner)}</td>"
+                f"<td>{html.escape(state.upper() if state == 'down' else state)}</td>"
+                f"<td>{'never' if heard is None else f'{float(heard):g} s'}</td>"
+                f"<td>{int(link.get('messages', 0)):,}</td>"
+                f"<td>{int(link.get('heartbeats', 0)):,} / {int(sent.get(partner, 0)):,}</td>"
+                f"<td>{int(link.get('refused', 0)):,}</td>"
+                f"<td>{html.escape(spans) or '—'}</td></tr>"
+            )
+    if not rows:
+        return ""
+    return (
+        "<p class='note'>Each node's links as it saw them: a partner silent for longer than "
+        "the node's limit is down until heard again (an outage with no end was still on when "
+        "the run ended).</p><table><thead><tr><th>node</th><th>partner</th><th>at the end</th>"
+        "<th>last heard</th><th>messages taken</th><th>heartbeats taken / sent</th>"
+        "<th>refused</th><th>down</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def threat_timeline_section(run_dir: Path, ev: Evaluation, document: dict[str, Any]) -> Section:

@@ -19,6 +19,7 @@ from airpicture.network.bus import (
 )
 from airpicture.network.messages import (
     MESSAGE_VERSION,
+    Heartbeat,
     MessageError,
     PlotBatch,
     TrackBatch,
@@ -40,6 +41,7 @@ __all__ = [
     "AssessorFactory",
     "Bus",
     "Envelope",
+    "Heartbeat",
     "InProcessBus",
     "KeepingBus",
     "KinematicAssessor",

@@ -1,7 +1,8 @@
 """Wire messages between national nodes: versioned msgspec structs, sans-I/O codecs.
 
-Three kinds, told apart by their `type` tag: a batch of tracks, a batch of
-plots, a batch of warnings. Arrays travel column-wise (one list per field,
+Four kinds, told apart by their `type` tag: a batch of tracks, a batch of
+plots, a batch of warnings, and a heartbeat (the sender is alive; sent on a link
+that has been idle: `network/liveness.py`). Arrays travel column-wise (one list per field,
 states and covariances flattened), so encoding costs one call per batch, not
 one per track. `encode(message) -> bytes` and `decode(bytes) -> message` are
 pure; `decode` raises `MessageError` (never anything else) for bytes that are
@@ -160,7 +161,18 @@ class WarningBatch(msgspec.Struct, frozen=True, kw_only=True, tag="warnings"):
     releasable_to: list[list[str]]
 
 
-Message = TrackBatch | PlotBatch | WarningBatch
+class Heartbeat(msgspec.Struct, frozen=True, kw_only=True, tag="heartbeat"):
+    """The sender is alive: sent on a link that carried nothing else for the sender's
+    heartbeat interval (`network/liveness.py`). Its `seq` is the link's, like any other
+    message's, so it is signed, checked for replays and counted the same way."""
+
+    version: Int64 = MESSAGE_VERSION
+    sender: str
+    seq: Int64
+    sent_s: float
+
+
+Message = TrackBatch | PlotBatch | WarningBatch | Heartbeat
 
 
 class MessageKind(enum.StrEnum):
@@ -169,12 +181,14 @@ class MessageKind(enum.StrEnum):
     TRACKS = "tracks"
     PLOTS = "plots"
     WARNINGS = "warnings"
+    HEARTBEAT = "heartbeat"
 
 
 _KIND_OF: Final[dict[type[Any], MessageKind]] = {
     TrackBatch: MessageKind.TRACKS,
     PlotBatch: MessageKind.PLOTS,
     WarningBatch: MessageKind.WARNINGS,
+    Heartbeat: MessageKind.HEARTBEAT,
 }
 
 
@@ -264,6 +278,8 @@ def _shape_problem(message: Message) -> str | None:
             if len(getattr(message, name)) != n:
                 return f"{name} has {len(getattr(message, name))} values for {n} plots"
         return None
+    if isinstance(message, Heartbeat):
+        return None  # its stamp is judged with the frame's (`NationalNode._fresh`)
     n = len(message.warnings)
     if len(message.sources) != n or len(message.releasable_to) != n:
         return f"sources/releasable_to do not match the {n} warnings"

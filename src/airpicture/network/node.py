@@ -6,9 +6,11 @@ with zero latency every node sees every partner's tracks of the same cycle):
 1. `ingest_own(plots)`, `publish_plots(T)`: its own sensors' new reports go to
    its trackers and, per sensor plot marking, to the partners allowed them;
 2. `receive(T)`: partners' plots go to its trackers, partners' tracks to its
-   store of received tracks, warnings to its inbox — after checks;
+   store of received tracks, warnings to its inbox — after checks; a partner
+   silent for too long is marked down (`liveness.py`);
 3. `publish_tracks(T)`: each tracker's confirmed tracks at T − hold, each sent
-   to every partner its marking allows, with the network number it holds;
+   to every partner its marking allows, with the network number it holds; then
+   `publish_heartbeats(T)`: a heartbeat on each link idle for the interval;
 4. `receive(T)` again, then `fuse(T)`: its own and the received tracks fused
    into system tracks, assessed, turned into picture rows; warnings issued.
 
@@ -53,8 +55,10 @@ from airpicture.fusion import (
 )
 from airpicture.fusion.gridlock import Gridlock, GridlockSettings
 from airpicture.network.bus import Bus, Envelope
+from airpicture.network.liveness import HeartbeatSchedule, LinkMonitor, liveness_limits
 from airpicture.network.messages import (
     PLOT_COLUMNS,
+    Heartbeat,
     Message,
     MessageError,
     PlotBatch,
@@ -110,6 +114,12 @@ class NodeSettings:
     #: receiver's clock is refused: a replay, or news too old to use. It bounds the
     #: sequence numbers a node must remember to refuse replays, s.
     replay_window_s: float = 120.0
+    #: A link that carried nothing for this long gets a heartbeat (`network/liveness.py`);
+    #: None: the scenario's picture interval, s.
+    heartbeat_interval_s: float | None = None
+    #: A partner silent for longer than this is marked down; None: three heartbeat
+    #: intervals (`liveness.DOWN_AFTER_INTERVALS`), s.
+    partner_down_after_s: float | None = None
 
 
 @dataclass
@@ -173,6 +183,19 @@ class NationalNode:
         self.guard = ReleaseGuard(policy, nation)
         self.counts = NodeCounts()
         self.partners = [n for n in policy.nations if n != nation]
+        interval_s, down_after_s = liveness_limits(
+            self.settings.heartbeat_interval_s,
+            self.settings.partner_down_after_s,
+            scenario.picture_interval_s,
+        )
+        #: When this node tells each partner it links to that it is alive, and what it makes
+        #: of the silence of each partner that may send it anything.
+        self.heartbeats = HeartbeatSchedule(policy.link_receivers(nation), interval_s)
+        self.links = LinkMonitor(
+            nation, [p for p in self.partners if nation in policy.link_receivers(p)], down_after_s
+        )
+        #: The node's clock: the latest time a stage was given (what it sends is sent then).
+        self._clock_s = -math.inf
         #: CPU seconds per phase (tracking, bus, fusion, assessment): what the node costs.
         self.seconds: defaultdict[str, float] = defaultdict(float)
         # One tracker per distinct track marking among the sensors whose plots it holds.
@@ -240,6 +263,7 @@ class NationalNode:
 
     def publish_plots(self, now_s: float) -> None:
         """Send the own plots not yet sent to every partner their plot marking allows."""
+        self._clock_s = max(self._clock_s, now_s)
         if not self._unsent_plots:
             return
         t0 = time.process_time()
@@ -276,14 +300,29 @@ class NationalNode:
     # ------------------------------------------------------------------ phase 2
 
     def receive(self, now_s: float) -> None:
-        """Take every message that has arrived; check it; never raise on bad input."""
+        """Take every message that has arrived; check it; never raise on bad input. Then
+        mark down the partners silent for too long (`network/liveness.py`)."""
         t0 = time.process_time()
+        self._clock_s = max(self._clock_s, now_s)
         for envelope in self.bus.receive(self.nation, now_s):
             self._handle(envelope, now_s)
+        self.links.check(now_s)
+        self.seconds["bus"] += time.process_time() - t0
+
+    def publish_heartbeats(self, now_s: float) -> None:
+        """A heartbeat to each partner whose link has carried nothing for the heartbeat
+        interval (`liveness.HeartbeatSchedule`): a function of the clock and that link only."""
+        t0 = time.process_time()
+        self._clock_s = max(self._clock_s, now_s)
+        for receiver in self.heartbeats.due(now_s):
+            beat = Heartbeat(sender=self.nation, seq=self._next_seq(receiver), sent_s=now_s)
+            self._publish(receiver, beat, now_s)
+            self.heartbeats.sent[receiver] += 1
         self.seconds["bus"] += time.process_time() - t0
 
     def _reject(self, reason: str, envelope: Envelope, detail: str, count: int = 1) -> None:
         self.counts.rejected[reason] += count
+        self.links.refused(envelope.sender, count)
         log.warning(
             "%s refused %d item(s) from %s sent at %.1f s: %s (%s)",
             self.nation,
@@ -333,11 +372,16 @@ class NationalNode:
                 return
             if not self._fresh(sender, message.seq, stamp_of(message), envelope, now_s):
                 return
-        if isinstance(message, TrackBatch):
+        # Signed by the partner, fresh, never seen: it is alive (heard by this stage's time).
+        heartbeat = isinstance(message, Heartbeat)
+        self.links.heard(sender, min(envelope.arrival_s, now_s), heartbeat)
+        if heartbeat:
+            self.counts.received["heartbeats"] += 1
+        elif isinstance(message, TrackBatch):
             self._take_tracks(message, envelope, now_s)
         elif isinstance(message, PlotBatch):
             self._take_plots(message, envelope, now_s)
-        else:
+        elif isinstance(message, WarningBatch):
             self._take_warnings(message, envelope, now_s)
 
     def _fresh(
@@ -773,6 +817,8 @@ class NationalNode:
             "seconds": dict(self.seconds),
             "warnings_issued": len(self.issued_warnings),
             "warnings_received": len(self.received_warnings),
+            "heartbeats_sent": dict(self.heartbeats.sent),
+            "partner_links": self.links.as_dict(),
         }
 
     def threat_log(self) -> list[dict[str, Any]]:
@@ -780,6 +826,8 @@ class NationalNode:
         return list(getattr(self.assessor, "threat_log", []))
 
     def _publish(self, receiver: str, batch: Message, sent_s: float) -> None:
+        # The link is in use now (a track batch is stamped `now − hold`, but goes now).
+        self.heartbeats.sent_on(receiver, max(self._clock_s, sent_s))
         payload = encode(batch)
         kind = kind_of(batch)
         if self.keys is not None:

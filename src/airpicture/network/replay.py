@@ -185,6 +185,7 @@ def replay_nation(loaded: LoadedScenario, recording: NationRecording) -> ReplayR
             elif record.stage == "tracks":
                 node.receive(now_s)
                 node.publish_tracks(now_s)
+                node.publish_heartbeats(now_s)
             else:
                 node.receive(now_s)
                 snapshot = node.fuse(now_s)

@@ -55,6 +55,10 @@ class NetworkSettings:
     #: `airpicture run --no-registration` sets).
     registration: RegistrationSettings = field(default_factory=RegistrationSettings)
     gridlock: GridlockSettings = field(default_factory=GridlockSettings)
+    #: Liveness (`network/liveness.py`): a heartbeat on a link idle this long, and a partner
+    #: silent longer than `partner_down_after_s` marked down; None: the node's defaults.
+    heartbeat_interval_s: float | None = None
+    partner_down_after_s: float | None = None
 
     def node(self) -> NodeSettings:
         return NodeSettings(
@@ -63,6 +67,8 @@ class NetworkSettings:
             plot_batch_s=self.plot_batch_s,
             registration=self.registration,
             gridlock=self.gridlock,
+            heartbeat_interval_s=self.heartbeat_interval_s,
+            partner_down_after_s=self.partner_down_after_s,
         )
 
     def without_registration(self) -> NetworkSettings:
@@ -353,6 +359,7 @@ class NetworkRun:
                 self._staged[node.nation].release()
                 with _blame(node.nation, "tracks", now_s):
                     node.publish_tracks(now_s)
+                    node.publish_heartbeats(now_s)
             return None
         for staged in self._staged.values():
             staged.holding = True

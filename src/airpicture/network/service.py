@@ -481,6 +481,7 @@ class NodeService:
     def _tracks_stage(self, now_s: float) -> None:
         self.node.receive(now_s)
         self.node.publish_tracks(now_s)
+        self.node.publish_heartbeats(now_s)
 
     def _fuse_stage(self, now_s: float) -> NodeSnapshot:
         self.node.receive(now_s)

@@ -145,6 +145,27 @@ class ReleasePolicy:
         """Every nation's trackers' markings (`tracker_groups`), in their order."""
         return {n: [m for m, _ in self.tracker_groups(n)] for n in self.nations}
 
+    def plot_receivers(self, sender: str) -> BoolArray:
+        """(n_nations,) who `sender` may give plots: a sensor it owns has them in its plot
+        marking (a node never forwards a partner's plots). Never `sender` itself."""
+        owned = self.sensor_owner == self.nation_index(sender)
+        result: BoolArray = np.any(self.plot_marking[owned], axis=0)
+        result[self.nation_index(sender)] = False
+        return result
+
+    def track_receivers(self, sender: str) -> BoolArray:
+        """(n_nations,) who `sender` may give tracks or warnings: a sensor it may hold has
+        them in its track marking (a product of that sensor alone may go). Never `sender`."""
+        result: BoolArray = np.any(self.track_marking[self.holdable_sensors(sender)], axis=0)
+        result[self.nation_index(sender)] = False
+        return result
+
+    def link_receivers(self, sender: str) -> list[str]:
+        """The partners `sender` may send anything to (plots, tracks or warnings): its links,
+        on which it also says it is alive (`network.liveness`)."""
+        linked = self.plot_receivers(sender) | self.track_receivers(sender)
+        return [n for n, ok in zip(self.nations, linked, strict=True) if ok]
+
 
 def most_restrictive(markings: BoolArray, group: IntArray, n_groups: int) -> BoolArray:
     """Marking of each group of products: the intersection of its members' markings.

@@ -154,7 +154,11 @@ class Hub:
             for rule in self.rules.values():
                 if rule.from_viewer == frame.viewer:
                     served = frame_for(rule, frame)
-                    self.logs[rule.viewer].add(served.time_s, served.picture, served.warnings)
+                    frame_log = self.logs[rule.viewer]
+                    frame_log.add(served.time_s, served.picture, served.warnings)
+                    # A node's links are its own nation's business: only its own viewer's.
+                    if frame.links is not None and rule.viewer == frame.viewer:
+                        frame_log.set_links(frame.links)
         if frames:
             for waker in self._wakers:
                 waker.set()

@@ -5,19 +5,25 @@ once), then the allied network (`airpicture.network.NetworkRun`) is stepped as
 the server's clock passes each picture time: every nation's node tracks,
 shares under its release rules, fuses and assesses threats exactly as in
 `airpicture run`, and each nation's picture and the warnings issued at that
-time become frames. The web views then give each session only its nation's.
+time become frames. A node that fails (`NodeFailedError`) ends the run: the
+frames made before stay served, and the log names the node, its stage, the time
+and the cause. The web views then give each session only its nation's.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 from airpicture.network import NetworkRun, NetworkSettings
-from airpicture.network.run import Fusion
+from airpicture.network.run import Fusion, NetworkSnapshot, NodeFailedError
 from airpicture.policy import viewable_sensors
 from airpicture.scenario import LoadedScenario
 from airpicture.sim.simulate import simulate
+from airpicture.web.node_source import links_message
 from airpicture.web.sources import PictureFrame, RunInfo, scenario_geography
+
+log = logging.getLogger(__name__)
 
 
 class NetworkLiveSource:
@@ -48,6 +54,8 @@ class NetworkLiveSource:
             assets=assets,
             places=places,
         )
+        #: The node that failed, if one did: the run then ends with what it had made.
+        self.failure: NodeFailedError | None = None
 
     @property
     def mode(self) -> Literal["live"]:
@@ -64,17 +72,33 @@ class NetworkLiveSource:
 
     def advance(self, to_time_s: float) -> list[PictureFrame]:
         frames: list[PictureFrame] = []
-        for snapshot in self._network.advance(to_time_s):
+        snapshots: list[NetworkSnapshot] = []
+        if self.failure is None:
+            try:
+                for snapshot in self._network.snapshots_until(to_time_s):
+                    snapshots.append(snapshot)
+            except NodeFailedError as exc:
+                self.failure = exc
+                log.error("%s; serving the pictures made before", exc)
+        nodes = self._network.nodes
+        for i, snapshot in enumerate(snapshots):
             # Every viewer's frame carries the time's warnings; the web views pass a
-            # session only those addressed to its nation.
+            # session only those addressed to its nation. The last frame of a step carries
+            # its nation's node's links to its partners as they are now.
+            last = i == len(snapshots) - 1
             for viewer in sorted(snapshot.pictures):
+                node = nodes.get(viewer)
                 frames.append(
                     PictureFrame(
-                        snapshot.time_s, viewer, snapshot.pictures[viewer], list(snapshot.warnings)
+                        snapshot.time_s,
+                        viewer,
+                        snapshot.pictures[viewer],
+                        list(snapshot.warnings),
+                        links_message(node.links) if last and node is not None else None,
                     )
                 )
         return frames
 
     @property
     def finished(self) -> bool:
-        return self._network.done
+        return self._network.done or self.failure is not None

@@ -16,10 +16,12 @@ import threading
 from pathlib import Path
 from typing import Literal
 
+from airpicture.network.liveness import LinkMonitor, LinkState
 from airpicture.policy import viewable_sensors
 from airpicture.scenario import LoadedScenario
 from airpicture.tables import Table
 from airpicture.threat.warning import Warning
+from airpicture.web.protocol import Links, LinkStateName, PartnerLink
 from airpicture.web.sources import (
     LAYERS_DIR,
     PictureFrame,
@@ -27,6 +29,26 @@ from airpicture.web.sources import (
     read_layers,
     scenario_geography,
 )
+
+#: A link's state as the page is told it.
+STATE_NAMES: dict[LinkState, LinkStateName] = {
+    LinkState.WAITING: "waiting",
+    LinkState.UP: "up",
+    LinkState.DOWN: "down",
+}
+
+
+def links_message(monitor: LinkMonitor) -> Links:
+    """A node's links to its partners (`network.liveness.LinkMonitor`) as its page is told
+    them: a copy, made now (the node goes on)."""
+    return Links(
+        time_s=monitor.now_s,
+        down_after_s=monitor.down_after_s,
+        partners=[
+            PartnerLink(p, STATE_NAMES[link.state], link.since_s, link.last_heard_s)
+            for p, link in monitor.links.items()
+        ],
+    )
 
 
 class NodeLiveSource:
@@ -72,11 +94,19 @@ class NodeLiveSource:
     def lag_s(self) -> float:
         return 0.0
 
-    def push(self, time_s: float, picture: Table, warnings: list[Warning]) -> None:
-        """The node's picture at `time_s` and the warnings it issued then (any thread)."""
+    def push(
+        self,
+        time_s: float,
+        picture: Table,
+        warnings: list[Warning],
+        links: LinkMonitor | None = None,
+    ) -> None:
+        """The node's picture at `time_s`, the warnings it issued then, and its links to its
+        partners as it sees them (copied now; any thread)."""
         mine = [w for w in warnings if self.nation in w.recipients]
+        status = links_message(links) if links is not None else None
         with self._lock:
-            self._frames.append(PictureFrame(time_s, self.nation, picture, mine))
+            self._frames.append(PictureFrame(time_s, self.nation, picture, mine, status))
 
     def advance(self, to_time_s: float) -> list[PictureFrame]:
         """Every frame the node has made not yet returned (the node's clock is the truth)."""

@@ -3,8 +3,9 @@
 Every message is one binary WebSocket frame holding one JSON object whose
 `type` field names it. Server → browser: `hello` (once, first), `frame`
 (a picture delta), `warnings`, `clock`, `acks` (who acknowledged which alert),
-`error`. Browser → server: `control` (the replay time controls) and `ack` (an
-operator acknowledges an alert) only; anything else is refused.
+`links` (the node's links to its partner nations, live node pages), `error`.
+Browser → server: `control` (the replay time controls) and `ack` (an operator
+acknowledges an alert) only; anything else is refused.
 
 `encode(msg) -> bytes` and `decode_client(bytes) -> Control | Acknowledge` are the
 only ways in and out, so the wire format lives in this one module (docs/web.md,
@@ -164,6 +165,31 @@ class Acknowledgements(msgspec.Struct, frozen=True, tag="acks", tag_field="type"
     items: list[Acknowledgement]
 
 
+#: `network.liveness.LinkState`'s values, spelled here so that the page's server does not
+#: import the node (a test checks they are the same).
+LinkStateName = Literal["waiting", "up", "down"]
+
+
+class PartnerLink(msgspec.Struct, frozen=True):
+    """One partner nation's link as the serving node sees it (`network/liveness.py`):
+    `up`, `down` (silent for longer than the node's limit) or `waiting` (not heard yet),
+    since when, and when it was last heard (null: never). Scenario seconds."""
+
+    nation: str
+    state: LinkStateName
+    since_s: float
+    last_heard_s: float | None
+
+
+class Links(msgspec.Struct, frozen=True, tag="links", tag_field="type"):
+    """The serving node's links to its partner nations at `time_s` (its latest look),
+    sent when they are looked at again: not the browser's connection to this server."""
+
+    time_s: float
+    down_after_s: float
+    partners: list[PartnerLink]
+
+
 class Error(msgspec.Struct, frozen=True, tag="error", tag_field="type"):
     """Why the server refused a message or is closing the socket."""
 
@@ -177,7 +203,7 @@ class EncodedFrame(msgspec.Struct, frozen=True):
     data: bytes
 
 
-ServerMessage = Hello | Frame | Warnings | Clock | Acknowledgements | Error | EncodedFrame
+ServerMessage = Hello | Frame | Warnings | Clock | Acknowledgements | Links | Error | EncodedFrame
 
 
 class Control(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -29,6 +29,7 @@ from airpicture.web.protocol import (
     Control,
     EncodedFrame,
     Frame,
+    Links,
     ProtocolError,
     ServerMessage,
     TrackMeta,
@@ -65,6 +66,10 @@ class FrameLog:
     starts: dict[str, float] = field(default_factory=dict)
     #: Operators' acknowledgements of this viewer's alerts (web/alerts.py).
     acks: AlertAcknowledgements = field(init=False)
+    #: The viewer's own node's links to its partners, the latest told (None: no node
+    #: serves this viewer, e.g. a replay), and how many times they were told.
+    links: Links | None = None
+    links_version: int = 0
     _deltas: OrderedDict[tuple[int, int], PictureDelta] = field(default_factory=OrderedDict)
     _frames: OrderedDict[tuple[int, int, bool], EncodedFrame] = field(default_factory=OrderedDict)
 
@@ -82,6 +87,10 @@ class FrameLog:
         for w in warnings:
             self.warning_times.append(w.time_s)
             self.warnings.append(w)
+
+    def set_links(self, links: Links) -> None:
+        self.links = links
+        self.links_version += 1
 
     def active_at(self, time_s: float) -> list[Warning]:
         """The alerts on for this viewer at `time_s`, i.e. its banners (`active_warnings`)."""
@@ -177,6 +186,7 @@ class Player:
         self._reset = True
         self._clock_dirty = True
         self._acks_sent = 0
+        self._links_sent = 0
 
     # ------------------------------------------------------------ controls
 
@@ -262,6 +272,10 @@ class Player:
         if self.log.acks.version != self._acks_sent:
             self._acks_sent = self.log.acks.version
             out.append(Acknowledgements(items=list(self.log.acks.items)))
+        if self.log.links is not None and self.log.links_version != self._links_sent:
+            # The node's links now, whatever time the session is looking at (not recorded).
+            self._links_sent = self.log.links_version
+            out.append(self.log.links)
         if self._clock_dirty or now - self._last_clock_wall >= self.settings.clock_every_s:
             out.append(self.clock_message(head))
             self._last_clock_wall = now

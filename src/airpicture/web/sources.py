@@ -24,17 +24,19 @@ from airpicture.scenario import LoadedScenario, load_scenario
 from airpicture.tables import PICTURE_SCHEMA, Table, read_table, take_rows
 from airpicture.threat.warning import Warning, WarningLineError
 from airpicture.threat.warning import read_warnings as read_warning_lines
-from airpicture.web.protocol import MapLayer, Place, SensorSite
+from airpicture.web.protocol import Links, MapLayer, Place, SensorSite
 
 
 @dataclass(frozen=True)
 class PictureFrame:
-    """One viewer's picture at one time, and the warnings issued since its previous frame."""
+    """One viewer's picture at one time, and the warnings issued since its previous frame;
+    `links`: the viewer's own node's links to its partners then (a live node's; else None)."""
 
     time_s: float
     viewer: str
     picture: Table
     warnings: list[Warning] = field(default_factory=list)
+    links: Links | None = None
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ window.__cop = {
   globe: () => globe,
   display,  // the page's formatting and geodesy, for the tests to check against pyproj
   settings: () => settings,
+  partners: () => partnerLinks,
   alerts: () => [...alerts.values()].map((a) => ({ key: a.key, kind: a.latest.kind, over: a.over, closedBy: a.closedBy || null, acked: isAcked(a), track: a.latest.track_id })),
   hiddenThreats: () => hiddenThreats,
   measure: () => measure,
@@ -227,12 +228,17 @@ function handle(msg) {
     case "warnings": onWarnings(msg); globe.scene.requestRender(); break;
     case "clock": onClock(msg); break;
     case "acks": onAcks(msg); break;
+    case "links": onLinks(msg); break;
     case "error": console.warn("server:", msg.code, msg.message); break;
   }
 }
 
 function onHello(msg) {
   hello = msg;
+  // A new session (another nation, or a replay) is told its own links, if any.
+  partnerLinks = null;
+  $("top-partners-item").hidden = true;
+  $("top-partners").replaceChildren();
   $("top-scenario").textContent = msg.scenario;
   $("top-viewer").textContent = msg.viewer;
   $("top-user").textContent = msg.user;
@@ -264,6 +270,7 @@ function onFrame(f) {
 
 function onClock(c) {
   clock = c;
+  renderPartners();
   expireAlerts();
   renderBanner();
   $("top-utc").textContent = hello ? utcLabel(hello.epoch, c.time_s) : "--:--:--Z";
@@ -326,6 +333,36 @@ function expireAlerts() {
   }
   if (changed) { renderAlerts(); renderMarks(); }
   updateAlarm();
+}
+
+// ------------------------------------------------------------------ partner nations
+// The serving node's links to its partner nations as the node sees them (`links`; a node's own
+// page only): up, down (silent for longer than the node's limit) or waiting (not heard yet).
+// Not this page's connection to its server (SERVER). "Heard N s ago" ages with the live clock.
+let partnerLinks = null;
+function onLinks(msg) {
+  partnerLinks = msg;
+  renderPartners();
+}
+function heardAgoS(p) {
+  if (p.last_heard_s == null) return null;
+  return Math.max(0, Math.max(clock.head_s || 0, partnerLinks.time_s) - p.last_heard_s);
+}
+function renderPartners() {
+  if (!partnerLinks) return;
+  $("top-partners-item").hidden = false;
+  $("top-partners").replaceChildren(...partnerLinks.partners.map((p) => {
+    const chip = document.createElement("span");
+    const ago = heardAgoS(p);
+    chip.className = `partner partner-${p.state}`;
+    chip.dataset.nation = p.nation;
+    chip.dataset.state = p.state;
+    chip.textContent = `${p.nation} ${p.state.toUpperCase()}${ago == null ? "" : ` ${fmtDuration(ago)}`}`;
+    chip.title = `${p.nation}: ${p.state} since ${elapsedLabel(p.since_s)}; ` +
+      (ago == null ? "never heard" : `last heard ${fmtDuration(ago)} ago`) +
+      ` (down after ${fmtDuration(partnerLinks.down_after_s)} of silence)`;
+    return chip;
+  }));
 }
 
 // Acknowledgements: warning id → [{user, time_s, wall_utc}] (the server's record, shared by
