@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from airpicture.network import NetworkRun, run_network
+from airpicture.network import NetworkResult, NetworkRun, NetworkSettings, run_network
 from airpicture.network.schedule import StageKind, stages
 from airpicture.sim.simulate import simulate
-from tests.network.netscen import network_scenario
+from tests.network.netscen import NATIONS, network_scenario
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +168,29 @@ def test_run_command_keeps_the_simulation_and_names_the_failed_node(
         assert (out / name).exists(), name
     assert json.loads((out / "network.json").read_text())["failure"]["node"] == "AUS"
     assert not (out / "metrics.json").exists()
+
+
+def test_centralized_national_views_use_only_what_each_nation_may_hold() -> None:
+    """With `national_views`, a centralized run also makes each nation's view: a central
+    tracker over only the pooled reports it may hold, so removing the reports of a sensor
+    AUS may not hold changes nothing in AUS's view (byte for byte), while `ALL` uses it."""
+    release = {n: {"tracks": [m for m in NATIONS if m != n], "plots": []} for n in NATIONS}
+    sensor_release = {"USA-R2": {"tracks": ["JPN"], "plots": []}}
+    loaded = network_scenario(release, sensor_release, duration_s=30.0, seed=4)
+    plots = simulate(loaded).plots
+    settings = NetworkSettings(national_views=True)
+    a = run_network(loaded, plots, settings, fusion="centralized")
+    keep = plots["sensor_id"] != "USA-R2"
+    b = run_network(loaded, {k: v[keep] for k, v in plots.items()}, settings, fusion="centralized")
+    assert set(a.picture["viewer"]) == {"ALL", *NATIONS}
+
+    def rows_of(result: NetworkResult, viewer: str) -> list[str]:
+        sel = result.picture["viewer"] == viewer
+        return [repr(v) for c in sorted(result.picture) for v in result.picture[c][sel]]
+
+    aus = a.picture["viewer"] == "AUS"
+    assert not any("USA-R2" in s for s in a.picture["sources"][aus])
+    assert rows_of(a, "AUS") == rows_of(b, "AUS")
+    assert rows_of(a, "ALL") != rows_of(b, "ALL")
+    national = [w for w in a.warnings if w.issued_by != "ALL"]
+    assert all(w.recipients == (w.issued_by,) for w in national)

@@ -16,7 +16,7 @@ from airpicture.threat.warning import Warning
 from airpicture.web.auth import Authenticator, SignInError, load_users, make_account
 from airpicture.web.protocol import Place, SensorSite
 from airpicture.web.sources import PictureFrame, RunInfo, read_warnings
-from airpicture.web.views import assets_for, frame_for, releasable_rows, sensors_for, view_rules
+from airpicture.web.views import assets_for, frame_for, sensors_for, unserved, view_rules
 
 
 def test_users_command_keeps_only_salted_hashes(
@@ -100,24 +100,25 @@ def _info(viewers: tuple[str, ...]) -> RunInfo:
     )
 
 
-def test_a_centralized_picture_goes_to_a_nation_only_where_every_source_may_go() -> None:
-    sources = np.empty(4, dtype=object)
-    sources[:] = [["USA-A"], ["USA-A", "USA-SAT"], ["AUS-B", "USA-A"], []]
-    picture = {
-        "track_id": np.array(["T1", "T2", "T3", "T4"], dtype=object),
-        "viewer": np.full(4, "ALL", dtype=object),
-        "sources": sources,
-    }
-    assert list(releasable_rows(picture, frozenset({"USA-A", "AUS-B"}))["track_id"]) == ["T1", "T3"]
+def test_a_nation_is_never_served_the_pooled_picture() -> None:
+    """A centralized run with only `ALL` serves the nations nothing (its tracks were
+    associated and numbered with sensors a nation may not hold, even where every source
+    of a row is one it may); with national views each nation gets its own, unfiltered."""
     info = _info(("ALL",))
+    assert set(view_rules(info)) == {"ALL"} and unserved(info) == ["USA", "AUS"]
+    info = _info(("ALL", "AUS", "USA"))
     rules = view_rules(info)
-    assert set(rules) == {"USA", "AUS", "ALL"}
+    assert set(rules) == {"USA", "AUS", "ALL"} and unserved(info) == []
+    assert all(r.from_viewer == r.viewer for r in rules.values())
+    picture = {
+        "track_id": np.array(["T1"], dtype=object),
+        "viewer": np.array(["AUS"], dtype=object),
+        "sources": np.array([None], dtype=object),
+    }
+    picture["sources"][0] = ["AUS-B"]
     warnings = [Warning(time_s=1.0, warning_id="W", kind="launch", text="", recipients=("USA",))]
-    aus = frame_for(rules["AUS"], PictureFrame(5.0, "ALL", picture, warnings))
-    assert list(aus.picture["track_id"]) == ["T1", "T3"] and aus.warnings == []
-    assert set(aus.picture["viewer"]) == {"AUS"}
-    usa = frame_for(rules["USA"], PictureFrame(5.0, "ALL", picture, warnings))
-    assert list(usa.picture["track_id"]) == ["T1", "T2", "T3"] and len(usa.warnings) == 1
+    aus = frame_for(rules["AUS"], PictureFrame(5.0, "AUS", picture, warnings))
+    assert list(aus.picture["track_id"]) == ["T1"] and aus.warnings == []
     assert [s.id for s in sensors_for("AUS", info)] == ["USA-A", "AUS-B"]
     assert [a.name for a in assets_for("AUS", info)] == ["Darwin"]
 
@@ -125,7 +126,7 @@ def test_a_centralized_picture_goes_to_a_nation_only_where_every_source_may_go()
 def test_a_distributed_run_serves_each_nation_its_own_picture_and_no_all() -> None:
     rules = view_rules(_info(("AUS", "USA")))
     assert set(rules) == {"AUS", "USA"}
-    assert all(r.from_viewer == r.viewer and r.allowed_sensors is None for r in rules.values())
+    assert all(r.from_viewer == r.viewer for r in rules.values())
 
 
 def test_a_bad_warnings_line_is_named(tmp_path: Path) -> None:

@@ -143,7 +143,7 @@ def test_every_session_of_the_viewer_hears_of_an_acknowledgement() -> None:
 
 
 def test_a_nation_told_of_an_alert_learns_of_its_end_without_its_details() -> None:
-    rule = ViewRule("AUS", "AUS", None)
+    rule = ViewRule("AUS", "AUS")
     told = frame_for(
         rule,
         PictureFrame(415.0, "AUS", _picture([], 415.0), [

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,12 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="no sensor registration nor gridlock in the nodes (to see what they buy)",
     )
+    parser.add_argument(
+        "--national-views",
+        action="store_true",
+        help="centralized: also each nation's view, a central tracker over only the pooled "
+        "reports it may hold (what `airpicture serve` shows that nation)",
+    )
     add_scenario_overrides(parser)
     parser.set_defaults(func=run)
 
@@ -76,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     settings = NetworkSettings(tracker=TrackerSettings(association=args.association))
     if args.no_registration:
         settings = settings.without_registration()
+    if args.national_views:
+        settings = replace(settings, national_views=True)
     sim = run_simulation(args, console, loaded)
     # The simulation's outputs are written first: a network that fails does not lose them.
     sim.fusion_used = args.fusion or sim.loaded.scenario.fusion

@@ -37,7 +37,7 @@ from airpicture.web.auth import Authenticator, one_time_accounts
 from airpicture.web.protocol import MAX_CLIENT_MESSAGE_BYTES, MAX_SPEED
 from airpicture.web.session import PlaybackSettings
 from airpicture.web.sources import PictureSource, RunFolderSource
-from airpicture.web.views import view_rules
+from airpicture.web.views import unserved, view_rules
 
 USERS_ENV = "AIRPICTURE_USERS"
 AUDIT_ENV = "AIRPICTURE_AUDIT_LOG"
@@ -168,6 +168,12 @@ def run(args: argparse.Namespace) -> int:
     )
     source = make_source(args, console)
     viewers = sorted(view_rules(source.info))
+    if missing := unserved(source.info):
+        console.print(
+            f"[yellow]{', '.join(missing)}: no picture was made for them, so they are served "
+            "nothing (a centralized run shows a nation only its own view: run it with "
+            "--national-views)[/]"
+        )
     users_path: Path | None = args.users or (
         Path(os.environ[USERS_ENV]) if os.environ.get(USERS_ENV) else None
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -59,6 +59,10 @@ class NetworkSettings:
     #: silent longer than `partner_down_after_s` marked down; None: the node's defaults.
     heartbeat_interval_s: float | None = None
     partner_down_after_s: float | None = None
+    #: A centralized run also makes each nation's view: a central tracker over only the
+    #: pooled reports that nation may hold (what a nation's web session is given; the
+    #: pooled `ALL` picture never is). Off by default: it tracks once more per nation.
+    national_views: bool = False
 
     def node(self) -> NodeSettings:
         return NodeSettings(
@@ -178,13 +182,21 @@ class _StagedBus:
 
 
 class _CentralNode:
-    """The centralized reference: one tracker over every poolable plot, viewer `ALL`."""
+    """A central tracker over pooled plots: the centralized reference (viewer `ALL`, every
+    poolable plot), or a nation's view of it (only the pooled plots that nation may hold;
+    its warnings go to that nation alone)."""
 
     def __init__(
-        self, loaded: LoadedScenario, settings: NetworkSettings, assessor: Assessor
+        self,
+        loaded: LoadedScenario,
+        settings: NetworkSettings,
+        assessor: Assessor,
+        viewer: str = "ALL",
+        sensor_ids: Iterable[str] | None = None,
     ) -> None:
         scenario = loaded.scenario
-        pooled = set(poolable_sensors(scenario))
+        pooled = set(poolable_sensors(scenario) if sensor_ids is None else sensor_ids)
+        self.viewer = viewer
         self.sensor_ids = pooled
         self.tracker = Tracker(
             sensor_models([s for s in scenario.sensors if s.id in pooled]), settings.tracker
@@ -199,7 +211,7 @@ class _CentralNode:
         if keep is not None and keep.any():
             self.tracker.process({c: v[keep] for c, v in plots.items()})
         self.tracker.advance_to(now_s)
-        picture = self.tracker.snapshot(now_s, "ALL")
+        picture = self.tracker.snapshot(now_s, self.viewer)
         view = self.tracker.view(now_s)
         self.seconds["tracking"] += time.process_time() - t0
         t0 = time.process_time()
@@ -207,9 +219,16 @@ class _CentralNode:
         assessment = self.assessor.assess(view, boost, now_s)
         picture["cls"] = np.asarray(assessment.cls, dtype=object)
         picture["identity"] = np.asarray(assessment.identity, dtype=object)
-        warnings = [msgspec.structs.replace(w, issued_by="ALL") for w in assessment.warnings]
+        # A nation's view tells no one else: its warnings derive from what it may hold.
+        told = None if self.viewer == "ALL" else (self.viewer,)
+        warnings = [
+            msgspec.structs.replace(
+                w, issued_by=self.viewer, recipients=w.recipients if told is None else told
+            )
+            for w in assessment.warnings
+        ]
         self.seconds["assessment"] += time.process_time() - t0
-        return NetworkSnapshot(now_s, {"ALL": picture}, warnings)
+        return NetworkSnapshot(now_s, {self.viewer: picture}, warnings)
 
     def _new_boost(self, until_s: float) -> BoostReports:
         boost = self.tracker.boost.between(self._boost_after_s, until_s)
@@ -256,12 +275,23 @@ class NetworkRun:
         self.links = scenario_links(scenario)
         self.bus: Bus = bus or InProcessBus(self.links, scenario.seed)
         self.nodes: dict[str, NationalNode] = {}
-        self.central: _CentralNode | None = None
+        #: The centralized run's central trackers: `ALL`, then each nation's view.
+        self.centrals: dict[str, _CentralNode] = {}
         self._staged: dict[str, _StagedBus] = {}
         nations = sorted(scenario.nations)
         self.keys: Mapping[str, Keyring] = keys if keys is not None else Keyring.generate(nations)
         if self.fusion == "centralized":
-            self.central = _CentralNode(loaded, self.settings, assessor_factory(scenario, "ALL"))
+            self.centrals["ALL"] = _CentralNode(
+                loaded, self.settings, assessor_factory(scenario, "ALL")
+            )
+            if self.settings.national_views:
+                pooled = poolable_sensors(scenario)
+                for nation in nations:
+                    holds = self.policy.holdable_sensors(nation)
+                    own = [s for s in pooled if holds[self.policy.sensor_ids.index(s)]]
+                    self.centrals[nation] = _CentralNode(
+                        loaded, self.settings, assessor_factory(scenario, nation), nation, own
+                    )
         else:
             node_settings = self.settings.node()
             for nation in nations:
@@ -280,8 +310,8 @@ class NetworkRun:
     @property
     def viewers(self) -> list[str]:
         """The pictures' viewers: every nation, or `ALL` for the centralized reference."""
-        if self.central is not None:
-            return ["ALL"]
+        if self.centrals:
+            return list(self.centrals)
         return list(self.nodes)
 
     @property
@@ -304,14 +334,20 @@ class NetworkRun:
         end = int(np.searchsorted(self.times_s, to_time_s + 1e-9, side="right"))
         if end <= first:
             return
-        if self.central is not None:
+        if self.centrals:
             for k in range(first, end):
                 now_s = float(self.times_s[k])
                 rows, _ = self._new_plots(now_s)
-                with _blame("ALL", "central", now_s):
-                    central = self.central.step(rows, now_s)
+                snapshots: dict[str, NetworkSnapshot] = {}
+                for viewer, central in self.centrals.items():
+                    with _blame(viewer, "central", now_s):
+                        snapshots[viewer] = central.step(rows, now_s)
                 self._step = k + 1
-                yield central
+                yield NetworkSnapshot(
+                    now_s,
+                    {v: p for s in snapshots.values() for v, p in s.pictures.items()},
+                    [w for s in snapshots.values() for w in s.warnings],
+                )
         else:
             for stage in stages(first, end):
                 snapshot = self._one_process_stage(stage)
@@ -374,7 +410,7 @@ class NetworkRun:
 
     def threat_log(self) -> list[dict[str, Any]]:
         """Every node's ranked threat rows so far (for assessors that keep them), by time."""
-        assessors = [self.central.assessor] if self.central is not None else []
+        assessors = [c.assessor for c in self.centrals.values()]
         rows = [row for a in assessors for row in getattr(a, "threat_log", [])]
         rows += [row for node in self.nodes.values() for row in node.threat_log()]
         return sorted(rows, key=lambda r: (r.get("time_s", 0.0), r.get("nation", "")))
@@ -390,10 +426,10 @@ class NetworkRun:
     def stats(self) -> dict[str, Any]:
         """Counts and timings of every node and link."""
         out: dict[str, Any] = {"fusion": self.fusion, "nodes": {}}
-        if self.central is not None:
-            out["nodes"]["ALL"] = {
-                "seconds": dict(self.central.seconds),
-                "tracker_reports": self.central.tracker.counts.as_dict(),
+        for viewer, central in self.centrals.items():
+            out["nodes"][viewer] = {
+                "seconds": dict(central.seconds),
+                "tracker_reports": central.tracker.counts.as_dict(),
             }
         for nation, node in self.nodes.items():
             out["nodes"][nation] = node.stats()

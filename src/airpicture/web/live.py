@@ -13,6 +13,7 @@ and the cause. The web views then give each session only its nation's.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Literal
 
 from airpicture.network import NetworkRun, NetworkSettings
@@ -36,10 +37,12 @@ class NetworkLiveSource:
         fusion: Fusion | None = None,
     ) -> None:
         scenario = loaded.scenario
-        self._network = NetworkRun(
-            loaded, simulate(loaded).plots, settings or NetworkSettings(), fusion=fusion
-        )
-        viewers = tuple(sorted(self._network.nodes)) or ("ALL",)
+        settings = settings or NetworkSettings()
+        if (fusion or scenario.fusion) == "centralized":
+            # Each nation is served a picture made for it, never the pooled one filtered.
+            settings = replace(settings, national_views=True)
+        self._network = NetworkRun(loaded, simulate(loaded).plots, settings, fusion=fusion)
+        viewers = tuple(sorted(self._network.viewers))
         sites, assets, places = scenario_geography(loaded)
         self._info = RunInfo(
             scenario=scenario.name,

@@ -2,14 +2,14 @@
 
 This module is the one place the server decides what leaves it for a nation.
 
-- A run with a picture per nation (the distributed network) serves each
-  nation exactly its own viewer's rows.
-- A run with only the centralized picture (viewer `ALL`) serves a nation the
-  `ALL` tracks whose every contributing sensor that nation may hold (run.json
-  `viewers`): the release rule "a product fused from several sources goes
-  only where every source may go". A track with no recorded sources goes to
-  no nation. The `ALL` picture itself is served only to an `ALL` account
-  (exercise control).
+- A nation is served only a picture made for it: its own viewer's rows (the
+  distributed network's node, or a centralized run's national view, made by a
+  central tracker over only the reports that nation may hold). The pooled `ALL`
+  picture is served only to an `ALL` account (exercise control), never filtered
+  for a nation: its tracks were associated, started and numbered with every
+  pooled sensor, so even its rows whose sources a nation may hold were shaped by
+  sensors it may not (docs/security.md). A run without a nation's picture
+  serves that nation nothing (`unserved`).
 - Warnings: those whose `recipients` name the nation (`ALL` sees every one), and the
   end of every alert the nation was told of: a closing row (fell, impact, cancelled)
   that does not name it reaches it as `closing_notice` (the fact that the alert ended,
@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from airpicture.tables import Table, take_rows
 from airpicture.threat.warning import Warning, closing_notice
 from airpicture.web.protocol import Place, SensorSite
 from airpicture.web.sources import PictureFrame, RunInfo
@@ -38,10 +37,8 @@ class ViewRule:
     """How one served viewer's picture is made from the source's frames."""
 
     viewer: str
-    #: The source viewer whose rows it reads.
+    #: The source viewer whose rows it reads (its own: a nation gets only its picture).
     from_viewer: str
-    #: None: every row; else only rows whose sources are all in this set.
-    allowed_sensors: frozenset[str] | None
     #: Ids of the alerts this viewer has been sent so far (frames are given in time order).
     told: set[str] = field(default_factory=set, compare=False)
 
@@ -52,34 +49,21 @@ def view_rules(info: RunInfo) -> dict[str, ViewRule]:
     rules: dict[str, ViewRule] = {}
     for nation in info.nations:
         if nation in produced:
-            rules[nation] = ViewRule(nation, nation, None)
-        elif CENTRAL_VIEWER in produced:
-            allowed = frozenset(info.viewable_sensors.get(nation, ()))
-            rules[nation] = ViewRule(nation, CENTRAL_VIEWER, allowed)
+            rules[nation] = ViewRule(nation, nation)
     if CENTRAL_VIEWER in produced:
-        rules[CENTRAL_VIEWER] = ViewRule(CENTRAL_VIEWER, CENTRAL_VIEWER, None)
+        rules[CENTRAL_VIEWER] = ViewRule(CENTRAL_VIEWER, CENTRAL_VIEWER)
     return rules
 
 
-def releasable_rows(picture: Table, allowed: frozenset[str]) -> Table:
-    """The rows whose every source is in `allowed` (and that have at least one)."""
-    verdict: dict[tuple[str, ...], bool] = {}
-    keep = np.zeros(len(picture["track_id"]), dtype=bool)
-    for i, sources in enumerate(picture["sources"]):
-        key = tuple(sources)
-        ok = verdict.get(key)
-        if ok is None:
-            ok = verdict[key] = bool(key) and allowed.issuperset(key)
-        keep[i] = ok
-    return take_rows(picture, keep)
+def unserved(info: RunInfo) -> list[str]:
+    """The nations this run has no picture for (a centralized run made without national
+    views): they are served nothing."""
+    return [n for n in info.nations if n not in set(info.picture_viewers)]
 
 
 def frame_for(rule: ViewRule, frame: PictureFrame) -> PictureFrame:
     """The frame as `rule`'s viewer may see it (the caller passes frames of `from_viewer`)."""
-    picture = frame.picture
-    if rule.allowed_sensors is not None:
-        picture = releasable_rows(picture, rule.allowed_sensors)
-    picture = dict(picture)
+    picture = dict(frame.picture)
     picture["viewer"] = np.full(len(picture["track_id"]), rule.viewer, dtype=object)
     return PictureFrame(
         frame.time_s, rule.viewer, picture, warnings_for(rule.viewer, frame.warnings, rule.told)
