@@ -17,7 +17,7 @@ from airpicture.network.run import Fusion
 from airpicture.policy import viewable_sensors
 from airpicture.scenario import LoadedScenario
 from airpicture.sim.simulate import simulate
-from airpicture.web.sources import PictureFrame, RunInfo, scenario_geography
+from airpicture.web.sources import PictureFrame, RunInfo, scenario_geography, scenario_layers
 
 
 class NetworkLiveSource:
@@ -47,6 +47,7 @@ class NetworkLiveSource:
             sensors=sites,
             assets=assets,
             places=places,
+            layers=scenario_layers(loaded),
         )
 
     @property
