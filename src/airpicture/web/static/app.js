@@ -1,10 +1,10 @@
 // The page: sign-in, the WebSocket picture feed, and the panels around the globe.
 import { Globe } from "./globe.js";
 import { IDENTITY_CSS, symbolDataUrl, trackSidc } from "./symbols.js";
-import { destination, elapsedLabel, headingDeg, utcLabel } from "./geo.js";
+import { elapsedLabel, headingDeg, utcLabel } from "./geo.js";
 import {
-  UNIT_SYSTEMS, altValue, fmtAlt, fmtAltSigma, fmtDuration, fmtHeading, fmtLatLonDMS, fmtRange, fmtSpeed,
-  fmtTN, fmtTimeToGo, geodesicInverse, niceLength, rangeUnitM, speedValue, toMGRS,
+  UNIT_SYSTEMS, altValue, fmtAlt, fmtAltSigma, fmtDuration, fmtHeading, fmtLatLonDMS, fmtRange, fmtRoundRange, fmtSpeed,
+  fmtTN, fmtTimeToGo, geodesicDirect, geodesicInverse, niceLength, rangeUnitM, speedValue, toMGRS,
 } from "./display.js";
 import * as display from "./display.js";
 
@@ -916,8 +916,8 @@ function drawBullseye() {
   if (!bullseye) { globe.setRings(null); setTool(tool); return; }
   const unit = rangeUnitM(settings.units);
   const step = settings.units === "metric" ? 100000 : 50 * unit;
-  globe.setRings(bullseye, step, 6, (i) => fmtRange(i * step, settings.units), "BULLSEYE",
-    (lat, lon, r) => Array.from({ length: 121 }, (_, k) => destination(lat, lon, (k * 3) % 360, r)));
+  globe.setRings(bullseye, step, 6, (i) => fmtRoundRange(i * step, settings.units), "BULLSEYE",
+    (lat, lon, r) => Array.from({ length: 121 }, (_, k) => geodesicDirect(lat, lon, (k * 3) % 360, r)));
   setTool(tool);
 }
 
@@ -945,7 +945,7 @@ function updateScaleBar() {
     const len = niceLength(across, rangeUnitM(settings.units));
     bar.hidden = false;
     bar.querySelector("i").style.width = `${Math.round(px * len / across)}px`;
-    bar.querySelector("span").textContent = fmtRange(len, settings.units).replace(/\.0 /, " ");
+    bar.querySelector("span").textContent = fmtRoundRange(len, settings.units);
   });
 }
 
