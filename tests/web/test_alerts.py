@@ -240,3 +240,15 @@ def test_live_and_node_pages_draw_the_scenarios_own_layers(tmp_path: Path) -> No
     node = NodeLiveSource(loaded, "JPN", record_dir=tmp_path)
     assert [x.name for x in node.info.layers] == ["exercise-area", "notam"]
     assert node.info.layers[0].geojson["type"] == "FeatureCollection"
+
+
+def test_a_live_scenario_page_draws_the_scenarios_layers() -> None:
+    from airpicture.scenario import ScenarioOverrides, load_scenario
+    from airpicture.web.live import NetworkLiveSource
+    from tests.conftest import REPO
+
+    loaded = load_scenario(
+        REPO / "scenarios" / "okinawa-exercise-area.yaml", ScenarioOverrides(duration_s=10.0)
+    )
+    layers = NetworkLiveSource(loaded).info.layers
+    assert [(x.name, x.color) for x in layers] == [("exercise-area", "#ffb86b")]
