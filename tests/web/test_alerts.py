@@ -252,3 +252,13 @@ def test_a_live_scenario_page_draws_the_scenarios_layers() -> None:
     )
     layers = NetworkLiveSource(loaded).info.layers
     assert [(x.name, x.color) for x in layers] == [("exercise-area", "#ffb86b")]
+
+
+def test_a_layer_colour_the_page_cannot_draw_gives_way_to_the_palette(tmp_path: Path) -> None:
+    (tmp_path / "a.geojson").write_text(
+        json.dumps({"type": "Point", "coordinates": [128.0, 26.0], "color": "url(javascript:1)"})
+    )
+    (tmp_path / "b.geojson").write_text(
+        json.dumps({"type": "Point", "coordinates": [128.0, 26.0], "color": "#0a0B0c"})
+    )
+    assert [x.color for x in read_layers(tmp_path)] == ["#c39bff", "#0a0B0c"]

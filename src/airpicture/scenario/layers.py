@@ -34,6 +34,9 @@ MAX_LAYER_BYTES: Final = 8 * 2**20
 MAX_LAYER_DEPTH: Final = 32
 #: Positions in one file (the page draws each as a vertex).
 MAX_LAYER_POSITIONS: Final = 500_000
+#: A layer's colour, in the scenario or a file's top-level "color": `#rgb` or `#rrggbb`
+#: (what every browser parses; anything else the page could not draw).
+LAYER_COLOR_PATTERN: Final = r"^#(?:[0-9a-fA-F]{3}){1,2}$"
 GEOJSON_TYPES: Final = frozenset(
     {
         "FeatureCollection",

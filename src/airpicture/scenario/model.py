@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from airpicture.errors import InputError
-from airpicture.scenario.layers import read_geojson
+from airpicture.scenario.layers import LAYER_COLOR_PATTERN, read_geojson
 
 NationCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3 code")]
 Latitude = Annotated[float, Field(ge=-90.0, le=90.0)]
@@ -424,7 +424,7 @@ class MapLayerFile(Frozen):
     #: file's stem.
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")] | None = None
     #: `#rrggbb` or `#rgb`; default: the file's own top-level "color", else one of the page's.
-    color: Annotated[str, Field(pattern=r"^#(?:[0-9a-fA-F]{3}){1,2}$")] | None = None
+    color: Annotated[str, Field(pattern=LAYER_COLOR_PATTERN)] | None = None
 
     @field_validator("path")
     @classmethod

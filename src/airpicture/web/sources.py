@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from airpicture.scenario import (
     load_scenario,
     read_geojson,
 )
+from airpicture.scenario.layers import LAYER_COLOR_PATTERN
 from airpicture.tables import PICTURE_SCHEMA, Table, read_table, take_rows
 from airpicture.threat.warning import Warning, WarningLineError
 from airpicture.threat.warning import read_warnings as read_warning_lines
@@ -72,12 +74,11 @@ LAYER_COLORS = ("#c39bff", "#7ee0a8", "#ffb86b", "#8ecbff", "#ff8fa3", "#e8e27a"
 
 
 def _map_layer(name: str, data: dict[str, object], index: int) -> MapLayer:
+    """A layer in its own colour (`"color"`, when one the page can draw), else the palette's."""
     color = data.get("color")
-    return MapLayer(
-        name=name,
-        geojson=data,
-        color=color if isinstance(color, str) else LAYER_COLORS[index % len(LAYER_COLORS)],
-    )
+    if not (isinstance(color, str) and re.match(LAYER_COLOR_PATTERN, color)):
+        color = LAYER_COLORS[index % len(LAYER_COLORS)]
+    return MapLayer(name=name, geojson=data, color=color)
 
 
 def read_layers(folder: Path) -> tuple[MapLayer, ...]:
