@@ -222,3 +222,43 @@ def test_a_run_folders_geojson_layers_are_read_and_bad_ones_named(tmp_path: Path
     (layers / "broken.geojson").write_text('{"type": "Circle"}')
     with pytest.raises(InputError, match=r"broken\.geojson"):
         read_layers(layers)
+
+
+def test_live_and_node_pages_draw_the_scenarios_own_layers(tmp_path: Path) -> None:
+    from airpicture.scenario import load_scenario
+    from airpicture.web.node_source import NodeLiveSource
+    from tests.conftest import REPO
+
+    loaded = load_scenario(REPO / "scenarios" / "okinawa-exercise-area.yaml")
+    node = NodeLiveSource(loaded, "JPN", record_dir=tmp_path)
+    assert [(x.name, x.color) for x in node.info.layers] == [("exercise-area", "#ffb86b")]
+    # A layer of the node's folder of another name is drawn too; one of the same name once.
+    (tmp_path / "layers").mkdir()
+    area = {"type": "Point", "coordinates": [128.0, 26.0]}
+    for name in ("exercise-area", "notam"):
+        (tmp_path / "layers" / f"{name}.geojson").write_text(json.dumps(area))
+    node = NodeLiveSource(loaded, "JPN", record_dir=tmp_path)
+    assert [x.name for x in node.info.layers] == ["exercise-area", "notam"]
+    assert node.info.layers[0].geojson["type"] == "FeatureCollection"
+
+
+def test_a_live_scenario_page_draws_the_scenarios_layers() -> None:
+    from airpicture.scenario import ScenarioOverrides, load_scenario
+    from airpicture.web.live import NetworkLiveSource
+    from tests.conftest import REPO
+
+    loaded = load_scenario(
+        REPO / "scenarios" / "okinawa-exercise-area.yaml", ScenarioOverrides(duration_s=10.0)
+    )
+    layers = NetworkLiveSource(loaded).info.layers
+    assert [(x.name, x.color) for x in layers] == [("exercise-area", "#ffb86b")]
+
+
+def test_a_layer_colour_the_page_cannot_draw_gives_way_to_the_palette(tmp_path: Path) -> None:
+    (tmp_path / "a.geojson").write_text(
+        json.dumps({"type": "Point", "coordinates": [128.0, 26.0], "color": "url(javascript:1)"})
+    )
+    (tmp_path / "b.geojson").write_text(
+        json.dumps({"type": "Point", "coordinates": [128.0, 26.0], "color": "#0a0B0c"})
+    )
+    assert [x.color for x in read_layers(tmp_path)] == ["#c39bff", "#0a0B0c"]

@@ -11,6 +11,7 @@ against pyproj (Geod, UTM), and MGRS against a published value.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from pyproj import Geod, Proj
+from pyproj import Geod, Proj, Transformer
 
 from airpicture.web.app import ServerSettings
 from airpicture.web.session import PlaybackSettings
@@ -32,6 +33,7 @@ pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 WGS84 = Geod(ellps="WGS84")
+ECEF_TO_LLA = Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
 
 
 @pytest.fixture(scope="module")
@@ -249,6 +251,266 @@ def test_a_filter_never_hides_a_threat_silently(jpn: Page) -> None:
     jpn.page.click("#hidden-notice")
     jpn.page.wait_for_selector("#hidden-notice", state="hidden", timeout=10_000)
     assert js(jpn, "window.__cop.hiddenThreats()") == 0
+
+
+# ------------------------------------------------------------------ tools without a test yet
+
+FT = 0.3048
+NM = 1852.0
+
+
+def _fl(alt_m: float) -> str:
+    return f"FL{round(max(alt_m, 0.0) / FT / 100):03d}"
+
+
+def _kt(speed_mps: float) -> int:
+    return round(speed_mps * 3600.0 / NM)
+
+
+def _heading(ve: float, vn: float) -> str:
+    return f"{round(math.degrees(math.atan2(ve, vn)) % 360.0) % 360:03d}°"
+
+
+def _state(page: Page, tid: str) -> dict[str, Any]:
+    return js(  # type: ignore[no-any-return]
+        page,
+        """(id) => { const t = window.__cop.globe().tracks.get(id);
+        return { id: t.id, alt: t.alt, ve: t.ve, vn: t.vn, vu: t.vu, sigmaH: t.sigmaH ?? null,
+                 sigmaU: t.sigmaU ?? null, identity: t.identity, cls: t.cls,
+                 label: t.label ? t.label.text : null, visible: t.visible }; }""",
+        tid,
+    )
+
+
+def _ring_distances(page: Page) -> list[list[tuple[float, float]]]:
+    """Each drawn range ring's vertices as (lat, lon), read back from the globe."""
+    rings = js(
+        page,
+        """() => window.__cop.globe()._toolGroups.rings.lines.map(
+          (l) => l.positions.map((p) => [p.x, p.y, p.z]))""",
+    )
+    out = []
+    for ring in rings:  # ECEF metres → WGS-84 lat/lon (pyproj, not the page's own maths)
+        x, y, z = zip(*ring, strict=True)
+        lon, lat, _ = ECEF_TO_LLA.transform(x, y, z)
+        out.append(list(zip(lat, lon, strict=True)))
+    return out
+
+
+def _ring_labels(page: Page) -> list[str]:
+    return js(page, "window.__cop.globe()._toolGroups.rings.labels.map((l) => l.text)")  # type: ignore[no-any-return]
+
+
+def test_the_bullseye_draws_six_range_rings_and_the_cursor_reads_from_it(jpn: Page) -> None:
+    js(jpn, "window.__cop.globe().flyTo(33.0, 133.0, 3.0e6)")
+    jpn.page.wait_for_timeout(2000)
+    box = jpn.page.locator("#globe canvas").first.bounding_box()
+    centre = js(jpn, "([x, y]) => window.__cop.globe().pickLatLon({x, y})", [900, 500])
+    assert centre, "the bullseye's centre is on the Earth"
+    # The rings are geodesic circles (Vincenty's direct, checked against pyproj).
+    for lat, lon, az, dist in ((33.0, 133.0, 45.0, 555_600.0), (-60.0, 170.0, 200.0, 3e6)):
+        got = js(jpn, "(a) => window.__cop.display.geodesicDirect(...a)", [lat, lon, az, dist])
+        lon2, lat2, _ = WGS84.fwd(lon, lat, az, dist)
+        assert got == pytest.approx([lat2, lon2], abs=1e-9)
+    jpn.page.click("#tool-bullseye")
+    jpn.page.mouse.click(box["x"] + 900, box["y"] + 500)
+    jpn.page.wait_for_function("window.__cop.globe()._toolGroups?.rings", timeout=10_000)
+    assert jpn.page.inner_text("#tool-bullseye") == "BULLSEYE ✕"
+    assert _ring_labels(jpn) == [f"{50 * i} NM" for i in range(1, 7)] + ["◎ BULLSEYE"]
+    # Each ring is the geodesic circle of its range about the centre (pyproj), 50 NM apart.
+    for i, ring in enumerate(_ring_distances(jpn), start=1):
+        lats, lons = [p[0] for p in ring], [p[1] for p in ring]
+        _, _, dist = WGS84.inv([centre["lon"]] * len(ring), [centre["lat"]] * len(ring), lons, lats)
+        assert max(abs(d - 50 * i * NM) for d in dist) < 50.0
+    # The cursor reads bearing and range from the bullseye.
+    jpn.page.mouse.move(box["x"] + 1200, box["y"] + 380)
+    here = js(jpn, "([x, y]) => window.__cop.globe().pickLatLon({x, y})", [1200, 380])
+    jpn.page.wait_for_function(
+        "document.getElementById('cursor-bull').textContent.startsWith('BULL')"
+    )
+    az, _, dist = WGS84.inv(centre["lon"], centre["lat"], here["lon"], here["lat"])
+    nm = dist / NM
+    reading = jpn.page.inner_text("#cursor-bull")
+    assert reading == f"BULL {round(az % 360) % 360:03d}° " + (
+        f"{round(nm)} NM" if nm >= 100 else f"{nm:.1f} NM"
+    )
+    jpn.screenshot("jpn-bullseye.png")
+    # Metric: the rings are redrawn 100 km apart.
+    jpn.page.select_option("#tool-units", "metric")
+    jpn.page.wait_for_function("document.getElementById('th-alt').textContent === 'Alt km'")
+    assert _ring_labels(jpn) == [f"{100 * i} km" for i in range(1, 7)] + ["◎ BULLSEYE"]
+    ring = _ring_distances(jpn)[5]
+    _, _, dist = WGS84.inv(
+        [centre["lon"]] * len(ring), [centre["lat"]] * len(ring), [p[1] for p in ring],
+        [p[0] for p in ring],
+    )  # fmt: skip
+    assert max(abs(d - 600_000.0) for d in dist) < 50.0
+    jpn.page.select_option("#tool-units", "aviation")
+    jpn.page.wait_for_function("document.getElementById('th-alt').textContent === 'Alt FL'")
+    # A second click on the tool removes it.
+    jpn.page.click("#tool-bullseye")
+    jpn.page.wait_for_function("!window.__cop.globe()._toolGroups?.rings", timeout=10_000)
+    assert jpn.page.inner_text("#tool-bullseye") == "BULLSEYE"
+
+
+def _scale(page: Page) -> dict[str, Any]:
+    return js(  # type: ignore[no-any-return]
+        page,
+        """() => { const g = window.__cop.globe(), c = g.scene.canvas;
+        const y = c.clientHeight - 40, x0 = c.clientWidth / 2 - 60;
+        const bar = document.getElementById('scale-bar');
+        return { a: g.pickLatLon({ x: x0, y }), b: g.pickLatLon({ x: x0 + 120, y }),
+                 hidden: bar.hidden, width_px: parseFloat(bar.querySelector('i').style.width),
+                 text: bar.querySelector('span').textContent }; }""",
+    )
+
+
+def _check_scale(page: Page, unit_m: float, suffix: str) -> float:
+    """The bar's length is a round number of the unit whose drawn width is that length on
+    the ground (pyproj between the points under the bar's span), at most 120 px."""
+    for _ in range(40):  # the camera settles after a flight; the bar follows it
+        first = _scale(page)
+        page.page.wait_for_timeout(250)
+        s = _scale(page)
+        if s == first:
+            break
+    assert not s["hidden"] and s["a"] and s["b"]
+    _, _, across = WGS84.inv(s["a"]["lon"], s["a"]["lat"], s["b"]["lon"], s["b"]["lat"])
+    number, unit = s["text"].split()
+    assert unit == suffix
+    length_m = float(number) * unit_m
+    mantissa = float(number) / 10 ** math.floor(math.log10(float(number)))
+    assert mantissa in (1.0, 2.0, 5.0), s["text"]
+    assert length_m <= across * 1.0001 and length_m > across / 5.0
+    assert s["width_px"] == pytest.approx(120 * length_m / across, abs=1.0)
+    return length_m
+
+
+def test_the_scale_bar_is_a_round_length_true_on_the_ground(jpn: Page) -> None:
+    js(jpn, "window.__cop.globe().flyTo(30.0, 130.0, 2.0e6)")
+    far = _check_scale(jpn, NM, "NM")
+    js(jpn, "window.__cop.globe().flyTo(30.0, 130.0, 1.5e5)")
+    near = _check_scale(jpn, NM, "NM")
+    assert near < far / 5
+    jpn.page.select_option("#tool-units", "metric")
+    _check_scale(jpn, 1000.0, "km")
+    jpn.screenshot("jpn-scale-bar-metric.png")
+    jpn.page.select_option("#tool-units", "aviation")
+    js(jpn, "window.__cop.globe().home()")
+
+
+def test_the_altitude_band_hides_tracks_outside_it_and_says_how_many_threats(
+    jpn: Page,
+) -> None:
+    low, high = 100, 250  # FL100 to FL250
+    for sel, value in (("#alt-min", low), ("#alt-max", high)):
+        jpn.page.fill(sel, str(value))
+        jpn.page.dispatch_event(sel, "change")
+    jpn.page.wait_for_function("window.__cop.globe().tracks.size > 0")
+    tracks = [_state(jpn, tid) for tid in jpn.tracks()]
+    inside = [t for t in tracks if low <= max(t["alt"], 0) / FT / 100 <= high]
+    outside = [t for t in tracks if t not in inside]
+    assert inside and outside, "the band splits the picture"
+    assert all(t["visible"] for t in inside) and not any(t["visible"] for t in outside)
+    threats = [
+        t for t in outside if t["identity"] == "hostile" or t["cls"] in ("cruise_missile",
+                                                                         "ballistic_missile")
+    ]  # fmt: skip
+    assert threats, "a threat flies outside the band (the bomber at FL295, the sea skimmers)"
+    n = len(threats)
+    notice = f"⚠ {n} hostile track{'' if n == 1 else 's'} hidden by filters — show"
+    jpn.page.wait_for_selector("#hidden-notice", state="visible", timeout=10_000)
+    assert jpn.page.inner_text("#hidden-notice") == notice
+    assert jpn.page.inner_text("#filter-hidden") == notice
+    # The table lists only tracks inside the band.
+    rows = jpn.page.locator("#track-table tbody tr[data-id]")
+    listed = {rows.nth(i).get_attribute("data-id") for i in range(rows.count())}
+    assert listed and listed <= {t["id"] for t in inside}
+    jpn.screenshot("jpn-altitude-band.png")
+    # "show" clears every filter, the band included.
+    jpn.page.click("#hidden-notice")
+    jpn.page.wait_for_selector("#hidden-notice", state="hidden", timeout=10_000)
+    assert jpn.page.input_value("#alt-min") == "" and jpn.page.input_value("#alt-max") == ""
+    assert all(_state(jpn, t["id"])["visible"] for t in outside)
+
+
+def test_data_blocks_show_the_fields_chosen(jpn: Page) -> None:
+    tid = jpn.page.locator("#track-table tbody tr[data-id]", has_text="AIR").first.get_attribute(
+        "data-id"
+    )
+    t = _state(jpn, tid)
+    tn = js(jpn, "(id) => window.__cop.display.fmtTN(id)", tid)
+    speed = math.hypot(t["ve"], t["vn"], t["vu"])
+    alt = "SFC" if max(t["alt"], 0) / FT < 50 else _fl(t["alt"])
+    assert t["label"] == f"{tn}\n{alt} {_kt(speed)}kt"
+    fields = "#block-fields input[data-field={}]"
+    jpn.page.click(".block-menu summary")  # the DATA BLOCK menu
+    jpn.page.uncheck(fields.format("speed"))
+    jpn.page.check(fields.format("heading"))
+    jpn.page.check(fields.format("identity"))
+    t = _state(jpn, tid)
+    assert t["label"] == (
+        f"{tn} {t['identity'][:3].upper()} AIR\n{alt} {_heading(t['ve'], t['vn'])}"
+    )
+    jpn.page.uncheck(fields.format("alt"))
+    jpn.page.uncheck(fields.format("heading"))
+    assert _state(jpn, tid)["label"] == f"{tn} {t['identity'][:3].upper()} AIR"
+    # Kept in the browser, as the operator left them.
+    kept = js(jpn, "JSON.parse(localStorage.getItem('airpicture.display')).block")
+    assert kept == {"tn": True, "alt": False, "speed": False, "heading": False, "identity": True}
+    for name, on in (("alt", True), ("speed", True), ("identity", False)):
+        (jpn.page.check if on else jpn.page.uncheck)(fields.format(name))
+    assert _state(jpn, tid)["label"] == f"{tn}\n{alt} {_kt(speed)}kt"
+    jpn.page.click(".block-menu summary")
+
+
+def test_the_detail_panel_switches_units_with_the_table_and_shows_its_uncertainty(
+    jpn: Page,
+) -> None:
+    rows = jpn.page.locator("#track-table tbody tr[data-id]", has_text="AIR")
+    tid = next(
+        rows.nth(i).get_attribute("data-id")
+        for i in range(rows.count())
+        if (s := _state(jpn, rows.nth(i).get_attribute("data-id")))["sigmaU"] is not None
+        and max(s["alt"], 0) / FT > 5000
+    )
+    jpn.page.click(f'#track-table tbody tr[data-id="{tid}"]')
+    jpn.page.wait_for_selector("#detail [data-field=alt]", timeout=10_000)
+    t = _state(jpn, tid)
+    speed = math.hypot(t["ve"], t["vn"], t["vu"])
+    row = jpn.page.locator(f'#track-table tbody tr[data-id="{tid}"] td')
+    kv = jpn.page.locator("#detail .kv")
+
+    def panel(field: str) -> str:
+        return jpn.page.inner_text(f"#detail [data-field={field}]")
+
+    # Aviation: FL with ± feet, knots; the table says the same numbers.
+    assert panel("alt") == f"{_fl(t['alt'])} ±{round(t['sigmaU'] / FT):,} ft"
+    assert panel("speed").split(" · ")[0] == f"{_kt(speed)} kt"
+    assert row.nth(3).inner_text() == _fl(t["alt"])[2:]
+    assert row.nth(4).inner_text() == str(_kt(speed))
+    quality = kv.inner_text()
+    sigma_nm = t["sigmaH"] / NM
+    assert f"position ±{sigma_nm:.1f} NM" in quality
+    assert f"altitude ±{round(t['sigmaU'] / FT):,} ft" in quality
+    jpn.screenshot("jpn-detail-aviation.png")
+    # Metric: km with ± metres, m/s — panel and table together.
+    jpn.page.select_option("#tool-units", "metric")
+    jpn.page.wait_for_function("document.getElementById('th-alt').textContent === 'Alt km'")
+    km = max(t["alt"], 0) / 1000
+    assert panel("alt") == f"{km:.1f} km ±{round(t['sigmaU'])} m"
+    assert panel("speed").split(" · ")[0] == f"{round(speed)} m/s"
+    assert row.nth(3).inner_text() == f"{km:.1f}"
+    assert row.nth(4).inner_text() == str(round(speed))
+    quality = kv.inner_text()
+    assert f"position ±{t['sigmaH'] / 1000:.1f} km" in quality
+    assert f"altitude ±{round(t['sigmaU'])} m" in quality
+    assert "climb" in quality and "m/s" in quality.split("climb")[1].split("\n")[0]
+    jpn.screenshot("jpn-detail-metric.png")
+    jpn.page.select_option("#tool-units", "aviation")
+    jpn.page.wait_for_function("document.getElementById('th-alt').textContent === 'Alt FL'")
+    assert panel("alt").startswith("FL")
+    jpn.page.click("#detail .detail-close")
 
 
 def test_theatre_zoom_declutters_and_the_plan_view_is_north_up(jpn: Page) -> None:

@@ -33,7 +33,7 @@ from airpicture.network.jetstream import FEED_TICK_TOKEN, HEADER_FEED_TICK, sens
 from airpicture.network.messages import encode, plot_batch_from_table
 from airpicture.network.recording import STORE, RecordingServer, write_manifest
 from airpicture.network.service import ExerciseClock, network_json, read_node_outputs
-from airpicture.scenario import LoadedScenario
+from airpicture.scenario import LAYERS_DIR, LoadedScenario
 from airpicture.tables import PICTURE_SCHEMA, Table, write_table
 from airpicture.threat.warning import write_warnings
 
@@ -342,15 +342,17 @@ def start_recording(
     nations: list[str],
 ) -> RecordingServer:
     """The exercise's recording folder `out/recording/` (`network/recording.py`): its marker
-    `recording.json`, a copy of the scenario, the simulation's `truth.parquet` and
-    `run.json` (written to `out` before), and a recording server on its JetStream store
-    (its token in `recording/.token`, owner-only). The caller stops the server."""
+    `recording.json`, a copy of the scenario, the simulation's `truth.parquet`, `run.json`
+    and map `layers/` (written to `out` before), and a recording server on its JetStream
+    store (its token in `recording/.token`, owner-only). The caller stops the server."""
     folder = out / "recording"
     folder.mkdir(parents=True, exist_ok=True)
     write_manifest(folder, scenario_path, dict(overrides), nations)
     for name in ("truth.parquet", "run.json"):
         if (out / name).is_file():
             shutil.copyfile(out / name, folder / name)
+    if (out / LAYERS_DIR).is_dir():  # the scenario's map layers: a replay draws them
+        shutil.copytree(out / LAYERS_DIR, folder / LAYERS_DIR, dirs_exist_ok=True)
     server = RecordingServer(folder / STORE)
     server.start()
     token = folder / ".token"

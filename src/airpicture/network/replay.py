@@ -43,7 +43,7 @@ from airpicture.network.recording import (
 from airpicture.network.run import NetworkSettings, hold_s
 from airpicture.network.signing import Keyring, frame_without_signature
 from airpicture.policy import ReleasePolicy
-from airpicture.scenario import LoadedScenario, ScenarioOverrides, load_scenario
+from airpicture.scenario import LAYERS_DIR, LoadedScenario, ScenarioOverrides, load_scenario
 from airpicture.tables import (
     PICTURE_SCHEMA,
     PLOTS_SCHEMA,
@@ -384,6 +384,8 @@ def export_tables(
     for name in ("truth.parquet", "run.json"):
         if (manifest.folder / name).is_file():
             shutil.copyfile(manifest.folder / name, out / name)
+    if (manifest.folder / LAYERS_DIR).is_dir():  # the scenario's map layers (an exercise's)
+        shutil.copytree(manifest.folder / LAYERS_DIR, out / LAYERS_DIR, dirs_exist_ok=True)
     summary = recording_summary(recordings)
     (out / "network.json").write_text(
         json.dumps({"fusion": "distributed", "recording": summary}, indent=2) + "\n"

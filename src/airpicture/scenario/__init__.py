@@ -1,11 +1,13 @@
 """Scenario format v1: the model (`model`) and the loader with its error messages (`load`)."""
 
+from airpicture.scenario.layers import LAYERS_DIR, layer_documents, read_geojson, write_layers
 from airpicture.scenario.load import LoadedScenario, ScenarioOverrides, load_scenario
 from airpicture.scenario.model import (
     ADSBSensor,
     Asset,
     BallisticTarget,
     GeneratedAircraft,
+    MapLayerFile,
     OTHSensor,
     Place,
     Radar2DSensor,
@@ -18,11 +20,13 @@ from airpicture.scenario.model import (
 )
 
 __all__ = [
+    "LAYERS_DIR",
     "ADSBSensor",
     "Asset",
     "BallisticTarget",
     "GeneratedAircraft",
     "LoadedScenario",
+    "MapLayerFile",
     "OTHSensor",
     "Place",
     "Radar2DSensor",
@@ -33,5 +37,8 @@ __all__ = [
     "SensorBase",
     "SpaceIRSensor",
     "TrafficTarget",
+    "layer_documents",
     "load_scenario",
+    "read_geojson",
+    "write_layers",
 ]

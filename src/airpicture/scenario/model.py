@@ -24,6 +24,9 @@ from pydantic import (
     model_validator,
 )
 
+from airpicture.errors import InputError
+from airpicture.scenario.layers import LAYER_COLOR_PATTERN, read_geojson
+
 NationCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3 code")]
 Latitude = Annotated[float, Field(ge=-90.0, le=90.0)]
 Longitude = Annotated[float, Field(ge=-180.0, le=180.0)]
@@ -408,6 +411,40 @@ TargetSpec = Annotated[
     Discriminator(_target_tag),
 ]
 
+# --------------------------------------------------------------------------- map layers
+
+
+class MapLayerFile(Frozen):
+    """A GeoJSON file drawn on every nation's page (airspace, ADIZ, FIR, exercise areas):
+    checked when the scenario loads (`scenario/layers.py`), copied into each run's `layers/`."""
+
+    #: Relative to the scenario file.
+    path: str
+    #: The layer's name on the page (and its file name in a run's `layers/`); default: the
+    #: file's stem.
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")] | None = None
+    #: `#rrggbb` or `#rgb`; default: the file's own top-level "color", else one of the page's.
+    color: Annotated[str, Field(pattern=LAYER_COLOR_PATTERN)] | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _readable_geojson(cls, value: str, info: ValidationInfo) -> str:
+        base = (info.context or {}).get("base_dir")
+        if base is not None:
+            try:
+                read_geojson(Path(base) / value)
+            except InputError as exc:
+                raise ValueError(
+                    f"layer file {value!r} (looked in {Path(base) / value}; the path is relative "
+                    f"to the scenario file): {'; '.join(exc.problems)}"
+                ) from None
+        return value
+
+    @property
+    def layer_name(self) -> str:
+        return self.name if self.name is not None else Path(self.path).stem
+
+
 # --------------------------------------------------------------------------- the rest
 
 
@@ -469,6 +506,8 @@ class Scenario(Frozen):
     places: list[Place] = []
     #: Per-link latency and loss of the allied network; absent: instant and lossless.
     links: list[Link] = []
+    #: GeoJSON layers drawn on every page; absent: none.
+    layers: list[MapLayerFile] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -542,6 +581,17 @@ class Scenario(Frozen):
                         )
                     )
                 seen_links.add((link.from_nation, to))
+        layer_names: set[str] = set()
+        for i, layer in enumerate(self.layers):
+            if layer.layer_name in layer_names:
+                problems.append(
+                    (
+                        ("layers", i, "name"),
+                        f"a second layer named {layer.layer_name!r}; give each layer its own "
+                        "`name`",
+                    )
+                )
+            layer_names.add(layer.layer_name)
         if problems:
             raise ScenarioConsistencyError(problems)
         return self

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from airpicture.geo import geodetic_to_ecef
 from airpicture.policy import viewable_sensors
-from airpicture.scenario import LoadedScenario
+from airpicture.scenario import LoadedScenario, write_layers
 from airpicture.sim.ballistic import BallisticFlight
 from airpicture.sim.sensors import Site, coverage, simulate_sensor
 from airpicture.sim.targets import build_trajectories, stream_rng
@@ -110,6 +110,9 @@ class Simulation:
         write_table(out_dir / "truth.parquet", self.truth, _truth_schema())
         write_table(out_dir / "plots.parquet", self.plots, PLOTS_SCHEMA)
         (out_dir / "run.json").write_text(json.dumps(self.run_info(), indent=2) + "\n")
+        # The scenario's map layers go with every run output (run, simulate, exercise), so
+        # that the run's replay draws what its live pages drew.
+        write_layers(self.loaded, out_dir)
 
 
 def _launch_s(loaded: LoadedScenario, target_id: str) -> float:

@@ -44,6 +44,7 @@ from airpicture.web.guard import (
     SignInGuard,
     same_origin,
 )
+from airpicture.web.history import DEFAULT_HISTORY_POINTS
 from airpicture.web.protocol import (
     PROTOCOL_VERSION,
     Error,
@@ -110,6 +111,9 @@ class ServerSettings:
     guard: GuardSettings = field(default_factory=GuardSettings)
     #: How often the users file is looked at for changes (removed accounts end).
     users_check_s: float = 2.0
+    #: Past positions kept per track for the detail panel's history (`web/history.py`):
+    #: a longer life is thinned to this many, spanning it whole.
+    history_points: int = DEFAULT_HISTORY_POINTS
 
     def viewer_socket_cap(self, n_viewers: int) -> int:
         if self.max_sockets_per_viewer is not None:
@@ -136,7 +140,7 @@ class Hub:
         self.settings = settings
         self.info = source.info
         self.rules = view_rules(self.info)
-        self.logs = {viewer: FrameLog(viewer) for viewer in self.rules}
+        self.logs = {viewer: FrameLog(viewer, settings.history_points) for viewer in self.rules}
         self.live = source.mode == "live"
         self.end_s = float(self.info.duration_s)
         self._live_t0 = time.monotonic()

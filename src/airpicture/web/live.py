@@ -22,7 +22,7 @@ from airpicture.policy import viewable_sensors
 from airpicture.scenario import LoadedScenario
 from airpicture.sim.simulate import simulate
 from airpicture.web.node_source import links_message
-from airpicture.web.sources import PictureFrame, RunInfo, scenario_geography
+from airpicture.web.sources import PictureFrame, RunInfo, scenario_geography, scenario_layers
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class NetworkLiveSource:
             sensors=sites,
             assets=assets,
             places=places,
+            layers=scenario_layers(loaded),
         )
         #: The node that failed, if one did: the run then ends with what it had made.
         self.failure: NodeFailedError | None = None

@@ -18,16 +18,16 @@ from typing import Literal
 
 from airpicture.network.liveness import LinkMonitor, LinkState
 from airpicture.policy import viewable_sensors
-from airpicture.scenario import LoadedScenario
+from airpicture.scenario import LAYERS_DIR, LoadedScenario
 from airpicture.tables import Table
 from airpicture.threat.warning import Warning
-from airpicture.web.protocol import Links, LinkStateName, PartnerLink
+from airpicture.web.protocol import Links, LinkStateName, MapLayer, PartnerLink
 from airpicture.web.sources import (
-    LAYERS_DIR,
     PictureFrame,
     RunInfo,
     read_layers,
     scenario_geography,
+    scenario_layers,
 )
 
 #: A link's state as the page is told it.
@@ -49,6 +49,12 @@ def links_message(monitor: LinkMonitor) -> Links:
             for p, link in monitor.links.items()
         ],
     )
+
+
+def _merged(first: tuple[MapLayer, ...], more: tuple[MapLayer, ...]) -> tuple[MapLayer, ...]:
+    """`first`, then the layers of `more` whose names `first` does not have."""
+    names = {layer.name for layer in first}
+    return first + tuple(layer for layer in more if layer.name not in names)
 
 
 class NodeLiveSource:
@@ -75,7 +81,11 @@ class NodeLiveSource:
             sensors={sid: sites[sid] for sid in viewable if sid in sites},
             assets=tuple(a for a in assets if a.nation in (None, nation)),
             places=places,
-            layers=read_layers(record_dir / LAYERS_DIR) if record_dir is not None else (),
+            # The scenario's own layers (a node's folder may hold more, or older copies).
+            layers=_merged(
+                scenario_layers(loaded),
+                read_layers(record_dir / LAYERS_DIR) if record_dir is not None else (),
+            ),
             record_dir=record_dir,
         )
         self._lock = threading.Lock()

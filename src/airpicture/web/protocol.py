@@ -3,11 +3,12 @@
 Every message is one binary WebSocket frame holding one JSON object whose
 `type` field names it. Server → browser: `hello` (once, first), `frame`
 (a picture delta), `warnings`, `clock`, `acks` (who acknowledged which alert),
-`links` (the node's links to its partner nations, live node pages), `error`.
-Browser → server: `control` (the replay time controls) and `ack` (an operator
-acknowledges an alert) only; anything else is refused.
+`links` (the node's links to its partner nations, live node pages), `history` (one
+track's past, asked for), `error`. Browser → server: `control` (the replay time
+controls), `ack` (an operator acknowledges an alert) and `history` (the detail panel
+asks for a track's whole history) only; anything else is refused.
 
-`encode(msg) -> bytes` and `decode_client(bytes) -> Control | Acknowledge` are the
+`encode(msg) -> bytes` and `decode_client(bytes) -> ClientMessage` are the
 only ways in and out, so the wire format lives in this one module (docs/web.md,
 "Protocol").
 """
@@ -190,6 +191,22 @@ class Links(msgspec.Struct, frozen=True, tag="links", tag_field="type"):
     partners: list[PartnerLink]
 
 
+class TrackHistory(msgspec.Struct, frozen=True, tag="history", tag_field="type"):
+    """One track's past in the session's picture, oldest first, as far as the session's
+    time (the answer to a `HistoryRequest`; `web/history.py`). Columns over the points;
+    `speed_mps` is the speed over the ground and up (what the panel shows); `spacing_s` the
+    least time between two points (0: every picture), which grows as a long life is
+    thinned. Empty columns: the picture holds no such track."""
+
+    track_id: str
+    time_s: list[float]
+    lat_deg: list[float]
+    lon_deg: list[float]
+    alt_m: list[float]
+    speed_mps: list[float]
+    spacing_s: float = 0.0
+
+
 class Error(msgspec.Struct, frozen=True, tag="error", tag_field="type"):
     """Why the server refused a message or is closing the socket."""
 
@@ -203,7 +220,17 @@ class EncodedFrame(msgspec.Struct, frozen=True):
     data: bytes
 
 
-ServerMessage = Hello | Frame | Warnings | Clock | Acknowledgements | Links | Error | EncodedFrame
+ServerMessage = (
+    Hello
+    | Frame
+    | Warnings
+    | Clock
+    | Acknowledgements
+    | Links
+    | TrackHistory
+    | Error
+    | EncodedFrame
+)
 
 
 class Control(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -228,6 +255,21 @@ class Acknowledge(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     warning_id: str
 
 
+#: Longest track id a history request may name (track numbers are `TN` and a few digits).
+MAX_TRACK_ID_CHARS: Final = 64
+
+
+class HistoryRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The detail panel asks for `track_id`'s whole history (browser → server); answered
+    with a `TrackHistory` from the session's own picture only."""
+
+    type: Literal["history"]
+    track_id: str
+
+
+ClientMessage = Control | Acknowledge | HistoryRequest
+
+
 class _Kind(msgspec.Struct):
     type: str = ""
 
@@ -243,6 +285,7 @@ class ProtocolError(ValueError):
 _encoder: Final = msgspec.json.Encoder()
 _client_decoder: Final = msgspec.json.Decoder(Control)
 _ack_decoder: Final = msgspec.json.Decoder(Acknowledge)
+_history_decoder: Final = msgspec.json.Decoder(HistoryRequest)
 _kind_decoder: Final = msgspec.json.Decoder(_Kind)
 
 MAX_SPEED: Final = 1000.0
@@ -255,7 +298,7 @@ def encode(message: ServerMessage) -> bytes:
     return _encoder.encode(message)
 
 
-def decode_client(data: bytes | str) -> Control | Acknowledge:
+def decode_client(data: bytes | str) -> ClientMessage:
     """Parse and check a browser message, or raise `ProtocolError` saying what is wrong."""
     raw = data.encode() if isinstance(data, str) else data
     if len(raw) > MAX_CLIENT_MESSAGE_BYTES:
@@ -276,6 +319,16 @@ def decode_client(data: bytes | str) -> Control | Acknowledge:
         if not 0 < len(ack.warning_id) <= MAX_WARNING_ID_CHARS:
             raise ProtocolError(f"warning_id must have 1 to {MAX_WARNING_ID_CHARS} characters")
         return ack
+    if kind == "history":
+        try:
+            request = _history_decoder.decode(raw)
+        except msgspec.DecodeError as exc:
+            raise ProtocolError(
+                f'not a history request ({exc}); expected {{"type": "history", "track_id": "..."}}'
+            ) from exc
+        if not 0 < len(request.track_id) <= MAX_TRACK_ID_CHARS:
+            raise ProtocolError(f"track_id must have 1 to {MAX_TRACK_ID_CHARS} characters")
+        return request
     try:
         control = _client_decoder.decode(raw)
     except msgspec.DecodeError as exc:

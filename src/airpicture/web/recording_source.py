@@ -21,6 +21,7 @@ from typing import Literal
 
 from airpicture.errors import InputError
 from airpicture.network.recording import read_manifest, read_recording, table_from_wire
+from airpicture.scenario import LAYERS_DIR
 from airpicture.tables import PICTURE_SCHEMA, Table, concat_tables, write_table
 from airpicture.threat.warning import Warning, write_warnings
 from airpicture.web.sources import PictureFrame, RunFolderSource, RunInfo
@@ -59,6 +60,8 @@ class RecordingSource:
                 ["the recording lacks run.json (an exercise copies it there)"],
             )
         shutil.copyfile(manifest.folder / "run.json", work_dir / "run.json")
+        if (manifest.folder / LAYERS_DIR).is_dir():
+            shutil.copytree(manifest.folder / LAYERS_DIR, work_dir / LAYERS_DIR, dirs_exist_ok=True)
         self.nation = nation
         self.truncated = recording.truncated
         self.complete_to_s = recording.complete_to_s()

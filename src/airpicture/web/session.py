@@ -21,14 +21,16 @@ from airpicture.tables import Table
 from airpicture.threat.warning import Warning, active_warnings
 from airpicture.web.alerts import AlertAcknowledgements, acknowledge
 from airpicture.web.deltas import PictureDelta, picture_delta
+from airpicture.web.history import DEFAULT_HISTORY_POINTS, TrackHistories
 from airpicture.web.protocol import (
     Acknowledge,
     Acknowledgement,
     Acknowledgements,
+    ClientMessage,
     Clock,
-    Control,
     EncodedFrame,
     Frame,
+    HistoryRequest,
     Links,
     ProtocolError,
     ServerMessage,
@@ -57,6 +59,8 @@ class FrameLog:
     """
 
     viewer: str
+    #: Points of history kept per track (`history.TrackHistories`).
+    history_points: int = DEFAULT_HISTORY_POINTS
     times: list[float] = field(default_factory=list)
     pictures: list[Table] = field(default_factory=list)
     produced_ms: list[float] = field(default_factory=list)
@@ -70,15 +74,19 @@ class FrameLog:
     #: serves this viewer, e.g. a replay), and how many times they were told.
     links: Links | None = None
     links_version: int = 0
+    #: Each track's past positions in these pictures, for the detail panel (on demand).
+    history: TrackHistories = field(init=False)
     _deltas: OrderedDict[tuple[int, int], PictureDelta] = field(default_factory=OrderedDict)
     _frames: OrderedDict[tuple[int, int, bool], EncodedFrame] = field(default_factory=OrderedDict)
 
     def __post_init__(self) -> None:
         self.acks = AlertAcknowledgements(self.viewer)
+        self.history = TrackHistories(self.times, self.history_points)
 
     def add(self, time_s: float, picture: Table, warnings: list[Warning]) -> None:
         self.times.append(time_s)
         self.pictures.append(picture)
+        self.history.add(len(self.pictures) - 1, time_s, picture["track_id"])
         self.produced_ms.append(wall_ms())
         starts = self.starts
         for track_id in picture["track_id"]:
@@ -187,17 +195,21 @@ class Player:
         self._clock_dirty = True
         self._acks_sent = 0
         self._links_sent = 0
+        #: The track whose history the page asked for, answered at the next step (the
+        #: newest request wins: a page clicking fast gets one answer, not a queue).
+        self._history_wanted: str | None = None
 
     # ------------------------------------------------------------ controls
 
-    def receive(
-        self, message: Control | Acknowledge, user: str, record_dir: Path | None = None
-    ) -> None:
-        """A browser message (`protocol.decode_client`): a time control, or `user`'s
-        acknowledgement of an alert sent to this session (recorded under `record_dir`,
-        `RunInfo.record_dir`); `ProtocolError` for an alert it was not sent."""
+    def receive(self, message: ClientMessage, user: str, record_dir: Path | None = None) -> None:
+        """A browser message (`protocol.decode_client`): a time control, a request for a
+        track's history, or `user`'s acknowledgement of an alert sent to this session
+        (recorded under `record_dir`, `RunInfo.record_dir`); `ProtocolError` for an alert
+        it was not sent."""
         if isinstance(message, Acknowledge):
             self.acknowledge(user, message, record_dir)
+        elif isinstance(message, HistoryRequest):
+            self._history_wanted = message.track_id
         else:
             self.control(message)
 
@@ -215,7 +227,7 @@ class Player:
         self._clock_dirty = True  # a step soon: every session of the viewer hears of it
         return ack
 
-    def control(self, control: Control | Acknowledge) -> None:
+    def control(self, control: ClientMessage) -> None:
         """A time control. An acknowledgement needs the operator's name: `receive` takes it;
         here it is refused as any message this session cannot handle."""
         if isinstance(control, Acknowledge):
@@ -223,6 +235,9 @@ class Player:
                 "this server does not record acknowledgements (its hello said so): "
                 "send only control messages"
             )
+        if isinstance(control, HistoryRequest):
+            self._history_wanted = control.track_id
+            return
         if control.op == "pause":
             self.paused = True
             self.following = False
@@ -269,6 +284,11 @@ class Player:
             if index > self._sent_index:
                 out.append(self._frame(index, reset=False))
             out += self._warnings(reset=False)
+        if self._history_wanted is not None:
+            # From this viewer's log alone, and no further than the picture last sent.
+            log = self.log
+            out.append(log.history.of(self._history_wanted, self._sent_index, log.pictures))
+            self._history_wanted = None
         if self.log.acks.version != self._acks_sent:
             self._acks_sent = self.log.acks.version
             out.append(Acknowledgements(items=list(self.log.acks.items)))

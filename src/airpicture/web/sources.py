@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from airpicture.errors import InputError
-from airpicture.scenario import LoadedScenario, load_scenario
+from airpicture.scenario import (
+    LAYERS_DIR,
+    LoadedScenario,
+    layer_documents,
+    load_scenario,
+    read_geojson,
+)
+from airpicture.scenario.layers import LAYER_COLOR_PATTERN
 from airpicture.tables import PICTURE_SCHEMA, Table, read_table, take_rows
 from airpicture.threat.warning import Warning, WarningLineError
 from airpicture.threat.warning import read_warnings as read_warning_lines
@@ -63,53 +71,33 @@ class RunInfo:
     record_dir: Path | None = None
 
 
-#: Folder of a run output holding GeoJSON layers to draw, one `NAME.geojson` a layer.
-LAYERS_DIR = "layers"
 #: Colours given to layers in name order (a layer's own top-level `"color"` wins).
 LAYER_COLORS = ("#c39bff", "#7ee0a8", "#ffb86b", "#8ecbff", "#ff8fa3", "#e8e27a")
-_GEOJSON_TYPES = frozenset(
-    {
-        "FeatureCollection",
-        "Feature",
-        "Point",
-        "MultiPoint",
-        "LineString",
-        "MultiLineString",
-        "Polygon",
-        "MultiPolygon",
-        "GeometryCollection",
-    }
-)
+
+
+def _map_layer(name: str, data: dict[str, object], index: int) -> MapLayer:
+    """A layer in its own colour (`"color"`, when one the page can draw), else the palette's."""
+    color = data.get("color")
+    if not (isinstance(color, str) and re.match(LAYER_COLOR_PATTERN, color)):
+        color = LAYER_COLORS[index % len(LAYER_COLORS)]
+    return MapLayer(name=name, geojson=data, color=color)
 
 
 def read_layers(folder: Path) -> tuple[MapLayer, ...]:
     """The GeoJSON layers in `folder` (`*.geojson`, named by file stem), or none when it
-    does not exist; a file that is not GeoJSON is an error naming it."""
+    does not exist; a file that is not GeoJSON (`scenario.read_geojson`) is an error naming
+    it."""
     if not folder.is_dir():
         return ()
-    layers = []
-    for i, path in enumerate(sorted(folder.glob("*.geojson"))):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputError(str(path), [f"not a readable JSON file ({exc})"]) from exc
-        if not isinstance(data, dict) or data.get("type") not in _GEOJSON_TYPES:
-            raise InputError(
-                str(path),
-                [
-                    "not GeoJSON: the top level must be an object whose 'type' is "
-                    "FeatureCollection, Feature or a geometry (RFC 7946), in WGS-84 lon/lat"
-                ],
-            )
-        color = data.get("color")
-        layers.append(
-            MapLayer(
-                name=path.stem,
-                geojson=data,
-                color=color if isinstance(color, str) else LAYER_COLORS[i % len(LAYER_COLORS)],
-            )
-        )
-    return tuple(layers)
+    paths = sorted(folder.glob("*.geojson"))
+    return tuple(_map_layer(p.stem, read_geojson(p), i) for i, p in enumerate(paths))
+
+
+def scenario_layers(loaded: LoadedScenario) -> tuple[MapLayer, ...]:
+    """The layers a scenario names (`layers:`), as a replay of its run draws them (the copies
+    `write_layers` made, in name order: the same default colours)."""
+    documents = sorted(layer_documents(loaded), key=lambda item: item[0])
+    return tuple(_map_layer(name, data, i) for i, (name, data) in enumerate(documents))
 
 
 class PictureSource(Protocol):
@@ -229,12 +217,14 @@ class RunFolderSource:
         sites: dict[str, SensorSite] = {}
         assets: tuple[Place, ...] = ()
         places: tuple[Place, ...] = ()
+        layers = read_layers(run_dir / LAYERS_DIR)
         if scenario_path is not None:
-            sites, assets, places = scenario_geography(load_scenario(scenario_path))
+            loaded = load_scenario(scenario_path)
+            sites, assets, places = scenario_geography(loaded)
+            # A run made before its scenario named layers (or by another tool) has none.
+            layers = layers or scenario_layers(loaded)
         info = _run_info(run_json, run_json_path, picture, sites, assets, places)
-        self._info = dataclasses.replace(
-            info, layers=read_layers(run_dir / LAYERS_DIR), record_dir=run_dir
-        )
+        self._info = dataclasses.replace(info, layers=layers, record_dir=run_dir)
         self._frames = _split_frames(picture, read_warnings(run_dir / "warnings.jsonl"))
         self._next = 0
 

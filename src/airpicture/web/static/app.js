@@ -1,10 +1,10 @@
 // The page: sign-in, the WebSocket picture feed, and the panels around the globe.
 import { Globe } from "./globe.js";
 import { IDENTITY_CSS, symbolDataUrl, trackSidc } from "./symbols.js";
-import { destination, elapsedLabel, headingDeg, utcLabel } from "./geo.js";
+import { elapsedLabel, headingDeg, utcLabel } from "./geo.js";
 import {
-  UNIT_SYSTEMS, altValue, fmtAlt, fmtAltSigma, fmtDuration, fmtHeading, fmtLatLonDMS, fmtRange, fmtSpeed,
-  fmtTN, fmtTimeToGo, geodesicInverse, niceLength, rangeUnitM, speedValue, toMGRS,
+  UNIT_SYSTEMS, altValue, fmtAlt, fmtAltSigma, fmtDuration, fmtHeading, fmtLatLonDMS, fmtRange, fmtRoundRange, fmtSpeed,
+  fmtTN, fmtTimeToGo, geodesicDirect, geodesicInverse, niceLength, rangeUnitM, speedValue, toMGRS,
 } from "./display.js";
 import * as display from "./display.js";
 
@@ -225,6 +225,7 @@ function handle(msg) {
   switch (msg.type) {
     case "hello": onHello(msg); break;
     case "frame": onFrame(msg); break;
+    case "history": onHistory(msg); break;
     case "warnings": onWarnings(msg); globe.scene.requestRender(); break;
     case "clock": onClock(msg); break;
     case "acks": onAcks(msg); break;
@@ -738,6 +739,10 @@ function showDetail(id, refresh = false) {
   // The track's real start: when it first appeared in this nation's picture (the server's
   // word); a page that has not been told falls back to what it saw, and says so.
   const startS = t.start != null ? t.start : (t.hist.length ? t.hist[0][0] : t.first);
+  // The whole history is the server's (asked for once shown; again after a jump, which
+  // forgets every track): this page holds only what it was sent since it connected.
+  if (globe.historyId === t.id && !t.serverHist && !t.historyAsked) requestHistory(t);
+  const held = globe.historyOf(t);
   const started = hello ? `${utcLabel(hello.epoch, startS)}${t.start != null ? "" : " (seen here)"}` : "";
   const alert = [...alerts.values()].find((a) => a.latest.track_id === t.id);
   const quality = [];
@@ -758,7 +763,7 @@ function showDetail(id, refresh = false) {
       <span class="k">Quality</span><span>${quality.join(" · ") || "no covariance in this picture"}</span>
       <span class="k">Last update</span><span data-field="age">${age != null ? `${fmtDuration(Math.max(age, 0))} ago` : "—"}</span>
       <span class="k">Sources</span><span>${(t.sources || []).map(esc).join(", ") || "—"}</span>
-      <span class="k">Started</span><span data-field="start">${started} · ${t.hist.length} updates held</span>
+      <span class="k">Started</span><span data-field="start">${started} · ${t.serverHist ? `${held.length} positions since its start` : `${t.hist.length} updates held here`}</span>
       ${alert ? `<span class="k">Warning</span><span class="id-hostile">${esc(KIND_LABEL(alert.latest.kind))}</span>` : ""}
     </div>
     <canvas width="360" height="60" title="History: altitude (line) and speed (dots)"></canvas>
@@ -772,12 +777,28 @@ function showDetail(id, refresh = false) {
   panel.querySelector(".detail-close").onclick = () => { globe.select(null); globe.showHistory(null); panel.hidden = true; renderTable(); };
   panel.querySelector('[data-act="center"]').onclick = () => globe.flyTo(t.lat, t.lon, 1.2e6);
   panel.querySelector('[data-act="history"]').onclick = () => {
-    globe.showHistory(globe.historyId === t.id ? null : t.id);
+    const show = globe.historyId !== t.id;
+    if (show) requestHistory(t);
+    globe.showHistory(show ? t.id : null);
     showDetail(t.id);
   };
   panel.querySelector('[data-act="measure"]').onclick = () => { setTool("measure"); measurePick({ track: t.id }); };
   if (globe.historyId === t.id) globe.showHistory(t.id);
-  drawHistory(panel.querySelector("canvas"), t.hist);
+  drawHistory(panel.querySelector("canvas"), held);
+}
+
+// Ask the server for the track's whole history in this nation's picture (`history`).
+function requestHistory(t) {
+  t.historyAsked = true;
+  if (socket) socket.postMessage({ op: "send", text: JSON.stringify({ type: "history", track_id: t.id }) });
+}
+
+function onHistory(msg) {
+  const t = globe.tracks.get(msg.track_id);
+  if (!t) return;
+  t.serverHist = msg.time_s.map((time, i) => [time, msg.lat_deg[i], msg.lon_deg[i], msg.alt_m[i] ?? 0, msg.speed_mps[i] ?? 0]);
+  if (globe.historyId === t.id) globe.showHistory(t.id);
+  if (globe.selectedId === t.id) showDetail(t.id, true);
 }
 
 function drawHistory(canvas, hist) {
@@ -932,8 +953,8 @@ function drawBullseye() {
   if (!bullseye) { globe.setRings(null); setTool(tool); return; }
   const unit = rangeUnitM(settings.units);
   const step = settings.units === "metric" ? 100000 : 50 * unit;
-  globe.setRings(bullseye, step, 6, (i) => fmtRange(i * step, settings.units), "BULLSEYE",
-    (lat, lon, r) => Array.from({ length: 121 }, (_, k) => destination(lat, lon, (k * 3) % 360, r)));
+  globe.setRings(bullseye, step, 6, (i) => fmtRoundRange(i * step, settings.units), "BULLSEYE",
+    (lat, lon, r) => Array.from({ length: 121 }, (_, k) => geodesicDirect(lat, lon, (k * 3) % 360, r)));
   setTool(tool);
 }
 
@@ -961,7 +982,7 @@ function updateScaleBar() {
     const len = niceLength(across, rangeUnitM(settings.units));
     bar.hidden = false;
     bar.querySelector("i").style.width = `${Math.round(px * len / across)}px`;
-    bar.querySelector("span").textContent = fmtRange(len, settings.units).replace(/\.0 /, " ");
+    bar.querySelector("span").textContent = fmtRoundRange(len, settings.units);
   });
 }
 

@@ -56,6 +56,9 @@ export function fmtRange(m, units) {
   return nm >= 100 ? `${Math.round(nm)} NM` : `${nm.toFixed(1)} NM`;
 }
 
+// A round length (a scale bar's, a range ring's) without a useless ".0": "50 NM", "0.5 km".
+export function fmtRoundRange(m, units) { return fmtRange(m, units).replace(/\.0 /, " "); }
+
 export function rangeUnitM(units) { return units === "metric" ? 1000 : M_PER_NM; }
 
 export function fmtHeading(deg) { return `${String(Math.round(((deg % 360) + 360) % 360) % 360).padStart(3, "0")}°`; }
@@ -202,6 +205,38 @@ export function geodesicInverse(lat1, lon1, lat2, lon2) {
   const az1 = Math.atan2(cosU2 * sinLam, cosU1 * sinU2 - sinU1 * cosU2 * cosLam);
   const az2 = Math.atan2(cosU1 * sinLam, -sinU1 * cosU2 + cosU1 * sinU2 * cosLam);
   return { distance_m: s, azimuth1_deg: (az1 / D2R + 360) % 360, azimuth2_deg: (az2 / D2R + 360) % 360, converged: true };
+}
+
+// Vincenty's direct formula on WGS-84: the point [lat, lon] (degrees) at ground distance
+// `distM` along initial azimuth `azDeg` from (lat1, lon1); the inverse's partner, so that
+// what is drawn at a range (a bullseye's rings) reads that range under the cursor.
+export function geodesicDirect(lat1, lon1, azDeg, distM) {
+  const a = WGS84_A_M, b = WGS84_B_M, f = WGS84_F;
+  const az = azDeg * D2R, sinAz = Math.sin(az), cosAz = Math.cos(az);
+  const tanU1 = (1 - f) * Math.tan(lat1 * D2R), cosU1 = 1 / Math.hypot(1, tanU1), sinU1 = tanU1 * cosU1;
+  // σ1 = atan2(tan U1, cos α1);  sin α = cos U1 sin α1
+  const sig1 = Math.atan2(tanU1, cosAz), sinA = cosU1 * sinAz, cos2A = 1 - sinA * sinA;
+  const uSq = cos2A * (a * a - b * b) / (b * b);
+  const A = 1 + uSq / 16384 * (4096 + uSq * (-768 + uSq * (320 - 175 * uSq)));
+  const B = uSq / 1024 * (256 + uSq * (-128 + uSq * (74 - 47 * uSq)));
+  let sig = distM / (b * A), sinSig = 0, cosSig = 1, cos2SigM = 0;
+  for (let iter = 0; iter < 200; iter++) {
+    cos2SigM = Math.cos(2 * sig1 + sig); sinSig = Math.sin(sig); cosSig = Math.cos(sig);
+    // σ = s / (b A) + Δσ, Δσ as in the inverse
+    const dSig = B * sinSig * (cos2SigM + B / 4 * (cosSig * (-1 + 2 * cos2SigM ** 2)
+      - B / 6 * cos2SigM * (-3 + 4 * sinSig ** 2) * (-3 + 4 * cos2SigM ** 2)));
+    const prev = sig;
+    sig = distM / (b * A) + dSig;
+    if (Math.abs(sig - prev) < 1e-12) break;
+  }
+  cos2SigM = Math.cos(2 * sig1 + sig); sinSig = Math.sin(sig); cosSig = Math.cos(sig);
+  const x = sinU1 * sinSig - cosU1 * cosSig * cosAz;
+  const lat2 = Math.atan2(sinU1 * cosSig + cosU1 * sinSig * cosAz, (1 - f) * Math.hypot(sinA, x));
+  const lam = Math.atan2(sinSig * sinAz, cosU1 * cosSig - sinU1 * sinSig * cosAz);
+  const C = f / 16 * cos2A * (4 + f * (4 - 3 * cos2A));
+  // L = λ − (1−C) f sin α (σ + C sin σ (cos 2σm + C cos σ (−1 + 2 cos² 2σm)))
+  const L = lam - (1 - C) * f * sinA * (sig + C * sinSig * (cos2SigM + C * cosSig * (-1 + 2 * cos2SigM ** 2)));
+  return [lat2 / D2R, ((lon1 + L / D2R + 540) % 360) - 180];
 }
 
 // A "nice" length for a scale bar or ring spacing: 1, 2 or 5 × 10^k of `unitM`, at most `maxM`.

@@ -761,14 +761,25 @@ export class Globe {
     this.scene.requestRender();
   }
 
-  // A track's whole held history drawn on the map (on demand from its detail panel), or none.
+  // A track's history, [[time_s, lat, lon, alt_m, speed_mps], ...] oldest first: the
+  // server's since the track started (`serverHist`, once asked for), then what this page
+  // was sent after it; only the page's own (`hist`) until the server has answered.
+  historyOf(t) {
+    const own = t.hist;
+    if (!t.serverHist || !t.serverHist.length) return own;
+    const last = t.serverHist[t.serverHist.length - 1][0];
+    return t.serverHist.concat(own.filter((h) => h[0] > last));
+  }
+
+  // A track's whole history drawn on the map (on demand from its detail panel), or none.
   showHistory(id) {
     if (this.historyLine) { this.tools.remove(this.historyLine); this.historyLine = null; }
     this.historyId = id;
     const t = id && this.tracks.get(id);
-    if (t && t.hist.length >= 2) {
+    const hist = t ? this.historyOf(t) : [];
+    if (t && hist.length >= 2) {
       this.historyLine = this.tools.add({
-        positions: C.Cartesian3.fromDegreesArrayHeights(t.hist.flatMap((h) => [h[2], h[1], Math.max(h[3], 0)])),
+        positions: C.Cartesian3.fromDegreesArrayHeights(hist.flatMap((h) => [h[2], h[1], Math.max(h[3], 0)])),
         width: 2, material: C.Material.fromType("PolylineGlow", { color: (identityColor[t.identity] || C.Color.WHITE).withAlpha(0.9), glowPower: 0.2 }) });
     }
     this.scene.requestRender();
