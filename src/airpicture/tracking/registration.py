@@ -962,8 +962,9 @@ class Registration:
 
         p = (1 − w) p̂₁ + w p̂₂ at B's report time (w = (t − t₁)/(t₂ − t₁)), v = (p̂₂ − p̂₁)/(t₂ − t₁),
         ν = z_B − h_B(p) ≈ H_B b_B − J_B ∂p/∂b_A b_A,   ∂p/∂b_A = (1 − w) G₁H₁ + w G₂H₂
-        (its clock column −v), R = R_B + J_B ((1 − w)² Σ₁ + w² Σ₂ + σ_i² I) J_B'
-        with σ_i = a Δt²/8 the straight line's error for an acceleration a.
+        (its clock column −v), R = R_B + J_B ((1 − w)² Σ₁ + w² Σ₂ + σ_i² I
+        + Σ_v E(τ_A − τ_B)²) J_B' with σ_i = a Δt²/8 the straight line's error for an
+        acceleration a and Σ_v the error of v in the clock columns.
         """
         s = self.settings
         geom = filt.geometry
@@ -1010,6 +1011,14 @@ class Registration:
         R_b = geom.noise(z_b[j])
         sensors = (link.sensor_id, geom.sensor_id)
         b, P = self._joint(sensors)
+        # The clock columns hold v from the link's two noisy ends (Σ_v = (Σ₁ + Σ₂)/Δt²):
+        # ν's clock part J_B v (τ_A − τ_B) then errs by J_B δv (τ_A − τ_B), with
+        # E(τ_A − τ_B)² = (τ̂_A − τ̂_B)² + Var(τ_A − τ_B) from the joint state.
+        ta = anchor.quantities.index("time_s")
+        tb = len(anchor.quantities) + geom.quantities.index("time_s")
+        tau = float(b[ta] - b[tb]) ** 2 + float(P[ta, ta] + P[tb, tb] - 2.0 * P[ta, tb])
+        cov_v = (link.cov[lk, 0] + link.cov[lk, 1]) / (dt**2)[:, None, None]
+        R_fixed += np.einsum("ndp,npq,neq->nde", J, cov_v, J) * tau
         innov = nu - np.einsum("ndq,q->nd", H, b)
         S = np.einsum("ndq,qr,ner->nde", H, P, H) + R_fixed + R_1 + R_2 + R_b
         d2 = np.einsum("nd,nde,ne->n", innov, spd_inverse(S), innov)
