@@ -54,7 +54,10 @@ so every sensor's bias lives in one joint state (`BiasState`) whose covariance
 carries the correlation. An anchor registered against ADS-B (a small P_A) then
 anchors B's absolute estimate; with no reference anywhere the common part keeps
 its prior (mean 0, the prior's σ: reported unobservable), and what the data show —
-each sensor's offset from its partners — is what gets applied. A report whose
+each sensor's offset from its partners — is what gets applied. Relative pairs
+leave clocks alone (their columns of H are 0): on pacific-shield-biased one receding
+airliner, in line with its anchor, gave a clock 1.1 s off whatever the declared value
+(docs/tracking.md); clocks are registered against ADS-B only. A report whose
 noise enters k pairs of a window (a link's end is the next link's start) enters
 each with k times its variance, so that the pairs are not over-confident about
 what they share.
@@ -1004,6 +1007,15 @@ class Registration:
         d_pos[:, :, anchor.quantities.index("time_s")] = -v
         H_a = -np.einsum("ndp,npq->ndq", J, d_pos)
         H = np.concatenate([H_a, H_b], axis=2)
+        ta = anchor.quantities.index("time_s")
+        tb = len(anchor.quantities) + geom.quantities.index("time_s")
+        # Relative pairs leave both clocks alone: over a few common targets a clock offset
+        # is the along-track position error of the link, and on pacific-shield-biased
+        # JPN-FPS5-YOZADAKE's came out 1.1 s high whatever its declared value (one
+        # receding airliner, nearly in line with its anchor; docs/tracking.md). Clocks
+        # are registered against ADS-B only.
+        H[:, :, ta] = 0.0
+        H[:, :, tb] = 0.0
         sigma_i = s.interpolation_accel_mps2 * dt**2 / 8.0
         R_fixed = np.einsum("ndp,nep->nde", J, J) * (sigma_i**2)[:, None, None]
         R_1 = np.einsum("ndp,npq,neq->nde", J, link.cov[lk, 0], J) * ((1.0 - w) ** 2)[:, None, None]
@@ -1014,8 +1026,6 @@ class Registration:
         # The clock columns hold v from the link's two noisy ends (Σ_v = (Σ₁ + Σ₂)/Δt²):
         # ν's clock part J_B v (τ_A − τ_B) then errs by J_B δv (τ_A − τ_B), with
         # E(τ_A − τ_B)² = (τ̂_A − τ̂_B)² + Var(τ_A − τ_B) from the joint state.
-        ta = anchor.quantities.index("time_s")
-        tb = len(anchor.quantities) + geom.quantities.index("time_s")
         tau = float(b[ta] - b[tb]) ** 2 + float(P[ta, ta] + P[tb, tb] - 2.0 * P[ta, tb])
         cov_v = (link.cov[lk, 0] + link.cov[lk, 1]) / (dt**2)[:, None, None]
         R_fixed += np.einsum("ndp,npq,neq->nde", J, cov_v, J) * tau
