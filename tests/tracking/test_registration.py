@@ -180,3 +180,146 @@ def test_the_estimated_quantities_are_bias_fields_of_that_sensor_type() -> None:
     for kind, quantities in QUANTITIES.items():
         fields = {q.split(".")[0] for q in quantities}
         assert fields <= set(BIAS_KINDS[kind]), kind
+
+
+# --------------------------------------------------------------------------- relative
+
+# Radar A sees ADS-B aircraft (north-west) and, with radar B, aircraft without
+# transponders between them; B sees no ADS-B aircraft at all (the ADS-B station's
+# 120 km reach ends over 50 km short of B's 300 km).
+RADAR_A = {**RADAR, "id": "RA", "false_alarms_per_scan": 5.0}
+RADAR_B = {
+    **RADAR,
+    "id": "RB",
+    "lat_deg": 36.6,
+    "lon_deg": 141.2,
+    "sigma_range_m": 40.0,
+    "sigma_az_deg": 0.08,
+    "sigma_el_deg": 0.1,
+    "false_alarms_per_scan": 5.0,
+}
+BIAS_A: dict[str, Any] = {"range_m": 80.0, "az_deg": 0.1, "time_s": 0.2}
+BIAS_B: dict[str, Any] = {"range_m": -150.0, "az_deg": -0.25, "el_deg": 0.1, "time_s": 0.4}
+ADSB_NEAR_A = {**ADSB, "lat_deg": 33.6, "lon_deg": 137.0, "max_range_m": 120_000.0}
+WITH_ADSB = {
+    **TRAFFIC,
+    "count": 30,
+    "transponder_fraction": 1.0,
+    "lat_deg": [33.4, 34.0],
+    "lon_deg": [136.7, 137.5],
+}
+COMMON = {
+    **TRAFFIC,
+    "count": 30,
+    "transponder_fraction": 0.0,
+    "lat_deg": [35.6, 36.0],
+    "lon_deg": [139.6, 140.4],
+}
+
+
+def _relative(sensors: list[dict[str, Any]], targets: list[dict[str, Any]], duration_s: float):  # type: ignore[no-untyped-def]
+    sim = simulate(scenario(sensors, targets, duration_s=duration_s))
+    reg = Registration(sim.loaded.scenario.sensors, "JPN")
+    return sim, reg, _feed(reg, sim)
+
+
+@pytest.fixture(scope="module")
+def relative():  # type: ignore[no-untyped-def]
+    sensors = [{**RADAR_A, "bias": BIAS_A}, {**RADAR_B, "bias": BIAS_B}, ADSB_NEAR_A]
+    return _relative(sensors, [WITH_ADSB, COMMON], 600.0)
+
+
+def test_no_adsb_aircraft_is_ever_in_view_of_radar_b() -> None:
+    site_b = geodetic_to_ecef(RADAR_B["lat_deg"], RADAR_B["lon_deg"], 0.0)
+    station = geodetic_to_ecef(ADSB_NEAR_A["lat_deg"], ADSB_NEAR_A["lon_deg"], 0.0)
+    gap_m = float(np.linalg.norm(site_b - station))
+    assert gap_m > RADAR_B["max_range_m"] + ADSB_NEAR_A["max_range_m"] + 50_000.0
+
+
+def test_a_radar_without_adsb_is_registered_against_a_radar_with_it(relative) -> None:  # type: ignore[no-untyped-def]
+    """The relative estimate of B (through targets A sees too, A anchored by ADS-B)
+    converges to B's declared bias within 3 σ, and its σ shrinks as evidence accumulates."""
+    _, reg, _ = relative
+    table = reg.table()
+    declared = {q: float(BIAS_B.get(q, 0.0)) for q in QUANTITIES["radar"]}
+    on_b = table["sensor_id"] == "RB"
+    observable = []
+    for quantity in QUANTITIES["radar"]:
+        rows = np.flatnonzero(on_b & (table["quantity"] == quantity))
+        estimate, sigma = table["estimate"][rows], table["sigma"][rows]
+        if not np.isfinite(estimate[-1]):
+            continue
+        observable.append(quantity)
+        assert abs(estimate[-1] - declared[quantity]) <= 3.0 * sigma[-1], quantity
+        assert sigma[-1] < 0.5 * sigma[0], quantity
+        # σ falls as windows accumulate: the last third's σ below the first third's
+        third = len(sigma) // 3
+        assert sigma[-third:].mean() < sigma[:third].mean(), quantity
+    assert {"range_m", "az_deg", "el_deg"} <= set(observable)
+    # Relative pairs leave clocks alone (registration.py, `_link_pairs`): B's stays at its
+    # prior, unobservable, and is not applied.
+    assert "time_s" not in observable
+    assert reg.applied("RB") and not reg.summary()["RB"]["diverged"]
+
+
+def test_a_radar_that_shares_no_target_stays_unobservable_and_is_not_applied() -> None:
+    far_b = {**RADAR_B, "lat_deg": 40.5, "lon_deg": 144.0, "bias": BIAS_B}
+    own = {**COMMON, "lat_deg": [40.0, 41.0], "lon_deg": [143.5, 144.5]}
+    sensors = [{**RADAR_A, "bias": BIAS_A}, far_b, ADSB_NEAR_A]
+    sim, reg, rows = _relative(sensors, [WITH_ADSB, own], 300.0)
+    assert reg.summary()["RB"]["reports_used"] == 0 and not reg.applied("RB")
+    table = reg.table()
+    assert np.isnan(table["estimate"][table["sensor_id"] == "RB"]).all()
+    off = Registration(sim.loaded.scenario.sensors, "JPN", RegistrationSettings(enabled=False))
+    plain = _feed(off, sim)
+    on_b = rows["sensor_id"] == "RB"
+    np.testing.assert_array_equal(rows["az_deg"][on_b], plain["az_deg"][on_b])
+
+
+# --------------------------------------------------------------------------- space IR
+
+SBIRS = {
+    "id": "IR",
+    "nation": "USA",
+    "type": "space_ir",
+    "lat_deg": 0.0,
+    "lon_deg": 140.0,
+    "alt_m": 35_786_000.0,
+    "scan_period_s": 10.0,
+    "sigma_los_urad": 20.0,
+    "pd": 0.95,
+    "bias": {"az_deg": 0.002, "el_deg": -0.002, "time_s": 0.1},
+}
+MISSILE = {
+    "id": "BM",
+    "kind": "ballistic_missile",
+    "identity": "hostile",
+    "launch_s": 20.0,
+    "launch": {"lat_deg": 35.3, "lon_deg": 138.6},
+    "impact": {"lat_deg": 38.0, "lon_deg": 150.0},
+    "apogee_m": 300_000.0,
+    "burnout_s": 80.0,
+}
+
+
+def test_space_ir_azimuth_noise_is_sigma_los_over_cos_el() -> None:
+    spec = scenario([SBIRS], []).scenario.sensors[0]
+    geom = SensorGeometry.of(spec)
+    el = np.radians([-80.0, -85.0])
+    R = geom.noise(np.stack([np.full(2, np.nan), np.zeros(2), el], 1))
+    np.testing.assert_allclose(np.sqrt(R[:, 0, 0]), 20e-6 / np.cos(el))
+    np.testing.assert_allclose(np.sqrt(R[:, 1, 1]), 20e-6)
+
+
+def test_a_space_ir_sensor_is_never_registered_against_adsb_aircraft() -> None:
+    """It sees boosting missiles only: a missile report paired with an aircraft that
+    happens to be the only one in the (wide, prior) gate gave an estimate far off the
+    declared bias with a σ that claimed it was observable."""
+    sim = simulate(scenario([SBIRS, ADSB], [AIRCRAFT, MISSILE], duration_s=200.0))
+    assert (sim.plots["sensor_id"] == "IR").sum() > 0
+    reg = Registration(sim.loaded.scenario.sensors, "USA")
+    _feed(reg, sim)
+    table = reg.table()
+    on_ir = table["sensor_id"] == "IR"
+    assert on_ir.any() and np.isnan(table["estimate"][on_ir]).all()
+    assert not reg.applied("IR") and reg.summary()["IR"]["reports_used"] == 0

@@ -95,6 +95,9 @@ class MeasurementModel(Protocol):
     associates_by_identity: ClassVar[bool]
     update_only: ClassVar[bool]
     observes_altitude: ClassVar[bool]
+    #: Whether the sensor reports aircraft at all (space IR sees only boosting missiles):
+    #: registration pairs only such sensors' reports with ADS-B aircraft.
+    sees_aircraft: ClassVar[bool]
     #: The plot columns that must be finite for a report to be usable.
     required_columns: ClassVar[tuple[str, ...]]
 
@@ -201,6 +204,7 @@ class SensorSite:
     sensor_type: ClassVar[str]
     #: The scenario field holding the revisit (scan or report period).
     revisit_field: ClassVar[str] = "scan_period_s"
+    sees_aircraft: ClassVar[bool] = True
 
     sensor_id: str
     nation: str

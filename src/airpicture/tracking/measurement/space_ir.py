@@ -38,6 +38,8 @@ class SpaceIR(LocalFrameSite):
     associates_by_identity: ClassVar[bool] = False
     update_only: ClassVar[bool] = True
     observes_altitude: ClassVar[bool] = False
+    #: It detects boosting missiles only (the simulator's IR coverage; SBIRS-like).
+    sees_aircraft: ClassVar[bool] = False
     required_columns: ClassVar[tuple[str, ...]] = ("az_deg", "el_deg")
 
     sigma_los_rad: float
