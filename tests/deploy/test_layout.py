@@ -57,15 +57,20 @@ def test_one_server_holds_every_account_with_its_links(tmp_path: Path) -> None:
     assert sorted(config["accounts"]) == ["AUS", "JPN", "USA"]
     assert config["tls"]["verify"] is True
     aus = config["accounts"]["AUS"]
+    # Every pair that has a link has a heartbeat link too (network/liveness.py).
     assert aus["exports"] == [
+        {"service": "ap.link.AUS.JPN.heartbeat", "accounts": ["JPN"]},
         {"service": "ap.link.AUS.JPN.tracks", "accounts": ["JPN"]},
         {"service": "ap.link.AUS.JPN.warnings", "accounts": ["JPN"]},
+        {"service": "ap.link.AUS.USA.heartbeat", "accounts": ["USA"]},
         {"service": "ap.link.AUS.USA.tracks", "accounts": ["USA"]},
         {"service": "ap.link.AUS.USA.warnings", "accounts": ["USA"]},
     ]
     assert [i["service"]["subject"] for i in aus["imports"]] == [
+        "ap.link.JPN.AUS.heartbeat",
         "ap.link.JPN.AUS.tracks",
         "ap.link.JPN.AUS.warnings",
+        "ap.link.USA.AUS.heartbeat",
         "ap.link.USA.AUS.tracks",
         "ap.link.USA.AUS.warnings",
     ]
