@@ -221,3 +221,30 @@ def test_an_alert_withheld_at_launch_stays_withheld() -> None:
     a, b = _outputs_of(*with_ir, "AUS"), _outputs_of(*without, "AUS")
     for part in ("received", "warnings"):
         assert a[part] == b[part], part
+
+
+def test_a_number_told_comes_only_from_tracks_the_receiver_may_hold() -> None:
+    """A world hypothesis found: AUS fuses USA-R2's plots (whose tracks go to USA only) with
+    JPN's track of JPN-R1 (hidden from USA) that carries USA's own number; AUS then told
+    USA that number for its USA-R2 track only when JPN-R1 had seen the object. A number a
+    nation may hear counts for it only from a track whose data it may hold."""
+    every = ["AUS", "JPN", "USA"]
+    release = {
+        "AUS": {"tracks": every, "plots": []},
+        "JPN": {"tracks": ["AUS"], "plots": []},
+        "USA": {"tracks": every, "plots": ["USA"]},
+    }
+    sensor_release = {
+        "USA-R2": {"tracks": [], "plots": every},
+        "JPN-ADSB": {"tracks": ["AUS"], "plots": every},
+    }
+    loaded = network_scenario(
+        release, sensor_release, duration_s=40.0, seed=837, targets=[*TARGETS, LAUNCH]
+    )
+    plots = simulate(loaded).plots
+    keys = Keyring.generate(NATIONS)
+    keep = plots["sensor_id"] != "JPN-R1"
+    a = _outputs_of(*_run(loaded, plots, keys), "USA")
+    b = _outputs_of(*_run(loaded, {k: v[keep] for k, v in plots.items()}, keys), "USA")
+    for part in ("received", "picture", "warnings", "threats"):
+        assert a[part] == b[part], part

@@ -192,7 +192,12 @@ class SystemPicture:
 
     # ------------------------------------------------------------------ the cycle
 
-    def update(self, time_s: float, src: SourceTracks) -> FusedTracks:
+    def update(
+        self, time_s: float, src: SourceTracks, known_to: BoolArray | None = None
+    ) -> FusedTracks:
+        """One fusion cycle. `known_to` (K, n_nations): which nations may hold each source
+        track's data (the marking of its sources); only those a nation may hold lend it
+        their numbers (`FusedTracks.told_number`). Default: every nation, every track."""
         s = self.settings
         K = len(src)
         if K == 0:
@@ -304,7 +309,7 @@ class SystemPicture:
 
         # 5. numbers
         number, created = self._number(system_ids, member, src)
-        told, told_created = self._told(member, src, n_sys)
+        told, told_created = self._told(member, src, n_sys, known_to)
 
         order = np.argsort(src.key)
         self._keys = src.key[order]
@@ -468,13 +473,15 @@ class SystemPicture:
         return number, created
 
     def _told(
-        self, member: IntArray, src: SourceTracks, n_sys: int
+        self, member: IntArray, src: SourceTracks, n_sys: int, known_to: BoolArray | None
     ) -> tuple[Int64Array, FloatArray]:
         """Per system track and nation, the number to tell that nation (`FusedTracks`).
 
         The claims are each local member's first number and each partner member's
         number — not the system track's own, which may have been won by a number the
-        nation may not hear. A local track's first number is remembered from the first
+        nation may not hear — of the members whose data that nation may hold (a number
+        it may hear, carried by a track of a sensor it may not hold, would say that the
+        sensor saw the object). A local track's first number is remembered from the first
         cycle it is seen (the node numbers a new track from its tracker's sub-block)."""
         local = np.flatnonzero(src.local)
         keys = src.key[local]
@@ -495,6 +502,8 @@ class SystemPicture:
         claim_number[local] = birth
         claim_created[local] = birth_created
         allowed = self.blocks.marking(claim_number)
+        if known_to is not None:
+            allowed &= known_to
         reach = allowed.sum(axis=1).astype(np.int64)
         n_nations = len(self.blocks.nations)
         told = np.zeros((n_sys, n_nations), dtype=np.int64)

@@ -668,7 +668,7 @@ class NationalNode:
         received = self.gridlock.correct(now_s, self._local, [r.tracks for r in fresh])
         src = SourceTracks.concat([self._local, *received], n_modes)
         src_sources = np.concatenate([self._local_sources, *(r.sources for r in fresh)])
-        fused = self.fusion.update(now_s, src)
+        fused = self.fusion.update(now_s, src, self.policy.derived_marking(src_sources))
         S = len(fused)
         sources = np.zeros((S, src_sources.shape[1]), dtype=bool)
         np.logical_or.at(sources, fused.member, src_sources)
