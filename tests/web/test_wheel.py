@@ -13,6 +13,7 @@ found; the page, loaded in Chromium, must get every file it asks for from it.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import subprocess
@@ -49,11 +50,16 @@ BUNDLED = [
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
-         "--no-index", "-q", "-w", str(out)],
-        check=True, cwd=out, env=_env_without_node_modules(),
-    )  # fmt: skip
+    # setuptools builds in the repository's build/ folder: two xdist workers building at
+    # once collide there ("File exists: build/bdist..."), so they take turns.
+    (REPO / "build").mkdir(exist_ok=True)
+    with (REPO / "build" / ".wheel-test.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps",
+             "--no-build-isolation", "--no-index", "-q", "-w", str(out)],
+            check=True, cwd=out, env=_env_without_node_modules(),
+        )  # fmt: skip
     (built,) = out.glob("airpicture-*.whl")
     return built
 
