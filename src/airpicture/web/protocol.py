@@ -15,7 +15,7 @@ only ways in and out, so the wire format lives in this one module (docs/web.md,
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import msgspec
 
@@ -287,6 +287,24 @@ _client_decoder: Final = msgspec.json.Decoder(Control)
 _ack_decoder: Final = msgspec.json.Decoder(Acknowledge)
 _history_decoder: Final = msgspec.json.Decoder(HistoryRequest)
 _kind_decoder: Final = msgspec.json.Decoder(_Kind)
+#: The browser messages that name one thing, by type: their decoder, what they are, an
+#: example, the field that names the thing and its longest length.
+_NAMED: Final[dict[str, tuple[msgspec.json.Decoder[Any], str, str, str, int]]] = {
+    "ack": (
+        _ack_decoder,
+        "an acknowledgement",
+        '{"type": "ack", "warning_id": "..."}',
+        "warning_id",
+        MAX_WARNING_ID_CHARS,
+    ),
+    "history": (
+        _history_decoder,
+        "a history request",
+        '{"type": "history", "track_id": "..."}',
+        "track_id",
+        MAX_TRACK_ID_CHARS,
+    ),
+}
 
 MAX_SPEED: Final = 1000.0
 
@@ -309,26 +327,16 @@ def decode_client(data: bytes | str) -> ClientMessage:
         kind = _kind_decoder.decode(raw).type
     except msgspec.DecodeError:
         kind = ""
-    if kind == "ack":
+    named = _NAMED.get(kind)
+    if named is not None:
+        decoder, what, example, field, longest = named
         try:
-            ack = _ack_decoder.decode(raw)
+            message: Acknowledge | HistoryRequest = decoder.decode(raw)
         except msgspec.DecodeError as exc:
-            raise ProtocolError(
-                f'not an acknowledgement ({exc}); expected {{"type": "ack", "warning_id": "..."}}'
-            ) from exc
-        if not 0 < len(ack.warning_id) <= MAX_WARNING_ID_CHARS:
-            raise ProtocolError(f"warning_id must have 1 to {MAX_WARNING_ID_CHARS} characters")
-        return ack
-    if kind == "history":
-        try:
-            request = _history_decoder.decode(raw)
-        except msgspec.DecodeError as exc:
-            raise ProtocolError(
-                f'not a history request ({exc}); expected {{"type": "history", "track_id": "..."}}'
-            ) from exc
-        if not 0 < len(request.track_id) <= MAX_TRACK_ID_CHARS:
-            raise ProtocolError(f"track_id must have 1 to {MAX_TRACK_ID_CHARS} characters")
-        return request
+            raise ProtocolError(f"not {what} ({exc}); expected {example}") from exc
+        if not 0 < len(getattr(message, field)) <= longest:
+            raise ProtocolError(f"{field} must have 1 to {longest} characters")
+        return message
     try:
         control = _client_decoder.decode(raw)
     except msgspec.DecodeError as exc:
