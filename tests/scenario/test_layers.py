@@ -87,6 +87,7 @@ def test_name_and_colour_are_optional(tmp_path: Path) -> None:
         ({"type": "Point", "coordinates": [1, 2, 3, 4]}, r"is not \[lon_deg, lat_deg\]"),
         ('{"type": "GeometryCollection", "x": ' + "[" * 40 + "]" * 40 + "}", r"nested deeper"),
         ('{"type": "Point", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", r"nested deeper"),
+        ('{"type": "Point", "coordinates": [1, 2], "x": 1e400}', r"1e400 is too large"),
     ],
     ids=[
         "missing",
@@ -99,6 +100,7 @@ def test_name_and_colour_are_optional(tmp_path: Path) -> None:
         "four-numbers",
         "deep",
         "very-deep",
+        "overflowing-number",
     ],
 )
 def test_a_bad_layer_file_is_named_with_the_fix(

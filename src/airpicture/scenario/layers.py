@@ -60,6 +60,15 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number GeoJSON may hold")
 
 
+def _finite_float(text: str) -> float:
+    """A JSON number as a float, refused if it overflows (1e400 reads as infinity, which
+    no JSON can hold: the layer could not be written into a run folder or sent on)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is too large a number")
+    return value
+
+
 def read_geojson(path: Path) -> dict[str, Any]:
     """The GeoJSON object in `path`, checked (see the module doc); `InputError` naming the
     file and saying how to fix it otherwise."""
@@ -77,7 +86,9 @@ def read_geojson(path: Path) -> dict[str, Any]:
             ],
         )
     try:
-        data = json.loads(path.read_bytes(), parse_constant=_refuse_constant)
+        data = json.loads(
+            path.read_bytes(), parse_constant=_refuse_constant, parse_float=_finite_float
+        )
     except RecursionError:
         raise InputError(
             str(path), [f"nested deeper than {MAX_LAYER_DEPTH} levels; {_FIX}"]
