@@ -560,8 +560,7 @@ class NationalNode:
         local = SourceTracks.concat(parts, len(self.mode_names))
         # Each local track is reported with its network number; a new one gets one now,
         # from its tracker's own sub-block (`NumberBlocks`).
-        number, created = self._published_numbers(local.key)
-        told, told_created = self._told_numbers(local.key)
+        number, created, told, told_created = self._published_numbers(local.key)
         new = number == 0
         for g, origin in enumerate(self.origins):
             fresh = new & (local.origin == origin)
@@ -607,7 +606,7 @@ class NationalNode:
         # of its picture (a partner's ADS-B identity travels in `ident`).
         col = self.policy.nation_index(receiver)
         number = self._local_told[rows, col]
-        cls = [str(c) for c in self._local_cls[rows]]
+        cls = self._local_cls[rows].tolist()
         identity = ["unknown"] * rows.size
         told = replace(
             local,
@@ -628,34 +627,28 @@ class NationalNode:
         )
         self._publish(receiver, batch, at_s)
 
-    def _told_numbers(self, keys: NDArray[np.str_]) -> tuple[NDArray[np.int64], FloatArray]:
-        """(n, n_nations) the number last chosen for each nation for each local track
-        (0: none), and when it was given."""
+    def _published_numbers(
+        self, keys: NDArray[np.str_]
+    ) -> tuple[NDArray[np.int64], FloatArray, NDArray[np.int64], FloatArray]:
+        """What the last fusion gave each local track: its network number (0: none yet) and
+        when it was given, and `(n, n_nations)` the number chosen for each nation (0: none)
+        and when that was given."""
         n, n_nations = keys.shape[0], len(self.policy.nations)
-        told = np.zeros((n, n_nations), dtype=np.int64)
-        created = np.full((n, n_nations), np.inf)
-        if self._pub_keys.size and n:
-            pos = np.minimum(np.searchsorted(self._pub_keys, keys), self._pub_keys.size - 1)
-            found = self._pub_keys[pos] == keys
-            told[found] = self._pub_told[pos[found]]
-            created[found] = self._pub_told_created[pos[found]]
-        return told, created
-
-    def _published_numbers(self, keys: NDArray[np.str_]) -> tuple[NDArray[np.int64], FloatArray]:
-        """Network number of each local track (0: none yet) and when it was given."""
-        n = keys.shape[0]
         number = np.zeros(n, dtype=np.int64)
         created = np.full(n, np.inf)
+        told = np.zeros((n, n_nations), dtype=np.int64)
+        told_created = np.full((n, n_nations), np.inf)
         if self._pub_keys.size and n:
             pos = np.minimum(np.searchsorted(self._pub_keys, keys), self._pub_keys.size - 1)
             found = self._pub_keys[pos] == keys
-            number[found] = self._pub_number[pos[found]]
-            created[found] = self._pub_created[pos[found]]
+            at = pos[found]
+            number[found], created[found] = self._pub_number[at], self._pub_created[at]
+            told[found], told_created[found] = self._pub_told[at], self._pub_told_created[at]
         # Only a real number is claimed (a provisional one would mislead partners).
         real = np.isfinite(created)
         number[~real] = 0
         created[~real] = 0.0
-        return number, created
+        return number, created, told, told_created
 
     # ------------------------------------------------------------------ phase 4
 

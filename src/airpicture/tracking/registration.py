@@ -577,7 +577,7 @@ class Registration:
         self._link_gap = {
             sid: s.link_gap_scans * f.geometry.model.revisit_s
             for sid, f in self.filters.items()
-            if _fixes_positions(f.geometry)
+            if f.geometry.model.fixes_positions
         }
         self._lag_s = max([s.lag_s, *self._link_gap.values()])
         self._margin_s = max([0.0, *self._link_gap.values()])
@@ -1146,12 +1146,6 @@ def _with_site(geometry: SensorGeometry) -> SensorGeometry:
         geometry.sigma,
         geometry.model,
     )
-
-
-def _fixes_positions(geometry: SensorGeometry) -> bool:
-    """Whether some of the sensor's reports fix a 3D position (a model that measures
-    three coordinates: a 3D radar's; a 2D radar's with Mode C)."""
-    return geometry.kind in ("radar", "radar2d")
 
 
 def _plane(geometry: SensorGeometry, z: FloatArray) -> FloatArray:

@@ -98,6 +98,9 @@ class MeasurementModel(Protocol):
     #: Whether the sensor reports aircraft at all (space IR sees only boosting missiles):
     #: registration pairs only such sensors' reports with ADS-B aircraft.
     sees_aircraft: ClassVar[bool]
+    #: Whether some of its reports fix a 3D position (a 3D radar's; a 2D radar's with Mode
+    #: C): registration links such reports scan to scan as an anchor for its partners.
+    fixes_positions: ClassVar[bool]
     #: The plot columns that must be finite for a report to be usable.
     required_columns: ClassVar[tuple[str, ...]]
 
@@ -205,6 +208,7 @@ class SensorSite:
     #: The scenario field holding the revisit (scan or report period).
     revisit_field: ClassVar[str] = "scan_period_s"
     sees_aircraft: ClassVar[bool] = True
+    fixes_positions: ClassVar[bool] = False
 
     sensor_id: str
     nation: str

@@ -40,6 +40,7 @@ class Radar3D(SensorSite):
     """A 3D radar; `sigma_range_rate_mps` NaN when it does not measure range rate."""
 
     sensor_type: ClassVar[str] = "radar"
+    fixes_positions: ClassVar[bool] = True
     can_initiate: ClassVar[bool] = True
     associates_by_identity: ClassVar[bool] = False
     update_only: ClassVar[bool] = False

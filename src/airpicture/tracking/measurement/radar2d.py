@@ -77,6 +77,7 @@ class Radar2D(LocalFrameSite, RangeAzimuthSite):
     """A 2D (range, azimuth) surveillance radar."""
 
     sensor_type: ClassVar[str] = "radar2d"
+    fixes_positions: ClassVar[bool] = True
     #: Slant range and azimuth in the site's ENU frame.
     local_rows: ClassVar[tuple[int, ...]] = (0, 1)
 
