@@ -28,6 +28,7 @@ from airpicture.web.protocol import (
     Acknowledgements,
     ClientMessage,
     Clock,
+    Control,
     EncodedFrame,
     Frame,
     HistoryRequest,
@@ -227,7 +228,7 @@ class Player:
         self._clock_dirty = True  # a step soon: every session of the viewer hears of it
         return ack
 
-    def control(self, control: ClientMessage) -> None:
+    def control(self, control: Control | Acknowledge) -> None:
         """A time control. An acknowledgement needs the operator's name: `receive` takes it;
         here it is refused as any message this session cannot handle."""
         if isinstance(control, Acknowledge):
@@ -235,9 +236,6 @@ class Player:
                 "this server does not record acknowledgements (its hello said so): "
                 "send only control messages"
             )
-        if isinstance(control, HistoryRequest):
-            self._history_wanted = control.track_id
-            return
         if control.op == "pause":
             self.paused = True
             self.following = False
