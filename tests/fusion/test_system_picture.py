@@ -147,3 +147,38 @@ def test_empty_and_vanishing_sources() -> None:
     fused = picture.update(1.0, sources("AUS.0", objects(3), local=True, t=1.0))
     assert len(fused) == 3
     assert len(picture.update(2.0, SourceTracks.empty(3))) == 0
+
+
+def test_the_number_told_a_nation_is_chosen_as_if_what_it_may_not_hold_did_not_exist() -> None:
+    """USA's node holds its track a of an object, its track b (of a sensor AUS may not
+    hold) 300 m off, and JPN's track p, 820 m off a, which carries JPN's older number.
+    Fused with b, a's system track moves towards p and p gates with it (the gate alone
+    would not take p, d² = 33.6 against 27.9): the number USA would tell AUS for a was
+    then p's, and a's own without b — so AUS learned from a number that b existed. The
+    number told AUS is now chosen over the tracks AUS may hold, grouped on their own."""
+    x = objects(1)
+    along = np.array([[1.0, 0, 0, 0, 0, 0]])  # offsets along one axis (σ 100 m on each)
+
+    def told_to_aus(with_b: bool) -> tuple[int, int]:
+        picture = SystemPicture("USA", NATIONS, MODES)
+        a_number = picture.blocks.block("USA")[0]
+        p_number = picture.blocks.block("JPN")[0]
+        told = fused_count = 0
+        for t in (0.0, 1.0):
+            a_claim = {"number": np.array([a_number]), "created": np.array([5.0])}
+            parts = [sources("USA.0", x, local=True, t=t, **a_claim)]
+            known = [[True, True, True]]
+            if with_b:
+                parts.append(sources("USA.1", x + 300.0 * along, local=True, t=t))
+                known.append([False, True, True])  # AUS may not hold b
+            if t > 0:
+                p_claim = {"number": np.array([p_number]), "created": np.array([1.0])}
+                parts.append(sources("JPN.0", x + 820.0 * along, local=False, t=t, **p_claim))
+                known.append([True, True, True])
+            fused = picture.update(t, SourceTracks.concat(parts, 3), np.array(known))
+            told, fused_count = int(fused.told_number[0, NATIONS.index("AUS")]), len(fused)
+        return told, fused_count
+
+    (with_b, own_with_b), (without_b, own_without_b) = told_to_aus(True), told_to_aus(False)
+    assert own_with_b == 1 and own_without_b == 2  # USA's own picture: p joins only with b
+    assert with_b == without_b == SystemPicture("USA", NATIONS, MODES).blocks.block("USA")[0]

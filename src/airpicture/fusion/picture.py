@@ -11,9 +11,10 @@ received from each partner — and returns the fused system tracks. A cycle:
 3. associate the source tracks not yet in a system track, one origin (tracker)
    at a time, own trackers first: gate against every system track holding no
    track from that origin, assign by clustered GNN, start a new system track
-   for each one left over;
+   for each one left over (steps 2–3: `association.SystemAssociation`);
 4. fuse each system track's members by covariance intersection;
-5. number the system tracks (`numbering`).
+5. number the system tracks (`numbering`), and choose the number to tell each
+   partner among the tracks it may hold, associated on their own.
 
 Arrays throughout; the only Python loops are over origins (a handful) and over
 clusters of the assignment.
@@ -28,12 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from airpicture.fusion.association import (
-    assign_pairs,
-    gate_threshold,
-    gated_pairs,
-    pair_distance_sq,
-)
+from airpicture.fusion.association import SystemAssociation
 from airpicture.fusion.intersection import covariance_intersection
 from airpicture.fusion.numbering import (
     NumberAllocator,
@@ -128,11 +124,12 @@ class FusedTracks:
     #: (S,) Mode C and Mode 3/A of the heaviest member that has one (as `ident`).
     pressure_alt_m: FloatArray
     mode3a: StrArray
-    #: (S, n_nations) the number to tell each nation for each system track (0: none),
-    #: and when it was given: the best claim (`widest_claims`) among those whose
-    #: provenance may go to that nation — its own trackers' first numbers for the
-    #: tracks it holds, and partners' numbers — so that what a nation is told never
-    #: depends on a number it may not hear (docs/security.md).
+    #: (K, n_nations) the number to tell each nation for each source row (0: none), and
+    #: when it was given: the best claim (`widest_claims`) whose provenance may go to
+    #: that nation — this node's trackers' first numbers for the tracks it holds, and
+    #: partners' numbers — among the tracks it may hold that go with the row when only
+    #: those are associated, so that what a nation is told never depends on a track or
+    #: a number it may not hold (docs/security.md).
     told_number: Int64Array
     told_created_s: FloatArray
     #: (K,) system-track index of each source row, in the order they were given.
@@ -170,19 +167,14 @@ class SystemPicture:
         self._ballistic = (
             self.mode_names.index("ballistic") if "ballistic" in self.mode_names else None
         )
-        s = self.settings
-        self._dims = 6 if s.gate_state == "full" else 3
-        self._gate = gate_threshold(s.gate_probability, self._dims)
-        self._break = gate_threshold(s.break_gate_probability, self._dims)
-        # Associations of the last cycle: source key → system id, and its break-gate misses.
-        self._keys = np.empty(0, dtype="U64")
-        self._key_system = np.empty(0, dtype=np.int64)
-        self._key_misses = np.empty(0, dtype=np.int64)
+        self._association = SystemAssociation(self.settings)
+        # Per partner nation, the association of only the source tracks it may hold, from
+        # which the numbers told to it are chosen (`_told`); made at its first cycle.
+        self._told_associations: dict[int, SystemAssociation] = {}
         # Live system tracks: id → number, when numbered.
         self._system_ids = np.empty(0, dtype=np.int64)
         self._system_number = np.empty(0, dtype=np.int64)
         self._system_created = np.empty(0)
-        self._next_system_id = 1
         # Each local track's first number (its tracker's), and when it was given: sorted keys.
         self._birth_keys = np.empty(0, dtype="U64")
         self._birth_number = np.empty(0, dtype=np.int64)
@@ -201,8 +193,8 @@ class SystemPicture:
         s = self.settings
         K = len(src)
         if K == 0:
-            self._keys = np.empty(0, dtype="U64")
-            self._key_system = self._key_misses = np.empty(0, dtype=np.int64)
+            for association in (self._association, *self._told_associations.values()):
+                association.forget()
             self._system_ids = self._system_number = np.empty(0, dtype=np.int64)
             self._system_created = np.empty(0)
             self._birth_keys = np.empty(0, dtype="U64")
@@ -214,85 +206,17 @@ class SystemPicture:
             else np.zeros(K)
         )
         x, P = predict_tracks(src.x, src.P, time_s - src.time_s, s.predict_q_m2_s3, w_bal)
-        origin_names, origin = np.unique(src.origin, return_inverse=True)
 
-        # 1. last cycle's associations
-        prev_system, misses = self._lookup(src.key)
-        prev_system = self._one_per_origin(prev_system, origin)
-        systems = np.unique(prev_system[prev_system >= 0])
-        member = np.full(K, -1, dtype=np.intp)
-        assigned = prev_system >= 0
-        member[assigned] = np.searchsorted(systems, prev_system[assigned])
-
-        # 2. hysteresis: test each member against the fusion of its fellow members
-        member, misses = self._break_test(x, P, member, misses, systems.size)
-        alive = np.unique(member[member >= 0])
-        remap = np.full(systems.size, -1, dtype=np.intp)
-        remap[alive] = np.arange(alive.size)
-        kept = member >= 0
-        member[kept] = remap[member[kept]]
-        system_ids = systems[alive].astype(np.int64)
-        n_sys = alive.size
-        # Each row's CI weight in its system track (1 alone).
-        omega = np.ones(K)
-        if n_sys:
-            rows = np.flatnonzero(member >= 0)
-            rep_x, rep_P, omega[rows] = covariance_intersection(
-                x[rows], P[rows], member[rows], n_sys
-            )
-        else:
-            rep_x, rep_P = np.empty((0, 6)), np.empty((0, 6, 6))
-        # System tracks that gain a member below; the others are fused already.
-        joined: list[NDArray[np.intp]] = []
-        has_origin = np.zeros((n_sys, origin_names.size), dtype=bool)
-        has_origin[member[member >= 0], origin[member >= 0]] = True
-
-        # 3. new associations, one origin at a time: own trackers first, then partners
-        local_origin = np.zeros(origin_names.size, dtype=bool)
-        local_origin[origin[src.local]] = True
-        for o in np.lexsort((origin_names, ~local_origin)):
-            rows = np.flatnonzero((member < 0) & (origin == o))
-            if rows.size == 0:
-                continue
-            cand = np.flatnonzero(~has_origin[:, o])
-            i, j, d2 = gated_pairs(
-                x[rows],
-                P[rows],
-                rep_x[cand],
-                rep_P[cand],
-                self._dims,
-                self._gate,
-                s.pregate_sigmas,
-                s.max_pregate_m,
-            )
-            ai, aj = assign_pairs(i, j, d2, self._gate)
-            member[rows[ai]] = cand[aj]
-            joined.append(cand[aj])
-            has_origin[cand[aj], o] = True
-            new_rows = np.setdiff1d(rows, rows[ai])
-            m = new_rows.size
-            if m:
-                member[new_rows] = n_sys + np.arange(m)
-                rep_x = np.concatenate([rep_x, x[new_rows]])
-                rep_P = np.concatenate([rep_P, P[new_rows]])
-                block = np.zeros((m, origin_names.size), dtype=bool)
-                block[:, o] = True
-                has_origin = np.concatenate([has_origin, block])
-                new_ids = np.arange(self._next_system_id, self._next_system_id + m)
-                system_ids = np.concatenate([system_ids, new_ids.astype(np.int64)])
-                self._next_system_id += m
-                n_sys += m
-                misses[new_rows] = 0
+        # 1–3. associations kept, broken and made (`SystemAssociation`)
+        a = self._association.associate(src.key, src.origin, src.local, x, P)
+        member, system_ids, n_sys, omega = a.member, a.system_ids, len(a), a.weight
 
         # 4. fusion: the representatives are the fused estimates of every system track
         # whose members did not change; those that gained one are fused again.
-        x_f, P_f = rep_x, rep_P
-        changed = np.zeros(n_sys, dtype=bool)
-        if joined:
-            changed[np.concatenate(joined)] = True
-        redo = changed[member]
+        x_f, P_f = a.x, a.P
+        redo = a.joined[member]
         if redo.any():
-            systems_redone = np.flatnonzero(changed)
+            systems_redone = np.flatnonzero(a.joined)
             local = np.searchsorted(systems_redone, member[redo])
             x_f[systems_redone], P_f[systems_redone], omega[redo] = covariance_intersection(
                 x[redo], P[redo], local, systems_redone.size
@@ -309,12 +233,7 @@ class SystemPicture:
 
         # 5. numbers
         number, created = self._number(system_ids, member, src)
-        told, told_created = self._told(member, src, n_sys, known_to)
-
-        order = np.argsort(src.key)
-        self._keys = src.key[order]
-        self._key_system = system_ids[member][order]
-        self._key_misses = misses[order]
+        told, told_created = self._told(member, n_sys, src, x, P, known_to)
         self._system_ids, self._system_number, self._system_created = system_ids, number, created
         return FusedTracks(
             time_s=time_s,
@@ -335,83 +254,6 @@ class SystemPicture:
         )
 
     # ------------------------------------------------------------------ steps
-
-    def _lookup(self, keys: StrArray) -> tuple[Int64Array, Int64Array]:
-        """Last cycle's system id (−1: none) and break-gate misses of each key."""
-        n = keys.shape[0]
-        if self._keys.size == 0:
-            return np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.int64)
-        pos = np.searchsorted(self._keys, keys)
-        pos = np.minimum(pos, self._keys.size - 1)
-        found = self._keys[pos] == keys
-        system = np.where(found, self._key_system[pos], -1)
-        misses = np.where(found, self._key_misses[pos], 0)
-        return system.astype(np.int64), misses.astype(np.int64)
-
-    @staticmethod
-    def _one_per_origin(system: Int64Array, origin: IntArray) -> Int64Array:
-        """A system track keeps at most one track per origin (the first); others are freed."""
-        out = system.copy()
-        rows = np.flatnonzero(system >= 0)
-        if rows.size < 2:
-            return out
-        order = rows[np.lexsort((rows, origin[rows], system[rows]))]
-        dup = np.zeros(order.size, dtype=bool)
-        dup[1:] = (system[order[1:]] == system[order[:-1]]) & (
-            origin[order[1:]] == origin[order[:-1]]
-        )
-        out[order[dup]] = -1
-        return out
-
-    def _break_test(
-        self,
-        x: FloatArray,
-        P: FloatArray,
-        member: IntArray,
-        misses: Int64Array,
-        n_sys: int,
-    ) -> tuple[IntArray, Int64Array]:
-        """Leave-one-out test of every member of a multi-member system track.
-
-        d²_k = (x_k − x̂_−k)' (P_k + P̂_−k)⁻¹ (x_k − x̂_−k), x̂_−k the CI fusion
-        of the other members. A member failing the break gate `break_after`
-        cycles in a row leaves (at most one per system track per cycle: the worst).
-        """
-        misses = misses.copy()
-        rows = np.flatnonzero(member >= 0)
-        if rows.size < 2:
-            misses[:] = 0
-            return member, misses
-        size = np.bincount(member[rows], minlength=n_sys)
-        rows = rows[size[member[rows]] >= 2]
-        misses[np.setdiff1d(np.arange(member.size), rows)] = 0
-        if rows.size == 0:
-            return member, misses
-        # Every ordered pair (k, j≠k) within a system track: the "others" of each k.
-        order = rows[np.argsort(member[rows], kind="stable")]
-        g = member[order]
-        start = np.searchsorted(g, g, side="left")
-        n_others = size[g] - 1
-        k_pos = np.repeat(np.arange(order.size), n_others)
-        offsets = np.arange(k_pos.size) - np.repeat(np.cumsum(n_others) - n_others, n_others)
-        own = np.arange(order.size) - start
-        j_pos = start[k_pos] + offsets + (offsets >= own[k_pos])
-        x_o, P_o, _ = covariance_intersection(x[order[j_pos]], P[order[j_pos]], k_pos, order.size)
-        d2 = pair_distance_sq(x[order], P[order], x_o, P_o, self._dims)
-        fail = d2 > self._break
-        misses[order] = np.where(fail, misses[order] + 1, 0)
-        out = member.copy()
-        ready = misses[order] >= self.settings.break_after
-        if ready.any():
-            cand = np.flatnonzero(ready)
-            # The worst member of each system track leaves.
-            pick = cand[np.lexsort((-d2[cand], g[cand]))]
-            first = np.ones(pick.size, dtype=bool)
-            first[1:] = g[pick[1:]] != g[pick[:-1]]
-            leave = order[pick[first]]
-            out[leave] = -1
-            misses[leave] = 0
-        return out, misses
 
     @staticmethod
     def _heaviest(
@@ -473,16 +315,26 @@ class SystemPicture:
         return number, created
 
     def _told(
-        self, member: IntArray, src: SourceTracks, n_sys: int, known_to: BoolArray | None
+        self,
+        member: IntArray,
+        n_sys: int,
+        src: SourceTracks,
+        x: FloatArray,
+        P: FloatArray,
+        known_to: BoolArray | None,
     ) -> tuple[Int64Array, FloatArray]:
-        """Per system track and nation, the number to tell that nation (`FusedTracks`).
+        """Per source row and nation, the number to tell that nation (`FusedTracks`).
 
-        The claims are each local member's first number and each partner member's
-        number — not the system track's own, which may have been won by a number the
-        nation may not hear — of the members whose data that nation may hold (a number
-        it may hear, carried by a track of a sensor it may not hold, would say that the
-        sensor saw the object). A local track's first number is remembered from the first
-        cycle it is seen (the node numbers a new track from its tracker's sub-block)."""
+        For a partner nation, the source tracks it may hold are associated on their own
+        (`SystemAssociation`, its state kept from cycle to cycle), as if nothing else
+        existed: which tracks go together in this node's own picture depends on tracks
+        that nation may not hold, and so would the number chosen among them. Each of
+        those groups is told the best claim (`widest_claims`) among its members' whose
+        number may go to that nation: each local member's first number and each
+        partner member's number — not the system track's own, which may have been won by
+        a number the nation may not hear. A local track's first number is remembered
+        from the first cycle it is seen (the node numbers a new track from its tracker's
+        sub-block). This nation holds everything: its column is its own picture's."""
         local = np.flatnonzero(src.local)
         keys = src.key[local]
         birth = src.claim_number[local].copy()
@@ -505,14 +357,28 @@ class SystemPicture:
         if known_to is not None:
             allowed &= known_to
         reach = allowed.sum(axis=1).astype(np.int64)
-        n_nations = len(self.blocks.nations)
-        told = np.zeros((n_sys, n_nations), dtype=np.int64)
-        told_created = np.full((n_sys, n_nations), np.inf)
+        K, n_nations = len(src), len(self.blocks.nations)
+        told = np.zeros((K, n_nations), dtype=np.int64)
+        told_created = np.full((K, n_nations), np.inf)
+        own = self.blocks.nations.index(self.nation)
         for c in range(n_nations):
-            ok = allowed[:, c]
-            told[:, c], told_created[:, c], _ = widest_claims(
-                member[ok], claim_number[ok], claim_created[ok], reach[ok], n_sys
-            )
+            if known_to is None or c == own:
+                rows, group, n_groups = np.arange(K), member, n_sys
+            else:
+                rows = np.flatnonzero(known_to[:, c])
+                association = self._told_associations.setdefault(
+                    c, SystemAssociation(self.settings)
+                )
+                grouped = association.associate(
+                    src.key[rows], src.origin[rows], src.local[rows], x[rows], P[rows]
+                )
+                group, n_groups = grouped.member, len(grouped)
+            ok = allowed[rows, c]
+            number, created, _ = widest_claims(
+                group[ok], claim_number[rows][ok], claim_created[rows][ok], reach[rows][ok],
+                n_groups,
+            )  # fmt: skip
+            told[rows, c], told_created[rows, c] = number[group], created[group]
         return told, told_created
 
     def allocate(self, count: int, tracker: int = 0) -> Int64Array:

@@ -787,8 +787,8 @@ class NationalNode:
         self._pub_keys = keys[order]
         self._pub_number = fused.number[sys]
         self._pub_created = fused.number_created_s[sys]
-        self._pub_told = fused.told_number[sys]
-        self._pub_told_created = fused.told_created_s[sys]
+        self._pub_told = fused.told_number[local][order]
+        self._pub_told_created = fused.told_created_s[local][order]
 
     def _picture_rows(self, view: TrackView, assessment: Assessment) -> Table:
         return picture_rows(view, self.nation, assessment.cls, assessment.identity)
