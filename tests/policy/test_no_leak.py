@@ -92,36 +92,15 @@ def _json(value: object) -> bytes:
     return msgspec.json.encode(value, enc_hook=repr)
 
 
-#: What carries a network track number: a message's claims, a picture's `track_id`, the
-#: track a warning or a threat row is about.
-NUMBERED = ("number", "number_created_s", "track_id", "source_tracks")
-
-
-def _without(value: object, drop: tuple[str, ...]) -> object:
-    if isinstance(value, dict):
-        return {k: _without(v, drop) for k, v in value.items() if k not in drop}
-    if isinstance(value, list | tuple):
-        return [_without(v, drop) for v in value]
-    return value
-
-
-def _outputs_of(
-    run: NetworkRun, bus: KeepingBus, pictures: dict, viewer: str, numbers: bool = True
-) -> dict:
+def _outputs_of(run: NetworkRun, bus: KeepingBus, pictures: dict, viewer: str) -> dict:
     """Everything `viewer` receives (the signed frames, byte for byte) and every row of its
-    outputs, as comparable values; with `numbers=False`, network track numbers left out."""
+    outputs, as comparable values."""
     node = run.nodes[viewer]
 
     def rows(values: list) -> list[bytes]:
-        builtins = msgspec.to_builtins(values, enc_hook=repr)
-        return [_json(v if numbers else _without(v, NUMBERED)) for v in builtins]
+        return [_json(v) for v in msgspec.to_builtins(values, enc_hook=repr)]
 
     received = [(s, p) for s, r, p in bus.published if r == viewer]
-    if not numbers:
-        received = [
-            (s, _json(_without(msgspec.to_builtins(decode(message_bytes(p))), NUMBERED)))
-            for s, p in received
-        ]
     return {
         "received": received,
         "picture": rows([{c: v.tolist() for c, v in r.items()} for r in pictures[viewer]]),
