@@ -13,18 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from airpicture.deploy import nats_server_bin
+from airpicture.deploy.server import free_port
 from airpicture.network.exercise import feed_reports
 from airpicture.network.service import ExerciseClock, NodeService, ServiceSettings
 from airpicture.network.signing import Keyring
 from airpicture.scenario import LoadedScenario
 from airpicture.tables import Table
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -11,8 +11,8 @@ import yaml
 
 from airpicture.cli import main
 from airpicture.deploy import init_exercise
+from airpicture.deploy.server import free_port
 
-from .jetstream_server import free_port
 from .netscen import network_scenario
 
 
