@@ -165,6 +165,16 @@ def test_the_site_columns_of_the_jacobian_match_a_moved_site() -> None:
         np.testing.assert_allclose(H[:, :, col], dz, rtol=1e-3, atol=1e-9)
 
 
+def test_the_jacobian_stays_finite_for_a_report_at_the_site() -> None:
+    # A hostile partner's plot at range 1e-310 m (found by bench/fuzz.py's node part)
+    # overflowed the elevation row (∂el/∂p ∝ 1/r) to ±inf; both angle rows now stop at 1 m.
+    geom = SensorGeometry.of(scenario([RADAR], []).scenario.sensors[0])
+    z = np.array([[1e-310, 0.3, 0.2], [0.0, 1.0, -0.1], [2e5, 0.5, 0.01]])
+    H = bias_jacobian(geom, z, None)
+    assert np.isfinite(H).all()
+    np.testing.assert_array_equal(H[2], bias_jacobian(geom, z[2:], None)[0])
+
+
 def test_a_filter_whose_innovations_are_too_large_is_reset_and_reported_diverged() -> None:
     spec = scenario([RADAR], []).scenario.sensors[0]
     geom = SensorGeometry.of(spec)

@@ -310,7 +310,7 @@ def bias_jacobian(geometry: SensorGeometry, z: FloatArray, z_rate: FloatArray | 
         [
             np.stack([sa * ce, ca * ce, se], axis=-1),
             np.stack([ca, -sa, zero], axis=-1) / np.maximum(r * ce, 1.0)[:, None],
-            np.stack([-sa * se, -ca * se, ce], axis=-1) / r[:, None],
+            np.stack([-sa * se, -ca * se, ce], axis=-1) / np.maximum(r, 1.0)[:, None],
         ],
         axis=1,
     )  # (n, 3 rows, 3 enu)
