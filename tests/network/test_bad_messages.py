@@ -152,6 +152,20 @@ def test_fields_past_what_the_node_holds_are_refused_at_decoding(run: NetworkRun
     run.advance(30.0)  # the network carries on
 
 
+def test_only_the_senders_own_trackers_are_taken_and_old_batches_go(run: NetworkRun) -> None:
+    # A hostile partner naming a new tracker in each batch ("USA.1", "USA.x", …) would have
+    # the receiver keep a batch per name, for ever (bench/fuzz.py's node part: RSS +1 GiB).
+    node = _node(run, "JPN")
+    held = set(node._received)
+    for k, origin in enumerate(["USA.1", "USA.x", "USA.0.0", "USA."]):
+        _inject(run, "USA", "JPN", _tracks(seq=47_000 + k, origin=origin))
+    node.receive(20.0)
+    assert node.counts.rejected["origin_unknown"] == 4
+    assert set(node._received) == held
+    run.advance(30.0)
+    assert all(30.0 - r.time_s <= 20.0 for r in node._received.values())
+
+
 def test_plots_from_a_non_owner_are_refused(run: NetworkRun) -> None:
     node = _node(run, "JPN")
     plots = PlotBatch(

@@ -210,14 +210,14 @@ class NationalNode:
         self.registration = Registration(
             [by_id[policy.sensor_ids[i]] for i in tracked], nation, self.settings.registration
         )
-        for g, (marking, members) in enumerate(groups):
+        for origin, (marking, members) in zip(policy.tracker_origins(nation), groups, strict=True):
             ids = [policy.sensor_ids[i] for i in members]
-            tracker_settings = replace(self.settings.tracker, track_prefix=f"{nation}.{g}/T")
+            tracker_settings = replace(self.settings.tracker, track_prefix=f"{origin}/T")
             self.trackers.append(Tracker(sensor_models([by_id[s] for s in ids]), tracker_settings))
-            self.origins.append(f"{nation}.{g}")
+            self.origins.append(origin)
             self._origin_marking.append(marking)
             for sid in ids:
-                self._tracker_of_sensor[sid] = g
+                self._tracker_of_sensor[sid] = len(self.trackers) - 1
         self.mode_names = tuple(m.name for m in self.settings.tracker.models)
         self.fusion = SystemPicture(
             nation, policy.nations, self.mode_names, self.settings.fusion, policy.tracker_markings()
@@ -227,7 +227,11 @@ class NationalNode:
         #: Per partner, the sequence numbers taken within the replay window, and their stamps.
         self._seen: dict[str, dict[int, float]] = {}
         self._seen_limit: dict[str, int] = {}
+        #: Each partner tracker's latest batch, by origin: only the origins the policy gives
+        #: partners' trackers are taken (a hostile partner's made-up origins would each hold
+        #: a batch), and a batch older than `max_source_age_s` is dropped at fusion.
         self._received: dict[str, _Received] = {}
+        self._partner_origins = {o for p in self.partners for o in policy.tracker_origins(p)}
         self._unsent_plots: list[Table] = []
         self._local: SourceTracks = SourceTracks.empty(len(self.mode_names))
         self._local_sources = np.zeros((0, len(policy.sensor_ids)), dtype=bool)
@@ -438,6 +442,9 @@ class NationalNode:
         self.counts.received["track_batches"] += 1
         if not batch.origin.startswith(f"{batch.sender}."):
             self._reject("origin_not_sender", envelope, f"origin {batch.origin!r}")
+            return
+        if batch.origin not in self._partner_origins:
+            self._reject("origin_unknown", envelope, f"origin {batch.origin!r} is no tracker")
             return
         held = self._received.get(batch.origin)
         if held is not None and batch.time_s < held.time_s:
@@ -656,7 +663,8 @@ class NationalNode:
         """Fuse own and received tracks, assess, issue warnings; the node's picture rows."""
         t0 = time.process_time()
         max_age = self.settings.fusion.max_source_age_s
-        fresh = [r for _, r in sorted(self._received.items()) if now_s - r.time_s <= max_age]
+        self._received = {o: r for o, r in self._received.items() if now_s - r.time_s <= max_age}
+        fresh = [r for _, r in sorted(self._received.items())]
         n_modes = len(self.mode_names)
         received = self.gridlock.correct(now_s, self._local, [r.tracks for r in fresh])
         src = SourceTracks.concat([self._local, *received], n_modes)

@@ -141,6 +141,12 @@ class ReleasePolicy:
             groups.setdefault(marking.tobytes(), (marking, []))[1].append(int(i))
         return list(groups.values())
 
+    def tracker_origins(self, nation: str) -> list[str]:
+        """The names of `nation`'s trackers ("USA.0", …), in `tracker_groups`' order: the
+        `origin` of the tracks each one makes, and the only origins a partner accepts
+        from that nation."""
+        return [f"{nation}.{g}" for g in range(len(self.tracker_groups(nation)))]
+
     def tracker_markings(self) -> dict[str, list[BoolArray]]:
         """Every nation's trackers' markings (`tracker_groups`), in their order."""
         return {n: [m for m, _ in self.tracker_groups(n)] for n in self.nations}
