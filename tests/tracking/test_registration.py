@@ -175,6 +175,20 @@ def test_the_jacobian_stays_finite_for_a_report_at_the_site() -> None:
     np.testing.assert_array_equal(H[2], bias_jacobian(geom, z[2:], None)[0])
 
 
+def test_a_report_whose_position_the_radar_does_not_fix_links_nothing() -> None:
+    # bench/fuzz.py's node part: a partner's plot at range 0 made ∂z/∂p singular and
+    # np.linalg.inv raised LinAlgError out of the node (84 of 8,072 hostile inputs).
+    spec = scenario([RADAR], []).scenario.sensors[0]
+    reg = Registration([spec], "JPN")
+    geom = reg.filters[spec.id].geometry
+    enu = np.array([[5e4, 8e4, 9e3], [5.1e4, 8e4, 9e3], [0.0, 0.0, 0.0], [1e-300, 0.0, 0.0]])
+    z = geom.measure(geom.ecef_m + enu @ geom.basis)
+    part = {"z": z, "t": np.array([0.0, 5.0, 5.0, 5.0]), "alt": np.full(4, np.nan),
+            "ids": np.array(["a", "b", "c", "d"])}  # fmt: skip
+    links = reg._links(reg.filters[spec.id], part)
+    assert links is not None and links.ids.tolist() == [["a", "b"]]
+
+
 def test_a_filter_whose_innovations_are_too_large_is_reset_and_reported_diverged() -> None:
     spec = scenario([RADAR], []).scenario.sensors[0]
     geom = SensorGeometry.of(spec)

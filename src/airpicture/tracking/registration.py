@@ -920,8 +920,14 @@ class Registration:
             x = np.zeros((p.shape[0], 6))
             x[:, :3] = p
             _, J = model.measure_jacobian(x, False, position_only=True)
-            # p̂ = g(z):  ∂p̂/∂z = G = J⁻¹;  Σ_p = G R G';  ∂p̂/∂b = G H(z)
-            G = np.linalg.inv(J)
+            # p̂ = g(z):  ∂p̂/∂z = G = J⁻¹;  Σ_p = G R G';  ∂p̂/∂b = G H(z). A report whose
+            # position the measurement does not fix (at the site, at the zenith: a partner's
+            # plot can say anything) links nothing.
+            fixed = np.asarray(np.isfinite(J).all(axis=(1, 2)), dtype=bool)
+            fixed[fixed] = np.linalg.cond(J[fixed]) < 1e12
+            G = np.full(J.shape, np.nan)
+            G[fixed] = np.linalg.inv(J[fixed])
+            p[~fixed] = np.nan
             pos[mask] = p
             cov[mask] = np.einsum("npd,nde,nqe->npq", G, model.noise(zm, False), G)
             d_pos[mask] = np.einsum("npd,ndq->npq", G, bias_jacobian(geom, z[mask], None))
