@@ -168,9 +168,13 @@ class SystemPicture:
             self.mode_names.index("ballistic") if "ballistic" in self.mode_names else None
         )
         self._association = SystemAssociation(self.settings)
-        # Per partner nation, the association of only the source tracks it may hold, from
-        # which the numbers told to it are chosen (`_told`); made at its first cycle.
-        self._told_associations: dict[int, SystemAssociation] = {}
+        # Per partner nation (by index), the association of only the source tracks it may
+        # hold, from which the numbers told to it are chosen (`_told`).
+        self._told_associations = {
+            c: SystemAssociation(self.settings)
+            for c, n in enumerate(self.blocks.nations)
+            if n != nation
+        }
         # Live system tracks: id → number, when numbered.
         self._system_ids = np.empty(0, dtype=np.int64)
         self._system_number = np.empty(0, dtype=np.int64)
@@ -366,10 +370,7 @@ class SystemPicture:
                 rows, group, n_groups = np.arange(K), member, n_sys
             else:
                 rows = np.flatnonzero(known_to[:, c])
-                association = self._told_associations.setdefault(
-                    c, SystemAssociation(self.settings)
-                )
-                grouped = association.associate(
+                grouped = self._told_associations[c].associate(
                     src.key[rows], src.origin[rows], src.local[rows], x[rows], P[rows]
                 )
                 group, n_groups = grouped.member, len(grouped)
