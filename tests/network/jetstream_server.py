@@ -15,6 +15,7 @@ from typing import Any
 from airpicture.deploy import nats_server_bin
 from airpicture.deploy.server import free_port
 from airpicture.network.exercise import feed_reports
+from airpicture.network.recording import RecordingSettings, recording_share
 from airpicture.network.service import ExerciseClock, NodeService, ServiceSettings
 from airpicture.network.signing import Keyring
 from airpicture.scenario import LoadedScenario
@@ -64,6 +65,24 @@ async def within(work: Awaitable[Any], timeout_s: float) -> Any:
     raise TimeoutError(f"still running after {timeout_s} s; the tasks:\n{stacks.getvalue()}")
 
 
+async def until_ready(ready: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for `ready`; a service that ends before it (its stream could not be made, its
+    connection refused) raises its error here instead of leaving the others waiting."""
+    waiting = asyncio.ensure_future(ready.wait())
+    pending: set[asyncio.Future[Any]] = {waiting, *tasks}
+    while not ready.is_set():
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not waiting and not ready.is_set():
+                stop_all = [t for t in tasks if not t.done()]
+                for other in stop_all:
+                    other.cancel()
+                await asyncio.gather(*stop_all, return_exceptions=True)
+                task.result()  # its error, if it failed
+                raise RuntimeError("a node service ended before every node was ready")
+    waiting.cancel()
+
+
 async def run_in_process(
     loaded: LoadedScenario,
     plots: Table,
@@ -93,6 +112,10 @@ async def run_in_process(
 
         return connect
 
+    # Every nation's recording stream (those of nodes run elsewhere too) shares the
+    # server's store, as in an exercise.
+    nations_recording = len(loaded.scenario.nations)
+    recording = RecordingSettings(max_bytes=recording_share(out, nations_recording))
     services = [
         NodeService(
             loaded,
@@ -101,6 +124,7 @@ async def run_in_process(
             connector(n),
             out,
             settings,
+            recording=recording,
             jetstream_domain=domains.get(n),
             keys=(keys or {}).get(n),
         )
@@ -118,7 +142,7 @@ async def run_in_process(
 
     tasks = [asyncio.create_task(s.run(stop, is_ready)) for s in services]
     feeds = {n: await connect_as(n, "feed") for n in sorted(loaded.scenario.nations)}
-    await ready.wait()
+    await until_ready(ready, tasks)
     clock = ExerciseClock(time.time() + 0.5, speed)
     for s in services:
         s.set_clock(clock)

@@ -14,6 +14,7 @@ import yaml
 from airpicture.deploy import connect_options, init_exercise, start_servers
 from airpicture.network.exercise import NodeSupervisor
 from airpicture.network.jetstream import HEADER_STAGE_END, link_stream
+from airpicture.network.recording import recording_share
 from airpicture.network.service import ExerciseClock, ServiceSettings, read_node_outputs
 from airpicture.network.signing import Keyring
 from airpicture.scenario import load_scenario
@@ -48,6 +49,8 @@ def test_a_killed_node_resumes_and_takes_what_was_sent_meanwhile_once(tmp_path: 
                 "clock": {"epoch_file": str(epoch_file), "speed": 5.0},
                 "web": None,
                 "out": str(out),
+                # Its recording shares the server's store with AUS's and USA's.
+                "recording": {"max_bytes": recording_share(out, 3)},
             }
         )
     )

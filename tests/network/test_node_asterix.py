@@ -34,6 +34,7 @@ from airpicture.network.asterix_io import (
     PictureOutputs,
     open_listeners,
 )
+from airpicture.network.recording import RecordingSettings, recording_share
 from airpicture.network.run import run_network
 from airpicture.network.service import (
     ExerciseClock,
@@ -46,7 +47,7 @@ from airpicture.sim.simulate import simulate
 from airpicture.tables import Table
 from tests.interop.independent import DECODER_PYTHON, asterix_decoder_parse, value
 
-from .jetstream_server import jetstream_server
+from .jetstream_server import jetstream_server, until_ready
 from .netscen import NATIONS, network_scenario
 
 #: No nation gives anything to another: each picture is its own sensors'.
@@ -203,7 +204,10 @@ def test_a_node_fed_asterix_over_udp_makes_the_deterministic_picture_and_puts_it
             marker_wait_s=5.0, feed_margin_s=0.3, wait_nats_feed=False, end_s=DURATION_S
         )
         clock = ExerciseClock(time.time() + 60.0, speed)
-        service = NodeService(loaded, NATION, clock, connect, tmp_path / "out", settings)
+        recording = RecordingSettings(max_bytes=recording_share(tmp_path, 1))
+        service = NodeService(
+            loaded, NATION, clock, connect, tmp_path / "out", settings, recording=recording
+        )
         service.attach_asterix(inbox, [f"udp://127.0.0.1:{listen}"], outputs=outputs)
         ready = asyncio.Event()
 
@@ -211,7 +215,7 @@ def test_a_node_fed_asterix_over_udp_makes_the_deterministic_picture_and_puts_it
             ready.set()
 
         task = asyncio.create_task(service.run(None, is_ready))
-        await ready.wait()
+        await until_ready(ready, [task])
         clock = ExerciseClock(time.time() + 0.5, speed)
         service.set_clock(clock)
 

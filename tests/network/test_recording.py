@@ -10,19 +10,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import nats
 import numpy as np
 import pytest
 import yaml
 
 from airpicture.cli import main
+from airpicture.errors import InputError
 from airpicture.network.recording import (
     MANIFEST,
     STORE,
     NationRecording,
+    Recorder,
     RecordingServer,
+    RecordingSettings,
     read_manifest,
     read_recording,
     record_stream,
+    recording_share,
     write_manifest,
 )
 from airpicture.network.replay import load_recorded_scenario, replay_nation
@@ -31,7 +36,7 @@ from airpicture.scenario import LoadedScenario, load_scenario
 from airpicture.sim.simulate import simulate
 from airpicture.tables import PICTURE_SCHEMA, PLOTS_SCHEMA, Table, read_table
 
-from .jetstream_server import run_in_process, within
+from .jetstream_server import jetstream_server, run_in_process, within
 from .netscen import network_scenario
 
 
@@ -165,3 +170,42 @@ def test_a_recording_cut_mid_write_replays_up_to_where_it_is_complete(
     assert f"complete up to exercise time {complete:.1f} s" in " ".join(said.split())
     picture = read_table(out / "picture.parquet", PICTURE_SCHEMA)
     assert float(np.max(picture["time_s"])) == complete
+
+
+def test_a_recording_larger_than_the_server_can_set_aside_is_refused_by_name(
+    tmp_path: Path,
+) -> None:
+    """JetStream reserves a stream's max_bytes when it makes it: a retention beyond the
+    server's store is an error that says which setting to lower, not a node that hangs."""
+    too_big = 2**50  # 1 PiB: beyond any test machine's disk
+
+    async def start() -> None:
+        nc = await nats.connect(url)
+        try:
+            await Recorder("JPN", 1, RecordingSettings(max_bytes=too_big)).start(nc.jetstream())
+        finally:
+            await nc.close()
+
+    with jetstream_server(tmp_path / "jetstream") as url, pytest.raises(InputError) as caught:
+        asyncio.run(start())
+    message = str(caught.value)
+    assert message.startswith(f"JPN's recording (recording.max_bytes = {too_big}): ")
+    assert "cannot set aside 1048576.00 GiB for the stream JPN_RECORD" in message
+    assert "lower recording.max_bytes in the node configuration" in message
+
+
+def test_the_recordings_on_one_server_share_the_free_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def free(gib: float) -> None:
+        usage = shutil._ntuple_diskusage(0, 0, int(gib * 2**30))  # type: ignore[attr-defined]
+        monkeypatch.setattr(shutil, "disk_usage", lambda path: usage)
+
+    store = tmp_path / "not-yet" / "jetstream"  # measured on the folder that exists
+    free(1000.0)
+    assert recording_share(store, 3) == RecordingSettings.max_bytes
+    free(10.0)
+    assert recording_share(store, 4) == 1280 * 2**20  # half the free space, in whole MiB
+    free(0.2)
+    with pytest.raises(InputError, match="at least 64 MiB each is needed"):
+        recording_share(store, 4)

@@ -16,7 +16,7 @@ from airpicture.network.service import network_json, read_node_outputs
 from airpicture.sim.simulate import simulate
 from airpicture.tables import Table
 
-from .jetstream_server import jetstream_server, run_in_process
+from .jetstream_server import jetstream_server, run_in_process, within
 from .netscen import NATIONS, network_scenario
 
 #: pacific-shield's rules: USA and JPN trade plots, everyone trades tracks.
@@ -59,7 +59,9 @@ def test_live_nodes_make_the_deterministic_pictures(
     async def connect(nation: str, role: str) -> Any:
         return await nats.connect(server, name=f"{nation}-{role}")
 
-    services = asyncio.run(run_in_process(loaded, sim.plots, tmp_path / "out", connect))
+    services = asyncio.run(
+        within(run_in_process(loaded, sim.plots, tmp_path / "out", connect), 240.0)
+    )
     live = read_node_outputs(tmp_path / "out", list(NATIONS))
     for nation in NATIONS:
         got, want = rows(live.picture, nation), rows(reference, nation)

@@ -44,6 +44,7 @@ from airpicture.network.exercise import (
     start_recording,
     write_exercise_outputs,
 )
+from airpicture.network.recording import recording_share
 from airpicture.network.service import ExerciseClock
 from airpicture.scenario import LoadedScenario, load_scenario
 from airpicture.web.auth import make_account, save_users
@@ -292,6 +293,8 @@ def _node_configs(
     configs: dict[str, Path] = {}
     folder = out / "config"
     folder.mkdir(parents=True, exist_ok=True)
+    # Every nation records on the one recording server: their streams share its store.
+    max_bytes = recording_share(out / "recording", len(nations))
     for nation, port in zip(nations, ports, strict=True):
         config = {
             "scenario": str(scenario_path),
@@ -308,6 +311,7 @@ def _node_configs(
             "recording": {
                 "servers": [recording_url],
                 "token_file": str(out / "recording" / ".token"),
+                "max_bytes": max_bytes,
             },
         }
         path = folder / f"node-{nation}.yaml"

@@ -91,6 +91,39 @@ def record_subject(nation: str, kind: str) -> str:
     return f"ap.node.{nation}.rec.{kind}"
 
 
+#: JetStream's API error code for a stream whose max_bytes the server cannot reserve
+#: ("insufficient storage resources available").
+INSUFFICIENT_STORAGE: Final = 10047
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes / 2**30:.2f} GiB" if n_bytes >= 2**30 else f"{n_bytes / 2**20:.0f} MiB"
+
+
+def recording_share(store: Path, nations: int, free_fraction: float = 0.5) -> int:
+    """max_bytes for each of `nations` recording streams on one server whose store is
+    on `store`'s disk: the default (`RecordingSettings.max_bytes`), or less, so that all
+    fit in `free_fraction` of the disk's free space (JetStream reserves each stream's
+    max_bytes when it is created, and by default offers 75 % of the free space). An
+    `InputError` if that leaves less than 64 MiB each."""
+    probe = store
+    while not probe.exists():
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    share = min(RecordingSettings.max_bytes, int(free * free_fraction / max(nations, 1)))
+    share -= share % 2**20
+    if share < 64 * 2**20:
+        raise InputError(
+            str(store),
+            [
+                f"{_size(free)} free on this disk leaves {_size(share)} of recording for each "
+                f"of {nations} nations (at least 64 MiB each is needed): free disk space or "
+                "give --out on another disk"
+            ],
+        )
+    return share
+
+
 @dataclass(frozen=True)
 class RecordingSettings:
     """Retention and framing of a node's recording stream."""
@@ -276,11 +309,27 @@ class Recorder:
             duplicate_window=120.0,
         )
         try:
-            await js.stream_info(record_stream(self.nation))
-        except nats.js.errors.NotFoundError:
-            await js.add_stream(config)
-        else:
-            await js.update_stream(config)
+            try:
+                await js.stream_info(record_stream(self.nation))
+            except nats.js.errors.NotFoundError:
+                await js.add_stream(config)
+            else:
+                await js.update_stream(config)
+        except nats.js.errors.APIError as exc:
+            if exc.err_code != INSUFFICIENT_STORAGE:
+                raise
+            raise InputError(
+                f"{self.nation}'s recording (recording.max_bytes = {self.settings.max_bytes})",
+                [
+                    f"the NATS server cannot set aside {_size(self.settings.max_bytes)} for "
+                    f"the stream {record_stream(self.nation)} ({exc.description}): JetStream "
+                    "reserves a stream's max_bytes when it is created, out of the server's "
+                    "store (by default 75 % of the disk's free space, shared by every "
+                    "stream on that server); lower recording.max_bytes in the node "
+                    "configuration, or free disk space, or raise the server's "
+                    "jetstream max_file_store"
+                ],
+            ) from exc
 
     # what the tap tells it (inside a stage, in the stage's thread)
 
