@@ -73,6 +73,7 @@ from airpicture.network.service import ExerciseClock, NodeService, ServiceSettin
 from airpicture.network.signing import Keyring
 from airpicture.scenario import LoadedScenario, ScenarioOverrides, load_scenario
 from airpicture.threat.warning import Warning
+from airpicture.web.session import DEFAULT_KEEP_S
 
 if TYPE_CHECKING:
     from airpicture.network.asterix_io import AsterixInbox, PictureOutputs
@@ -125,6 +126,8 @@ class WebConfig(_Strict):
     port: int = Field(default=0, ge=0, le=65535)
     #: Accounts file from `airpicture users add` (none: a one-time account is printed).
     users: str | None = None
+    #: Exercise seconds of the picture the page can go back over (older: the recording).
+    keep_s: float = Field(default=DEFAULT_KEEP_S, gt=0.0)
 
 
 class AsterixConfig(_Strict):
@@ -719,9 +722,8 @@ def _web(
             console.print(f"one-time account: {name}  {password}", markup=False, highlight=False)
     auth = Authenticator(accounts, frozenset([config.nation]))
     speed = config.clock.speed
-    app = create_app(
-        source, auth, ServerSettings(playback=PlaybackSettings(speed=speed)), clock_s=clock_s
-    )
+    settings = ServerSettings(playback=PlaybackSettings(speed=speed), keep_s=config.web.keep_s)
+    app = create_app(source, auth, settings, clock_s=clock_s)
     host, port = config.web.host, config.web.port
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

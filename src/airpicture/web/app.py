@@ -54,7 +54,7 @@ from airpicture.web.protocol import (
     decode_client,
     encode,
 )
-from airpicture.web.session import FrameLog, PlaybackSettings, Player
+from airpicture.web.session import DEFAULT_KEEP_S, FrameLog, PlaybackSettings, Player
 from airpicture.web.sources import PictureFrame, PictureSource
 from airpicture.web.views import assets_for, frame_for, sensors_for, view_rules
 
@@ -114,6 +114,10 @@ class ServerSettings:
     #: Past positions kept per track for the detail panel's history (`web/history.py`):
     #: a longer life is thinned to this many, spanning it whole.
     history_points: int = DEFAULT_HISTORY_POINTS
+    #: A live server keeps this many exercise seconds of pictures behind the newest for
+    #: its sessions to go back over (`session.FrameLog.keep_s`; None: all, for ever). A
+    #: replay keeps its whole run. What is older is in the node's recording.
+    keep_s: float | None = DEFAULT_KEEP_S
 
     def viewer_socket_cap(self, n_viewers: int) -> int:
         if self.max_sockets_per_viewer is not None:
@@ -140,8 +144,11 @@ class Hub:
         self.settings = settings
         self.info = source.info
         self.rules = view_rules(self.info)
-        self.logs = {viewer: FrameLog(viewer, settings.history_points) for viewer in self.rules}
         self.live = source.mode == "live"
+        keep_s = settings.keep_s if self.live else None
+        self.logs = {
+            viewer: FrameLog(viewer, settings.history_points, keep_s) for viewer in self.rules
+        }
         self.end_s = float(self.info.duration_s)
         self._live_t0 = time.monotonic()
         self._speed = settings.playback.speed

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from airpicture.tables import Table
 from airpicture.threat.warning import Warning, active_warnings
@@ -40,6 +40,10 @@ from airpicture.web.protocol import (
     encode,
 )
 
+#: Exercise seconds of pictures a live server keeps for its sessions to go back over
+#: (`ServerSettings.keep_s`, a node's `web.keep_s`).
+DEFAULT_KEEP_S: Final = 2 * 3600.0
+
 #: Deltas (and live frames' bytes) kept per served viewer, newest last: enough for every
 #: session following the head, and a few that lag a frame or two.
 SHARED_DELTAS = 6
@@ -57,11 +61,22 @@ class FrameLog:
     A delta depends only on the two pictures (what the browser holds: the picture at
     `base`; what it should hold: the picture at `index`), so it is computed once per viewer
     and shared by every session that needs it (`delta`, `live_frame`), not once per session.
+
+    Indices are absolute: the n-th picture ever added is `n` for as long as the log runs.
+    With `keep_s` (a live server: `ServerSettings.keep_s`), pictures older than that behind
+    the newest are dropped — `first` is then the oldest index kept — and so are the start
+    times and histories of tracks in none of the pictures kept: the log's memory is
+    bounded by the window, however long the server runs. Without it (a replay of a finished
+    run), every picture is kept.
     """
 
     viewer: str
     #: Points of history kept per track (`history.TrackHistories`).
     history_points: int = DEFAULT_HISTORY_POINTS
+    #: Exercise seconds of pictures kept behind the newest (None: every picture).
+    keep_s: float | None = None
+    #: The index of `pictures[0]`.
+    first: int = 0
     times: list[float] = field(default_factory=list)
     pictures: list[Table] = field(default_factory=list)
     produced_ms: list[float] = field(default_factory=list)
@@ -81,13 +96,34 @@ class FrameLog:
     _frames: OrderedDict[tuple[int, int, bool], EncodedFrame] = field(default_factory=OrderedDict)
 
     def __post_init__(self) -> None:
+        if self.keep_s is not None and not self.keep_s > 0.0:
+            raise ValueError(f"keep_s must be positive (or None: keep all), not {self.keep_s}")
         self.acks = AlertAcknowledgements(self.viewer)
-        self.history = TrackHistories(self.times, self.history_points)
+        self.history = TrackHistories(self.history_points)
+
+    @property
+    def end(self) -> int:
+        """One past the newest index (the number of pictures ever added)."""
+        return self.first + len(self.pictures)
+
+    def picture(self, index: int) -> Table:
+        """The picture at `index` (kept: `first <= index < end`)."""
+        if not self.first <= index < self.end:
+            raise IndexError(f"picture {index} is not kept ({self.first}..{self.end - 1})")
+        return self.pictures[index - self.first]
+
+    def time_of(self, index: int) -> float:
+        return self.times[index - self.first]
+
+    def oldest_s(self) -> float:
+        """The time of the oldest picture kept (-inf: none yet)."""
+        return self.times[0] if self.times else -math.inf
 
     def add(self, time_s: float, picture: Table, warnings: list[Warning]) -> None:
+        index = self.end
         self.times.append(time_s)
         self.pictures.append(picture)
-        self.history.add(len(self.pictures) - 1, time_s, picture["track_id"])
+        self.history.add(index, time_s, picture)
         self.produced_ms.append(wall_ms())
         starts = self.starts
         for track_id in picture["track_id"]:
@@ -96,6 +132,21 @@ class FrameLog:
         for w in warnings:
             self.warning_times.append(w.time_s)
             self.warnings.append(w)
+        if self.keep_s is not None:
+            self._trim(time_s - self.keep_s)
+
+    def _trim(self, oldest_s: float) -> None:
+        """Drop the pictures before `oldest_s`, a batch at a time (a sixteenth of those
+        kept, at least one), and what only they held."""
+        drop = bisect.bisect_left(self.times, oldest_s)
+        if drop == 0 or drop < len(self.times) // 16:
+            return
+        del self.times[:drop], self.pictures[:drop], self.produced_ms[:drop]
+        self.first += drop
+        self.history.forget_before(self.first)
+        held = self.history.held()
+        for track_id in [t for t in self.starts if t not in held]:
+            del self.starts[track_id]
 
     def set_links(self, links: Links) -> None:
         self.links = links
@@ -106,8 +157,9 @@ class FrameLog:
         return active_warnings(self.warnings, time_s)
 
     def index_at(self, time_s: float) -> int:
-        """Index of the newest frame at or before `time_s` (-1: none yet)."""
-        return bisect.bisect_right(self.times, time_s) - 1
+        """Index of the newest frame at or before `time_s` (-1: none kept)."""
+        position = bisect.bisect_right(self.times, time_s) - 1
+        return -1 if position < 0 else self.first + position
 
     def delta(self, base: int, index: int) -> PictureDelta:
         """From the picture at `base` (-1: nothing) to the picture at `index`; shared."""
@@ -115,7 +167,7 @@ class FrameLog:
         hit = self._deltas.get(key)
         if hit is None:
             known = {} if base < 0 else self._known(base)
-            hit = picture_delta(known, self.pictures[index], self.starts)
+            hit = picture_delta(known, self.picture(index), self.starts)
             _remember(self._deltas, key, hit)
         return hit
 
@@ -124,21 +176,22 @@ class FrameLog:
         key = (base, index, catchup)
         hit = self._frames.get(key)
         if hit is None:
-            hit = EncodedFrame(encode(self.frame(base, index, catchup, self.produced_ms[index])))
+            produced = self.produced_ms[index - self.first]
+            hit = EncodedFrame(encode(self.frame(base, index, catchup, produced)))
             _remember(self._frames, key, hit)
         return hit
 
     def frame(self, base: int, index: int, catchup: bool, produced_ms: float) -> Frame:
         # seq: the picture's number in this log, the same for every session that is sent it.
         return self.delta(base, index).frame(
-            index + 1, self.times[index], base < 0, produced_ms, catchup
+            index + 1, self.time_of(index), base < 0, produced_ms, catchup
         )
 
     def _known(self, index: int) -> dict[str, TrackMeta]:
         for (_, to), delta in reversed(self._deltas.items()):
             if to == index:
                 return delta.known
-        return picture_delta({}, self.pictures[index], self.starts).known
+        return picture_delta({}, self.picture(index), self.starts).known
 
 
 def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
@@ -244,7 +297,9 @@ class Player:
         elif control.op == "speed" and control.value is not None:
             self.speed = control.value
         elif control.op == "seek" and control.value is not None:
-            self.time_s = min(max(control.value, self.start_s), self.head_s())
+            # No earlier than the oldest picture the log still keeps.
+            earliest = max(self.start_s, self.log.oldest_s())
+            self.time_s = min(max(control.value, earliest), self.head_s())
             self.following = False
             self._reset = True
         elif control.op == "live" and self.live:
@@ -284,8 +339,10 @@ class Player:
             out += self._warnings(reset=False)
         if self._history_wanted is not None:
             # From this viewer's log alone, and no further than the picture last sent.
-            log = self.log
-            out.append(log.history.of(self._history_wanted, self._sent_index, log.pictures))
+            log, upto = self.log, self._sent_index
+            kept = log.first <= upto < log.end
+            latest, latest_s = (log.picture(upto), log.time_of(upto)) if kept else (None, 0.0)
+            out.append(log.history.of(self._history_wanted, upto, latest, latest_s))
             self._history_wanted = None
         if self.log.acks.version != self._acks_sent:
             self._acks_sent = self.log.acks.version
@@ -311,7 +368,9 @@ class Player:
         )
 
     def _frame(self, index: int, reset: bool, catchup: bool = False) -> Frame | EncodedFrame:
-        base = -1 if reset else self._sent_index
+        # What the browser holds is no longer kept (a session paused behind the window):
+        # the frame replaces it whole.
+        base = -1 if reset or self._sent_index < self.log.first else self._sent_index
         self._sent_index = index
         # Live: when the source produced the picture (one encoding for every session of the
         # viewer); replay: now (the recording is old), so each session encodes its own.
@@ -324,9 +383,10 @@ class Player:
         if index < 0:
             self._sent_index = -1
             return [_empty_frame(self.time_s)]
-        first, rows = index, len(self.log.pictures[index]["track_id"])
-        while first > 0 and index - first < self.settings.trail_frames:
-            more = len(self.log.pictures[first - 1]["track_id"])
+        log = self.log
+        first, rows = index, len(log.picture(index)["track_id"])
+        while first > log.first and index - first < self.settings.trail_frames:
+            more = len(log.picture(first - 1)["track_id"])
             if rows + more > self.settings.catchup_rows:
                 break
             first -= 1
