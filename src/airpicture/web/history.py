@@ -18,12 +18,11 @@ position in it.
 
 from __future__ import annotations
 
-import bisect
 import math
 from array import array
 from collections.abc import KeysView
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 
@@ -34,24 +33,27 @@ from airpicture.web.protocol import TrackHistory
 DEFAULT_HISTORY_POINTS: Final = 512
 
 
+#: A point's fields, in the order a trail stores them.
+POINT_FIELDS: Final = ("picture", "time_s", "lat_deg", "lon_deg", "alt_m", "speed_mps")
+_WIDTH: Final = len(POINT_FIELDS)
+
+
 @dataclass
 class _Trail:
-    """One track's kept points: parallel arrays, oldest first."""
+    """One track's kept points, oldest first: `POINT_FIELDS` after one another in one
+    array of doubles (one append a point; the picture index is exact up to 2**53)."""
 
-    pictures: array[int] = field(default_factory=lambda: array("q"))
-    times: array[float] = field(default_factory=lambda: array("d"))
-    lat: array[float] = field(default_factory=lambda: array("d"))
-    lon: array[float] = field(default_factory=lambda: array("d"))
-    alt: array[float] = field(default_factory=lambda: array("d"))
-    speed: array[float] = field(default_factory=lambda: array("d"))
+    points: array[float] = field(default_factory=lambda: array("d"))
     #: Least time between two kept points (s); doubles each time the trail is thinned.
     spacing_s: float = 0.0
     last_s: float = -math.inf
-    #: The newest picture index the track is in.
-    seen: int = -1
 
-    def columns(self) -> tuple[array[Any], ...]:
-        return (self.pictures, self.times, self.lat, self.lon, self.alt, self.speed)
+    def __len__(self) -> int:
+        return len(self.points) // _WIDTH
+
+    def table(self) -> np.ndarray:
+        """(points, fields) view of the points."""
+        return np.frombuffer(self.points, dtype=np.float64).reshape(-1, _WIDTH)
 
 
 class TrackHistories:
@@ -67,54 +69,59 @@ class TrackHistories:
         return len(self._trails)
 
     def held(self) -> KeysView[str]:
-        """The tracks with a history (those in the pictures kept)."""
+        """The tracks with a history."""
         return self._trails.keys()
 
     def add(self, index: int, time_s: float, picture: Table) -> None:
         """The picture at `index` (time `time_s`), row by row."""
+        ids = picture["track_id"]
+        if not len(ids):
+            return
+        values = np.empty((len(ids), _WIDTH))
+        values[:, 0] = index
+        values[:, 1] = time_s
+        values[:, 2] = picture["lat_deg"]
+        values[:, 3] = picture["lon_deg"]
+        values[:, 4] = picture["alt_m"]
+        velocity = np.stack(
+            [np.asarray(picture[k], dtype=float) for k in ("vel_e_mps", "vel_n_mps", "vel_u_mps")]
+        )
+        values[:, 5] = np.sqrt((velocity**2).sum(axis=0))
+        block = values.tobytes()
+        size = _WIDTH * 8
+        full = self.max_points * _WIDTH
         trails = self._trails
-        due: list[tuple[_Trail, int]] = []
-        for row, track_id in enumerate(picture["track_id"]):
+        for row, track_id in enumerate(ids):
             trail = trails.get(track_id)
             if trail is None:
                 trail = trails[track_id] = _Trail()
-            trail.seen = index
-            if time_s - trail.last_s >= trail.spacing_s:
-                due.append((trail, row))
-        if not due:
-            return
-        rows = np.fromiter((r for _, r in due), dtype=np.intp, count=len(due))
-        lat = picture["lat_deg"][rows].tolist()
-        lon = picture["lon_deg"][rows].tolist()
-        alt = picture["alt_m"][rows].tolist()
-        velocity = np.stack(
-            [
-                np.asarray(picture[k][rows], dtype=float)
-                for k in ("vel_e_mps", "vel_n_mps", "vel_u_mps")
-            ]
-        )
-        speed = np.sqrt((velocity**2).sum(axis=0)).tolist()
-        for k, (trail, _) in enumerate(due):
-            trail.pictures.append(index)
-            trail.times.append(time_s)
-            trail.lat.append(lat[k])
-            trail.lon.append(lon[k])
-            trail.alt.append(alt[k])
-            trail.speed.append(speed[k])
+            elif time_s - trail.last_s < trail.spacing_s:
+                continue
+            points = trail.points
+            points.frombytes(block[row * size : (row + 1) * size])
             trail.last_s = time_s
-            if len(trail.pictures) >= self.max_points:
+            if len(points) >= full:
                 self._thin(trail)
 
     def _thin(self, trail: _Trail) -> None:
-        for column in trail.columns():
-            del column[1::2]
-        first, last = trail.times[0], trail.times[-1]
-        trail.spacing_s = max(2.0 * trail.spacing_s, (last - first) / (len(trail.times) - 1))
-        trail.last_s = last
+        kept = trail.table()[::2].copy()
+        trail.points = array("d", kept.tobytes())
+        first, last = kept[0, 1], kept[-1, 1]
+        trail.spacing_s = max(2.0 * trail.spacing_s, (last - first) / (len(kept) - 1))
+        trail.last_s = float(last)
 
-    def forget_before(self, index: int) -> int:
-        """Forget the tracks in no picture from `index` on; how many were forgotten."""
-        gone = [track_id for track_id, trail in self._trails.items() if trail.seen < index]
+    def forget_before(self, oldest_s: float) -> int:
+        """Forget the tracks in no picture from time `oldest_s` on; how many were forgotten.
+
+        A track held at a time t gets a point there unless it got one within its spacing
+        before t; so a track whose last point is more than its spacing before `oldest_s`
+        is in none of the pictures from `oldest_s` on. (One with a long spacing may go a
+        little later than the pictures it was in: still bounded.)"""
+        gone = [
+            track_id
+            for track_id, trail in self._trails.items()
+            if trail.last_s < oldest_s and trail.last_s + trail.spacing_s <= oldest_s
+        ]
         for track_id in gone:
             del self._trails[track_id]
         return len(gone)
@@ -124,17 +131,12 @@ class TrackHistories:
         `latest`, at `latest_s`, if it is still kept), ending at its position there if it
         is in it; empty for a track never held."""
         trail = self._trails.get(track_id)
-        columns: dict[str, list[float]] = {
-            k: [] for k in ("time_s", "lat_deg", "lon_deg", "alt_m", "speed_mps")
-        }
+        columns: dict[str, list[float]] = {name: [] for name in POINT_FIELDS[1:]}
         if trail is None or upto < 0:
             return TrackHistory(track_id=track_id, spacing_s=0.0, **columns)
-        n = bisect.bisect_right(trail.pictures, upto)
-        points = [
-            (trail.times[i], trail.lat[i], trail.lon[i], trail.alt[i], trail.speed[i])
-            for i in range(n)
-        ]
-        if latest is not None and (n == 0 or trail.pictures[n - 1] != upto):
+        table = trail.table()
+        points = table[table[:, 0] <= upto].tolist()
+        if latest is not None and (not points or points[-1][0] != upto):
             now = np.flatnonzero(latest["track_id"] == track_id)
             if len(now):
                 r = int(now[0])
@@ -144,15 +146,16 @@ class TrackHistories:
                     float(latest["vel_u_mps"][r]),
                 )
                 points.append(
-                    (
+                    [
+                        float(upto),
                         latest_s,
                         float(latest["lat_deg"][r]),
                         float(latest["lon_deg"][r]),
                         float(latest["alt_m"][r]),
                         speed,
-                    )
+                    ]
                 )
-        for t, lat, lon, alt, speed in points:
+        for _, t, lat, lon, alt, speed in points:
             columns["time_s"].append(t)
             columns["lat_deg"].append(round(lat, 6))
             columns["lon_deg"].append(round(lon, 6))

@@ -143,7 +143,7 @@ class FrameLog:
             return
         del self.times[:drop], self.pictures[:drop], self.produced_ms[:drop]
         self.first += drop
-        self.history.forget_before(self.first)
+        self.history.forget_before(self.times[0])
         held = self.history.held()
         for track_id in [t for t in self.starts if t not in held]:
             del self.starts[track_id]
