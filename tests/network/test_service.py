@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from airpicture.network.run import run_network
-from airpicture.network.service import network_json, read_node_outputs
+from airpicture.network.service import ServiceSettings, network_json, read_node_outputs
 from airpicture.sim.simulate import simulate
 from airpicture.tables import Table
 
@@ -48,19 +48,42 @@ def rows(picture: Table, viewer: str) -> dict[tuple[float, str], tuple[float, fl
     }
 
 
+#: One defended asset per nation in the aircraft's area: threat rows every picture.
+ASSETS = [
+    {"name": "Kyoto", "nation": "JPN", "lat_deg": 35.0, "lon_deg": 135.8, "radius_m": 20_000},
+    {"name": "Nagoya", "nation": "USA", "lat_deg": 35.2, "lon_deg": 136.9, "radius_m": 20_000},
+    {"name": "Osaka", "nation": "AUS", "lat_deg": 34.7, "lon_deg": 135.5, "radius_m": 20_000},
+]
+
+
+def _by_time(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda r: (r["time_s"], r["nation"], r["rank"]))
+
+
 @pytest.mark.parametrize("release", [None, PLOTS_TOO], ids=["tracks", "plots-and-tracks"])
 def test_live_nodes_make_the_deterministic_pictures(
     server: str, tmp_path: Path, release: dict[str, Any] | None
 ) -> None:
-    loaded = network_scenario(release, duration_s=40.0)
+    loaded = network_scenario(release, duration_s=40.0, assets=ASSETS)
     sim = simulate(loaded)
-    reference = run_network(loaded, sim.plots).picture
+    result = run_network(loaded, sim.plots)
+    reference = result.picture
 
     async def connect(nation: str, role: str) -> Any:
         return await nats.connect(server, name=f"{nation}-{role}")
 
     services = asyncio.run(
-        within(run_in_process(loaded, sim.plots, tmp_path / "out", connect), 240.0)
+        within(
+            run_in_process(
+                loaded,
+                sim.plots,
+                tmp_path / "out",
+                connect,
+                # Parts of 3 cycles: pictures and threat rows in several files each.
+                settings=ServiceSettings(marker_wait_s=10.0, chunk_cycles=3),
+            ),
+            240.0,
+        )
     )
     live = read_node_outputs(tmp_path / "out", list(NATIONS))
     for nation in NATIONS:
@@ -68,6 +91,11 @@ def test_live_nodes_make_the_deterministic_pictures(
         assert sorted(got) == sorted(want)
         for key, (lat, lon, alt) in want.items():
             assert got[key] == pytest.approx((lat, lon, alt), abs=1e-6)
+    # The threat rows too, written a part per chunk; the nodes keep none of them.
+    assert result.threats and _by_time(live.threats) == _by_time(result.threats)
+    for nation in NATIONS:
+        assert len(list((tmp_path / "out" / "nodes" / nation).glob("threats-*.jsonl"))) == 3
+    assert all(service.node.threat_log() == [] for service in services)
     for service in services:
         stats = service.node_stats()
         assert stats["service"]["cycles"] == 8

@@ -826,6 +826,17 @@ class NationalNode:
         """The assessor's ranked threat rows so far (for assessors that keep them)."""
         return list(getattr(self.assessor, "threat_log", []))
 
+    def take_threat_rows(self) -> list[dict[str, Any]]:
+        """The assessor's threat rows since the last take, which it then forgets: a live
+        node, which runs for days, takes them every cycle (`threat_log` would grow by a
+        row per hostile or unknown track and asset every picture)."""
+        log: list[dict[str, Any]] | None = getattr(self.assessor, "threat_log", None)
+        if not log:
+            return []
+        rows = list(log)
+        log.clear()
+        return rows
+
     def _publish(self, receiver: str, batch: Message, sent_s: float) -> None:
         # The link is in use now (a track batch is stamped `now − hold`, but goes now).
         self.heartbeats.sent_on(receiver, max(self._clock_s, sent_s))

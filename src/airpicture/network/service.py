@@ -228,7 +228,8 @@ class NodeService:
         self._pictures: list[Table] = []
         self._chunk = 0
         self._received_warnings = 0
-        self._threat_rows = 0
+        #: Threat rows taken from the node and not yet in a `threats-*.jsonl` part.
+        self._threats_unwritten: list[dict[str, Any]] = []
         self._last_cycle = -1
         self._warnings_file = (self.dir / "warnings.jsonl").open("ab")
         self._cpu0 = _cpu_s()
@@ -444,9 +445,8 @@ class NodeService:
         snapshot = await asyncio.to_thread(self._fuse_stage, now_s)
         received = node.received_warnings[self._received_warnings :]
         self._received_warnings = len(node.received_warnings)
-        threats = node.threat_log()
-        new_threats = threats[self._threat_rows :]
-        self._threat_rows = len(threats)
+        new_threats = node.take_threat_rows()
+        self._threats_unwritten.extend(new_threats)
         await self.recorder.put(
             self.recorder.stage(
                 k,
@@ -574,20 +574,22 @@ class NodeService:
             write_table(tmp, picture, PICTURE_SCHEMA)
             os.replace(tmp, self.dir / name)
             self._pictures = []
-            self._chunk += 1
             self._write_threats()
+            self._chunk += 1
         self._write_stats()
 
     def _write_threats(self) -> None:
-        """The assessor's ranked threat rows so far (`threats.jsonl` rows), this incarnation's."""
-        rows = self.node.threat_log()
+        """The threat rows of the chunk's cycles (`threats.jsonl` rows) as their own part,
+        `threats-INCARNATION-CHUNK.jsonl`: each row written once, none kept after."""
+        rows, self._threats_unwritten = self._threats_unwritten, []
         if not rows:
             return
-        tmp = self.dir / f".threats-{self.incarnation}.jsonl.tmp"
+        name = f"threats-{self.incarnation}-{self._chunk:05d}.jsonl"
+        tmp = self.dir / f".{name}.tmp"
         with tmp.open("w", encoding="utf-8") as f:
             for row in rows:
                 f.write(json.dumps(row, default=json_default) + "\n")
-        os.replace(tmp, self.dir / f"threats-{self.incarnation}.jsonl")
+        os.replace(tmp, self.dir / name)
 
     def _write_stats(self) -> None:
         path = self.dir / f"stats-{self.incarnation}.json"
