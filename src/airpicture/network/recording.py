@@ -513,13 +513,6 @@ def read_manifest(folder: Path) -> Manifest:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 class RecordingServer:
     """A private nats-server (JetStream, file storage) on a recording folder's store,
     listening on 127.0.0.1 on a free port with a random token. `airpicture exercise`
@@ -540,9 +533,10 @@ class RecordingServer:
 
     def start(self, timeout_s: float = 20.0) -> None:
         from airpicture.deploy import nats_server_bin
+        from airpicture.deploy.server import free_port
 
         self.store.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
+        self.port = free_port()
         conf = self.store.parent / ".recording-server.conf"
         conf.write_text(
             "\n".join(
