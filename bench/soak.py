@@ -310,6 +310,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="keep the node's folder here")
     parser.add_argument(
+        "--web-keep-s",
+        type=float,
+        default=None,
+        help="the page's window of pictures, exercise s (default: the node's, 7,200)",
+    )
+    parser.add_argument(
         "--web", action="store_true", help="the node serves its page; a client stays connected"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "soak.json")
@@ -373,6 +379,7 @@ def main() -> int:
                     # the feed (which leads it by --lead-s).
                     "clock": {"epoch_file": str(epoch_file), "speed": 1000.0},
                     "web": {"host": "127.0.0.1", "port": 0, "users": str(users)}
+                    | ({"keep_s": args.web_keep_s} if args.web_keep_s else {})
                     if args.web
                     else None,
                     "out": str(work / "out"),

@@ -5,10 +5,14 @@ are given a whole picture again."""
 
 from __future__ import annotations
 
+import asyncio
+
 import msgspec
 import numpy as np
 import pytest
 
+from airpicture.web.app import Hub, ServerSettings
+from airpicture.web.node_source import NodeLiveSource
 from airpicture.web.protocol import (
     Control,
     EncodedFrame,
@@ -19,6 +23,7 @@ from airpicture.web.protocol import (
     encode,
 )
 from airpicture.web.session import FrameLog, Player
+from tests.network.netscen import network_scenario
 from tests.web.test_history import _picture, encode_request
 
 INTERVAL_S = 5.0
@@ -123,3 +128,26 @@ def test_index_at_counts_from_the_first_picture_ever() -> None:
     with pytest.raises(IndexError, match="not kept"):
         log.picture(log.first - 1)
     assert np.array_equal(log.picture(newest)["track_id"], log.pictures[-1]["track_id"])
+
+
+def test_a_nodes_pictures_are_taken_while_its_clock_is_past_the_scenarios_end() -> None:
+    """A node's clock may be past the scenario's end while it still makes pictures (a clock
+    set far ahead, as bench/soak.py runs one): the page's hub takes them until the node says
+    it is finished, and none pile up in the source."""
+    loaded = network_scenario(duration_s=60.0)
+    source = NodeLiveSource(loaded, "JPN")
+    hub = Hub(source, ServerSettings(produce_every_s=0.01), clock_s=lambda: 1e9)
+
+    async def run() -> None:
+        producing = asyncio.create_task(hub.produce())
+        for k in range(1, 41):  # 200 s of pictures, well past the end at 60 s
+            source.push(5.0 * k, _picture(["A"], 5.0 * k), [])
+            await asyncio.sleep(0.02)
+        assert not producing.done()
+        source.finish()
+        await asyncio.wait_for(producing, 5.0)
+
+    asyncio.run(run())
+    log = hub.logs["JPN"]
+    assert log.end == 40 and log.times[-1] == 200.0
+    assert source.advance(1e9) == []

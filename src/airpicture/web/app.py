@@ -186,7 +186,10 @@ class Hub:
         return self.live_time_s() if self.live else self.end_s
 
     async def produce(self) -> None:
-        """Live: advance the source with the clock until the scenario ends."""
+        """Live: advance the source with the clock until it is finished (a source that can
+        say so: a node's, a live network's) or, for one that cannot, the scenario ends.
+        A node's clock may run past the scenario's end while it still makes pictures (a
+        clock set far ahead: `bench/soak.py`); they are taken, not left to pile up."""
         self._live_t0 = time.monotonic()
         lag = float(getattr(self.source, "lag_s", 0.0))
         while True:
@@ -196,8 +199,10 @@ class Hub:
             else:
                 frames = self.source.advance(now_s)
             self.ingest(frames)
-            finished = bool(getattr(self.source, "finished", False))
-            if finished or now_s > self.end_s + lag + self.info.picture_interval_s:
+            finished: bool | None = getattr(self.source, "finished", None)
+            if finished is None:
+                finished = now_s > self.end_s + lag + self.info.picture_interval_s
+            if finished:
                 return
             await asyncio.sleep(self.settings.produce_every_s)
 
