@@ -145,8 +145,7 @@ class FrameLog:
         self.first += drop
         self.history.forget_before(self.times[0])
         held = self.history.held()
-        for track_id in [t for t in self.starts if t not in held]:
-            del self.starts[track_id]
+        self.starts = {t: start for t, start in self.starts.items() if t in held}
 
     def set_links(self, links: Links) -> None:
         self.links = links
